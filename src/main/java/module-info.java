@@ -3,10 +3,22 @@
  *
  * <ul>
  *   <li>{@link dev.mpsafe.pcq} &mdash; NetBSD's bounded multi-producer, single-consumer queue.</li>
+ *   <li>{@link dev.mpsafe.sync} &mdash; the grace-period contract shared by the schemes below.</li>
+ *   <li>{@link dev.mpsafe.pserialize} &mdash; NetBSD's passive serialization, fenced or asymmetric
+ *       ({@code membarrier(2)}).</li>
+ *   <li>{@link dev.mpsafe.epoch} &mdash; epoch-based reclamation (FreeBSD epoch(9), ck_epoch).</li>
  * </ul>
  *
- * <p>The module has no dependencies beyond {@code java.base}.
+ * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
+ * pserialize mode calls {@code membarrier(2)} through the FFM API, a restricted method: run with
+ * {@code --enable-native-access=dev.mpsafe} (or {@code ALL-UNNAMED} on the class path) to avoid the
+ * JDK's warning; where native access is denied, that mode falls back to fenced readers.
  */
 module dev.mpsafe {
+    requires jdk.jfr;
+
     exports dev.mpsafe.pcq;
+    exports dev.mpsafe.sync;
+    exports dev.mpsafe.pserialize;
+    exports dev.mpsafe.epoch;
 }

@@ -1,0 +1,596 @@
+package dev.mpsafe.epoch;
+
+import dev.mpsafe.internal.GraceWait;
+import dev.mpsafe.internal.PaddedLong;
+import dev.mpsafe.internal.SlotTable;
+import dev.mpsafe.internal.ThreadSlot;
+import dev.mpsafe.sync.Deferring;
+import dev.mpsafe.sync.GraceDomain;
+import dev.mpsafe.sync.GraceOptions;
+import dev.mpsafe.sync.Participant;
+import dev.mpsafe.sync.Polling;
+import dev.mpsafe.sync.Section;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Epoch-based reclamation (FreeBSD {@code epoch(9)}, Concurrency Kit {@code ck_epoch}): nestable
+ * read sections, {@link #synchronize()} (epoch_wait), deferred callbacks with {@link #call} and
+ * {@link #barrier()} (epoch_call, epoch_drain_callbacks), a non-blocking {@link #poll()}, and
+ * cookies ({@link #advance()}/{@link #poll(long)}).
+ *
+ * <h2>Callbacks</h2>
+ * {@link #call(Runnable)} stores the callback itself in an array slot (no node is allocated once
+ * the arrays have grown to the working size). Who runs callbacks is chosen at creation
+ * ({@link GraceOptions#withCallbacksOnDomainThread}): a thread the domain owns, started on the
+ * first callback and parked whenever nothing is pending; or the callers of {@link #poll()} and
+ * {@link #barrier()}. Callbacks never run on a thread inside a section of this domain. Pending
+ * callbacks are bounded ({@link GraceOptions#withMaxPendingCallbacks}); the high-water mark is kept
+ * ({@link #pendingHighWater()}). Readers are scanned only when something is waiting: a domain with
+ * no pending callbacks and no waiting writer does no work at all.
+ *
+ * <p>{@link #close()} stops the domain thread and runs every pending callback on the caller.
+ *
+ * <p>Thread safety: safe for any number of readers and writers.
+ *
+ * <p>Memory consistency effects: see {@link GraceDomain} and {@link Deferring}.
+ */
+public final class Epoch implements Deferring, Polling, AutoCloseable {
+
+    /*
+     * Implementation overview.
+     *
+     * Source: ck_epoch (Concurrency Kit) as used by FreeBSD epoch(9): a global epoch, per-reader
+     * records of the epoch observed at entry, and "an object retired at epoch e is safe once the
+     * global epoch reaches e + 2".
+     *
+     * State: the global epoch G (PaddedLong, starts at 1). Each reader slot holds
+     * (e << 1) | 1 while inside a section entered when G was e, and 0 outside. Only the outermost
+     * enter/exit of a nest write it.
+     *
+     * Advance (tryAdvance): read G = e; full fence; scan the slots; if every active slot whose
+     * owner is alive has epoch e, CAS G from e to e + 1. A reader active with an older epoch blocks
+     * the advance until it exits.
+     *
+     * Key invariant: when G reaches e + 2, no section that was running while G was <= e is still
+     * running. Proof sketch: the advance e+1 -> e+2 saw every active reader at epoch e+1, so a
+     * reader active with epoch <= e had exited by then; a reader that entered while G <= e but
+     * published its slot late is handled by the StoreLoad argument below.
+     *
+     * Ordering (store-buffering, jcstress EpochStoreLoadTest):
+     *   reader: e = load G; opaque store slot = (e<<1)|1; fullFence; load pointer
+     *   writer: store pointer (release); fullFence; load slots (inside tryAdvance)
+     * Either the writer sees the reader's slot (and waits for it), or the reader sees the new
+     * pointer. A reader whose slot carries a stale epoch (G moved on between its load of G and its
+     * store) only holds advances back longer: conservative, never unsafe.
+     *
+     * synchronize(): fence; e0 = G; advance until G >= e0 + 2. Readers active at the call have
+     * epoch <= e0, so they have all exited.
+     *
+     * Callbacks: four buckets indexed by epoch & 3, guarded by cbLock. call() tags the callback with
+     * G read under cbLock (a callback retired while G <= t is safe at t + 2, and the tag is read
+     * after the caller's unpublish, so tag >= the epoch at retirement). A bucket's tag is the largest
+     * tag put in it, which can only delay its callbacks. dispatch takes the ready buckets (tag + 2 <=
+     * G) under cbLock, in tag order, swaps in spare arrays, and runs the callbacks outside the lock,
+     * serialized by dispatchLock so that completion order follows call order (barrier relies on it).
+     *
+     * Callback visibility (jcstress EpochCallbackVisibilityTest): call() takes cbLock after the
+     * caller's writes; dispatch takes cbLock before running the callback; lock release/acquire
+     * makes the caller's writes happen-before the callback.
+     *
+     * Progress: readers are wait-free. Writers and the domain thread wait for readers (parking
+     * after a short spin, reporting stalls). Epochs are 62-bit; they do not wrap in practice.
+     */
+
+    private static final int BUCKETS = 4;
+    /** Dispatch tick of the domain thread while callbacks are pending but not yet ready. */
+    private static final long TICK_NANOS = 1_000_000;
+
+    private final GraceOptions options;
+    private final SlotTable<Reader> table;
+    private final PaddedLong global = new PaddedLong(1);
+
+    private final ReentrantLock cbLock = new ReentrantLock();
+    private final ReentrantLock dispatchLock = new ReentrantLock();
+    private final Runnable[][] buckets = new Runnable[BUCKETS][];
+    private final int[] bucketSize = new int[BUCKETS];
+    private final long[] bucketTag = new long[BUCKETS];
+    private Runnable[] spare = new Runnable[16];
+    /** Callbacks accepted: written only under cbLock; volatile for lock-free readers. */
+    private volatile long called;
+    /** Callbacks run (or failed): written under dispatchLock, read by barrier waiters. */
+    private volatile long completed;
+    private volatile long failures;
+    private volatile long highWater;
+
+    private final boolean ownThread;
+    private volatile Thread reclaimer;
+    private volatile boolean closed;
+
+    private Epoch(GraceOptions options) {
+        this.options = options;
+        this.ownThread = options.callbacksOnDomainThread();
+        this.table = new SlotTable<>(Reader.class, () -> new Reader(this));
+        for (int i = 0; i < BUCKETS; i++) {
+            buckets[i] = new Runnable[16];
+        }
+    }
+
+    /** A domain with default options (callbacks on a domain thread). */
+    public static Epoch create(String name) {
+        return new Epoch(GraceOptions.named(name));
+    }
+
+    /** A domain with the given options. */
+    public static Epoch create(GraceOptions options) {
+        return new Epoch(Objects.requireNonNull(options, "options"));
+    }
+
+    @Override
+    public String name() {
+        return options.name();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Read side
+
+    @Override
+    public Section enter() {
+        Reader r = table.current();
+        r.enter();
+        return r;
+    }
+
+    @Override
+    public Participant register() {
+        return table.current();
+    }
+
+    @Override
+    public boolean inSection() {
+        Reader r = table.currentIfRegistered();
+        return r != null && r.depth > 0;
+    }
+
+    @Override
+    public int participants() {
+        return table.size();
+    }
+
+    /** The global epoch; for monitoring and tests. */
+    public long epoch() {
+        return global.lvValue();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Advancing
+
+    /**
+     * One attempt to advance the global epoch by one. Returns null on success (or if another
+     * thread advanced it), else the reader that holds it back.
+     */
+    private Reader tryAdvance() {
+        final long e = global.lvValue();
+        VarHandle.fullFence(); // StoreLoad: the caller's unpublish before the slot loads
+        for (Reader r : table.snapshot()) {
+            long s = r.lvState();
+            if ((s & 1) != 0 && (s >>> 1) != e && !r.ownerGone()) {
+                return r;
+            }
+        }
+        global.casValue(e, e + 1); // failure: someone else advanced, which is as good
+        return null;
+    }
+
+    /** Test hook (jcstress): the writer's fence and scan; whether any section is running. */
+    boolean scanFindsReaderActive() {
+        VarHandle.fullFence();
+        for (Reader r : table.snapshot()) {
+            if ((r.lvState() & 1) != 0 && !r.ownerGone()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Advances until the global epoch reaches {@code goal}, waiting for readers. */
+    private void advanceTo(long goal) {
+        GraceWait wait = null;
+        while (global.lvValue() - goal < 0) {
+            Reader blocker = tryAdvance();
+            if (blocker != null) {
+                if (wait == null) {
+                    wait = new GraceWait(options);
+                }
+                wait.pause(blocker);
+            } else if (wait != null) {
+                wait.progressed();
+            }
+        }
+    }
+
+    private void checkNotInSection(String op) {
+        if (inSection()) {
+            throw new IllegalStateException("epoch '" + name() + "': " + op
+                    + " inside a read section of the same domain would wait for itself");
+        }
+    }
+
+    /**
+     * Waits until every section that began before the call has ended (epoch_wait).
+     *
+     * @throws IllegalStateException if the calling thread is inside a section of this domain
+     */
+    @Override
+    public void synchronize() {
+        checkNotInSection("synchronize()");
+        VarHandle.fullFence();
+        advanceTo(global.lvValue() + 2);
+    }
+
+    @Override
+    public long advance() {
+        VarHandle.fullFence(); // the caller's unpublish before reading the epoch
+        return global.lvValue() + 2;
+    }
+
+    /** Non-blocking: reaches {@code goal} if the readers allow, scanning them at most twice. */
+    @Override
+    public boolean poll(long goal) {
+        for (int i = 0; i < 2 && global.lvValue() - goal < 0; i++) {
+            if (tryAdvance() != null) {
+                break;
+            }
+        }
+        return global.lvValue() - goal >= 0;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Callbacks
+
+    @Override
+    public void call(Runnable callback) {
+        Objects.requireNonNull(callback, "callback");
+        if (closed) {
+            throw new IllegalStateException("epoch '" + name() + "' is closed");
+        }
+        if (pendingCallbacks() >= options.maxPendingCallbacks() && !inSection()) {
+            relieve();
+        }
+        long pendingBefore;
+        cbLock.lock();
+        try {
+            long e = global.lvValue();
+            int b = (int) (e & (BUCKETS - 1));
+            int n = bucketSize[b];
+            Runnable[] bucket = buckets[b];
+            if (n == bucket.length) {
+                bucket = buckets[b] = Arrays.copyOf(bucket, n * 2);
+            }
+            bucket[n] = callback;
+            bucketSize[b] = n + 1;
+            if (e > bucketTag[b]) {
+                bucketTag[b] = e;
+            }
+            pendingBefore = called - completed;
+            called++;
+            if (pendingBefore + 1 > highWater) {
+                highWater = pendingBefore + 1;
+            }
+        } finally {
+            cbLock.unlock();
+        }
+        if (ownThread && pendingBefore == 0) {
+            wakeReclaimer();
+        }
+    }
+
+    /** Over the pending bound, outside a section: reclaim (or wait for the reclaimer) first. */
+    private void relieve() {
+        GraceWait wait = null;
+        while (pendingCallbacks() >= options.maxPendingCallbacks() && !closed) {
+            if (ownThread) {
+                wakeReclaimer();
+                tryAdvance();
+            } else {
+                Reader blocker = tryAdvance();
+                dispatchReady();
+                if (blocker == null) {
+                    continue;
+                }
+            }
+            if (wait == null) {
+                wait = new GraceWait(options);
+            }
+            wait.pause(null);
+        }
+    }
+
+    /** Runs the callbacks whose grace period has passed; returns how many ran. */
+    private int dispatchReady() {
+        if (!dispatchLock.tryLock()) {
+            return 0; // someone else is dispatching
+        }
+        try {
+            int ran = 0;
+            for (;;) {
+                Runnable[] batch;
+                int n;
+                cbLock.lock();
+                try {
+                    long g = global.lvValue();
+                    int best = -1;
+                    for (int b = 0; b < BUCKETS; b++) {
+                        if (bucketSize[b] > 0 && bucketTag[b] + 2 <= g
+                                && (best < 0 || bucketTag[b] < bucketTag[best])) {
+                            best = b;
+                        }
+                    }
+                    if (best < 0) {
+                        return ran;
+                    }
+                    batch = buckets[best];
+                    n = bucketSize[best];
+                    buckets[best] = spare;
+                    bucketSize[best] = 0;
+                    spare = null;
+                } finally {
+                    cbLock.unlock();
+                }
+                for (int i = 0; i < n; i++) {
+                    Runnable cb = batch[i];
+                    batch[i] = null;
+                    try {
+                        cb.run();
+                    } catch (Throwable t) {
+                        failures++; // only under dispatchLock
+                        try {
+                            options.callbackErrorHandler().accept(cb, t);
+                        } catch (Throwable ignored) {
+                            // the handler failed too; the failure is still counted
+                        }
+                    }
+                    completed++; // only under dispatchLock; volatile for barrier waiters
+                }
+                ran += n;
+                cbLock.lock();
+                try {
+                    spare = batch; // reuse the array: no allocation in steady state
+                } finally {
+                    cbLock.unlock();
+                }
+            }
+        } finally {
+            dispatchLock.unlock();
+        }
+    }
+
+    /**
+     * Non-blocking: advances the epoch if the readers allow and, when callbacks run on the callers'
+     * threads and this thread is outside a section, runs the callbacks that are ready
+     * (ck_epoch_poll).
+     *
+     * @return whether the epoch advanced or a callback ran
+     */
+    public boolean poll() {
+        boolean advanced = tryAdvance() == null;
+        int ran = 0;
+        if (!ownThread && !inSection()) {
+            ran = dispatchReady();
+        } else if (ownThread && pendingCallbacks() > 0) {
+            wakeReclaimer();
+        }
+        return advanced || ran > 0;
+    }
+
+    @Override
+    public void barrier() {
+        checkNotInSection("barrier()");
+        long target;
+        cbLock.lock();
+        try {
+            target = called;
+        } finally {
+            cbLock.unlock();
+        }
+        GraceWait wait = null;
+        while (completed < target) {
+            Reader blocker = tryAdvance();
+            if (ownThread) {
+                wakeReclaimer();
+            } else {
+                dispatchReady();
+            }
+            if (completed >= target) {
+                break;
+            }
+            if (wait == null) {
+                wait = new GraceWait(options);
+            }
+            wait.pause(blocker);
+        }
+    }
+
+    @Override
+    public long pendingCallbacks() {
+        long done = completed; // first: completed <= called at every instant, so this is never negative
+        return called - done;
+    }
+
+    /** The most callbacks that were ever pending at once. */
+    public long pendingHighWater() {
+        return highWater;
+    }
+
+    /** Callbacks that threw. */
+    public long callbackFailures() {
+        return failures;
+    }
+
+    /** Callbacks that have run (including those that threw). */
+    public long callbacksRun() {
+        return completed;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The domain thread
+
+    private void wakeReclaimer() {
+        Thread t = reclaimer;
+        if (t == null) {
+            synchronized (this) {
+                t = reclaimer;
+                if (t == null && !closed) {
+                    t = Thread.ofPlatform().daemon().name("mpsafe-epoch-" + name()).unstarted(this::reclaimLoop);
+                    reclaimer = t;
+                    t.start();
+                    return;
+                }
+            }
+        }
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    private void reclaimLoop() {
+        while (!closed) {
+            if (pendingCallbacks() == 0) {
+                LockSupport.park(this); // nothing to reclaim: no scans at all
+                continue;
+            }
+            boolean advanced = tryAdvance() == null;
+            int ran = dispatchReady();
+            if (!advanced && ran == 0) {
+                LockSupport.parkNanos(this, TICK_NANOS);
+            }
+        }
+    }
+
+    /**
+     * Stops the domain thread, then runs every pending callback on the calling thread (waiting for
+     * their grace periods). Further {@link #call} attempts throw.
+     *
+     * @throws IllegalStateException if the calling thread is inside a section of this domain
+     */
+    @Override
+    public void close() {
+        checkNotInSection("close()");
+        closed = true;
+        Thread t = reclaimer;
+        if (t != null) {
+            LockSupport.unpark(t);
+            boolean interrupted = false;
+            for (;;) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        // The domain thread is gone: run what is left here, including calls that raced with close.
+        GraceWait wait = null;
+        while (pendingCallbacks() > 0) {
+            Reader blocker = tryAdvance();
+            if (dispatchReady() == 0 && blocker != null) {
+                if (wait == null) {
+                    wait = new GraceWait(options);
+                }
+                wait.pause(blocker);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Epoch[" + name() + ", epoch " + epoch() + ", " + participants() + " participants, "
+                + pendingCallbacks() + " pending]";
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /** A reader thread's slot: (epoch << 1) | 1 inside a section, 0 outside. */
+    static final class Reader extends ThreadSlot implements Participant {
+        private static final boolean CHECKS = Epoch.class.desiredAssertionStatus();
+
+        private final Epoch domain;
+        private final PaddedLong global;
+
+        Reader(Epoch domain) {
+            this.domain = domain;
+            this.global = domain.global;
+        }
+
+        @Override
+        public GraceDomain domain() {
+            return domain;
+        }
+
+        @Override
+        public void enter() {
+            if (CHECKS && owner() != Thread.currentThread()) {
+                throw new IllegalStateException("epoch '" + domain.name() + "': enter() by thread '"
+                        + Thread.currentThread().getName() + "' on a participant it does not own");
+            }
+            if (depth == 0) {
+                if (offline) {
+                    throw new IllegalStateException("epoch '" + domain.name()
+                            + "': enter() on an offline participant; call online() first");
+                }
+                soOpaqueState((global.lvValue() << 1) | 1);
+                VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
+            }
+            depth++;
+        }
+
+        @Override
+        public void exit() {
+            if (depth <= 0) {
+                throw new IllegalStateException("epoch '" + domain.name() + "': exit() without enter()");
+            }
+            if (--depth == 0) {
+                soState(0); // release: the section's reads before the exit
+            }
+        }
+
+        @Override
+        public boolean inSection() {
+            return depth > 0;
+        }
+
+        @Override
+        public void offline() {
+            if (depth > 0) {
+                throw new IllegalStateException("epoch '" + domain.name() + "': offline() inside a section");
+            }
+            offline = true;
+        }
+
+        @Override
+        public void online() {
+            offline = false;
+        }
+
+        @Override
+        public void release() {
+            if (depth > 0) {
+                throw new IllegalStateException("epoch '" + domain.name() + "': release() inside a section");
+            }
+            domain.table.release(this);
+        }
+
+        @Override
+        protected void resetForNewOwner() {
+            soState(0);
+        }
+    }
+
+}

@@ -1,0 +1,86 @@
+package dev.mpsafe.internal;
+
+import dev.mpsafe.sync.GraceOptions;
+import dev.mpsafe.sync.Stall;
+import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A writer's wait for a reader: spin briefly, then yield, then park with a growing timeout (so a
+ * long wait does not burn a core), and report a {@link Stall} once per reader when the wait for it
+ * passes the domain's threshold (to the handler and as a JFR event).
+ *
+ * <p>One instance per waiting call; not thread-safe.
+ */
+public final class GraceWait {
+
+    private static final int SPINS = 64;
+    private static final int YIELDS = 16;
+    private static final long MAX_PARK_NANOS = 1_000_000; // 1 ms
+
+    private final String domain;
+    private final long thresholdNanos;
+    private final java.util.function.Consumer<Stall> handler;
+
+    private ThreadSlot waitingFor;
+    private long waitStart;
+    private boolean reported;
+    private int rounds;
+
+    public GraceWait(GraceOptions options) {
+        this.domain = options.name();
+        this.thresholdNanos = options.stallThreshold().toNanos();
+        this.handler = options.stallHandler();
+    }
+
+    /**
+     * Called when the writer has just seen {@code slot} holding it up (or null when it waits for
+     * something other than a reader); pauses a little.
+     */
+    public void pause(ThreadSlot slot) {
+        long now = System.nanoTime();
+        if (slot != waitingFor) {
+            waitingFor = slot;
+            waitStart = now;
+            reported = false;
+        } else if (!reported && now - waitStart > thresholdNanos) {
+            reported = true;
+            report(slot, now - waitStart);
+        }
+        int r = rounds++;
+        if (r < SPINS) {
+            Thread.onSpinWait();
+        } else if (r < SPINS + YIELDS) {
+            Thread.yield();
+        } else {
+            long park = Math.min(MAX_PARK_NANOS, 1_000L << Math.min(20, r - SPINS - YIELDS));
+            LockSupport.parkNanos(this, park);
+        }
+    }
+
+    /** Called when the writer made progress: restart the backoff. */
+    public void progressed() {
+        rounds = 0;
+    }
+
+    private void report(ThreadSlot slot, long waitedNanos) {
+        Thread reader = slot == null ? null : slot.owner();
+        if (reader == null) {
+            return;
+        }
+        GraceStallEvent event = new GraceStallEvent();
+        if (event.isEnabled()) {
+            event.domain = domain;
+            event.readerThread = reader.getName();
+            event.readerThreadId = reader.threadId();
+            event.waited = waitedNanos;
+            event.commit();
+        }
+        try {
+            handler.accept(new Stall(domain, reader, Duration.ofNanos(waitedNanos)));
+        } catch (RuntimeException | Error e) {
+            // A broken handler must not break the writer; the JFR event has been recorded.
+            System.getLogger("dev.mpsafe.sync").log(System.Logger.Level.ERROR, "stall handler threw", e);
+        }
+    }
+}

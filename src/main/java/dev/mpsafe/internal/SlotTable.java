@@ -1,0 +1,117 @@
+package dev.mpsafe.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * The registry of a domain's reader slots: writers scan {@link #snapshot()}, readers claim a slot
+ * once and keep it. A slot whose owner thread has terminated (or released it) is recycled for the
+ * next registering thread before the table grows, so a pool of short-lived threads does not grow
+ * the scan.
+ *
+ * <p>Ordering: a new slot is published by the volatile store of the array, and its owner is set
+ * before that. A reader registers before its first announcement, so a writer whose scan follows
+ * (in the synchronization order) a reader's announcement also sees the reader's slot in the array.
+ *
+ * <p>Thread safety: safe for concurrent use; growth is serialized by a lock, lookups are lock-free.
+ *
+ * @param <S> the scheme's slot type
+ */
+public final class SlotTable<S extends ThreadSlot> {
+
+    private static final VarHandle SLOTS;
+
+    private final ReentrantLock growLock = new ReentrantLock();
+    private final Supplier<S> factory;
+    private final ThreadLocal<S> mine = new ThreadLocal<>();
+    @SuppressWarnings("unused") // accessed through SLOTS; its runtime type is S[]
+    private ThreadSlot[] slots;
+
+    /**
+     * @param type the slot class, so that {@link #snapshot()} is a real {@code S[]}
+     * @param factory makes a new slot
+     */
+    @SuppressWarnings("unchecked")
+    public SlotTable(Class<S> type, Supplier<S> factory) {
+        this.factory = factory;
+        SLOTS.setVolatile(this, (ThreadSlot[]) java.lang.reflect.Array.newInstance(type, 0));
+    }
+
+    /** The slots registered so far, including free ones; never modified after publication. */
+    @SuppressWarnings("unchecked")
+    public S[] snapshot() {
+        return (S[]) SLOTS.getVolatile(this);
+    }
+
+    /** The number of slots (live, dead or free) a writer scans. */
+    public int size() {
+        return snapshot().length;
+    }
+
+    /** The calling thread's slot, registering it on first use. */
+    public S current() {
+        S s = mine.get();
+        if (s == null || s.owner() != Thread.currentThread()) {
+            s = register();
+            mine.set(s);
+        }
+        return s;
+    }
+
+    /** The calling thread's slot if it has one, without registering. */
+    public S currentIfRegistered() {
+        S s = mine.get();
+        return s != null && s.owner() == Thread.currentThread() ? s : null;
+    }
+
+    /**
+     * Gives the calling thread a slot: a recycled one whose owner is gone, or a new one. Each call
+     * returns a slot owned by the caller that no other thread holds.
+     */
+    public S register() {
+        final Thread me = Thread.currentThread();
+        for (S s : snapshot()) {
+            Thread owner = s.owner();
+            if ((owner == null || !owner.isAlive()) && s.casOwner(owner, me)) {
+                s.depth = 0;
+                s.offline = false;
+                s.resetForNewOwner();
+                return s;
+            }
+        }
+        S s = factory.get();
+        s.svOwner(me);
+        growLock.lock();
+        try {
+            S[] old = snapshot();
+            S[] grown = Arrays.copyOf(old, old.length + 1); // keeps the runtime type S[]
+            grown[old.length] = s;
+            SLOTS.setVolatile(this, grown);
+        } finally {
+            growLock.unlock();
+        }
+        return s;
+    }
+
+    /** Gives a slot back for reuse; the caller must own it and be outside any section. */
+    public void release(S s) {
+        if (s.owner() == Thread.currentThread()) {
+            s.resetForNewOwner();
+            s.svOwner(null);
+            if (mine.get() == s) {
+                mine.remove();
+            }
+        }
+    }
+
+    static {
+        try {
+            SLOTS = MethodHandles.lookup().findVarHandle(SlotTable.class, "slots", ThreadSlot[].class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package dev.mpsafe.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A reader's slot in a grace-period domain: the one word ({@code state}) a reader writes when it
+ * enters or leaves a section and that writers scan, plus the owner-only bookkeeping around it.
+ * Each scheme gives {@code state} its own meaning (a counter whose odd values mean "inside"; an
+ * epoch with an active bit; a read sequence).
+ *
+ * <p>The slot is padded on both sides of {@code state} so that readers on different cores never
+ * share a cache line: a reader's enter and exit then cost a store to a line it owns.
+ *
+ * <p>Ownership: a slot belongs to one thread at a time ({@link #owner()}). When the owner dies, the
+ * slot counts as quiescent and can be claimed by another thread ({@link SlotTable}).
+ *
+ * <p>Thread safety: {@code state} and {@code owner} are read by any thread; everything else is
+ * touched only by the owner.
+ */
+@SuppressWarnings("unused")
+public abstract class ThreadSlot extends ThreadSlotState {
+    long p20, p21, p22, p23, p24, p25, p26, p27, p28, p29, p2a, p2b, p2c, p2d, p2e, p2f;
+
+    /** Section nesting depth; owner-only. */
+    public int depth;
+    /** Whether the owner declared itself offline; owner-only. */
+    public boolean offline;
+
+    protected ThreadSlot() {
+    }
+
+    /**
+     * Called by the new owner right after it claimed a slot whose previous owner died or released
+     * it, before it uses the slot: reset {@code state} to "not reading" without reusing a value a
+     * waiting writer may have snapshotted.
+     */
+    protected abstract void resetForNewOwner();
+}
+
+@SuppressWarnings("unused")
+abstract class ThreadSlotPad0 {
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p0a, p0b, p0c, p0d, p0e, p0f;
+}
+
+abstract class ThreadSlotState extends ThreadSlotPad0 {
+    private static final VarHandle STATE;
+    private static final VarHandle OWNER;
+
+    private long state;
+    private Thread owner;
+
+    /** Volatile load: what a scanning writer reads after its fence. */
+    public final long lvState() {
+        return (long) STATE.getVolatile(this);
+    }
+
+    /** Acquire load: a writer's re-read while it waits for the state to change. */
+    public final long laState() {
+        return (long) STATE.getAcquire(this);
+    }
+
+    /** Plain load: only the owner may use it. */
+    public final long lpState() {
+        return (long) STATE.get(this);
+    }
+
+    /**
+     * Opaque store: the reader's announcement. Not ordered before later loads by itself; the
+     * scheme follows it with a full fence (fenced modes) or relies on the writer's membarrier
+     * (asymmetric modes). Opaque rather than plain so that the JIT cannot drop, merge or delay it
+     * past the compiler barriers HotSpot places around opaque accesses.
+     */
+    public final void soOpaqueState(long value) {
+        STATE.setOpaque(this, value);
+    }
+
+    /** Release store: the reader's exit; orders every read of the section before it. */
+    public final void soState(long value) {
+        STATE.setRelease(this, value);
+    }
+
+    /** Volatile store: announcement and StoreLoad fence in one (x86: one locked instruction). */
+    public final void svState(long value) {
+        STATE.setVolatile(this, value);
+    }
+
+    public final Thread owner() {
+        return (Thread) OWNER.getVolatile(this);
+    }
+
+    public final boolean casOwner(Thread expect, Thread update) {
+        return OWNER.compareAndSet(this, expect, update);
+    }
+
+    public final void svOwner(Thread value) {
+        OWNER.setVolatile(this, value);
+    }
+
+    /** Whether the owner is gone: then the slot can hold no section, whatever its state says. */
+    public final boolean ownerGone() {
+        Thread t = owner();
+        return t == null || !t.isAlive();
+    }
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            STATE = l.findVarHandle(ThreadSlotState.class, "state", long.class);
+            OWNER = l.findVarHandle(ThreadSlotState.class, "owner", Thread.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+}

@@ -1,0 +1,383 @@
+package dev.mpsafe.pserialize;
+
+import dev.mpsafe.internal.GraceWait;
+import dev.mpsafe.internal.Membarrier;
+import dev.mpsafe.internal.SlotTable;
+import dev.mpsafe.internal.ThreadSlot;
+import dev.mpsafe.sync.GraceDomain;
+import dev.mpsafe.sync.GraceOptions;
+import dev.mpsafe.sync.Participant;
+import dev.mpsafe.sync.Section;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Passive serialization (NetBSD {@code pserialize(9)}): readers mark a section with
+ * {@link #readEnter()}/{@link #readExit()} at almost no cost, and a writer's {@link #perform()}
+ * returns only after every section that began before it has ended. Synchronous only: it has no
+ * callbacks and no cookies, so it implements neither {@link dev.mpsafe.sync.Deferring} nor
+ * {@link dev.mpsafe.sync.Polling}.
+ *
+ * <h2>Read-side modes</h2>
+ * <ul>
+ *   <li>{@link Mode#FENCED}: a reader's enter is a store to its own slot and a full fence. Portable.</li>
+ *   <li>{@link Mode#ASYMMETRIC}: a reader's enter is only the store; {@code perform} first calls
+ *       Linux {@code membarrier(2)} (private expedited), which makes every running thread of the
+ *       process execute the fence the readers skipped. This is NetBSD's cross-call broadcast on the
+ *       JVM. Linux on x86-64 and aarch64 only.</li>
+ * </ul>
+ * {@link #create(String)} picks ASYMMETRIC where membarrier works and FENCED elsewhere;
+ * {@link #create(GraceOptions, Mode)} asks for one. A request for ASYMMETRIC where membarrier is
+ * missing or refused falls back to FENCED and logs why, once per process. {@link #mode()} tells
+ * which mode is active.
+ *
+ * <h2>Writers</h2>
+ * As in NetBSD, writers are meant to be serialized by the caller's lock already. Concurrent
+ * {@code perform} calls are nevertheless safe: they are serialized by an internal lock, so each one
+ * waits for its own grace period in turn.
+ *
+ * <p>Thread safety: safe for any number of readers and writers.
+ *
+ * <p>Memory consistency effects: see {@link GraceDomain}.
+ */
+public final class Pserialize implements GraceDomain {
+
+    /*
+     * Implementation overview.
+     *
+     * Source: NetBSD sys/kern/subr_pserialize.c waits for every CPU to pass a context switch, using a
+     * cross-call broadcast; readers only raise the IPL. A JVM thread can be preempted anywhere, so a
+     * reader must announce itself, and the writer must see the announcement.
+     *
+     * Each reader thread owns a padded slot whose state is a counter: odd while the thread is inside
+     * a section, even outside. Only the outermost enter/exit of a nest touch it. perform():
+     *   1. orders its earlier stores (the unpublish) before the scan below:
+     *      FENCED: VarHandle.fullFence(); ASYMMETRIC: membarrier();
+     *   2. reads every slot's state; for each odd one, waits until it changes (the section that was
+     *      running has ended; a new one, begun after step 1, has a larger counter and does not count)
+     *      or until the owner thread is dead.
+     * The counter only grows, so "changed" cannot be confused with "the same section" (no ABA);
+     * recycling a dead thread's slot advances it to the next even value, never back.
+     *
+     * Ordering, FENCED (store-buffering litmus; jcstress PserializeFencedStoreLoadTest):
+     *   reader: opaque store slot=odd; fullFence; load pointer
+     *   writer: release store pointer; fullFence; load slot
+     * With both fences, at least one side sees the other's store: either the writer sees the reader
+     * inside (and waits), or the reader sees the new pointer (and did not need waiting for).
+     *
+     * Ordering, ASYMMETRIC (jcstress PserializeAsymmetricStoreLoadTest): the reader's fence is gone.
+     * membarrier(PRIVATE_EXPEDITED) returns only after every thread of this process that was running
+     * has executed a full barrier (an IPI to its CPU), and a thread that was not running passes one
+     * when it is scheduled. So for a reader thread R, either R's "store slot; load pointer" pair
+     * executed entirely before R's barrier (then the store is globally visible before membarrier
+     * returns and step 2 sees it), or R's load executed after its barrier (then it is ordered after
+     * the writer's pointer store, which preceded the membarrier call, and sees the new pointer).
+     * This argument is about the hardware; it also needs the JIT to keep R's store before R's load in
+     * the compiled code. The JMM does not promise that for an opaque store followed by an acquire
+     * load. HotSpot's C2 emits opaque (and stronger) VarHandle accesses with compiler memory barriers
+     * (MemBarCPUOrder) around them, which forbid moving the load above the store; C1 and the
+     * interpreter do not reorder memory accesses. That is an implementation property of HotSpot, not
+     * a guarantee of the specification, which is why FENCED remains the portable mode and the
+     * jcstress test runs the litmus (with -XX:+StressGCM/LCM etc. in its default configurations).
+     *
+     * Exit is a release store of the next even value, so every read in the section happens-before a
+     * writer's acquire load that sees the exit.
+     *
+     * Progress: readers are wait-free. perform blocks until readers leave; it parks after a short
+     * spin, and reports stalls (GraceWait).
+     */
+
+    /** How readers announce themselves. */
+    public enum Mode {
+        /** Store plus full fence per enter; works everywhere. */
+        FENCED,
+        /** Store only per enter; the writer calls {@code membarrier(2)}. Linux x86-64/aarch64. */
+        ASYMMETRIC
+    }
+
+    private static final System.Logger LOG = System.getLogger("dev.mpsafe.pserialize");
+    private static volatile boolean fallbackLogged;
+
+    private final GraceOptions options;
+    private final Mode mode;
+    private final boolean asymmetric;
+    private final SlotTable<Reader> table;
+    private final ReentrantLock performLock = new ReentrantLock();
+
+    private Pserialize(GraceOptions options, Mode mode) {
+        this.options = options;
+        this.mode = mode;
+        this.asymmetric = mode == Mode.ASYMMETRIC;
+        this.table = new SlotTable<>(Reader.class, () -> new Reader(this));
+    }
+
+    /** A domain with default options, in the best mode this process supports. */
+    public static Pserialize create(String name) {
+        GraceOptions options = GraceOptions.named(name);
+        return create(options, Membarrier.isAvailable() ? Mode.ASYMMETRIC : Mode.FENCED);
+    }
+
+    /**
+     * A domain in the requested mode; ASYMMETRIC falls back to FENCED (logged once) where
+     * membarrier is unavailable.
+     *
+     * @throws NullPointerException if an argument is null
+     */
+    public static Pserialize create(GraceOptions options, Mode requested) {
+        return create(options, requested, Membarrier.isAvailable(), Membarrier.unavailableReason());
+    }
+
+    /** Test hook: the factory with membarrier availability supplied by the caller. */
+    static Pserialize create(GraceOptions options, Mode requested, boolean membarrierAvailable, String reason) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(requested, "requested mode");
+        Mode mode = requested;
+        if (requested == Mode.ASYMMETRIC && !membarrierAvailable) {
+            mode = Mode.FENCED;
+            if (!fallbackLogged) {
+                fallbackLogged = true;
+                LOG.log(System.Logger.Level.INFO, "pserialize: membarrier unavailable (" + reason
+                        + "); readers use the FENCED mode");
+            }
+        }
+        return new Pserialize(options, mode);
+    }
+
+    /** Whether the ASYMMETRIC mode can be used in this process, and if not, why. */
+    public static String asymmetricUnavailableReason() {
+        return Membarrier.unavailableReason();
+    }
+
+    /** The active read-side mode. */
+    public Mode mode() {
+        return mode;
+    }
+
+    @Override
+    public String name() {
+        return options.name();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Read side
+
+    /** Enters a section with the calling thread's participant (pserialize_read_enter). */
+    public void readEnter() {
+        table.current().enter();
+    }
+
+    /**
+     * Leaves the calling thread's current section (pserialize_read_exit).
+     *
+     * @throws IllegalStateException if the thread is not inside a section of this domain
+     */
+    public void readExit() {
+        Reader r = table.currentIfRegistered();
+        if (r == null) {
+            throw new IllegalStateException("pserialize '" + name() + "': readExit() without readEnter()");
+        }
+        r.exit();
+    }
+
+    @Override
+    public Section enter() {
+        Reader r = table.current();
+        r.enter();
+        return r;
+    }
+
+    @Override
+    public Participant register() {
+        return table.current();
+    }
+
+    @Override
+    public boolean inSection() {
+        Reader r = table.currentIfRegistered();
+        return r != null && r.depth > 0;
+    }
+
+    @Override
+    public int participants() {
+        return table.size();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Write side
+
+    /**
+     * Returns after every section that began before the call has ended (pserialize_perform).
+     *
+     * @throws IllegalStateException if the calling thread is inside a section of this domain
+     */
+    public void perform() {
+        if (inSection()) {
+            throw new IllegalStateException("pserialize '" + name()
+                    + "': perform()/synchronize() inside a read section would wait for itself");
+        }
+        performLock.lock();
+        try {
+            if (asymmetric) {
+                Membarrier.barrier(); // orders our unpublish before the scan; fences every reader
+            } else {
+                VarHandle.fullFence(); // StoreLoad: our unpublish before the slot loads below
+            }
+            Reader[] readers = table.snapshot();
+            long[] seen = new long[readers.length];
+            for (int i = 0; i < readers.length; i++) {
+                seen[i] = readers[i].lvState();
+            }
+            GraceWait wait = null;
+            for (int i = 0; i < readers.length; i++) {
+                if ((seen[i] & 1) == 0) {
+                    continue; // outside a section at the scan: nothing to wait for
+                }
+                Reader r = readers[i];
+                while (r.laState() == seen[i] && !r.ownerGone()) {
+                    if (wait == null) {
+                        wait = new GraceWait(options);
+                    }
+                    wait.pause(r);
+                }
+            }
+        } finally {
+            performLock.unlock();
+        }
+    }
+
+    /**
+     * Test hook (jcstress): perform's first step (fence or membarrier) and scan, without waiting.
+     * Returns whether a section that perform would wait for is running.
+     */
+    boolean scanFindsReaderInside() {
+        if (asymmetric) {
+            Membarrier.barrier();
+        } else {
+            VarHandle.fullFence();
+        }
+        return anyReaderInside();
+    }
+
+    /** Test hook (jcstress negative control): the scan with only the writer's own fence. */
+    boolean scanWithoutMembarrierFindsReaderInside() {
+        VarHandle.fullFence();
+        return anyReaderInside();
+    }
+
+    private boolean anyReaderInside() {
+        for (Reader r : table.snapshot()) {
+            if ((r.lvState() & 1) != 0 && !r.ownerGone()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Same as {@link #perform()}. */
+    @Override
+    public void synchronize() {
+        perform();
+    }
+
+    @Override
+    public String toString() {
+        return "Pserialize[" + name() + ", " + mode + ", " + participants() + " participants]";
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /** A reader thread's slot; the state counter is odd inside a section. */
+    static final class Reader extends ThreadSlot implements Participant {
+        private static final boolean CHECKS = Pserialize.class.desiredAssertionStatus();
+
+        private final Pserialize domain;
+        private final boolean asymmetric;
+
+        Reader(Pserialize domain) {
+            this.domain = domain;
+            this.asymmetric = domain.asymmetric;
+        }
+
+        @Override
+        public GraceDomain domain() {
+            return domain;
+        }
+
+        @Override
+        public void enter() {
+            if (CHECKS) {
+                checkOwner("enter()");
+            }
+            if (depth == 0) {
+                if (offline) {
+                    throw new IllegalStateException("pserialize '" + domain.name()
+                            + "': enter() on an offline participant; call online() first");
+                }
+                soOpaqueState(lpState() + 1); // odd: inside
+                if (!asymmetric) {
+                    VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
+                }
+            }
+            depth++;
+        }
+
+        @Override
+        public void exit() {
+            if (depth <= 0) {
+                throw new IllegalStateException("pserialize '" + domain.name() + "': exit() without enter()");
+            }
+            if (--depth == 0) {
+                soState(lpState() + 1); // even: outside; release orders the section's reads before it
+            }
+        }
+
+        @Override
+        public boolean inSection() {
+            return depth > 0;
+        }
+
+        @Override
+        public void offline() {
+            if (depth > 0) {
+                throw new IllegalStateException("pserialize '" + domain.name() + "': offline() inside a section");
+            }
+            offline = true;
+        }
+
+        @Override
+        public void online() {
+            offline = false;
+        }
+
+        @Override
+        public void release() {
+            if (depth > 0) {
+                throw new IllegalStateException("pserialize '" + domain.name() + "': release() inside a section");
+            }
+            domain.table.release(this);
+        }
+
+        @Override
+        protected void resetForNewOwner() {
+            long s = lpState();
+            if ((s & 1) != 0) {
+                soState(s + 1); // the previous owner died inside a section: end it, never reuse a value
+            }
+        }
+
+        private void checkOwner(String op) {
+            if (owner() != Thread.currentThread()) {
+                throw new IllegalStateException("pserialize '" + domain.name() + "': " + op + " by thread '"
+                        + Thread.currentThread().getName() + "' on a participant owned by "
+                        + (owner() == null ? "nobody (released)" : "'" + owner().getName() + "'"));
+            }
+        }
+
+        @Override
+        public String toString() {
+            Thread o = owner();
+            return "pserialize participant of " + (o == null ? "nobody" : o.getName()) + " depth " + depth;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.mpsafe.sync;
+
+/**
+ * A thread's registration with a {@link GraceDomain}: its reader slot. Obtain one with
+ * {@link GraceDomain#register()} and keep it in a local or a field of a thread-confined object; it
+ * is the zero-overhead path, skipping the thread-local lookup of {@link GraceDomain#enter()}.
+ *
+ * <p>Only the thread that registered may use a participant. With {@code -ea} other threads get an
+ * {@link IllegalStateException}.
+ *
+ * <h2>Nesting</h2>
+ * Sections nest: {@link #enter()} inside a section only counts, and the section ends at the
+ * matching outermost {@link #exit()}. An {@code exit()} without an {@code enter()} throws
+ * {@link IllegalStateException}. Nesting is per domain: sections of different domains are
+ * independent.
+ *
+ * <h2>Rules inside a section</h2>
+ * Keep it short and do not block: a writer waiting for a grace period waits for the section. A
+ * thread inside a section must not call the same domain's waiting operations
+ * ({@code synchronize}, {@code barrier}); they throw {@link IllegalStateException} instead of
+ * deadlocking.
+ *
+ * <h2>Offline</h2>
+ * {@link #offline()} declares that the thread will not enter sections of this domain until
+ * {@link #online()}, for example before it blocks for long. For these schemes a thread outside a
+ * section is already quiescent, so offline is a promise that the library checks ({@code enter}
+ * while offline throws) and that lets writers' scans and stall reports skip the slot.
+ *
+ * <h2>Lifetime</h2>
+ * When the thread terminates, its slot counts as quiescent at once, even if the thread died inside
+ * a section, and is recycled for the next thread that registers. {@link #release()} gives it back
+ * earlier.
+ *
+ * <p>Thread safety: confined to the registering thread.
+ */
+public interface Participant extends Section {
+
+    /** The domain this participant belongs to. */
+    GraceDomain domain();
+
+    /**
+     * Enters a section, or one more nesting level of the current one.
+     *
+     * @throws IllegalStateException if the participant is offline or released, or (with
+     *     {@code -ea}) used by a thread other than its owner
+     */
+    void enter();
+
+    /**
+     * Leaves one nesting level; the section ends at the outermost level.
+     *
+     * @throws IllegalStateException if not inside a section
+     */
+    void exit();
+
+    /** Same as {@link #exit()}, for try-with-resources on the result of {@link GraceDomain#enter()}. */
+    @Override
+    default void close() {
+        exit();
+    }
+
+    /** Whether the thread is inside a section of this domain. */
+    boolean inSection();
+
+    /**
+     * Declares the thread offline: it promises not to enter a section until {@link #online()}.
+     *
+     * @throws IllegalStateException if inside a section
+     */
+    void offline();
+
+    /** Ends {@link #offline()}. */
+    void online();
+
+    /**
+     * Gives the slot back to the domain; the participant must not be used again.
+     *
+     * @throws IllegalStateException if inside a section
+     */
+    void release();
+}

@@ -1,0 +1,219 @@
+package dev.mpsafe.epoch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mpsafe.sync.GraceOptions;
+import dev.mpsafe.sync.Section;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class EpochTest {
+
+    private static Epoch epoch(boolean domainThread) {
+        return Epoch.create(GraceOptions.named("epoch-test").withCallbacksOnDomainThread(domainThread));
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void shouldRunCallbackOnlyAfterPreexistingReaderLeft(boolean domainThread) throws Exception {
+        Epoch e = epoch(domainThread);
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        AtomicBoolean readerLeft = new AtomicBoolean();
+        Thread reader = new Thread(() -> {
+            try (Section s = e.enter()) {
+                inside.countDown();
+                leave.await();
+                readerLeft.set(true);
+            } catch (InterruptedException ex) {
+                throw new AssertionError(ex);
+            }
+        });
+        reader.start();
+        inside.await();
+        AtomicReference<Boolean> sawReaderLeft = new AtomicReference<>();
+        e.call(() -> sawReaderLeft.set(readerLeft.get()));
+        for (int i = 0; i < 50; i++) {
+            e.poll(); // try hard to run it early: it must not run
+        }
+        assertEquals(null, sawReaderLeft.get(), "callback ran while a pre-existing reader was inside");
+        assertEquals(1, e.pendingCallbacks());
+        leave.countDown();
+        reader.join();
+        e.barrier();
+        assertEquals(Boolean.TRUE, sawReaderLeft.get());
+        assertEquals(0, e.pendingCallbacks());
+        e.close();
+    }
+
+    @Test
+    void shouldNotRunCallbacksOnThreadInsideSection() {
+        Epoch e = epoch(false);
+        AtomicReference<Thread> ranOn = new AtomicReference<>();
+        e.call(() -> ranOn.set(Thread.currentThread()));
+        try (Section s = e.enter()) {
+            for (int i = 0; i < 10; i++) {
+                e.poll();
+            }
+            assertEquals(null, ranOn.get(), "a callback ran inside the caller's section");
+            assertThrows(IllegalStateException.class, e::barrier);
+        }
+        e.barrier();
+        assertSame(Thread.currentThread(), ranOn.get(), "caller-run mode runs callbacks on the poller");
+    }
+
+    @Test
+    void shouldRunCallbacksOnDomainThreadWhenConfigured() throws Exception {
+        Epoch e = epoch(true);
+        AtomicReference<Thread> ranOn = new AtomicReference<>();
+        CountDownLatch ran = new CountDownLatch(1);
+        e.call(() -> {
+            ranOn.set(Thread.currentThread());
+            ran.countDown();
+        });
+        assertTrue(ran.await(20, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(ranOn.get().getName().startsWith("mpsafe-epoch-"), ranOn.get().getName());
+        e.close();
+    }
+
+    @Test
+    void shouldCountAndReportFailingCallbacksAndKeepWorking() {
+        List<Throwable> reported = new CopyOnWriteArrayList<>();
+        Epoch e = Epoch.create(GraceOptions.named("failing").withCallbacksOnDomainThread(false)
+                .withCallbackErrorHandler((cb, t) -> reported.add(t)));
+        AtomicInteger ok = new AtomicInteger();
+        e.call(() -> {
+            throw new IllegalStateException("boom");
+        });
+        e.call(ok::incrementAndGet);
+        e.barrier();
+        assertEquals(1, e.callbackFailures());
+        assertEquals(1, reported.size());
+        assertEquals("boom", reported.get(0).getMessage());
+        assertEquals(1, ok.get(), "the callback after the failing one still ran");
+        assertEquals(2, e.callbacksRun());
+        e.call(ok::incrementAndGet);
+        e.barrier();
+        assertEquals(2, ok.get(), "the domain keeps working");
+    }
+
+    @Test
+    void shouldRunCallbacksInCallOrder() {
+        Epoch e = epoch(false);
+        List<Integer> order = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            int n = i;
+            e.call(() -> order.add(n));
+            if (i % 7 == 0) {
+                e.poll();
+            }
+        }
+        e.barrier();
+        for (int i = 0; i < 100; i++) {
+            assertEquals(i, order.get(i));
+        }
+    }
+
+    @Test
+    void shouldBoundPendingCallbacksOutsideSections() {
+        Epoch e = Epoch.create(GraceOptions.named("bounded").withCallbacksOnDomainThread(false)
+                .withMaxPendingCallbacks(64));
+        AtomicInteger ran = new AtomicInteger();
+        for (int i = 0; i < 10_000; i++) {
+            e.call(ran::incrementAndGet);
+            assertTrue(e.pendingCallbacks() <= 64, "pending " + e.pendingCallbacks());
+        }
+        assertTrue(e.pendingHighWater() <= 64, "high water " + e.pendingHighWater());
+        e.barrier();
+        assertEquals(10_000, ran.get());
+    }
+
+    @Test
+    void shouldAcceptCallsInsideSectionBeyondBoundRatherThanDeadlock() {
+        Epoch e = Epoch.create(GraceOptions.named("inside").withCallbacksOnDomainThread(false)
+                .withMaxPendingCallbacks(4));
+        AtomicInteger ran = new AtomicInteger();
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            try (Section s = e.enter()) {
+                for (int i = 0; i < 10; i++) {
+                    e.call(ran::incrementAndGet);
+                }
+            }
+        });
+        e.barrier();
+        assertEquals(10, ran.get());
+    }
+
+    @Test
+    void shouldReachCookieGoalsWithoutBlocking() throws Exception {
+        Epoch e = epoch(false);
+        long goal = e.advance();
+        assertTrue(e.poll(goal) || e.poll(goal), "no reader: two polls reach the goal");
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (Section s = e.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException ex) {
+                throw new AssertionError(ex);
+            }
+        });
+        reader.start();
+        inside.await();
+        long blocked = e.advance();
+        for (int i = 0; i < 10; i++) {
+            assertFalse(e.poll(blocked), "goal reached while a pre-existing reader is inside");
+        }
+        leave.countDown();
+        reader.join();
+        assertTrue(e.poll(blocked) || e.poll(blocked));
+    }
+
+    @Test
+    void shouldRunPendingCallbacksOnCloseAndRejectLaterCalls() {
+        Epoch e = epoch(true);
+        AtomicInteger ran = new AtomicInteger();
+        for (int i = 0; i < 1000; i++) {
+            e.call(ran::incrementAndGet);
+        }
+        e.close();
+        assertEquals(1000, ran.get(), "close left callbacks unrun");
+        IllegalStateException ex = assertThrows(IllegalStateException.class, () -> e.call(ran::incrementAndGet));
+        assertTrue(ex.getMessage().contains("closed"), ex.getMessage());
+        assertThrows(NullPointerException.class, () -> epoch(false).call(null));
+    }
+
+    @Test
+    void shouldNotScanWhenNothingIsPending() throws Exception {
+        Epoch e = Epoch.create(GraceOptions.named("idle-scan-test"));
+        long before = e.epoch();
+        e.call(() -> { });
+        e.barrier();
+        long after = e.epoch();
+        assertTrue(after >= before + 2);
+        // With nothing pending the domain thread parks without a timeout: the epoch stays put.
+        Thread t = findThread("mpsafe-epoch-idle-scan-test");
+        GraceDomainWaits.awaitState(t, Thread.State.WAITING);
+        assertEquals(after, e.epoch(), "the idle domain thread kept advancing (scanning)");
+        e.close();
+    }
+
+    private static Thread findThread(String name) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no thread " + name));
+    }
+}

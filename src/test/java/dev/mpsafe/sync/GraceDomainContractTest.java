@@ -1,0 +1,263 @@
+package dev.mpsafe.sync;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The grace-period contract, run against every scheme and mode by one small subclass each.
+ * Waits are on conditions (latches, thread states), never on sleeps.
+ */
+public abstract class GraceDomainContractTest {
+
+    /** A fresh domain with the given options. */
+    protected abstract GraceDomain create(GraceOptions options);
+
+    protected GraceDomain create() {
+        return create(GraceOptions.named(getClass().getSimpleName()));
+    }
+
+    @Test
+    void shouldNestSectionsAndReportInSection() {
+        GraceDomain d = create();
+        assertFalse(d.inSection());
+        try (Section outer = d.enter()) {
+            assertTrue(d.inSection());
+            try (Section inner = d.enter()) {
+                assertSame(outer, inner, "the thread's one participant serves every nesting level");
+                assertTrue(d.inSection());
+            }
+            assertTrue(d.inSection(), "the section ends only at the outermost exit");
+        }
+        assertFalse(d.inSection());
+    }
+
+    @Test
+    void shouldRejectExitWithoutEnter() {
+        GraceDomain d = create();
+        Participant p = d.register();
+        IllegalStateException e = assertThrows(IllegalStateException.class, p::exit);
+        assertTrue(e.getMessage().contains("without enter"), e.getMessage());
+        p.enter();
+        p.exit();
+        assertThrows(IllegalStateException.class, p::exit);
+    }
+
+    @Test
+    void shouldThrowInsteadOfDeadlockingWhenSynchronizeInsideSection() {
+        GraceDomain d = create();
+        try (Section s = d.enter()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, d::synchronize);
+            assertTrue(e.getMessage().contains("wait for itself"), e.getMessage());
+        }
+        d.synchronize(); // outside: fine
+    }
+
+    @Test
+    void shouldWaitForReaderThatEnteredBefore() throws Exception {
+        GraceDomain d = create();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (Section s = d.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }, "reader");
+        reader.start();
+        inside.await();
+        AtomicBoolean returned = new AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            d.synchronize();
+            returned.set(true);
+        }, "writer");
+        writer.start();
+        awaitParkedOrSpinning(writer);
+        assertFalse(returned.get(), "synchronize returned while a pre-existing reader was inside");
+        leave.countDown();
+        writer.join(10_000);
+        assertTrue(returned.get(), "synchronize did not return after the reader left");
+        reader.join();
+    }
+
+    @Test
+    void shouldNotWaitForThreadThatDiedInsideSection() {
+        GraceDomain d = create();
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            Thread dead = new Thread(() -> d.register().enter(), "dies-inside");
+            dead.start();
+            dead.join();
+            d.synchronize(); // must count the dead thread's slot as quiescent
+        });
+    }
+
+    @Test
+    void shouldRecycleSlotOfTerminatedThread() throws Exception {
+        GraceDomain d = create();
+        d.register();
+        for (int i = 0; i < 20; i++) {
+            Thread t = new Thread(() -> {
+                try (Section s = d.enter()) {
+                    assertTrue(d.inSection());
+                }
+            });
+            t.start();
+            t.join();
+        }
+        assertTrue(d.participants() <= 2, "slots of terminated threads were not recycled: " + d.participants());
+    }
+
+    @Test
+    void shouldRejectEnterWhileOfflineAndOfflineInsideSection() {
+        GraceDomain d = create();
+        Participant p = d.register();
+        p.offline();
+        IllegalStateException e = assertThrows(IllegalStateException.class, p::enter);
+        assertTrue(e.getMessage().contains("offline"), e.getMessage());
+        p.online();
+        p.enter();
+        assertThrows(IllegalStateException.class, p::offline);
+        assertThrows(IllegalStateException.class, p::release);
+        p.exit();
+        p.release();
+    }
+
+    @Test
+    void shouldRejectParticipantUsedByAnotherThreadWhenAssertionsEnabled() throws Exception {
+        GraceDomain d = create();
+        Participant p = d.register();
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread other = new Thread(() -> {
+            try {
+                p.enter();
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        });
+        other.start();
+        other.join();
+        assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+    }
+
+    @Test
+    void shouldReportStallWithReaderThreadAndDuration() throws Exception {
+        List<Stall> stalls = new CopyOnWriteArrayList<>();
+        GraceDomain d = create(GraceOptions.named("stall-test")
+                .withStallThreshold(Duration.ofMillis(20))
+                .withStallHandler(stalls::add));
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (Section s = d.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }, "slow-reader");
+        reader.start();
+        inside.await();
+        Thread writer = new Thread(d::synchronize, "writer");
+        writer.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (stalls.isEmpty() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        leave.countDown();
+        writer.join(10_000);
+        reader.join();
+        assertEquals(1, stalls.size(), "one report per reader per wait: " + stalls);
+        Stall s = stalls.get(0);
+        assertSame(reader, s.reader());
+        assertEquals("stall-test", s.domain());
+        assertTrue(s.waited().toMillis() >= 20, "waited " + s.waited());
+        assertTrue(s.toString().contains("slow-reader"), s.toString());
+    }
+
+    @Test
+    void shouldCheckProtectedReferenceAccessWhenAssertionsEnabled() {
+        GraceDomain d = create();
+        ReentrantLock lock = new ReentrantLock();
+        Protected<String> ref = Protected.create(d, lock, "v1");
+        IllegalStateException e = assertThrows(IllegalStateException.class, ref::load);
+        assertTrue(e.getMessage().contains("outside a section"), e.getMessage());
+        try (Section s = d.enter()) {
+            assertEquals("v1", ref.load());
+        }
+        assertThrows(IllegalStateException.class, () -> ref.store("v2"));
+        assertThrows(IllegalStateException.class, ref::serializedLoad);
+        lock.lock();
+        try {
+            assertEquals("v1", ref.exchange("v2"));
+            assertEquals("v2", ref.serializedLoad());
+            d.synchronize();
+        } finally {
+            lock.unlock();
+        }
+        try (Section s = d.enter()) {
+            assertEquals("v2", ref.load());
+        }
+    }
+
+    @Test
+    void shouldWorkWithVirtualThreadReaders() throws Exception {
+        GraceDomain d = create();
+        int n = 200;
+        List<Thread> readers = new ArrayList<>();
+        CountDownLatch allInside = new CountDownLatch(n);
+        CountDownLatch leave = new CountDownLatch(1);
+        for (int i = 0; i < n; i++) {
+            readers.add(Thread.ofVirtual().start(() -> {
+                try (Section s = d.enter()) {
+                    allInside.countDown();
+                    leave.await(); // blocking inside a section: a stalled reader, on purpose
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            }));
+        }
+        allInside.await();
+        AtomicBoolean returned = new AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            d.synchronize();
+            returned.set(true);
+        });
+        writer.start();
+        awaitParkedOrSpinning(writer);
+        assertFalse(returned.get());
+        leave.countDown();
+        writer.join(20_000);
+        assertTrue(returned.get());
+        for (Thread t : readers) {
+            t.join();
+        }
+        assertTrue(d.participants() >= n, "each virtual thread has its own slot: " + d.participants());
+    }
+
+    /** Waits until {@code t} is in its wait loop: parked, yielding or spinning for a while. */
+    protected static void awaitParkedOrSpinning(Thread t) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (t.getState() != Thread.State.TIMED_WAITING && t.getState() != Thread.State.WAITING) {
+            if (System.nanoTime() > deadline || !t.isAlive()) {
+                return; // the caller's assertion on the outcome decides
+            }
+            Thread.onSpinWait();
+        }
+    }
+}
