@@ -1,0 +1,317 @@
+package dev.mpsafe.sync;
+
+import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.pserialize.Pserialize;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.StampedLock;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+
+/**
+ * Question: what does one read section cost a reader, around one read of a shared field, with 1
+ * and with 2 reader threads and no writer?
+ *
+ * <p>One operation is: open a section (or take the peer's read-side protection), read the shared
+ * volatile field {@code shared}, close it, return what was read (so the read cannot be dropped).
+ * The figure is the average time per operation, in ns. Nothing ever writes, so no variant ever
+ * retries or waits: this is the uncontended read-side floor, the cost every packet or lookup pays.
+ *
+ * <p>The variants are benchmark methods, not an {@code impl} parameter, so that no dispatch sits
+ * between the harness and sub-nanosecond bodies; every method is a peer of every other. Each runs
+ * at two thread counts through the two concrete subclasses: {@code ReadSideCost.OneThread.X}
+ * ({@code @Threads(1)}) and {@code ReadSideCost.TwoThreads.X} ({@code @Threads(2)}, both threads
+ * running the same method on the same shared objects). Do not pass {@code -t}: it would override
+ * both to the same count.
+ *
+ * <table>
+ *   <caption>Variants</caption>
+ *   <tr><th>method</th><th>what it does</th><th>it is the peer that shows</th></tr>
+ *   <tr><td>{@code empty}</td><td>returns a plain field</td><td>the harness itself</td></tr>
+ *   <tr><td>{@code volatileRead}</td><td>the volatile read alone</td><td>the read with no protection</td></tr>
+ *   <tr><td>{@code bareUnfenced}</td><td>opaque store to a thread-owned padded slot, read,
+ *       release store</td><td>the floor of any asymmetric (membarrier) scheme</td></tr>
+ *   <tr><td>{@code bareFenced}</td><td>the same with {@code VarHandle.fullFence()} after the
+ *       store</td><td>the floor of any fenced scheme</td></tr>
+ *   <tr><td>{@code stampedOptimistic}</td><td>{@code StampedLock} tryOptimisticRead, read,
+ *       validate</td><td>the JDK's cheapest reader (but a reader must retry when a writer
+ *       intervened, and what it read before validating may be inconsistent)</td></tr>
+ *   <tr><td>{@code rwlock}</td><td>{@code ReentrantReadWriteLock} read lock, read, unlock</td>
+ *       <td>the lock the schemes replace</td></tr>
+ *   <tr><td>{@code refcount}</td><td>{@code AtomicInteger} increment, read, decrement</td>
+ *       <td>reference counting</td></tr>
+ *   <tr><td>{@code pserializeFenced}, {@code pserializeAsymmetric}, {@code epoch}</td>
+ *       <td>{@code p.enter(); try { read } finally { p.exit(); }} with the thread's
+ *       {@link Participant} kept in thread state</td><td>ours, hot-path form</td></tr>
+ *   <tr><td>{@code pserializeImplicit}, {@code epochImplicit}</td><td>{@code try (Section s =
+ *       domain.enter()) { read }} on the ASYMMETRIC pserialize domain and on the epoch domain</td>
+ *       <td>the thread-local lookup's cost: compare with {@code pserializeAsymmetric} and
+ *       {@code epoch}</td></tr>
+ * </table>
+ *
+ * <p>The pserialize ASYMMETRIC domain falls back to FENCED where {@code membarrier(2)} is
+ * unavailable; the trial setup then prints a NOTE, and such a run's {@code pserializeAsymmetric}
+ * and {@code pserializeImplicit} rows are not the asymmetric figures.
+ *
+ * <p>Run (24 benchmarks: both thread counts, every variant; about 4 minutes on 2 cores):
+ * <pre>
+ *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.ReadSideCost\..*' \
+ *       -Djmh.args="-f 1 -wi 3 -w 1s -i 5 -r 1s"
+ * </pre>
+ * One thread count only: {@code -Djmh.filter='dev\.mpsafe\.sync\.ReadSideCost\.OneThread\..*'}.
+ * On a 2-core machine the 2-thread rows use both cores: run on an idle machine, and compare rows
+ * of the same run only.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public abstract class ReadSideCost {
+
+    /** Every variant at one reader thread. */
+    @Threads(1)
+    public static class OneThread extends ReadSideCost {
+    }
+
+    /** Every variant at two reader threads, sharing the same objects. */
+    @Threads(2)
+    public static class TwoThreads extends ReadSideCost {
+    }
+
+    /** The objects every benchmark thread shares: the field they read and each variant's guard. */
+    @State(Scope.Benchmark)
+    public static class Shared {
+        /** The shared field every variant reads; never written after construction. */
+        volatile int shared = 42;
+        /** The same value in a plain field, for the harness baseline. */
+        int plain = 42;
+
+        final StampedLock stamped = new StampedLock();
+        final ReentrantReadWriteLock rwlock = new ReentrantReadWriteLock();
+        /** Shared by the reader threads, as a reference count in the protected object would be. */
+        final AtomicInteger refs = new AtomicInteger();
+
+        Pserialize fenced;
+        Pserialize asymmetric;
+        Epoch epoch;
+
+        @Setup(Level.Trial)
+        public void createDomains() {
+            fenced = Pserialize.create(GraceOptions.named("read-fenced"), Pserialize.Mode.FENCED);
+            asymmetric = Pserialize.create(GraceOptions.named("read-asymmetric"), Pserialize.Mode.ASYMMETRIC);
+            epoch = Epoch.create(GraceOptions.named("read-epoch"));
+            if (asymmetric.mode() != Pserialize.Mode.ASYMMETRIC) {
+                System.out.println("NOTE: pserialize ASYMMETRIC unavailable ("
+                        + Pserialize.asymmetricUnavailableReason() + "): the pserializeAsymmetric and "
+                        + "pserializeImplicit rows measure FENCED readers");
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void closeDomains() {
+            epoch.close();
+        }
+    }
+
+    /**
+     * A benchmark thread's participants, registered by that thread (JMH runs a thread-scoped
+     * state's fixtures on its own thread), and its own padded slot for the bare variants.
+     */
+    @State(Scope.Thread)
+    public static class Reader extends ReaderSlot {
+        @SuppressWarnings("unused")
+        long p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p1a, p1b, p1c, p1d, p1e, p1f;
+
+        Participant fenced;
+        Participant asymmetric;
+        Participant epoch;
+
+        @Setup(Level.Trial)
+        public void register(Shared b) {
+            fenced = b.fenced.register();
+            asymmetric = b.asymmetric.register();
+            epoch = b.epoch.register();
+        }
+
+        @TearDown(Level.Trial)
+        public void release() {
+            fenced.release();
+            asymmetric.release();
+            epoch.release();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Baselines
+
+    @Benchmark
+    public int empty(Shared s) {
+        return s.plain;
+    }
+
+    @Benchmark
+    public int volatileRead(Shared s) {
+        return s.shared;
+    }
+
+    @Benchmark
+    public int bareUnfenced(Shared s, Reader r) {
+        final long state = r.lpState();
+        r.soOpaqueState(state + 1); // odd: inside, as a pserialize reader announces itself
+        int v = s.shared;
+        r.soState(state + 2); // release: the read before the exit
+        return v;
+    }
+
+    @Benchmark
+    public int bareFenced(Shared s, Reader r) {
+        final long state = r.lpState();
+        r.soOpaqueState(state + 1);
+        VarHandle.fullFence(); // StoreLoad: the announcement before the read, as fenced readers do
+        int v = s.shared;
+        r.soState(state + 2);
+        return v;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // JDK peers
+
+    @Benchmark
+    public int stampedOptimistic(Shared s) {
+        final StampedLock stamped = s.stamped;
+        long stamp = stamped.tryOptimisticRead();
+        int v = s.shared;
+        if (!stamped.validate(stamp)) {
+            // Never taken here (no writer); kept so that the code is the real idiom.
+            stamp = stamped.readLock();
+            try {
+                v = s.shared;
+            } finally {
+                stamped.unlockRead(stamp);
+            }
+        }
+        return v;
+    }
+
+    @Benchmark
+    public int rwlock(Shared s) {
+        final ReentrantReadWriteLock.ReadLock lock = s.rwlock.readLock();
+        lock.lock();
+        try {
+            return s.shared;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Benchmark
+    public int refcount(Shared s) {
+        final AtomicInteger refs = s.refs;
+        refs.incrementAndGet();
+        int v = s.shared;
+        refs.decrementAndGet();
+        return v;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Ours: the hot-path form, a participant kept by the thread
+
+    @Benchmark
+    public int pserializeFenced(Shared s, Reader r) {
+        final Participant p = r.fenced;
+        p.enter();
+        try {
+            return s.shared;
+        } finally {
+            p.exit();
+        }
+    }
+
+    @Benchmark
+    public int pserializeAsymmetric(Shared s, Reader r) {
+        final Participant p = r.asymmetric;
+        p.enter();
+        try {
+            return s.shared;
+        } finally {
+            p.exit();
+        }
+    }
+
+    @Benchmark
+    public int epoch(Shared s, Reader r) {
+        final Participant p = r.epoch;
+        p.enter();
+        try {
+            return s.shared;
+        } finally {
+            p.exit();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Ours: the convenient form, a thread-local lookup per section
+
+    @Benchmark
+    public int pserializeImplicit(Shared s) {
+        try (Section section = s.asymmetric.enter()) {
+            return s.shared;
+        }
+    }
+
+    @Benchmark
+    public int epochImplicit(Shared s) {
+        try (Section section = s.epoch.enter()) {
+            return s.shared;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /** Padding before the bare variants' slot word, so that it shares no cache line. */
+    @SuppressWarnings("unused")
+    abstract static class ReaderSlotPad {
+        long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p0a, p0b, p0c, p0d, p0e, p0f;
+    }
+
+    /** The bare variants' slot word: a thread-owned counter, odd while "inside". */
+    abstract static class ReaderSlot extends ReaderSlotPad {
+        private static final VarHandle STATE;
+
+        @SuppressWarnings("unused") // accessed through STATE
+        private long state;
+
+        /** Plain load: only the owner thread reads it here. */
+        final long lpState() {
+            return (long) STATE.get(this);
+        }
+
+        /** Opaque store: the announcement, as {@code ThreadSlot.soOpaqueState}. */
+        final void soOpaqueState(long v) {
+            STATE.setOpaque(this, v);
+        }
+
+        /** Release store: the exit, as {@code ThreadSlot.soState}. */
+        final void soState(long v) {
+            STATE.setRelease(this, v);
+        }
+
+        // VarHandle mechanics
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(ReaderSlot.class, "state", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+    }
+}
