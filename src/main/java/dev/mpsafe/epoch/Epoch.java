@@ -543,23 +543,25 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                 throw new IllegalStateException("epoch '" + domain.name() + "': enter() by thread '"
                         + Thread.currentThread().getName() + "' on a participant it does not own");
             }
-            if (depth == 0) {
-                if (offline) {
-                    throw new IllegalStateException("epoch '" + domain.name()
-                            + "': enter() on an offline participant; call online() first");
-                }
+            final int d = depth;
+            if (d == 0) {
                 soOpaqueState((global.lvValue() << 1) | 1);
                 VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
+            } else if (d < 0) {
+                throw new IllegalStateException("epoch '" + domain.name()
+                        + "': enter() on an offline participant; call online() first");
             }
-            depth++;
+            depth = d + 1;
         }
 
         @Override
         public void exit() {
-            if (depth <= 0) {
+            final int d = depth - 1;
+            if (d < 0) {
                 throw new IllegalStateException("epoch '" + domain.name() + "': exit() without enter()");
             }
-            if (--depth == 0) {
+            depth = d;
+            if (d == 0) {
                 soState(0); // release: the section's reads before the exit
             }
         }
@@ -574,12 +576,14 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             if (depth > 0) {
                 throw new IllegalStateException("epoch '" + domain.name() + "': offline() inside a section");
             }
-            offline = true;
+            depth = OFFLINE;
         }
 
         @Override
         public void online() {
-            offline = false;
+            if (depth == OFFLINE) {
+                depth = 0;
+            }
         }
 
         @Override

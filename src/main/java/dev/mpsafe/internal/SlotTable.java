@@ -77,7 +77,6 @@ public final class SlotTable<S extends ThreadSlot> {
             Thread owner = s.owner();
             if ((owner == null || !owner.isAlive()) && s.casOwner(owner, me)) {
                 s.depth = 0;
-                s.offline = false;
                 s.resetForNewOwner();
                 return s;
             }

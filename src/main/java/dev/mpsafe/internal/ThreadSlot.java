@@ -22,10 +22,14 @@ import java.lang.invoke.VarHandle;
 public abstract class ThreadSlot extends ThreadSlotState {
     long p20, p21, p22, p23, p24, p25, p26, p27, p28, p29, p2a, p2b, p2c, p2d, p2e, p2f;
 
-    /** Section nesting depth; owner-only. */
+    /** {@link #depth} of a participant that declared itself offline. */
+    public static final int OFFLINE = -1;
+
+    /**
+     * Section nesting depth, or {@link #OFFLINE}; owner-only. One field for both, so the hot
+     * enter path tests one value: 0 means announce, positive means nest, negative means refuse.
+     */
     public int depth;
-    /** Whether the owner declared itself offline; owner-only. */
-    public boolean offline;
 
     protected ThreadSlot() {
     }

@@ -314,25 +314,27 @@ public final class Pserialize implements GraceDomain {
             if (CHECKS) {
                 checkOwner("enter()");
             }
-            if (depth == 0) {
-                if (offline) {
-                    throw new IllegalStateException("pserialize '" + domain.name()
-                            + "': enter() on an offline participant; call online() first");
-                }
+            final int d = depth;
+            if (d == 0) {
                 soOpaqueState(lpState() + 1); // odd: inside
                 if (!asymmetric) {
                     VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
                 }
+            } else if (d < 0) {
+                throw new IllegalStateException("pserialize '" + domain.name()
+                        + "': enter() on an offline participant; call online() first");
             }
-            depth++;
+            depth = d + 1;
         }
 
         @Override
         public void exit() {
-            if (depth <= 0) {
+            final int d = depth - 1;
+            if (d < 0) {
                 throw new IllegalStateException("pserialize '" + domain.name() + "': exit() without enter()");
             }
-            if (--depth == 0) {
+            depth = d;
+            if (d == 0) {
                 soState(lpState() + 1); // even: outside; release orders the section's reads before it
             }
         }
@@ -347,12 +349,14 @@ public final class Pserialize implements GraceDomain {
             if (depth > 0) {
                 throw new IllegalStateException("pserialize '" + domain.name() + "': offline() inside a section");
             }
-            offline = true;
+            depth = OFFLINE;
         }
 
         @Override
         public void online() {
-            offline = false;
+            if (depth == OFFLINE) {
+                depth = 0;
+            }
         }
 
         @Override
