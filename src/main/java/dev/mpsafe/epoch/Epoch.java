@@ -263,6 +263,12 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         if (pendingCallbacks() >= options.maxPendingCallbacks() && !inSection()) {
             relieve();
         }
+        // StoreLoad: the caller's unpublish (often only a release store) must be visible before we
+        // read the epoch that tags the callback. Otherwise a reader could enter in a later epoch,
+        // still see the old object, and the bucket could become ready while it holds it.
+        // The lock acquire below gives no StoreLoad order in the JMM. (jcstress
+        // EpochCallbackWaitsForReaderTest)
+        VarHandle.fullFence();
         long pendingBefore;
         cbLock.lock();
         try {
@@ -558,7 +564,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         public void exit() {
             final int d = depth - 1;
             if (d < 0) {
-                throw new IllegalStateException("epoch '" + domain.name() + "': exit() without enter()");
+                throw new IllegalStateException("epoch '" + domain.name() + "': exit() "
+                        + (depth == OFFLINE ? "on an offline participant" : "without enter()"));
             }
             depth = d;
             if (d == 0) {

@@ -240,6 +240,9 @@ public final class Pserialize implements GraceDomain {
                     }
                     wait.pause(r);
                 }
+                if (wait != null) {
+                    wait.progressed(); // the next reader's wait starts with a short spin again
+                }
             }
         } finally {
             performLock.unlock();
@@ -331,7 +334,8 @@ public final class Pserialize implements GraceDomain {
         public void exit() {
             final int d = depth - 1;
             if (d < 0) {
-                throw new IllegalStateException("pserialize '" + domain.name() + "': exit() without enter()");
+                throw new IllegalStateException("pserialize '" + domain.name() + "': exit() "
+                        + (depth == OFFLINE ? "on an offline participant" : "without enter()"));
             }
             depth = d;
             if (d == 0) {

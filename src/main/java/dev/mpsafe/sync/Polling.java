@@ -14,8 +14,8 @@ public interface Polling extends GraceDomain {
     long advance();
 
     /**
-     * Whether {@code goal} has been reached. Never blocks; may scan the readers once to make
-     * progress.
+     * Whether {@code goal} has been reached. Never blocks; may scan the readers a bounded number of
+     * times (a scheme's page says how many) to make progress.
      */
     boolean poll(long goal);
 }
