@@ -47,9 +47,10 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * records of the epoch observed at entry, and "an object retired at epoch e is safe once the
      * global epoch reaches e + 2".
      *
-     * State: the global epoch G (PaddedLong, starts at 1). Each reader slot holds
-     * (e << 1) | 1 while inside a section entered when G was e, and 0 outside. Only the outermost
-     * enter/exit of a nest write it.
+     * State: the global epoch G (PaddedLong, starts at 1). Each reader slot's state word holds the
+     * epoch e that G had at the outermost enter (tag) and the nesting depth (ThreadSlot's layout);
+     * depth 0 means outside. The outermost enter writes (e, 1); nested enters and exits change
+     * only the depth.
      *
      * Advance (tryAdvance): read G = e; full fence; scan the slots; if every active slot whose
      * owner is alive has epoch e, CAS G from e to e + 1. A reader active with an older epoch blocks
@@ -61,7 +62,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * published its slot late is handled by the StoreLoad argument below.
      *
      * Ordering (store-buffering, jcstress EpochStoreLoadTest):
-     *   reader: e = load G; opaque store slot = (e<<1)|1; fullFence; load pointer
+     *   reader: e = load G; opaque store slot = (e, depth 1); fullFence; load pointer
      *   writer: store pointer (release); fullFence; load slots (inside tryAdvance)
      * Either the writer sees the reader's slot (and waits for it), or the reader sees the new
      * pointer. A reader whose slot carries a stale epoch (G moved on between its load of G and its
@@ -82,10 +83,14 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * makes the caller's writes happen-before the callback.
      *
      * Progress: readers are wait-free. Writers and the domain thread wait for readers (parking
-     * after a short spin, reporting stalls). Epochs are 62-bit; they do not wrap in practice.
+     * after a short spin, reporting stalls). G is a 64-bit counter; a slot keeps its low 47 bits,
+     * and tryAdvance compares only those, so only equality modulo 2^47 matters and the slot's
+     * copy may wrap harmlessly.
      */
 
     private static final int BUCKETS = 4;
+    /** The bits of the epoch a reader slot keeps (the rest of its word holds depth and flags). */
+    private static final long EPOCH_TAG_MASK = -1L >>> ThreadSlot.TAG_SHIFT;
     /** Dispatch tick of the domain thread while callbacks are pending but not yet ready. */
     private static final long TICK_NANOS = 1_000_000;
 
@@ -152,7 +157,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     @Override
     public boolean inSection() {
         Reader r = table.currentIfRegistered();
-        return r != null && r.depth > 0;
+        return r != null && r.inSection();
     }
 
     @Override
@@ -177,7 +182,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         VarHandle.fullFence(); // StoreLoad: the caller's unpublish before the slot loads
         for (Reader r : table.snapshot()) {
             long s = r.lvState();
-            if ((s & 1) != 0 && (s >>> 1) != e && !r.ownerGone()) {
+            if (ThreadSlot.depthOf(s) != 0 && ThreadSlot.tagOf(s) != (e & EPOCH_TAG_MASK) && !r.ownerGone()) {
                 return r;
             }
         }
@@ -192,7 +197,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     boolean scanFindsReaderActive() {
         VarHandle.fullFence();
         for (Reader r : table.snapshot()) {
-            if ((r.lvState() & 1) != 0) {
+            if (ThreadSlot.depthOf(r.lvState()) != 0) {
                 return true;
             }
         }
@@ -526,7 +531,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
     // ------------------------------------------------------------------------------------------
 
-    /** A reader thread's slot: (epoch << 1) | 1 inside a section, 0 outside. */
+    /** A reader thread's slot: tag = the epoch seen by the outermost enter, depth = nesting. */
     static final class Reader extends ThreadSlot implements Participant {
         private static final boolean CHECKS = Epoch.class.desiredAssertionStatus();
 
@@ -549,53 +554,67 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                 throw new IllegalStateException("epoch '" + domain.name() + "': enter() by thread '"
                         + Thread.currentThread().getName() + "' on a participant it does not own");
             }
-            final int d = depth;
-            if (d == 0) {
-                soOpaqueState((global.lvValue() << 1) | 1);
+            final long s = lpState();
+            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+                soOpaqueState((global.lvValue() << TAG_SHIFT) | 1); // this epoch, depth 1
                 VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
-            } else if (d < 0) {
+            } else {
+                enterNested(s);
+            }
+        }
+
+        private void enterNested(long s) {
+            if ((s & OFFLINE_BIT) != 0) {
                 throw new IllegalStateException("epoch '" + domain.name()
                         + "': enter() on an offline participant; call online() first");
             }
-            depth = d + 1;
+            if (depthOf(s) == MAX_DEPTH) {
+                throw new IllegalStateException("epoch '" + domain.name() + "': sections nested deeper than "
+                        + MAX_DEPTH);
+            }
+            soOpaqueState(s + 1); // same epoch: the section keeps holding it back
         }
 
         @Override
         public void exit() {
-            final int d = depth - 1;
-            if (d < 0) {
+            final long s = lpState();
+            if ((s & DEPTH_MASK) == 1) {
+                soState(s - 1); // depth 0: release orders the section's reads before it
+            } else {
+                exitNested(s);
+            }
+        }
+
+        private void exitNested(long s) {
+            if (depthOf(s) == 0) {
                 throw new IllegalStateException("epoch '" + domain.name() + "': exit() "
-                        + (depth == OFFLINE ? "on an offline participant" : "without enter()"));
+                        + ((s & OFFLINE_BIT) != 0 ? "on an offline participant" : "without enter()"));
             }
-            depth = d;
-            if (d == 0) {
-                soState(0); // release: the section's reads before the exit
-            }
+            soOpaqueState(s - 1);
         }
 
         @Override
         public boolean inSection() {
-            return depth > 0;
+            return depthOf(lpState()) != 0;
         }
 
         @Override
         public void offline() {
-            if (depth > 0) {
+            final long s = lpState();
+            if (depthOf(s) != 0) {
                 throw new IllegalStateException("epoch '" + domain.name() + "': offline() inside a section");
             }
-            depth = OFFLINE;
+            soOpaqueState(s | OFFLINE_BIT);
         }
 
         @Override
         public void online() {
-            if (depth == OFFLINE) {
-                depth = 0;
-            }
+            soOpaqueState(lpState() & ~OFFLINE_BIT);
         }
 
         @Override
         public void release() {
-            if (depth > 0) {
+            if (inSection()) {
                 throw new IllegalStateException("epoch '" + domain.name() + "': release() inside a section");
             }
             domain.table.release(this);
@@ -606,5 +625,4 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             soState(0);
         }
     }
-
 }

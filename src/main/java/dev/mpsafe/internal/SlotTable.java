@@ -76,7 +76,6 @@ public final class SlotTable<S extends ThreadSlot> {
         for (S s : snapshot()) {
             Thread owner = s.owner();
             if ((owner == null || !owner.isAlive()) && s.casOwner(owner, me)) {
-                s.depth = 0;
                 s.resetForNewOwner();
                 return s;
             }

@@ -22,14 +22,43 @@ import java.lang.invoke.VarHandle;
 public abstract class ThreadSlot extends ThreadSlotState {
     long p20, p21, p22, p23, p24, p25, p26, p27, p28, p29, p2a, p2b, p2c, p2d, p2e, p2f;
 
-    /** {@link #depth} of a participant that declared itself offline. */
-    public static final int OFFLINE = -1;
-
-    /**
-     * Section nesting depth, or {@link #OFFLINE}; owner-only. One field for both, so the hot
-     * enter path tests one value: 0 means announce, positive means nest, negative means refuse.
+    /*
+     * The state word, written only by the owner and read by writers:
+     *
+     *   63                         17   16   15            0
+     *   +----------------------------+----+---------------+
+     *   |  tag (scheme-defined)      | off|  depth        |
+     *   +----------------------------+----+---------------+
+     *
+     * depth: section nesting depth; 0 = outside any section (what writers test).
+     * off:   the owner declared itself offline (owner-only meaning; writers ignore it).
+     * tag:   pserialize: a section sequence, incremented by every outermost enter;
+     *        epoch: the global epoch seen by the outermost enter.
+     *
+     * Keeping nesting in the same word means an outermost enter is one load and one store,
+     * like the bare announcement, and a nested enter never looks like a new section.
      */
-    public int depth;
+
+    /** Mask of the nesting depth in the state word. */
+    public static final long DEPTH_MASK = (1L << 16) - 1;
+    /** The deepest nesting a participant accepts. */
+    public static final int MAX_DEPTH = (int) DEPTH_MASK;
+    /** Set while the owner is offline. */
+    public static final long OFFLINE_BIT = 1L << 16;
+    /** Shift of the scheme's tag. */
+    public static final int TAG_SHIFT = 17;
+    /** One unit of the tag. */
+    public static final long TAG_ONE = 1L << TAG_SHIFT;
+
+    /** The nesting depth in {@code state}. */
+    public static int depthOf(long state) {
+        return (int) (state & DEPTH_MASK);
+    }
+
+    /** The tag in {@code state}. */
+    public static long tagOf(long state) {
+        return state >>> TAG_SHIFT;
+    }
 
     protected ThreadSlot() {
     }

@@ -50,18 +50,19 @@ public final class Pserialize implements GraceDomain {
      * cross-call broadcast; readers only raise the IPL. A JVM thread can be preempted anywhere, so a
      * reader must announce itself, and the writer must see the announcement.
      *
-     * Each reader thread owns a padded slot whose state is a counter: odd while the thread is inside
-     * a section, even outside. Only the outermost enter/exit of a nest touch it. perform():
+     * Each reader thread owns a padded slot whose state word holds a section sequence (tag) and the
+     * nesting depth (ThreadSlot's layout). An outermost enter stores sequence + 1 with depth 1 (one
+     * load, one store); nested enters and exits change only the depth. perform():
      *   1. orders its earlier stores (the unpublish) before the scan below:
      *      FENCED: VarHandle.fullFence(); ASYMMETRIC: membarrier();
-     *   2. reads every slot's state; for each odd one, waits until it changes (the section that was
-     *      running has ended; a new one, begun after step 1, has a larger counter and does not count)
-     *      or until the owner thread is dead.
-     * The counter only grows, so "changed" cannot be confused with "the same section" (no ABA);
-     * recycling a dead thread's slot advances it to the next even value, never back.
+     *   2. reads every slot's state; for each with depth > 0, waits until its depth is 0 or its
+     *      sequence has changed (the section that was running has ended; a new one, begun after
+     *      step 1, has a larger sequence and does not count), or until the owner thread is dead.
+     * The sequence only grows, so a new section cannot be confused with the old one (no ABA);
+     * recycling a dead thread's slot advances the sequence and clears the depth.
      *
      * Ordering, FENCED (store-buffering litmus; jcstress PserializeFencedStoreLoadTest):
-     *   reader: opaque store slot=odd; fullFence; load pointer
+     *   reader: opaque store slot=(seq+1, depth 1); fullFence; load pointer
      *   writer: release store pointer; fullFence; load slot
      * With both fences, at least one side sees the other's store: either the writer sees the reader
      * inside (and waits), or the reader sees the new pointer (and did not need waiting for).
@@ -81,8 +82,8 @@ public final class Pserialize implements GraceDomain {
      * a guarantee of the specification, which is why FENCED remains the portable mode and the
      * jcstress test runs the litmus (with -XX:+StressGCM/LCM etc. in its default configurations).
      *
-     * Exit is a release store of the next even value, so every read in the section happens-before a
-     * writer's acquire load that sees the exit.
+     * The outermost exit is a release store of depth 0, so every read in the section happens-before
+     * a writer's acquire load that sees the exit.
      *
      * Progress: readers are wait-free. perform blocks until readers leave; it parks after a short
      * spin, and reports stalls (GraceWait).
@@ -195,7 +196,7 @@ public final class Pserialize implements GraceDomain {
     @Override
     public boolean inSection() {
         Reader r = table.currentIfRegistered();
-        return r != null && r.depth > 0;
+        return r != null && r.inSection();
     }
 
     @Override
@@ -230,11 +231,11 @@ public final class Pserialize implements GraceDomain {
             }
             GraceWait wait = null;
             for (int i = 0; i < readers.length; i++) {
-                if ((seen[i] & 1) == 0) {
+                if (ThreadSlot.depthOf(seen[i]) == 0) {
                     continue; // outside a section at the scan: nothing to wait for
                 }
                 Reader r = readers[i];
-                while (r.laState() == seen[i] && !r.ownerGone()) {
+                while (sameSection(seen[i], r.laState()) && !r.ownerGone()) {
                     if (wait == null) {
                         wait = new GraceWait(options);
                     }
@@ -247,6 +248,11 @@ public final class Pserialize implements GraceDomain {
         } finally {
             performLock.unlock();
         }
+    }
+
+    /** Whether {@code now} is still the section that {@code seen} (inside one) belonged to. */
+    private static boolean sameSection(long seen, long now) {
+        return ThreadSlot.tagOf(now) == ThreadSlot.tagOf(seen) && ThreadSlot.depthOf(now) != 0;
     }
 
     /**
@@ -275,7 +281,7 @@ public final class Pserialize implements GraceDomain {
      */
     private boolean anyReaderInside() {
         for (Reader r : table.snapshot()) {
-            if ((r.lvState() & 1) != 0) {
+            if (ThreadSlot.depthOf(r.lvState()) != 0) {
                 return true;
             }
         }
@@ -295,7 +301,7 @@ public final class Pserialize implements GraceDomain {
 
     // ------------------------------------------------------------------------------------------
 
-    /** A reader thread's slot; the state counter is odd inside a section. */
+    /** A reader thread's slot: tag = section sequence, depth = nesting (see ThreadSlot). */
     static final class Reader extends ThreadSlot implements Participant {
         private static final boolean CHECKS = Pserialize.class.desiredAssertionStatus();
 
@@ -317,55 +323,70 @@ public final class Pserialize implements GraceDomain {
             if (CHECKS) {
                 checkOwner("enter()");
             }
-            final int d = depth;
-            if (d == 0) {
-                soOpaqueState(lpState() + 1); // odd: inside
+            final long s = lpState();
+            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+                // Outermost and online: a new section (next sequence, depth 1).
+                soOpaqueState(s + TAG_ONE + 1);
                 if (!asymmetric) {
                     VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
                 }
-            } else if (d < 0) {
+            } else {
+                enterNested(s);
+            }
+        }
+
+        private void enterNested(long s) {
+            if ((s & OFFLINE_BIT) != 0) {
                 throw new IllegalStateException("pserialize '" + domain.name()
                         + "': enter() on an offline participant; call online() first");
             }
-            depth = d + 1;
+            if (depthOf(s) == MAX_DEPTH) {
+                throw new IllegalStateException("pserialize '" + domain.name() + "': sections nested deeper than "
+                        + MAX_DEPTH);
+            }
+            soOpaqueState(s + 1); // same sequence: writers keep waiting for this section
         }
 
         @Override
         public void exit() {
-            final int d = depth - 1;
-            if (d < 0) {
+            final long s = lpState();
+            if ((s & DEPTH_MASK) == 1) {
+                soState(s - 1); // depth 0: release orders the section's reads before it
+            } else {
+                exitNested(s);
+            }
+        }
+
+        private void exitNested(long s) {
+            if (depthOf(s) == 0) {
                 throw new IllegalStateException("pserialize '" + domain.name() + "': exit() "
-                        + (depth == OFFLINE ? "on an offline participant" : "without enter()"));
+                        + ((s & OFFLINE_BIT) != 0 ? "on an offline participant" : "without enter()"));
             }
-            depth = d;
-            if (d == 0) {
-                soState(lpState() + 1); // even: outside; release orders the section's reads before it
-            }
+            soOpaqueState(s - 1);
         }
 
         @Override
         public boolean inSection() {
-            return depth > 0;
+            return depthOf(lpState()) != 0;
         }
 
         @Override
         public void offline() {
-            if (depth > 0) {
+            final long s = lpState();
+            if (depthOf(s) != 0) {
                 throw new IllegalStateException("pserialize '" + domain.name() + "': offline() inside a section");
             }
-            depth = OFFLINE;
+            soOpaqueState(s | OFFLINE_BIT);
         }
 
         @Override
         public void online() {
-            if (depth == OFFLINE) {
-                depth = 0;
-            }
+            soOpaqueState(lpState() & ~OFFLINE_BIT);
         }
 
         @Override
         public void release() {
-            if (depth > 0) {
+            if (inSection()) {
                 throw new IllegalStateException("pserialize '" + domain.name() + "': release() inside a section");
             }
             domain.table.release(this);
@@ -373,10 +394,9 @@ public final class Pserialize implements GraceDomain {
 
         @Override
         protected void resetForNewOwner() {
-            long s = lpState();
-            if ((s & 1) != 0) {
-                soState(s + 1); // the previous owner died inside a section: end it, never reuse a value
-            }
+            // Depth 0 and online, with a new sequence: a writer still waiting on what the previous
+            // owner left (it may have died inside a section) sees a change, never the old value.
+            soState((tagOf(lpState()) + 1) << TAG_SHIFT);
         }
 
         private void checkOwner(String op) {
@@ -390,7 +410,8 @@ public final class Pserialize implements GraceDomain {
         @Override
         public String toString() {
             Thread o = owner();
-            return "pserialize participant of " + (o == null ? "nobody" : o.getName()) + " depth " + depth;
+            return "pserialize participant of " + (o == null ? "nobody" : o.getName()) + " depth "
+                    + depthOf(lpState());
         }
     }
 }

@@ -97,6 +97,64 @@ public abstract class GraceDomainContractTest {
     }
 
     @Test
+    void shouldKeepWaitingWhileReaderOnlyExitsNestedLevels() throws Exception {
+        GraceDomain d = create();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch nestNow = new CountDownLatch(1);
+        CountDownLatch nested = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (Section outer = d.enter()) {
+                inside.countDown();
+                nestNow.await();
+                for (int i = 0; i < 1000; i++) {
+                    try (Section inner = d.enter()) {
+                        assertTrue(d.inSection());
+                    }
+                }
+                nested.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }, "nesting-reader");
+        reader.start();
+        inside.await();
+        AtomicBoolean returned = new AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            d.synchronize();
+            returned.set(true);
+        });
+        writer.start();
+        awaitParkedOrSpinning(writer);
+        nestNow.countDown();
+        nested.await();
+        awaitParkedOrSpinning(writer);
+        assertFalse(returned.get(), "a nested exit ended the outer section for the writer");
+        leave.countDown();
+        writer.join(10_000);
+        assertTrue(returned.get());
+        reader.join();
+    }
+
+    @Test
+    void shouldRejectNestingBeyondLimitWithoutChangingState() {
+        GraceDomain d = create();
+        Participant p = d.register();
+        for (int i = 0; i < 65_535; i++) {
+            p.enter();
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, p::enter);
+        assertTrue(e.getMessage().contains("65535"), e.getMessage());
+        for (int i = 0; i < 65_535; i++) {
+            assertTrue(p.inSection());
+            p.exit();
+        }
+        assertFalse(p.inSection(), "the rejected enter must not have counted");
+        d.synchronize();
+    }
+
+    @Test
     void shouldNotWaitForThreadThatDiedInsideSection() {
         GraceDomain d = create();
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
