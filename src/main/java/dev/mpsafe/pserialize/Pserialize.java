@@ -110,7 +110,9 @@ public final class Pserialize implements GraceDomain {
         this.options = options;
         this.mode = mode;
         this.asymmetric = mode == Mode.ASYMMETRIC;
-        this.table = new SlotTable<>(Reader.class, () -> new Reader(this));
+        this.table = asymmetric
+                ? new SlotTable<>(Reader.class, () -> new AsymmetricReader(this))
+                : new SlotTable<>(Reader.class, () -> new FencedReader(this));
     }
 
     /** A domain with default options, in the best mode this process supports. */
@@ -301,16 +303,18 @@ public final class Pserialize implements GraceDomain {
 
     // ------------------------------------------------------------------------------------------
 
-    /** A reader thread's slot: tag = section sequence, depth = nesting (see ThreadSlot). */
-    static final class Reader extends ThreadSlot implements Participant {
-        private static final boolean CHECKS = Pserialize.class.desiredAssertionStatus();
+    /**
+     * A reader thread's slot: tag = section sequence, depth = nesting (see ThreadSlot). One final
+     * subclass per mode, so the hot enter has no mode test: a domain only ever makes one kind.
+     */
+    abstract static sealed class Reader extends ThreadSlot implements Participant
+            permits FencedReader, AsymmetricReader {
+        static final boolean CHECKS = Pserialize.class.desiredAssertionStatus();
 
-        private final Pserialize domain;
-        private final boolean asymmetric;
+        final Pserialize domain;
 
         Reader(Pserialize domain) {
             this.domain = domain;
-            this.asymmetric = domain.asymmetric;
         }
 
         @Override
@@ -318,24 +322,7 @@ public final class Pserialize implements GraceDomain {
             return domain;
         }
 
-        @Override
-        public void enter() {
-            if (CHECKS) {
-                checkOwner("enter()");
-            }
-            final long s = lpState();
-            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
-                // Outermost and online: a new section (next sequence, depth 1).
-                soOpaqueState(s + TAG_ONE + 1);
-                if (!asymmetric) {
-                    VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
-                }
-            } else {
-                enterNested(s);
-            }
-        }
-
-        private void enterNested(long s) {
+        final void enterNested(long s) {
             if ((s & OFFLINE_BIT) != 0) {
                 throw new IllegalStateException("pserialize '" + domain.name()
                         + "': enter() on an offline participant; call online() first");
@@ -399,7 +386,7 @@ public final class Pserialize implements GraceDomain {
             soState((tagOf(lpState()) + 1) << TAG_SHIFT);
         }
 
-        private void checkOwner(String op) {
+        final void checkOwner(String op) {
             if (owner() != Thread.currentThread()) {
                 throw new IllegalStateException("pserialize '" + domain.name() + "': " + op + " by thread '"
                         + Thread.currentThread().getName() + "' on a participant owned by "
@@ -412,6 +399,47 @@ public final class Pserialize implements GraceDomain {
             Thread o = owner();
             return "pserialize participant of " + (o == null ? "nobody" : o.getName()) + " depth "
                     + depthOf(lpState());
+        }
+    }
+
+    /** FENCED: store, then a full fence, per outermost enter. */
+    static final class FencedReader extends Reader {
+        FencedReader(Pserialize domain) {
+            super(domain);
+        }
+
+        @Override
+        public void enter() {
+            if (CHECKS) {
+                checkOwner("enter()");
+            }
+            final long s = lpState();
+            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+                soOpaqueState(s + TAG_ONE + 1); // outermost and online: next sequence, depth 1
+                VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
+            } else {
+                enterNested(s);
+            }
+        }
+    }
+
+    /** ASYMMETRIC: the store only; perform's membarrier supplies the fence. */
+    static final class AsymmetricReader extends Reader {
+        AsymmetricReader(Pserialize domain) {
+            super(domain);
+        }
+
+        @Override
+        public void enter() {
+            if (CHECKS) {
+                checkOwner("enter()");
+            }
+            final long s = lpState();
+            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+                soOpaqueState(s + TAG_ONE + 1); // outermost and online: next sequence, depth 1
+            } else {
+                enterNested(s);
+            }
         }
     }
 }
