@@ -1,6 +1,12 @@
 package dev.mpsafe.consumer;
 
+import dev.mpsafe.epoch.Epoch;
 import dev.mpsafe.pcq.Pcq;
+import dev.mpsafe.pserialize.Pserialize;
+import dev.mpsafe.sync.Protected;
+import dev.mpsafe.sync.Section;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 
 import java.lang.module.ModuleDescriptor;
 import java.lang.module.ResolvedModule;
@@ -23,8 +29,36 @@ public final class Main {
         String module = checkModule();
         checkSingleThreaded();
         long items = checkProducersAndConsumer();
+        String grace = checkGracePeriods();
         System.out.println("consumer check: OK (" + module + "; pcq: FIFO, full/empty, argument checks, "
-                + items + " items from 2 producers)");
+                + items + " items from 2 producers; " + grace + ")");
+    }
+
+    /** pserialize and epoch through the exported API, as a module (membarrier needs native access). */
+    private static String checkGracePeriods() {
+        Pserialize psz = Pserialize.create("consumer");
+        ReentrantLock writers = new ReentrantLock();
+        Protected<String> ref = Protected.create(psz, writers, "v1");
+        try (Section s = psz.enter()) {
+            check("v1".equals(ref.load()), "Protected.load() inside a section");
+        }
+        writers.lock();
+        try {
+            check("v1".equals(ref.exchange("v2")), "Protected.exchange()");
+            psz.perform();
+        } finally {
+            writers.unlock();
+        }
+        String reason = Pserialize.asymmetricUnavailableReason();
+        check(reason != null || psz.mode() == Pserialize.Mode.ASYMMETRIC,
+                "membarrier available but pserialize chose " + psz.mode());
+        AtomicBoolean ran = new AtomicBoolean();
+        try (Epoch epoch = Epoch.create("consumer")) {
+            epoch.call(() -> ran.set(true));
+            epoch.barrier();
+        }
+        check(ran.get(), "an epoch callback did not run by barrier()");
+        return "pserialize " + psz.mode() + (reason == null ? "" : " (" + reason + ")") + ", epoch call+barrier";
     }
 
     /** Checks that dev.mpsafe is a real named module in the boot layer, loaded from the expected jar. */
