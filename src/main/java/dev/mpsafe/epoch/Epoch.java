@@ -2,6 +2,7 @@ package dev.mpsafe.epoch;
 
 import dev.mpsafe.internal.GraceWait;
 import dev.mpsafe.internal.PaddedLong;
+import dev.mpsafe.internal.ReaderSlot;
 import dev.mpsafe.internal.SlotTable;
 import dev.mpsafe.internal.ThreadSlot;
 import dev.mpsafe.sync.Deferring;
@@ -532,27 +533,22 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     // ------------------------------------------------------------------------------------------
 
     /** A reader thread's slot: tag = the epoch seen by the outermost enter, depth = nesting. */
-    static final class Reader extends ThreadSlot implements Participant {
+    static final class Reader extends ReaderSlot {
         private static final boolean CHECKS = Epoch.class.desiredAssertionStatus();
 
         private final Epoch domain;
         private final PaddedLong global;
 
         Reader(Epoch domain) {
+            super(domain, "epoch");
             this.domain = domain;
             this.global = domain.global;
         }
 
         @Override
-        public GraceDomain domain() {
-            return domain;
-        }
-
-        @Override
         public void enter() {
-            if (CHECKS && owner() != Thread.currentThread()) {
-                throw new IllegalStateException("epoch '" + domain.name() + "': enter() by thread '"
-                        + Thread.currentThread().getName() + "' on a participant it does not own");
+            if (CHECKS) {
+                checkOwner("enter()");
             }
             final long s = lpState();
             if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
@@ -563,60 +559,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             }
         }
 
-        private void enterNested(long s) {
-            if ((s & OFFLINE_BIT) != 0) {
-                throw new IllegalStateException("epoch '" + domain.name()
-                        + "': enter() on an offline participant; call online() first");
-            }
-            if (depthOf(s) == MAX_DEPTH) {
-                throw new IllegalStateException("epoch '" + domain.name() + "': sections nested deeper than "
-                        + MAX_DEPTH);
-            }
-            soOpaqueState(s + 1); // same epoch: the section keeps holding it back
-        }
-
         @Override
-        public void exit() {
-            final long s = lpState();
-            if ((s & DEPTH_MASK) == 1) {
-                soState(s - 1); // depth 0: release orders the section's reads before it
-            } else {
-                exitNested(s);
-            }
-        }
-
-        private void exitNested(long s) {
-            if (depthOf(s) == 0) {
-                throw new IllegalStateException("epoch '" + domain.name() + "': exit() "
-                        + ((s & OFFLINE_BIT) != 0 ? "on an offline participant" : "without enter()"));
-            }
-            soOpaqueState(s - 1);
-        }
-
-        @Override
-        public boolean inSection() {
-            return depthOf(lpState()) != 0;
-        }
-
-        @Override
-        public void offline() {
-            final long s = lpState();
-            if (depthOf(s) != 0) {
-                throw new IllegalStateException("epoch '" + domain.name() + "': offline() inside a section");
-            }
-            soOpaqueState(s | OFFLINE_BIT);
-        }
-
-        @Override
-        public void online() {
-            soOpaqueState(lpState() & ~OFFLINE_BIT);
-        }
-
-        @Override
-        public void release() {
-            if (inSection()) {
-                throw new IllegalStateException("epoch '" + domain.name() + "': release() inside a section");
-            }
+        protected void releaseSlot() {
             domain.table.release(this);
         }
 

@@ -2,6 +2,7 @@ package dev.mpsafe.pserialize;
 
 import dev.mpsafe.internal.GraceWait;
 import dev.mpsafe.internal.Membarrier;
+import dev.mpsafe.internal.ReaderSlot;
 import dev.mpsafe.internal.SlotTable;
 import dev.mpsafe.internal.ThreadSlot;
 import dev.mpsafe.sync.GraceDomain;
@@ -307,75 +308,18 @@ public final class Pserialize implements GraceDomain {
      * A reader thread's slot: tag = section sequence, depth = nesting (see ThreadSlot). One final
      * subclass per mode, so the hot enter has no mode test: a domain only ever makes one kind.
      */
-    abstract static sealed class Reader extends ThreadSlot implements Participant
-            permits FencedReader, AsymmetricReader {
+    abstract static sealed class Reader extends ReaderSlot permits FencedReader, AsymmetricReader {
         static final boolean CHECKS = Pserialize.class.desiredAssertionStatus();
 
         final Pserialize domain;
 
         Reader(Pserialize domain) {
+            super(domain, "pserialize");
             this.domain = domain;
         }
 
         @Override
-        public GraceDomain domain() {
-            return domain;
-        }
-
-        final void enterNested(long s) {
-            if ((s & OFFLINE_BIT) != 0) {
-                throw new IllegalStateException("pserialize '" + domain.name()
-                        + "': enter() on an offline participant; call online() first");
-            }
-            if (depthOf(s) == MAX_DEPTH) {
-                throw new IllegalStateException("pserialize '" + domain.name() + "': sections nested deeper than "
-                        + MAX_DEPTH);
-            }
-            soOpaqueState(s + 1); // same sequence: writers keep waiting for this section
-        }
-
-        @Override
-        public void exit() {
-            final long s = lpState();
-            if ((s & DEPTH_MASK) == 1) {
-                soState(s - 1); // depth 0: release orders the section's reads before it
-            } else {
-                exitNested(s);
-            }
-        }
-
-        private void exitNested(long s) {
-            if (depthOf(s) == 0) {
-                throw new IllegalStateException("pserialize '" + domain.name() + "': exit() "
-                        + ((s & OFFLINE_BIT) != 0 ? "on an offline participant" : "without enter()"));
-            }
-            soOpaqueState(s - 1);
-        }
-
-        @Override
-        public boolean inSection() {
-            return depthOf(lpState()) != 0;
-        }
-
-        @Override
-        public void offline() {
-            final long s = lpState();
-            if (depthOf(s) != 0) {
-                throw new IllegalStateException("pserialize '" + domain.name() + "': offline() inside a section");
-            }
-            soOpaqueState(s | OFFLINE_BIT);
-        }
-
-        @Override
-        public void online() {
-            soOpaqueState(lpState() & ~OFFLINE_BIT);
-        }
-
-        @Override
-        public void release() {
-            if (inSection()) {
-                throw new IllegalStateException("pserialize '" + domain.name() + "': release() inside a section");
-            }
+        protected void releaseSlot() {
             domain.table.release(this);
         }
 
@@ -384,21 +328,6 @@ public final class Pserialize implements GraceDomain {
             // Depth 0 and online, with a new sequence: a writer still waiting on what the previous
             // owner left (it may have died inside a section) sees a change, never the old value.
             soState((tagOf(lpState()) + 1) << TAG_SHIFT);
-        }
-
-        final void checkOwner(String op) {
-            if (owner() != Thread.currentThread()) {
-                throw new IllegalStateException("pserialize '" + domain.name() + "': " + op + " by thread '"
-                        + Thread.currentThread().getName() + "' on a participant owned by "
-                        + (owner() == null ? "nobody (released)" : "'" + owner().getName() + "'"));
-            }
-        }
-
-        @Override
-        public String toString() {
-            Thread o = owner();
-            return "pserialize participant of " + (o == null ? "nobody" : o.getName()) + " depth "
-                    + depthOf(lpState());
         }
     }
 

@@ -1,0 +1,108 @@
+package dev.mpsafe.internal;
+
+import dev.mpsafe.sync.GraceDomain;
+import dev.mpsafe.sync.Participant;
+
+/**
+ * The part of a participant that every scheme shares: nesting, exit, offline/online, release and
+ * the ownership check, all on the {@link ThreadSlot} state word. A scheme supplies only the
+ * outermost enter (its announcement), the reset for a new owner, and how to give the slot back.
+ *
+ * <p>Thread safety: confined to the owner thread, like the participant it is.
+ */
+public abstract class ReaderSlot extends ThreadSlot implements Participant {
+
+    private final GraceDomain domain;
+    private final String kind;
+
+    /**
+     * @param domain the domain this slot belongs to
+     * @param kind the scheme's name for messages ("pserialize", "epoch")
+     */
+    protected ReaderSlot(GraceDomain domain, String kind) {
+        this.domain = domain;
+        this.kind = kind;
+    }
+
+    @Override
+    public final GraceDomain domain() {
+        return domain;
+    }
+
+    /** Gives the slot back to the domain's table. */
+    protected abstract void releaseSlot();
+
+    /** The slow path of enter: already inside (nest one more level), or offline (refuse). */
+    protected final void enterNested(long s) {
+        if ((s & OFFLINE_BIT) != 0) {
+            throw fail("enter() on an offline participant; call online() first");
+        }
+        if (depthOf(s) == MAX_DEPTH) {
+            throw fail("sections nested deeper than " + MAX_DEPTH);
+        }
+        soOpaqueState(s + 1); // same tag: writers keep waiting for this section
+    }
+
+    @Override
+    public final void exit() {
+        final long s = lpState();
+        if ((s & DEPTH_MASK) == 1) {
+            soState(s - 1); // depth 0: the release orders the section's reads before it
+        } else {
+            exitNested(s);
+        }
+    }
+
+    private void exitNested(long s) {
+        if (depthOf(s) == 0) {
+            throw fail("exit() " + ((s & OFFLINE_BIT) != 0 ? "on an offline participant" : "without enter()"));
+        }
+        soOpaqueState(s - 1);
+    }
+
+    @Override
+    public final boolean inSection() {
+        return depthOf(lpState()) != 0;
+    }
+
+    @Override
+    public final void offline() {
+        final long s = lpState();
+        if (depthOf(s) != 0) {
+            throw fail("offline() inside a section");
+        }
+        soOpaqueState(s | OFFLINE_BIT);
+    }
+
+    @Override
+    public final void online() {
+        soOpaqueState(lpState() & ~OFFLINE_BIT);
+    }
+
+    @Override
+    public final void release() {
+        if (inSection()) {
+            throw fail("release() inside a section");
+        }
+        releaseSlot();
+    }
+
+    /** Throws unless the calling thread owns this slot (the -ea check of enter). */
+    protected final void checkOwner(String op) {
+        Thread owner = owner();
+        if (owner != Thread.currentThread()) {
+            throw fail(op + " by thread '" + Thread.currentThread().getName() + "' on a participant owned by "
+                    + (owner == null ? "nobody (released)" : "'" + owner.getName() + "'"));
+        }
+    }
+
+    private IllegalStateException fail(String what) {
+        return new IllegalStateException(kind + " '" + domain.name() + "': " + what);
+    }
+
+    @Override
+    public String toString() {
+        Thread o = owner();
+        return kind + " participant of " + (o == null ? "nobody" : o.getName()) + ", depth " + depthOf(lpState());
+    }
+}
