@@ -6,7 +6,7 @@ package dev.mpsafe.sync;
  *
  * <h2>Read side</h2>
  * <pre>{@code
- * try (Section s = domain.enter()) { ...read shared objects... }    // convenient
+ * try (Section _ = domain.enter()) { ...read shared objects... }    // convenient
  *
  * Participant p = domain.register();                                 // hot path: keep p
  * p.enter(); try { ... } finally { p.exit(); }

@@ -12,7 +12,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <pre>{@code
  * Protected<Table> table = Protected.create(domain, writersLock, initial);
  * // reader
- * try (Section s = domain.enter()) { Table t = table.load(); ... }
+ * try (Section _ = domain.enter()) { Table t = table.load(); ... }
  * // writer
  * writersLock.lock();
  * try { Table old = table.exchange(next); domain.synchronize(); recycle(old); }

@@ -39,7 +39,7 @@ public final class Main {
         Pserialize psz = Pserialize.create("consumer");
         ReentrantLock writers = new ReentrantLock();
         Protected<String> ref = Protected.create(psz, writers, "v1");
-        try (Section s = psz.enter()) {
+        try (Section _ = psz.enter()) { // "_": javac -Xlint:try warns on an unused named resource
             check("v1".equals(ref.load()), "Protected.load() inside a section");
         }
         writers.lock();
