@@ -72,15 +72,7 @@ public abstract class GraceDomainContractTest {
         GraceDomain d = create();
         CountDownLatch inside = new CountDownLatch(1);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread reader = new Thread(() -> {
-            try (Section s = d.enter()) {
-                inside.countDown();
-                leave.await();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }, "reader");
-        reader.start();
+        Thread reader = holdSection(d, "reader", inside, leave);
         inside.await();
         AtomicBoolean returned = new AtomicBoolean();
         Thread writer = new Thread(() -> {
@@ -221,15 +213,7 @@ public abstract class GraceDomainContractTest {
                 .withStallHandler(stalls::add));
         CountDownLatch inside = new CountDownLatch(1);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread reader = new Thread(() -> {
-            try (Section s = d.enter()) {
-                inside.countDown();
-                leave.await();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }, "slow-reader");
-        reader.start();
+        Thread reader = holdSection(d, "slow-reader", inside, leave);
         inside.await();
         Thread writer = new Thread(d::synchronize, "writer");
         writer.start();
@@ -306,6 +290,23 @@ public abstract class GraceDomainContractTest {
             t.join();
         }
         assertTrue(d.participants() >= n, "each virtual thread has its own slot: " + d.participants());
+    }
+
+    /**
+     * Starts a thread named {@code name} that enters a section of {@code d}, counts down
+     * {@code inside}, and stays inside until {@code leave} is counted down.
+     */
+    protected static Thread holdSection(GraceDomain d, String name, CountDownLatch inside, CountDownLatch leave) {
+        Thread reader = new Thread(() -> {
+            try (Section s = d.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }, name);
+        reader.start();
+        return reader;
     }
 
     /** Waits until {@code t} is in its wait loop: parked, yielding or spinning for a while. */

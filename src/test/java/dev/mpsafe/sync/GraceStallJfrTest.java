@@ -31,15 +31,7 @@ class GraceStallJfrTest {
             recording.start();
             CountDownLatch inside = new CountDownLatch(1);
             CountDownLatch leave = new CountDownLatch(1);
-            Thread reader = new Thread(() -> {
-                try (Section s = d.enter()) {
-                    inside.countDown();
-                    leave.await();
-                } catch (InterruptedException e) {
-                    throw new AssertionError(e);
-                }
-            }, "jfr-slow-reader");
-            reader.start();
+            Thread reader = GraceDomainContractTest.holdSection(d, "jfr-slow-reader", inside, leave);
             inside.await();
             Thread writer = new Thread(d::perform, "jfr-writer");
             writer.start();
@@ -68,15 +60,7 @@ class GraceStallJfrTest {
         Pserialize d = Pserialize.create(GraceOptions.named("concurrent-perform"), Pserialize.Mode.FENCED);
         CountDownLatch inside = new CountDownLatch(1);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread reader = new Thread(() -> {
-            try (Section s = d.enter()) {
-                inside.countDown();
-                leave.await();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        });
-        reader.start();
+        Thread reader = GraceDomainContractTest.holdSection(d, "reader", inside, leave);
         inside.await();
         AtomicInteger returned = new AtomicInteger();
         Thread w1 = new Thread(() -> {
