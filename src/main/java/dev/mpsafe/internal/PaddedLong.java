@@ -27,20 +27,12 @@ abstract class PaddedLongValue extends PaddedLongPad {
         return (long) VALUE.getVolatile(this);
     }
 
-    public final long laValue() {
-        return (long) VALUE.getAcquire(this);
-    }
-
     public final void svValue(long v) {
         VALUE.setVolatile(this, v);
     }
 
     public final boolean casValue(long expect, long update) {
         return VALUE.compareAndSet(this, expect, update);
-    }
-
-    public final long xaddValue(long delta) {
-        return (long) VALUE.getAndAdd(this, delta);
     }
 
     static {

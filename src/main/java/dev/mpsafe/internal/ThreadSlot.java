@@ -113,11 +113,6 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
         STATE.setRelease(this, value);
     }
 
-    /** Volatile store: announcement and StoreLoad fence in one (x86: one locked instruction). */
-    public final void svState(long value) {
-        STATE.setVolatile(this, value);
-    }
-
     public final Thread owner() {
         return (Thread) OWNER.getVolatile(this);
     }
