@@ -7,12 +7,15 @@
  *   <li>{@link dev.mpsafe.pserialize} &mdash; NetBSD's passive serialization, fenced or asymmetric
  *       ({@code membarrier(2)}).</li>
  *   <li>{@link dev.mpsafe.epoch} &mdash; epoch-based reclamation (FreeBSD epoch(9), ck_epoch).</li>
+ *   <li>{@link dev.mpsafe.smr} &mdash; FreeBSD smr(9) with LAZY and DEFERRED modes, and the pools
+ *       built on it: objects, and off-heap segments.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
- * pserialize mode calls {@code membarrier(2)} through the FFM API, a restricted method: run with
- * {@code --enable-native-access=dev.mpsafe} (or {@code ALL-UNNAMED} on the class path) to avoid the
- * JDK's warning; where native access is denied, that mode falls back to fenced readers.
+ * pserialize mode and the LAZY smr mode call {@code membarrier(2)} through the FFM API, a
+ * restricted method: run with {@code --enable-native-access=dev.mpsafe} (or {@code ALL-UNNAMED} on
+ * the class path) to avoid the JDK's warning; where native access is denied, those modes fall back
+ * to fenced readers.
  */
 module dev.mpsafe {
     requires jdk.jfr;
@@ -21,4 +24,5 @@ module dev.mpsafe {
     exports dev.mpsafe.sync;
     exports dev.mpsafe.pserialize;
     exports dev.mpsafe.epoch;
+    exports dev.mpsafe.smr;
 }

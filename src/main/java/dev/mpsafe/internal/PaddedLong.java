@@ -35,6 +35,11 @@ abstract class PaddedLongValue extends PaddedLongPad {
         return VALUE.compareAndSet(this, expect, update);
     }
 
+    /** Atomic add (volatile read-modify-write); returns the previous value. */
+    public final long getAndAddValue(long delta) {
+        return (long) VALUE.getAndAdd(this, delta);
+    }
+
     static {
         try {
             VALUE = MethodHandles.lookup().findVarHandle(PaddedLongValue.class, "value", long.class);

@@ -19,9 +19,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * finally { writersLock.unlock(); }
  * }</pre>
  *
- * <p>With {@code -ea}, {@link #load()} outside a section of the domain throws
- * {@link IllegalStateException}, and {@link #store}/{@link #exchange} without the writers' lock
- * (when one was given) throw too. Without {@code -ea} the checks cost nothing.
+ * <p>The accessors follow FreeBSD's {@code smr_types.h}: {@link #enteredLoad()} (alias
+ * {@link #load()}) inside a section, {@link #serializedLoad()} and {@link #serializedStore}
+ * (alias {@link #store}) and {@link #exchange} under the writers' lock, {@link #unserializedLoad()}
+ * with neither, for a caller that never dereferences a possibly reclaimed value. With {@code -ea},
+ * an entered load outside a section of the domain throws {@link IllegalStateException}, and a
+ * serialized access without the writers' lock (when one was given) throws too. Without
+ * {@code -ea} the checks cost nothing.
  *
  * <p>Memory consistency effects: actions before a {@link #store} or {@link #exchange}
  * happen-before actions after a {@link #load()} that returns the stored value (release/acquire).
@@ -63,15 +67,37 @@ public final class Protected<T> {
 
     /**
      * Loads the value inside a section (acquire). The object stays valid until the section ends.
+     * Same as {@link #enteredLoad()}.
+     *
+     * @throws IllegalStateException with {@code -ea}, if the caller is not inside a section of the domain
+     */
+    public T load() {
+        return enteredLoad();
+    }
+
+    /**
+     * Loads the value inside a section (acquire; FreeBSD's {@code smr_entered_load}). The object
+     * stays valid until the section ends.
      *
      * @throws IllegalStateException with {@code -ea}, if the caller is not inside a section of the domain
      */
     @SuppressWarnings("unchecked")
-    public T load() {
+    public T enteredLoad() {
         if (CHECKS && !domain.inSection()) {
-            throw new IllegalStateException("Protected.load() outside a section of domain '" + domain.name()
+            throw new IllegalStateException("Protected.enteredLoad() outside a section of domain '" + domain.name()
                     + "': the object could be reclaimed while in use; enter a section first");
         }
+        return (T) VALUE.getAcquire(this);
+    }
+
+    /**
+     * Loads the value with no section and no lock ({@code smr_unserialized_load}): for uses that
+     * never dereference what they load while it could be reclaimed, such as comparing it with a
+     * known object, or that keep it alive some other way (a reference count, ownership). The caller
+     * documents why that is safe; nothing is checked.
+     */
+    @SuppressWarnings("unchecked")
+    public T unserializedLoad() {
         return (T) VALUE.getAcquire(this);
     }
 
@@ -94,7 +120,17 @@ public final class Protected<T> {
      * @throws IllegalStateException with {@code -ea}, if a writers' lock was given and is not held
      */
     public void store(T next) {
-        checkWriter("store()");
+        serializedStore(next);
+    }
+
+    /**
+     * Publishes {@code next} (release; {@code smr_serialized_store}) under the writers' lock. Same
+     * as {@link #store}.
+     *
+     * @throws IllegalStateException with {@code -ea}, if a writers' lock was given and is not held
+     */
+    public void serializedStore(T next) {
+        checkWriter("serializedStore()");
         VALUE.setRelease(this, next);
     }
 

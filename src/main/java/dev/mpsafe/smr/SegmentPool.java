@@ -1,0 +1,453 @@
+package dev.mpsafe.smr;
+
+import dev.mpsafe.internal.GraceWait;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * A pool of fixed-size off-heap {@link MemorySegment}s that readers reach through an {@link Smr}
+ * domain: buffers reused after a grace period instead of an {@code Arena} opened and closed per
+ * buffer. Segments are slices of large slabs allocated from one shared {@link Arena}; a freed
+ * segment goes through the same per-thread buckets and goal-tagged depot as {@link SmrPool}, so it
+ * is handed out again only once no section can still see it.
+ *
+ * <pre>{@code
+ * try (SegmentPool buffers = SegmentPool.builder(smr, 2048).maxBytes(64 << 20).build()) {
+ *     MemorySegment b = buffers.allocate();     // 2048 bytes, 64-byte aligned
+ *     ...fill, publish, later unpublish...
+ *     buffers.free(b);                          // reused after a grace period
+ * }                                             // waits for a grace period, then frees every slab
+ * }</pre>
+ *
+ * <h2>Bounds and errors</h2>
+ * <ul>
+ *   <li>At most {@link Builder#maxBytes} bytes of slabs. When every segment is handed out or
+ *       waiting for its grace period, {@link #allocate()} waits for the oldest pending bucket's
+ *       grace period (parking); when none is pending it throws {@link IllegalStateException}
+ *       (exhausted). {@link #tryAllocate()} never waits and returns null instead. Up to
+ *       {@code 2 * bucketSize} segments may sit in each thread's cache, counted as in use; a
+ *       thread's {@link #flush()} gives them back.</li>
+ *   <li>{@link #free} rejects, with {@link IllegalArgumentException}, a segment that is not one of
+ *       this pool's (another arena, another size, a slice at the wrong offset), and, with
+ *       {@link IllegalStateException}, a segment freed twice.</li>
+ *   <li>{@link #close()} waits for a grace period, then closes the arena. Any later access to one
+ *       of the pool's segments throws {@link IllegalStateException} from the JDK ("Already
+ *       closed"): a use after close fails, it never reads reused memory. Later pool calls throw
+ *       {@link IllegalStateException} naming the pool.</li>
+ * </ul>
+ *
+ * <p>{@link Builder#poison} fills every segment with a byte when its grace period has passed,
+ * before it is handed out again: a reader that kept a segment too long then reads the poison.
+ *
+ * <p>Thread safety: safe for any number of threads. Segments are shared-arena segments: any
+ * thread may access them.
+ *
+ * <p>Memory consistency effects: actions in a thread before {@code free(s)} happen-before the
+ * actions that follow the {@code allocate()} that returns {@code s}.
+ */
+public final class SegmentPool implements AutoCloseable {
+
+    /*
+     * Layout: slabs of segmentsPerSlab * stride bytes (stride = segmentSize rounded up to the
+     * alignment) from one shared arena, carved in order under slabLock. Lookup of a freed segment:
+     * a binary search of the slabs' base addresses (an immutable sorted snapshot, published by a
+     * volatile write), then (address - base) / stride. Each segment has a state word, IN_USE or
+     * FREE: free() CASes IN_USE -> FREE, so a double free (or two threads freeing the same
+     * segment) is caught by exactly one failed CAS; allocate sets IN_USE (release) after taking the
+     * segment from a bucket, which the depot lock already ordered after the free.
+     */
+
+    /** The default alignment of every segment: a cache line. */
+    public static final long DEFAULT_ALIGNMENT = 64;
+    /** The default slab size: segments are carved from slabs of about this many bytes. */
+    public static final long DEFAULT_SLAB_BYTES = 1 << 20;
+    /** The default bound on slab memory. */
+    public static final long DEFAULT_MAX_BYTES = 64L << 20;
+    /** The default number of segments per bucket. */
+    public static final int DEFAULT_BUCKET_SIZE = 32;
+
+    private static final VarHandle STATE = MethodHandles.arrayElementVarHandle(int[].class);
+    private static final int FREE = 0;
+    private static final int IN_USE = 1;
+    private static final long FOREIGN = -1;
+    private static final long MISALIGNED = -2;
+
+    private final String name;
+    private final Depot<MemorySegment> depot;
+    private final long segmentSize;
+    private final long stride;
+    private final long alignment;
+    private final int segmentsPerSlab;
+    private final int maxSlabs;
+    private final Arena arena = Arena.ofShared();
+
+    private final ReentrantLock slabLock = new ReentrantLock();
+    /** The slabs, sorted by base address; replaced whole under slabLock. */
+    private volatile Slabs slabs = new Slabs(new long[0], new MemorySegment[0], new int[0][]);
+    /** Slab being carved and the next segment index in it; guarded by slabLock. */
+    private MemorySegment carving;
+    private int carved;
+    private volatile long segmentsCreated;
+    private volatile boolean closed;
+
+    /** An immutable snapshot of the slabs: bases sorted, with their segments and state words. */
+    private record Slabs(long[] bases, MemorySegment[] slabs, int[][] states) {
+    }
+
+    private SegmentPool(Builder b) {
+        this.name = b.smr.name();
+        this.segmentSize = b.segmentSize;
+        this.alignment = b.alignment;
+        this.stride = (b.segmentSize + b.alignment - 1) & -b.alignment;
+        this.segmentsPerSlab = (int) Math.max(1, Math.min(Integer.MAX_VALUE, b.slabBytes / stride));
+        long slabBytes = stride * segmentsPerSlab;
+        this.maxSlabs = (int) Math.min(Integer.MAX_VALUE, b.maxBytes / slabBytes);
+        if (maxSlabs < 1) {
+            throw new IllegalArgumentException("maxBytes " + b.maxBytes + " is below one slab of " + slabBytes
+                    + " bytes (" + segmentsPerSlab + " segments of stride " + stride + ")");
+        }
+        byte poison = b.poison;
+        this.depot = new Depot<>(b.smr, b.bucketSize, Long.MAX_VALUE,
+                b.poisonSet ? (Consumer<MemorySegment>) s -> s.fill(poison) : null);
+    }
+
+    /**
+     * A builder for a pool of {@code segmentSize}-byte segments whose readers use sections of
+     * {@code smr}.
+     *
+     * @throws NullPointerException if {@code smr} is null
+     * @throws IllegalArgumentException if {@code segmentSize} is not positive
+     */
+    public static Builder builder(Smr smr, long segmentSize) {
+        return new Builder(smr, segmentSize);
+    }
+
+    /** The size of every segment. */
+    public long segmentSize() {
+        return segmentSize;
+    }
+
+    /** The domain whose grace periods the pool waits for. */
+    public Smr smr() {
+        return depot.smr();
+    }
+
+    /**
+     * A segment whose grace period has passed, or a new one carved from a slab; waits for a grace
+     * period when every segment is in use or pending.
+     *
+     * @throws IllegalStateException if the pool is closed; if every segment is in use (none is
+     *     pending, the slab bound is reached); or if it would have to wait while the calling thread
+     *     is inside a section of the domain
+     */
+    public MemorySegment allocate() {
+        Depot.Cache c = depot.cache();
+        MemorySegment s = take(c);
+        if (s != null) {
+            return s;
+        }
+        depot.flush(c); // this thread's own freed segments count towards what a wait can recover
+        GraceWait wait = null;
+        while ((s = take(c)) == null) {
+            if (!depot.hasPending()) {
+                throw new IllegalStateException("segment pool '" + name + "' exhausted: all "
+                        + segmentsCreated + " segments of " + segmentSize + " bytes (maxBytes allows "
+                        + (long) maxSlabs * segmentsPerSlab + ") are in use or in other threads' caches");
+            }
+            if (smr().inSection()) {
+                throw new IllegalStateException("segment pool '" + name + "': allocate() must wait for a grace"
+                        + " period, but the calling thread is inside a section of the domain; use tryAllocate()");
+            }
+            if (wait == null) {
+                wait = new GraceWait(smr().options());
+            }
+            wait.pause(null);
+        }
+        return s;
+    }
+
+    /**
+     * A segment available now, or null: never waits.
+     *
+     * @throws IllegalStateException if the pool is closed
+     */
+    public MemorySegment tryAllocate() {
+        return take(depot.cache());
+    }
+
+    private MemorySegment take(Depot.Cache c) {
+        checkOpen();
+        MemorySegment s = depot.pop(c);
+        if (s == null) {
+            s = carve();
+            if (s == null) {
+                return null;
+            }
+            c.created++;
+        }
+        Slabs snap = slabs;
+        long at = locate(snap, s);
+        STATE.setRelease(snap.states[(int) (at >>> 32)], (int) at, IN_USE);
+        return s;
+    }
+
+    /**
+     * Gives back a segment the caller has unpublished; it is reused after a grace period.
+     *
+     * @throws NullPointerException if {@code segment} is null
+     * @throws IllegalArgumentException if it is not a segment of this pool
+     * @throws IllegalStateException if it was already freed, or the pool is closed
+     */
+    public void free(MemorySegment segment) {
+        Objects.requireNonNull(segment, "segment");
+        checkOpen();
+        Slabs snap = slabs;
+        long at = locate(snap, segment);
+        if (at == FOREIGN || segment.byteSize() != segmentSize) {
+            throw new IllegalArgumentException("segment pool '" + name + "': " + segment
+                    + " is not one of its segments (" + segmentSize + " bytes, from its own arena)");
+        }
+        if (at == MISALIGNED) {
+            throw new IllegalArgumentException("segment pool '" + name + "': " + segment
+                    + " does not start at a segment boundary (stride " + stride + ")");
+        }
+        if (!STATE.compareAndSet(snap.states[(int) (at >>> 32)], (int) at, IN_USE, FREE)) {
+            throw new IllegalStateException("segment pool '" + name + "': double free of " + segment);
+        }
+        depot.push(depot.cache(), segment);
+    }
+
+    /** Hands the calling thread's cached segments to the depot (freed ones tagged now). */
+    public void flush() {
+        checkOpen();
+        depot.flush(depot.cache());
+    }
+
+    /**
+     * Where a segment lies: {@code (slab << 32) | index} in the current snapshot, {@link #FOREIGN}
+     * if it is not in one of this pool's slabs, {@link #MISALIGNED} if it is but not at a segment
+     * boundary.
+     */
+    private long locate(Slabs snap, MemorySegment s) {
+        if (!s.scope().equals(arena.scope())) {
+            return FOREIGN;
+        }
+        long addr = s.address();
+        int k = Arrays.binarySearch(snap.bases, addr);
+        if (k < 0) {
+            k = -k - 2; // the slab with the greatest base below addr
+        }
+        if (k < 0 || addr >= snap.bases[k] + snap.slabs[k].byteSize()) {
+            return FOREIGN;
+        }
+        long off = addr - snap.bases[k];
+        return off % stride != 0 ? MISALIGNED : ((long) k << 32) | (off / stride);
+    }
+
+    /** The next never-used segment, or null at the bound. */
+    private MemorySegment carve() {
+        slabLock.lock();
+        try {
+            checkOpen();
+            if (carving == null || carved == segmentsPerSlab) {
+                Slabs snap = slabs;
+                if (snap.slabs.length == maxSlabs) {
+                    return null;
+                }
+                MemorySegment slab = arena.allocate(stride * segmentsPerSlab, alignment);
+                int[] state = new int[segmentsPerSlab];
+                slabs = insert(snap, slab, state);
+                carving = slab;
+                carved = 0;
+            }
+            MemorySegment s = carving.asSlice(carved * stride, segmentSize);
+            carved++;
+            segmentsCreated++;
+            return s;
+        } finally {
+            slabLock.unlock();
+        }
+    }
+
+    private static Slabs insert(Slabs snap, MemorySegment slab, int[] state) {
+        int n = snap.bases.length;
+        int at = -Arrays.binarySearch(snap.bases, slab.address()) - 1;
+        long[] bases = new long[n + 1];
+        MemorySegment[] segs = new MemorySegment[n + 1];
+        int[][] states = new int[n + 1][];
+        System.arraycopy(snap.bases, 0, bases, 0, at);
+        System.arraycopy(snap.slabs, 0, segs, 0, at);
+        System.arraycopy(snap.states, 0, states, 0, at);
+        bases[at] = slab.address();
+        segs[at] = slab;
+        states[at] = state;
+        System.arraycopy(snap.bases, at, bases, at + 1, n - at);
+        System.arraycopy(snap.slabs, at, segs, at + 1, n - at);
+        System.arraycopy(snap.states, at, states, at + 1, n - at);
+        return new Slabs(bases, segs, states);
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("segment pool '" + name + "' is closed");
+        }
+    }
+
+    /**
+     * Closes the pool: waits for a grace period (no section can still see a segment), then closes
+     * the arena, freeing every slab. Idempotent.
+     *
+     * @throws IllegalStateException if the calling thread is inside a section of the domain
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (smr().inSection()) {
+            throw new IllegalStateException("segment pool '" + name
+                    + "': close() inside a section of its domain would wait for itself");
+        }
+        slabLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            slabLock.unlock();
+        }
+        smr().synchronize();
+        arena.close();
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** A snapshot of the counters; exact when no thread is using the pool, approximate otherwise. */
+    public Stats stats() {
+        long[] c = depot.cacheCounters();
+        return new Stats(segmentsCreated, slabs.slabs.length, c[1], c[2], depot.pendingItems(), depot.readyItems(),
+                depot.cachedItems(), depot.idleHighWater());
+    }
+
+    @Override
+    public String toString() {
+        return "SegmentPool[" + name + ", " + segmentSize + " bytes, " + stats() + (closed ? ", closed]" : "]");
+    }
+
+    /**
+     * Pool counters.
+     *
+     * @param segments segments carved from slabs so far
+     * @param slabs slabs allocated
+     * @param reused allocations served by a recycled segment
+     * @param freed segments given back
+     * @param pending freed segments waiting for their grace period in the depot
+     * @param ready segments in the depot whose grace period passed
+     * @param cached segments in threads' caches
+     * @param idleHighWater the most segments ever waiting in the depot
+     */
+    public record Stats(long segments, int slabs, long reused, long freed, long pending, long ready, long cached,
+            long idleHighWater) {
+    }
+
+    /** Settings for a {@link SegmentPool}. */
+    public static final class Builder {
+        private final Smr smr;
+        private final long segmentSize;
+        private long alignment = DEFAULT_ALIGNMENT;
+        private long slabBytes = DEFAULT_SLAB_BYTES;
+        private long maxBytes = DEFAULT_MAX_BYTES;
+        private int bucketSize = DEFAULT_BUCKET_SIZE;
+        private byte poison;
+        private boolean poisonSet;
+
+        private Builder(Smr smr, long segmentSize) {
+            this.smr = Objects.requireNonNull(smr, "smr");
+            if (segmentSize <= 0) {
+                throw new IllegalArgumentException("segmentSize must be > 0, got " + segmentSize);
+            }
+            this.segmentSize = segmentSize;
+        }
+
+        /**
+         * The alignment of every segment (default {@value #DEFAULT_ALIGNMENT}).
+         *
+         * @throws IllegalArgumentException if not a power of two within [1, 2^20]
+         */
+        public Builder alignment(long bytes) {
+            if (bytes < 1 || bytes > 1 << 20 || Long.bitCount(bytes) != 1) {
+                throw new IllegalArgumentException("alignment must be a power of two within [1, 2^20], got " + bytes);
+            }
+            this.alignment = bytes;
+            return this;
+        }
+
+        /**
+         * About how many bytes each slab has (default {@value #DEFAULT_SLAB_BYTES}); at least one
+         * segment.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder slabBytes(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("slabBytes must be > 0, got " + bytes);
+            }
+            this.slabBytes = bytes;
+            return this;
+        }
+
+        /**
+         * The most slab memory the pool allocates (default {@value #DEFAULT_MAX_BYTES} bytes); must
+         * hold at least one slab.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder maxBytes(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("maxBytes must be > 0, got " + bytes);
+            }
+            this.maxBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Segments per bucket (default {@value #DEFAULT_BUCKET_SIZE}).
+         *
+         * @throws IllegalArgumentException if not within [1, {@value SmrPool#MAX_BUCKET_SIZE}]
+         */
+        public Builder bucketSize(int size) {
+            if (size < 1 || size > SmrPool.MAX_BUCKET_SIZE) {
+                throw new IllegalArgumentException("bucketSize must be within [1, " + SmrPool.MAX_BUCKET_SIZE
+                        + "], got " + size);
+            }
+            this.bucketSize = size;
+            return this;
+        }
+
+        /** Fill every segment with {@code value} when its grace period has passed (a debugging aid). */
+        public Builder poison(byte value) {
+            this.poison = value;
+            this.poisonSet = true;
+            return this;
+        }
+
+        /**
+         * The pool.
+         *
+         * @throws IllegalArgumentException if {@code maxBytes} cannot hold one slab
+         */
+        public SegmentPool build() {
+            return new SegmentPool(this);
+        }
+    }
+}

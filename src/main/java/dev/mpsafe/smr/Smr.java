@@ -1,0 +1,644 @@
+package dev.mpsafe.smr;
+
+import dev.mpsafe.internal.GraceWait;
+import dev.mpsafe.internal.Membarrier;
+import dev.mpsafe.internal.PaddedLong;
+import dev.mpsafe.internal.ReaderSlot;
+import dev.mpsafe.internal.SlotTable;
+import dev.mpsafe.internal.ThreadSlot;
+import dev.mpsafe.sync.GraceDomain;
+import dev.mpsafe.sync.GraceOptions;
+import dev.mpsafe.sync.Participant;
+import dev.mpsafe.sync.Polling;
+import dev.mpsafe.sync.Section;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
+
+/**
+ * Safe memory reclamation with cookies, after FreeBSD's {@code smr(9)}: a writer unpublishes an
+ * object, takes a goal with {@link #advance()}, and later asks {@link #poll(long)} (never blocks)
+ * or {@link #await(long)} (parks) whether every section that could still see the object has ended.
+ * This is what {@link SmrPool} and {@link SegmentPool} build on: a freed bucket is tagged with a
+ * goal and reused once its goal has passed, with no callback, no thread and no wait in the common
+ * case.
+ *
+ * <pre>{@code
+ * Smr smr = Smr.create("routes", Smr.Mode.DEFAULT);
+ * try (Section _ = smr.enter()) { route = table.enteredLoad().lookup(dst); }   // readers
+ * Table old = table.exchange(next); long goal = smr.advance();                  // writer
+ * ...
+ * if (smr.poll(goal)) { recycle(old); }                                           // later, never blocks
+ * }</pre>
+ *
+ * <h2>Modes</h2>
+ * <ul>
+ *   <li>{@link Mode#DEFAULT}: a reader's enter is a load of the write sequence, a store to its own
+ *       slot and a full fence; every {@code advance()} moves the write sequence.</li>
+ *   <li>{@link Mode#LAZY}: readers skip the fence. A poller first makes sure a {@code membarrier(2)}
+ *       (private expedited, through FFM) has completed since its goal was issued; the membarrier is
+ *       the JVM's stand-in for FreeBSD's clock tick, which flushes every CPU's store buffer. One
+ *       membarrier serves every goal issued before it, so pollers share the cost. Where membarrier
+ *       is unavailable (not Linux x86-64/aarch64, seccomp, native access denied,
+ *       {@code -Dmpsafe.membarrier=off}) a LAZY request falls back to DEFAULT and logs why, once
+ *       per process; {@link #mode()} tells which mode is active.</li>
+ *   <li>{@link Mode#deferred(int) DEFERRED(limit)}: the write sequence moves only on every
+ *       {@code limit}-th {@code advance()} of a thread; the others return the next value without
+ *       writing it (no shared cache-line write). {@code poll} and {@code await} force the advance
+ *       when their goal is still ahead. Readers are as in DEFAULT.</li>
+ * </ul>
+ *
+ * <h2>Sections</h2>
+ * Sections nest: an inner {@code enter()} only counts, and the section (and the sequence it
+ * observed) lasts until the outermost {@code exit()}. An {@code exit()} without {@code enter()}
+ * throws. A thread inside a section must not wait for this domain ({@link #await},
+ * {@link #synchronize()}): those throw {@link IllegalStateException} rather than wait for
+ * themselves. See {@link Participant} for offline, release and dead threads.
+ *
+ * <h2>Sequences</h2>
+ * Sequences are {@value #SEQ_BITS}-bit values compared by signed difference, so they wrap
+ * harmlessly. A writer that gets a quarter of the sequence space ({@value #MAX_DELTA_LOG2} bits)
+ * ahead of the oldest reader waits in {@code advance()} until that reader leaves, as FreeBSD's
+ * {@code smr_advance} does; inside a section of this domain it throws instead.
+ *
+ * <p>Thread safety: safe for any number of readers and writers.
+ *
+ * <p>Memory consistency effects: see {@link GraceDomain}. In addition, actions before
+ * {@code advance()} returned g happen-before the actions that follow a {@code poll(g)} or
+ * {@code await(g)} that reported g reached, in any thread that obtained g from the advancing
+ * thread with happens-before.
+ */
+public final class Smr implements Polling {
+
+    /*
+     * Implementation overview.
+     *
+     * Source: FreeBSD sys/kern/subr_smr.c (smr_advance, smr_poll, the LAZY and DEFERRED variants),
+     * sys/sys/smr.h (the sequence arithmetic). Our own code: per-thread slots instead of per-CPU
+     * records, membarrier instead of the clock tick.
+     *
+     * State:
+     *   wr  (PaddedLong): the global write sequence, a raw counter; its value modulo 2^47 (SEQ_MASK)
+     *       is the sequence. advance() adds 1 (FreeBSD adds 2 and reserves 0 for "not reading"; our
+     *       slots have a separate depth field, so every value is usable).
+     *   rd  (PaddedLong): a cached lower bound: every goal g with delta(rd, g) >= 0 has been reached.
+     *       Raised only, by CAS, by pollers.
+     *   tick (PaddedLong, LAZY only): the sequence covered by the last completed membarrier.
+     *   slots: each reader's state word (ThreadSlot layout) holds the sequence c it read at its
+     *       outermost enter (tag, 47 bits) and the nesting depth; depth 0 = not reading.
+     *
+     * Reader (DEFAULT, DEFERRED):  c = wr (volatile load); opaque store slot = (c, depth 1);
+     *       fullFence; ...loads of the protected objects...; release store slot = (c, depth 0).
+     * Reader (LAZY): the same without the fence.
+     *
+     * advance(): goal = (getAndAdd(wr, 1) + 1) mod 2^47. The RMW is volatile: the caller's unpublish
+     *   (any store before it) happens-before any thread's later read of wr >= goal. DEFERRED: a
+     *   per-thread counter; only every limit-th call does the RMW, the others return wr + 1 without
+     *   writing. Then, as FreeBSD does: if delta(goal, rd) >= maxDelta (a quarter of the space),
+     *   wait until rd >= goal - maxDelta/2, so that a reader's sequence can never be lapped.
+     *
+     * poll(goal): fast path if delta(rd, goal) >= 0. Else (DEFERRED) if the goal is still ahead of
+     *   wr, raise wr to the goal by CAS (the forced advance); read w = wr; order the scan after it:
+     *   DEFAULT/DEFERRED: fullFence; LAZY: make sure a membarrier completed after wr reached the
+     *   goal (tick >= goal, else w = wr, membarrier(), raise tick to w) and take w = tick. Scan the
+     *   slots: m = min(w, c of every slot with depth > 0 whose owner is alive); raise rd to m;
+     *   reached iff delta(rd, goal) >= 0. One scan per poll.
+     *
+     * Why m is a correct bound (key invariant: when rd = m, no running section can still reach an
+     * object that was unpublished before a goal g <= m was issued). Take such an object O and a
+     * reader R running a section:
+     *   - If the scan saw R's slot with c < g, then m <= c < g: not reached for g. Correct.
+     *   - If the scan saw c >= g: R read wr >= g, and the advance to >= g came after O's unpublish
+     *     (program order + the volatile RMW), so R's acquire of wr makes the unpublish visible to
+     *     R's section: R cannot reach O.
+     *   - If the scan did not see R's announcement: store-buffering litmus. DEFAULT:
+     *       R: store slot; fullFence; load pointer      P: (O unpublished before) fullFence; load slot
+     *     With both fences one side sees the other's store: R's load of the pointer sees O's
+     *     unpublish. (jcstress SmrStoreLoadTest, per mode; SmrNoFenceNegativeControl shows the
+     *     failure without the reader's fence on x86.)
+     *     LAZY: membarrier(PRIVATE_EXPEDITED) returns only after every running thread of the process
+     *     executed a full barrier (and a thread that was not running passes one when it is
+     *     scheduled). O's unpublish precedes the membarrier (it precedes the advance to g, which
+     *     precedes the read of w >= g that preceded the membarrier). For R, either R's
+     *     "store slot; load pointer" both executed before R's barrier (then the store is globally
+     *     visible when membarrier returns, and the scan after it sees the slot), or the load
+     *     executed after R's barrier (then it sees the unpublish). This is the asymmetric
+     *     pserialize argument (see Pserialize), with the same caveat: it also relies on HotSpot
+     *     keeping R's opaque store before R's later loads in compiled code (C2 places compiler
+     *     barriers around opaque accesses), which the JMM does not promise. A scan is valid for
+     *     goal g only if it follows a membarrier that itself followed wr reaching g: that is what
+     *     tick records, published by a release CAS after the membarrier returned and read with
+     *     acquire before the scan. (jcstress SmrLazyStoreLoadTest.)
+     *   - Dead owners: a thread that ended inside a section can run no more code, and its earlier
+     *     actions happen-before our isAlive() that returned false.
+     *
+     * DEFERRED's forced advance: the goal was wr + 1 when some thread called advance() after its
+     *   unpublish; the poller obtained it with happens-before, so its CAS of wr to >= g follows the
+     *   unpublish, and a reader that reads wr >= g sees the unpublish. (jcstress
+     *   SmrDeferredForcedAdvanceTest.)
+     *
+     * Wrap: all comparisons use delta(a, b) = ((a - b) << 17) >> 17, the signed 47-bit difference.
+     *   They are exact while the values are within 2^46 of each other; the forced wait keeps every
+     *   running reader's c within maxDelta = 2^45 of wr. A goal kept unpolled for more than 2^46
+     *   advances is ambiguous, as in FreeBSD (where it is 2^30).
+     *
+     * Grace latency: DEFAULT/DEFERRED: the time until the last section that began before the goal
+     *   ends, plus one scan. LAZY: the same plus one membarrier (an IPI to every CPU running a thread
+     *   of this process; microseconds to tens of microseconds), shared by every goal issued before it.
+     *
+     * Progress: readers are wait-free. poll is lock-free (bounded: one forced-advance CAS loop, at
+     *   most one membarrier, one scan). await, synchronize and a forced-wait advance block while a
+     *   reader stays in its section; they spin briefly, then park with a growing timeout, and report
+     *   stalls (GraceWait).
+     */
+
+    /** Bits of a sequence: what a reader slot's tag holds. */
+    public static final int SEQ_BITS = 64 - ThreadSlot.TAG_SHIFT;
+    /** Log2 of the distance a writer may get ahead of the oldest reader before it must wait. */
+    public static final int MAX_DELTA_LOG2 = SEQ_BITS - 2;
+    /** The largest sequence value; sequences run from 0 to this and wrap. */
+    public static final long SEQ_MASK = (1L << SEQ_BITS) - 1;
+    /** The largest {@code limit} {@link Mode#deferred(int)} accepts. */
+    public static final int MAX_DEFERRED_LIMIT = 1 << 20;
+
+    private static final System.Logger LOG = System.getLogger("dev.mpsafe.smr");
+    private static volatile boolean fallbackLogged;
+
+    /** Which algorithm a domain runs; see the class documentation. */
+    public enum Kind {
+        /** Fenced readers; every advance moves the write sequence. */
+        DEFAULT,
+        /** Fence-free readers; pollers pay one membarrier per batch of goals. */
+        LAZY,
+        /** Fenced readers; the write sequence moves every {@code limit} advances, or when polled. */
+        DEFERRED
+    }
+
+    /**
+     * A domain's mode: {@link #DEFAULT}, {@link #LAZY}, or {@link #deferred(int)}.
+     *
+     * @param kind the algorithm
+     * @param limit DEFERRED: how many advances of a thread share one move of the write sequence; 1
+     *     for the other kinds
+     */
+    public record Mode(Kind kind, int limit) {
+        /** Fenced readers, an advance per call. */
+        public static final Mode DEFAULT = new Mode(Kind.DEFAULT, 1);
+        /** Fence-free readers (membarrier), where the platform allows. */
+        public static final Mode LAZY = new Mode(Kind.LAZY, 1);
+
+        /**
+         * @throws NullPointerException if {@code kind} is null
+         * @throws IllegalArgumentException if {@code limit} is not 1 for DEFAULT and LAZY, or not
+         *     within [1, {@value Smr#MAX_DEFERRED_LIMIT}] for DEFERRED
+         */
+        public Mode {
+            Objects.requireNonNull(kind, "kind");
+            if (kind != Kind.DEFERRED && limit != 1) {
+                throw new IllegalArgumentException(kind + " takes no limit (must be 1), got " + limit);
+            }
+            if (limit < 1 || limit > MAX_DEFERRED_LIMIT) {
+                throw new IllegalArgumentException("DEFERRED limit must be within [1, " + MAX_DEFERRED_LIMIT
+                        + "], got " + limit);
+            }
+        }
+
+        /** DEFERRED: a thread's advances move the write sequence once per {@code limit} calls. */
+        public static Mode deferred(int limit) {
+            return new Mode(Kind.DEFERRED, limit);
+        }
+
+        @Override
+        public String toString() {
+            return kind == Kind.DEFERRED ? "DEFERRED(" + limit + ")" : kind.name();
+        }
+    }
+
+    private final GraceOptions options;
+    private final Mode mode;
+    private final boolean lazy;
+    private final int deferLimit;
+    private final long maxDelta;
+    private final SlotTable<Reader> table;
+    private final PaddedLong wr;
+    private final PaddedLong rd;
+    private final PaddedLong tick;
+
+    private Smr(GraceOptions options, Mode mode, long initialSeq, long maxDelta) {
+        this.options = options;
+        this.mode = mode;
+        this.lazy = mode.kind() == Kind.LAZY;
+        this.deferLimit = mode.kind() == Kind.DEFERRED ? mode.limit() : 1;
+        this.maxDelta = maxDelta;
+        this.wr = new PaddedLong(initialSeq);
+        this.rd = new PaddedLong(initialSeq);
+        this.tick = new PaddedLong(initialSeq);
+        this.table = lazy
+                ? new SlotTable<>(Reader.class, () -> new LazyReader(this))
+                : new SlotTable<>(Reader.class, () -> new FencedReader(this));
+    }
+
+    /**
+     * A domain with default options.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code name} is blank
+     */
+    public static Smr create(String name, Mode mode) {
+        return create(GraceOptions.named(name), mode);
+    }
+
+    /**
+     * A domain with the given options (name, stall threshold and handler; the callback settings do
+     * not apply: SMR has no callbacks). LAZY falls back to DEFAULT, logged once, where membarrier
+     * is unavailable.
+     *
+     * @throws NullPointerException if an argument is null
+     */
+    public static Smr create(GraceOptions options, Mode mode) {
+        return create(options, mode, 0, 1L << MAX_DELTA_LOG2, Membarrier.isAvailable(),
+                Membarrier.unavailableReason());
+    }
+
+    /**
+     * Test hook: the factory with the initial sequence (to start near the wrap point), the forced
+     * wait distance, and membarrier availability supplied by the caller.
+     */
+    static Smr create(GraceOptions options, Mode requested, long initialSeq, long maxDelta,
+            boolean membarrierAvailable, String reason) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(requested, "mode");
+        if (initialSeq < 0 || initialSeq > SEQ_MASK) {
+            throw new IllegalArgumentException("initial sequence must be within [0, " + SEQ_MASK + "], got "
+                    + initialSeq);
+        }
+        if (maxDelta < 2 || maxDelta > 1L << MAX_DELTA_LOG2) {
+            throw new IllegalArgumentException("maxDelta must be within [2, 2^" + MAX_DELTA_LOG2 + "], got "
+                    + maxDelta);
+        }
+        Mode mode = requested;
+        if (requested.kind() == Kind.LAZY && !membarrierAvailable) {
+            mode = Mode.DEFAULT;
+            if (!fallbackLogged) {
+                fallbackLogged = true;
+                LOG.log(System.Logger.Level.INFO, "smr: membarrier unavailable (" + reason
+                        + "); LAZY domains use fenced readers (DEFAULT)");
+            }
+        }
+        return new Smr(options, mode, initialSeq, maxDelta);
+    }
+
+    /** Why LAZY would fall back to DEFAULT in this process, or null if it would not. */
+    public static String lazyUnavailableReason() {
+        return Membarrier.unavailableReason();
+    }
+
+    /** The active mode: the requested one, except LAZY where membarrier is unavailable (DEFAULT). */
+    public Mode mode() {
+        return mode;
+    }
+
+    @Override
+    public String name() {
+        return options.name();
+    }
+
+    /** The options: the pools' waits report stalls with them. */
+    GraceOptions options() {
+        return options;
+    }
+
+    /** The signed distance from {@code b} to {@code a} in sequence space: positive if a is ahead. */
+    static long delta(long a, long b) {
+        return ((a - b) << ThreadSlot.TAG_SHIFT) >> ThreadSlot.TAG_SHIFT;
+    }
+
+    private long wrSeq() {
+        return wr.lvValue() & SEQ_MASK;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Read side
+
+    @Override
+    public Section enter() {
+        Reader r = table.current();
+        r.enter();
+        return r;
+    }
+
+    @Override
+    public Participant register() {
+        return table.current();
+    }
+
+    @Override
+    public boolean inSection() {
+        Reader r = table.currentIfRegistered();
+        return r != null && r.inSection();
+    }
+
+    @Override
+    public int participants() {
+        return table.size();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Write side
+
+    /**
+     * The current write sequence (smr_current): the goal an {@code advance()} would return is
+     * after it.
+     */
+    public long current() {
+        return wrSeq();
+    }
+
+    /**
+     * Returns a goal that is reached once every section that began before this call has ended
+     * (smr_advance). Never blocks, except to keep a reader's sequence from being lapped: a writer
+     * 2^{@value #MAX_DELTA_LOG2} sequences ahead of the oldest reader waits for it.
+     *
+     * @throws IllegalStateException if it would have to wait and the calling thread is inside a
+     *     section of this domain (checked before anything changes)
+     */
+    @Override
+    public long advance() {
+        if (deferLimit > 1) {
+            Reader me = table.current();
+            if (++me.deferred < deferLimit) {
+                // No write: the goal is the next sequence; poll/await force it (see the overview).
+                return (wr.lvValue() + 1) & SEQ_MASK;
+            }
+            me.deferred = 0;
+        }
+        return moveWriteSequence();
+    }
+
+    private long moveWriteSequence() {
+        long next = (wr.lvValue() + 1) & SEQ_MASK;
+        if (delta(next, rd.lvValue()) >= maxDelta) {
+            if (inSection()) {
+                throw new IllegalStateException("smr '" + name() + "': advance() is " + maxDelta
+                        + " sequences ahead of the oldest reader and would wait for it, but the calling thread"
+                        + " is inside a section of this domain");
+            }
+            awaitReached((next - (maxDelta >>> 1)) & SEQ_MASK);
+        }
+        // Volatile RMW: the caller's unpublish happens-before every read of wr that sees the goal.
+        return (wr.getAndAddValue(1) + 1) & SEQ_MASK;
+    }
+
+    /**
+     * Whether {@code goal} has been reached (smr_poll). Never blocks: at most one forced advance
+     * (DEFERRED), one membarrier (LAZY, shared with concurrent pollers) and one scan of the readers.
+     *
+     * @throws IllegalArgumentException if {@code goal} is not a sequence ({@code [0, SEQ_MASK]}) or
+     *     is ahead of anything {@link #advance()} can have returned
+     */
+    @Override
+    public boolean poll(long goal) {
+        if ((goal & ~SEQ_MASK) == 0 && delta(rd.lvValue(), goal) >= 0) {
+            return true; // fast path: the cached bound says so
+        }
+        checkGoal(goal);
+        return scan(goal, false) == null;
+    }
+
+    /**
+     * Waits until {@code goal} has been reached (smr_wait). Spins briefly, then parks with a
+     * growing timeout; reports stalls.
+     *
+     * @throws IllegalStateException if the calling thread is inside a section of this domain
+     * @throws IllegalArgumentException as {@link #poll(long)}
+     */
+    public void await(long goal) {
+        checkGoal(goal);
+        checkNotInSection("await()");
+        awaitReached(goal);
+    }
+
+    /**
+     * Waits until every section that began before this call has ended: {@code await(advance())}
+     * (smr_synchronize).
+     *
+     * @throws IllegalStateException if the calling thread is inside a section of this domain
+     */
+    @Override
+    public void synchronize() {
+        checkNotInSection("synchronize()");
+        awaitReached(advance());
+    }
+
+    private void awaitReached(long goal) {
+        GraceWait wait = null;
+        for (;;) {
+            if (delta(rd.lvValue(), goal) >= 0) {
+                return;
+            }
+            Reader blocker = scan(goal, false);
+            if (blocker == null) {
+                return;
+            }
+            if (wait == null) {
+                wait = new GraceWait(options);
+            }
+            wait.pause(blocker);
+        }
+    }
+
+    private void checkGoal(long goal) {
+        if (goal < 0 || goal > SEQ_MASK) {
+            throw new IllegalArgumentException("smr '" + name() + "': goal " + goal + " is not a sequence; must be"
+                    + " within [0, " + SEQ_MASK + "]");
+        }
+        long w = wrSeq();
+        if (delta(goal, w) > (deferLimit > 1 ? 1 : 0)) {
+            throw new IllegalArgumentException("smr '" + name() + "': goal " + goal
+                    + " is ahead of the write sequence " + w + "; it is not a value advance() returned");
+        }
+    }
+
+    private void checkNotInSection(String op) {
+        if (inSection()) {
+            throw new IllegalStateException("smr '" + name() + "': " + op
+                    + " inside a read section of the same domain would wait for itself");
+        }
+    }
+
+    /**
+     * One poll: forces a deferred advance, orders the scan after the goal (fence or membarrier),
+     * scans, raises rd. Returns null if the goal is reached, else a reader that holds it back.
+     *
+     * @param ignoreOwnerLiveness test hook: count slots of dead threads too (jcstress threads may
+     *     end before the scan; the litmus is about the visibility of the announcement)
+     */
+    private Reader scan(long goal, boolean ignoreOwnerLiveness) {
+        if (deferLimit > 1) {
+            forceAdvance(goal);
+        }
+        long upper;
+        if (lazy) {
+            upper = tick(goal);
+        } else {
+            upper = wrSeq();
+            VarHandle.fullFence(); // StoreLoad: everything unpublished before the goal, before the slot loads
+        }
+        long min = upper;
+        Reader oldest = null;
+        for (Reader r : table.snapshot()) {
+            long s = r.lvState();
+            if (ThreadSlot.depthOf(s) != 0) {
+                long c = ThreadSlot.tagOf(s);
+                if (delta(c, min) < 0 && (ignoreOwnerLiveness || !r.ownerGone())) {
+                    min = c;
+                    oldest = r;
+                }
+            }
+        }
+        raise(rd, min);
+        return delta(rd.lvValue(), goal) >= 0 ? null : oldest;
+    }
+
+    /** DEFERRED: moves wr up to {@code goal} if it is still behind it. */
+    private void forceAdvance(long goal) {
+        for (;;) {
+            long raw = wr.lvValue();
+            long d = delta(goal, raw & SEQ_MASK);
+            if (d <= 0 || wr.casValue(raw, raw + d)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * LAZY: returns a sequence {@code >= goal} (if wr has reached it) that a completed membarrier
+     * covers, performing one if none does yet.
+     */
+    private long tick(long goal) {
+        long t = tick.lvValue(); // acquire: the membarrier that covered t completed before
+        if (delta(t, goal) >= 0) {
+            return t;
+        }
+        long w = wrSeq(); // everything unpublished before a goal <= w precedes this read...
+        Membarrier.barrier(); // ...and so this barrier, which every running reader executes too
+        raise(tick, w);
+        return tick.lvValue();
+    }
+
+    /** Raises {@code seq} to {@code value} unless it is already at or past it (sequence order). */
+    private static void raise(PaddedLong seq, long value) {
+        for (;;) {
+            long cur = seq.lvValue();
+            if (delta(value, cur) <= 0 || seq.casValue(cur, value)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Test hook (jcstress): {@link #poll(long)} without the fast path, counting slots of dead
+     * threads as running: whether the scan sees a reader that holds the goal back.
+     */
+    boolean pollCountingDeadReaders(long goal) {
+        return scan(goal, true) == null;
+    }
+
+    /**
+     * Test hook (jcstress negative control): the scan with only the poller's own fence, no
+     * membarrier, counting dead threads' slots: what LAZY would do without the membarrier.
+     */
+    boolean scanWithoutMembarrierFindsReader() {
+        VarHandle.fullFence();
+        for (Reader r : table.snapshot()) {
+            if (ThreadSlot.depthOf(r.lvState()) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Test hook: the cached read-sequence bound. */
+    long readSequence() {
+        return rd.lvValue() & SEQ_MASK;
+    }
+
+    @Override
+    public String toString() {
+        return "Smr[" + name() + ", " + mode + ", wr " + wrSeq() + ", rd " + readSequence() + ", "
+                + participants() + " participants]";
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * A reader thread's slot: tag = the write sequence read by the outermost enter, depth =
+     * nesting (see ThreadSlot). One final subclass per reader kind, so that the hot enter has no
+     * mode test: a domain only ever makes one kind.
+     */
+    abstract static sealed class Reader extends ReaderSlot permits FencedReader, LazyReader {
+        static final boolean CHECKS = Smr.class.desiredAssertionStatus();
+
+        final Smr domain;
+        final PaddedLong wr;
+        /** DEFERRED: advances since this thread last moved the write sequence. Owner-only. */
+        int deferred;
+
+        Reader(Smr domain) {
+            super(domain, "smr");
+            this.domain = domain;
+            this.wr = domain.wr;
+        }
+
+        @Override
+        protected void releaseSlot() {
+            domain.table.release(this);
+        }
+
+        @Override
+        protected void resetForNewOwner() {
+            deferred = 0;
+            soState(0); // not reading; a poller rescans, so no value needs to differ from the old one
+        }
+    }
+
+    /** DEFAULT and DEFERRED: load wr, store the slot, full fence. */
+    static final class FencedReader extends Reader {
+        FencedReader(Smr domain) {
+            super(domain);
+        }
+
+        @Override
+        public void enter() {
+            if (CHECKS) {
+                checkOwner("enter()");
+            }
+            final long s = lpState();
+            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+                soOpaqueState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr (the shift drops the high bits), depth 1
+                VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
+            } else {
+                enterNested(s);
+            }
+        }
+    }
+
+    /** LAZY: load wr, store the slot; the poller's membarrier supplies the fence. */
+    static final class LazyReader extends Reader {
+        LazyReader(Smr domain) {
+            super(domain);
+        }
+
+        @Override
+        public void enter() {
+            if (CHECKS) {
+                checkOwner("enter()");
+            }
+            final long s = lpState();
+            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+                soOpaqueState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr, depth 1; no fence (see overview)
+            } else {
+                enterNested(s);
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+package dev.mpsafe.smr;
+
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * A pool of reusable objects that readers reach through an {@link Smr} domain, like a FreeBSD UMA
+ * zone created with {@code UMA_ZONE_SMR}: an object freed while readers may still hold it is
+ * reused only after a grace period, found out by polling a cookie, never by waiting.
+ *
+ * <pre>{@code
+ * SmrPool<Route> routes = SmrPool.create(smr, Route::new);
+ * Route r = routes.allocate();          // a recycled Route whose grace period has passed, or a new one
+ * r.init(...); table.store(r);          // publish
+ * Route old = table.exchange(next);     // unpublish...
+ * routes.free(old);                     // ...then free: reused after every section that could see it ended
+ * }</pre>
+ *
+ * <h2>How it works</h2>
+ * Each thread has a cache of two buckets of {@link Builder#bucketSize} items. {@link #free} puts the
+ * object into the thread's free bucket; a full free bucket is tagged with {@link Smr#advance()}'s
+ * goal and queued in the pool's depot. {@link #allocate()} takes from the thread's alloc bucket;
+ * an empty one is swapped, under the depot lock, for a bucket whose goal {@link Smr#poll(long)}
+ * says has passed. With nothing safe to reuse, it calls the factory. A bucket's worth of frees
+ * costs one {@code advance()}, a bucket's worth of allocations one {@code poll()}.
+ *
+ * <h2>Guarantees</h2>
+ * <ul>
+ *   <li>Never hands out an object that a section of the domain may still see: the bucket's goal
+ *       was taken after the object was freed, so after it was unpublished.</li>
+ *   <li>Bounded: at most {@link Builder#maxIdle} freed objects wait in the depot; a full bucket that
+ *       would exceed it is dropped to the garbage collector (safe without a grace period: the GC
+ *       keeps an object alive while a reader holds it) and counted. Each thread's cache holds at
+ *       most {@code 2 * bucketSize} more. Allocation never blocks.</li>
+ *   <li>No objects are lost with a thread: a dead thread's cache, with its objects, is inherited
+ *       by the next thread that uses the pool. {@link #flush()} hands the calling thread's cached
+ *       objects to the depot at once.</li>
+ *   <li>{@link Builder#onReclaim} runs on each object when its grace period has passed, before it
+ *       is handed out again: the place to poison it in tests, or to clear it.</li>
+ * </ul>
+ *
+ * <p>Rules: free only objects that were unpublished (no new section can reach them) and that this
+ * pool handed out or that the caller means to give it; never free an object twice before
+ * allocating it again. {@code free} may be called inside a section.
+ *
+ * <p>Thread safety: safe for any number of threads.
+ *
+ * <p>Memory consistency effects: actions in a thread before {@code free(x)} happen-before the
+ * actions that follow the {@code allocate()} that returns {@code x}.
+ *
+ * @param <T> the pooled type
+ */
+public final class SmrPool<T> {
+
+    /** The default number of objects per bucket. */
+    public static final int DEFAULT_BUCKET_SIZE = 64;
+    /** The default bound on objects waiting in the depot. */
+    public static final long DEFAULT_MAX_IDLE = 1 << 16;
+    /** The largest bucket size accepted. */
+    public static final int MAX_BUCKET_SIZE = 1 << 16;
+
+    private final Depot<T> depot;
+    private final Supplier<? extends T> factory;
+
+    private SmrPool(Builder<T> b) {
+        this.depot = new Depot<>(b.smr, b.bucketSize, b.maxIdle, b.onReclaim);
+        this.factory = b.factory;
+    }
+
+    /**
+     * A pool with default settings.
+     *
+     * @throws NullPointerException if an argument is null
+     */
+    public static <T> SmrPool<T> create(Smr smr, Supplier<? extends T> factory) {
+        return SmrPool.<T>builder(smr, factory).build();
+    }
+
+    /**
+     * A builder for a pool whose objects readers reach through sections of {@code smr}.
+     *
+     * @throws NullPointerException if an argument is null
+     */
+    public static <T> Builder<T> builder(Smr smr, Supplier<? extends T> factory) {
+        return new Builder<>(smr, factory);
+    }
+
+    /** The domain whose grace periods the pool waits for. */
+    public Smr smr() {
+        return depot.smr();
+    }
+
+    /**
+     * An object whose grace period has passed, or a new one from the factory. Never blocks.
+     *
+     * @throws NullPointerException if the factory returned null
+     */
+    public T allocate() {
+        Depot.Cache c = depot.cache();
+        T item = depot.pop(c);
+        if (item != null) {
+            return item;
+        }
+        item = Objects.requireNonNull(factory.get(), "the pool's factory returned null");
+        c.created++;
+        return item;
+    }
+
+    /**
+     * Gives back an object the caller has unpublished; it is reused after a grace period.
+     *
+     * @throws NullPointerException if {@code item} is null
+     */
+    public void free(T item) {
+        Objects.requireNonNull(item, "item");
+        depot.push(depot.cache(), item);
+    }
+
+    /** Hands the calling thread's cached objects to the depot (freed ones tagged now). */
+    public void flush() {
+        depot.flush(depot.cache());
+    }
+
+    /** A snapshot of the counters; exact when no thread is using the pool, approximate otherwise. */
+    public Stats stats() {
+        long[] c = depot.cacheCounters();
+        return new Stats(c[0], c[1], c[2], depot.pendingItems(), depot.readyItems(), depot.cachedItems(),
+                depot.idleHighWater(), depot.dropped(), depot.bucketsTagged());
+    }
+
+    @Override
+    public String toString() {
+        return "SmrPool[" + depot.smr().name() + ", " + stats() + "]";
+    }
+
+    /**
+     * Pool counters.
+     *
+     * @param created objects made by the factory
+     * @param reused allocations served by a recycled object
+     * @param freed objects given back
+     * @param pending freed objects in the depot waiting for their grace period
+     * @param ready objects in the depot whose grace period passed, not yet in a thread's cache
+     * @param cached objects in threads' caches (free buckets not yet tagged, and alloc buckets)
+     * @param idleHighWater the most objects ever waiting in the depot (pending + ready)
+     * @param dropped freed objects left to the GC because the depot was at its bound
+     * @param bucketsTagged full buckets tagged with a goal (one {@code advance()} each)
+     */
+    public record Stats(long created, long reused, long freed, long pending, long ready, long cached,
+            long idleHighWater, long dropped, long bucketsTagged) {
+    }
+
+    /**
+     * Settings for an {@link SmrPool}.
+     *
+     * @param <T> the pooled type
+     */
+    public static final class Builder<T> {
+        private final Smr smr;
+        private final Supplier<? extends T> factory;
+        private int bucketSize = DEFAULT_BUCKET_SIZE;
+        private long maxIdle = DEFAULT_MAX_IDLE;
+        private Consumer<? super T> onReclaim;
+
+        private Builder(Smr smr, Supplier<? extends T> factory) {
+            this.smr = Objects.requireNonNull(smr, "smr");
+            this.factory = Objects.requireNonNull(factory, "factory");
+        }
+
+        /**
+         * Objects per bucket (default {@value #DEFAULT_BUCKET_SIZE}): one {@code advance()} per this
+         * many frees, one {@code poll()} per this many allocations, and the most a thread's free
+         * bucket holds back before tagging.
+         *
+         * @throws IllegalArgumentException if not within [1, {@value #MAX_BUCKET_SIZE}]
+         */
+        public Builder<T> bucketSize(int size) {
+            if (size < 1 || size > MAX_BUCKET_SIZE) {
+                throw new IllegalArgumentException("bucketSize must be within [1, " + MAX_BUCKET_SIZE + "], got "
+                        + size);
+            }
+            this.bucketSize = size;
+            return this;
+        }
+
+        /**
+         * The most freed objects the depot keeps (default {@value #DEFAULT_MAX_IDLE}); beyond it,
+         * full buckets are dropped to the GC and counted.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder<T> maxIdle(long max) {
+            if (max < 0) {
+                throw new IllegalArgumentException("maxIdle must be >= 0, got " + max);
+            }
+            this.maxIdle = max;
+            return this;
+        }
+
+        /**
+         * Runs on each object when its grace period has passed, on the allocating thread, before
+         * the object is handed out: clear or poison it here.
+         */
+        public Builder<T> onReclaim(Consumer<? super T> hook) {
+            this.onReclaim = Objects.requireNonNull(hook, "hook");
+            return this;
+        }
+
+        /** The pool. */
+        public SmrPool<T> build() {
+            return new SmrPool<>(this);
+        }
+    }
+}
