@@ -1,0 +1,254 @@
+package dev.mpsafe.smr;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mpsafe.sync.Section;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class SegmentPoolTest {
+
+    static Stream<Smr.Mode> modes() {
+        return Stream.of(Smr.Mode.DEFAULT, Smr.Mode.LAZY, Smr.Mode.deferred(4));
+    }
+
+    /** A thread inside a section of {@code smr} until {@code leave}; returns once inside. */
+    private static Thread reader(Smr smr, CountDownLatch leave) throws InterruptedException {
+        CountDownLatch inside = new CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            try (Section _ = smr.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }, "segment-reader");
+        t.start();
+        inside.await();
+        return t;
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldHandOutAlignedSegmentsAndReuseThemOnlyAfterGracePeriod(Smr.Mode mode) throws Exception {
+        Smr smr = Smr.create("segments", mode);
+        try (SegmentPool pool = SegmentPool.builder(smr, 100).bucketSize(2).slabBytes(1024).build()) {
+            MemorySegment a = pool.allocate();
+            MemorySegment b = pool.allocate();
+            assertEquals(100, a.byteSize());
+            assertEquals(0, a.address() % SegmentPool.DEFAULT_ALIGNMENT, "aligned");
+            assertNotEquals(a.address(), b.address());
+            a.set(JAVA_LONG, 0, 42);
+
+            CountDownLatch leave = new CountDownLatch(1);
+            Thread t = reader(smr, leave);
+            pool.free(a);
+            pool.free(b); // a full bucket, tagged while the reader is inside
+            MemorySegment c = pool.allocate();
+            assertTrue(c.address() != a.address() && c.address() != b.address(),
+                    "reused a segment a reader may still see");
+            leave.countDown();
+            t.join();
+            Set<Long> back = new HashSet<>();
+            back.add(pool.allocate().address());
+            back.add(pool.allocate().address());
+            assertEquals(Set.of(a.address(), b.address()), back, "reused after the grace period");
+            SegmentPool.Stats st = pool.stats();
+            assertEquals(3, st.segments(), st.toString());
+            assertEquals(2, st.reused(), st.toString());
+        }
+    }
+
+    @Test
+    void shouldPoisonSegmentWhenItsGracePeriodPassed() {
+        Smr smr = Smr.create("poison", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 64).bucketSize(1).poison((byte) 0x5A).build()) {
+            MemorySegment a = pool.allocate();
+            a.fill((byte) 1);
+            pool.free(a);
+            assertEquals(1, a.get(JAVA_BYTE, 0), "not poisoned at free: readers may still read it");
+            MemorySegment again = pool.allocate();
+            assertEquals(a.address(), again.address());
+            for (long i = 0; i < 64; i++) {
+                assertEquals(0x5A, again.get(JAVA_BYTE, i), "byte " + i);
+            }
+        }
+    }
+
+    @Test
+    void shouldRejectForeignMisalignedWrongSizeAndDoubleFrees() {
+        Smr smr = Smr.create("checks", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 128).build(); Arena other = Arena.ofConfined()) {
+            MemorySegment mine = pool.allocate();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> pool.free(other.allocate(128)));
+            assertTrue(e.getMessage().contains("is not one of its segments"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> pool.free(mine.asSlice(0, 64)));
+            assertTrue(e.getMessage().contains("128 bytes"), e.getMessage());
+            MemorySegment neighbour = pool.allocate();
+            // Same arena, right size, 8 bytes off: reachable only through reinterpret (restricted).
+            MemorySegment shifted = mine.reinterpret(256).asSlice(8, 128);
+            e = assertThrows(IllegalArgumentException.class, () -> pool.free(shifted));
+            assertTrue(e.getMessage().contains("does not start at a segment boundary"), e.getMessage());
+            pool.free(mine);
+            IllegalStateException s = assertThrows(IllegalStateException.class, () -> pool.free(mine));
+            assertTrue(s.getMessage().contains("double free"), s.getMessage());
+            pool.free(neighbour);
+            assertThrows(NullPointerException.class, () -> pool.free(null));
+        }
+    }
+
+    @Test
+    void shouldWaitForGracePeriodWhenAllMemoryIsPendingAndThrowWhenAllIsInUse() throws Exception {
+        Smr smr = Smr.create("bounded", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 512).slabBytes(1024).maxBytes(1024).bucketSize(2).build()) {
+            MemorySegment a = pool.allocate();
+            MemorySegment b = pool.allocate();
+            assertNull(pool.tryAllocate(), "both segments of the only slab are in use");
+            IllegalStateException e = assertThrows(IllegalStateException.class, pool::allocate);
+            assertTrue(e.getMessage().contains("exhausted") && e.getMessage().contains("512 bytes"), e.getMessage());
+
+            CountDownLatch leave = new CountDownLatch(1);
+            Thread t = reader(smr, leave);
+            pool.free(a);
+            pool.free(b);
+            assertNull(pool.tryAllocate(), "pending, not yet safe");
+            AtomicReference<MemorySegment> got = new AtomicReference<>();
+            Thread waiter = new Thread(() -> got.set(pool.allocate()), "segment-waiter");
+            waiter.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (waiter.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(Thread.State.TIMED_WAITING, waiter.getState(), "allocate parks for the grace period");
+            assertNull(got.get());
+            leave.countDown();
+            t.join();
+            waiter.join(TimeUnit.SECONDS.toMillis(10));
+            assertFalse(waiter.isAlive());
+            assertTrue(got.get().address() == a.address() || got.get().address() == b.address());
+        }
+    }
+
+    @Test
+    void shouldCloseAfterGracePeriodAndFailClearlyOnUseAfterClose() throws Exception {
+        Smr smr = Smr.create("close", Smr.Mode.DEFAULT);
+        SegmentPool pool = SegmentPool.builder(smr, 64).build();
+        MemorySegment s = pool.allocate();
+        s.set(JAVA_LONG, 0, 7);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread t = reader(smr, leave);
+        Thread closer = new Thread(pool::close, "closer");
+        closer.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (closer.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(Thread.State.TIMED_WAITING, closer.getState(), "close waits for the reader");
+        assertEquals(7, s.get(JAVA_LONG, 0), "memory still valid while the grace period runs");
+        leave.countDown();
+        t.join();
+        closer.join(TimeUnit.SECONDS.toMillis(10));
+        assertTrue(pool.isClosed());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> s.get(JAVA_LONG, 0));
+        assertTrue(e.getMessage().contains("closed"), "the JDK says: " + e.getMessage());
+        e = assertThrows(IllegalStateException.class, pool::allocate);
+        assertTrue(e.getMessage().contains("segment pool 'close' is closed"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> pool.free(s));
+        pool.close(); // idempotent
+    }
+
+    @Test
+    void shouldRefuseToCloseOrWaitInsideSection() {
+        Smr smr = Smr.create("inside", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 512).slabBytes(512).maxBytes(512).bucketSize(1).build()) {
+            try (Section _ = smr.enter()) {
+                MemorySegment a = pool.allocate();
+                pool.free(a); // pending behind our own section
+                IllegalStateException e = assertThrows(IllegalStateException.class, pool::allocate);
+                assertTrue(e.getMessage().contains("inside a section"), e.getMessage());
+                e = assertThrows(IllegalStateException.class, pool::close);
+                assertTrue(e.getMessage().contains("would wait for itself"), e.getMessage());
+                assertFalse(pool.isClosed(), "the refused close changed nothing");
+            }
+            assertTrue(pool.allocate().byteSize() == 512, "outside the section the wait succeeds");
+        }
+    }
+
+    @Test
+    void shouldRejectBadSettings() {
+        Smr smr = Smr.create("settings", Smr.Mode.DEFAULT);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SegmentPool.builder(smr, 0));
+        assertTrue(e.getMessage().contains("segmentSize must be > 0, got 0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SegmentPool.builder(smr, 64).alignment(48));
+        assertTrue(e.getMessage().contains("power of two") && e.getMessage().contains("48"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> SegmentPool.builder(smr, 4096).slabBytes(1 << 20).maxBytes(1000).build());
+        assertTrue(e.getMessage().contains("maxBytes 1000 is below one slab"), e.getMessage());
+        assertThrows(NullPointerException.class, () -> SegmentPool.builder(null, 64));
+    }
+
+    @Test
+    void shouldNeverHandOutOneSegmentTwiceUnderConcurrentUse() throws Exception {
+        Smr smr = Smr.create("segments-concurrent", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 64).bucketSize(8).build()) {
+            AtomicReference<String> failure = new AtomicReference<>();
+            List<Thread> ts = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                long id = t + 1;
+                ts.add(new Thread(() -> {
+                    List<MemorySegment> held = new ArrayList<>();
+                    for (int i = 0; i < 20_000; i++) {
+                        MemorySegment s = pool.allocate();
+                        if (s.get(JAVA_LONG, 0) != 0) {
+                            failure.compareAndSet(null, "segment still owned by thread " + s.get(JAVA_LONG, 0));
+                        }
+                        s.set(JAVA_LONG, 0, id);
+                        held.add(s);
+                        if (held.size() > 16 || (i & 3) == 0) {
+                            MemorySegment back = held.remove(0);
+                            back.set(JAVA_LONG, 0, 0);
+                            pool.free(back);
+                        }
+                    }
+                }));
+            }
+            ts.forEach(Thread::start);
+            for (Thread t : ts) {
+                t.join();
+            }
+            assertNull(failure.get());
+            assertTrue(pool.stats().reused() > 0, pool.stats().toString());
+        }
+    }
+
+    @Test
+    void shouldReturnSameSegmentObjectIdentityIrrelevantButAddressStable() {
+        Smr smr = Smr.create("identity", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 64).bucketSize(1).build()) {
+            MemorySegment a = pool.allocate();
+            pool.free(a);
+            MemorySegment b = pool.allocate();
+            assertSame(a, b, "the pool hands back the very slice it was given (no allocation per reuse)");
+        }
+    }
+}

@@ -1,0 +1,185 @@
+package dev.mpsafe.smr;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mpsafe.sync.Section;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class SmrPoolTest {
+
+    static Stream<Smr.Mode> modes() {
+        return Stream.of(Smr.Mode.DEFAULT, Smr.Mode.LAZY, Smr.Mode.deferred(4));
+    }
+
+    static final class Item {
+        int value;
+        boolean reclaimed;
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldReuseFreedItemsOnlyAfterTheReaderThatCouldSeeThemLeft(Smr.Mode mode) throws Exception {
+        Smr smr = Smr.create("pool", mode);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).build();
+        List<Item> first = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            first.add(pool.allocate());
+        }
+        assertEquals(8, pool.stats().created());
+
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (Section _ = smr.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        reader.start();
+        inside.await();
+        for (Item it : first) {
+            pool.free(it); // two full buckets, tagged while the reader is inside
+        }
+        Set<Item> old = Collections.newSetFromMap(new IdentityHashMap<>());
+        old.addAll(first);
+        for (int i = 0; i < 16; i++) {
+            Item fresh = pool.allocate();
+            assertTrue(!old.contains(fresh), "allocation " + i + " reused an item a reader may still see");
+        }
+        assertEquals(8, pool.stats().pending(), "both buckets wait for the reader");
+        leave.countDown();
+        reader.join();
+        Set<Item> reused = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < 8; i++) {
+            reused.add(pool.allocate());
+        }
+        assertEquals(old, reused, "after the reader left, the freed items come back");
+        SmrPool.Stats st = pool.stats();
+        assertEquals(24, st.created(), st.toString());
+        assertEquals(8, st.reused(), st.toString());
+        assertEquals(8, st.freed(), st.toString());
+        assertEquals(2, st.bucketsTagged(), st.toString());
+        assertEquals(0, st.pending(), st.toString());
+    }
+
+    @Test
+    void shouldRunReclaimHookOnceGracePeriodPassedBeforeReuse() {
+        Smr smr = Smr.create("hook", Smr.Mode.DEFAULT);
+        AtomicInteger hooks = new AtomicInteger();
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(2).onReclaim(it -> {
+            it.reclaimed = true;
+            hooks.incrementAndGet();
+        }).build();
+        Item a = pool.allocate();
+        Item b = pool.allocate();
+        pool.free(a);
+        assertEquals(0, hooks.get(), "not before the bucket is tagged and its goal passed");
+        pool.free(b);
+        assertEquals(0, hooks.get(), "tagging is not reclaiming");
+        Item c = pool.allocate();
+        assertTrue(c == a || c == b);
+        assertTrue(c.reclaimed);
+        assertEquals(2, hooks.get(), "the hook ran on the whole bucket once its goal passed");
+    }
+
+    @Test
+    void shouldBoundIdleItemsAndDropTheRestToTheGc() {
+        Smr smr = Smr.create("bound", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).maxIdle(8).build();
+        // keep every goal from passing: the depot can only fill
+        try (Section _ = smr.enter()) {
+            for (int i = 0; i < 40; i++) {
+                pool.free(new Item());
+            }
+        }
+        SmrPool.Stats st = pool.stats();
+        assertEquals(8, st.pending(), "the depot keeps at most maxIdle: " + st);
+        assertEquals(32, st.dropped(), "the rest is dropped and counted: " + st);
+        assertEquals(8, st.idleHighWater(), st.toString());
+    }
+
+    @Test
+    void shouldInheritDeadThreadsCachedItems() throws Exception {
+        Smr smr = Smr.create("inherit", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(8).build();
+        AtomicReference<Item> freedByDeadThread = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            Item it = pool.allocate();
+            freedByDeadThread.set(it);
+            pool.free(it); // stays in this thread's partly filled free bucket
+        });
+        t.start();
+        t.join();
+        assertEquals(1, pool.stats().cached());
+        pool.flush(); // this thread inherits the dead thread's cache; flush tags the partial bucket
+        assertSame(freedByDeadThread.get(), pool.allocate(), "the item outlived its thread");
+    }
+
+    @Test
+    void shouldRejectBadArgumentsWithClearMessages() {
+        Smr smr = Smr.create("args", Smr.Mode.DEFAULT);
+        assertThrows(NullPointerException.class, () -> SmrPool.create(null, Item::new));
+        assertThrows(NullPointerException.class, () -> SmrPool.create(smr, null));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SmrPool.builder(smr, Item::new).bucketSize(0));
+        assertTrue(e.getMessage().contains("bucketSize must be within [1, 65536], got 0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SmrPool.builder(smr, Item::new).maxIdle(-1));
+        assertTrue(e.getMessage().contains("got -1"), e.getMessage());
+        SmrPool<Item> pool = SmrPool.create(smr, Item::new);
+        NullPointerException npe = assertThrows(NullPointerException.class, () -> pool.free(null));
+        assertEquals("item", npe.getMessage());
+        SmrPool<Item> broken = SmrPool.create(smr, () -> null);
+        npe = assertThrows(NullPointerException.class, broken::allocate);
+        assertTrue(npe.getMessage().contains("factory returned null"), npe.getMessage());
+    }
+
+    @Test
+    void shouldNeverHandOutOneItemTwiceUnderConcurrentUse() throws Exception {
+        Smr smr = Smr.create("concurrent", Smr.Mode.DEFAULT);
+        SmrPool<AtomicInteger> pool = SmrPool.<AtomicInteger>builder(smr, AtomicInteger::new).bucketSize(8).build();
+        int threads = 4;
+        AtomicReference<String> failure = new AtomicReference<>();
+        List<Thread> ts = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            ts.add(new Thread(() -> {
+                List<AtomicInteger> held = new ArrayList<>();
+                for (int i = 0; i < 50_000; i++) {
+                    AtomicInteger it = pool.allocate();
+                    if (!it.compareAndSet(0, 1)) {
+                        failure.compareAndSet(null, "handed out while owned by another thread");
+                    }
+                    held.add(it);
+                    if (held.size() > 20 || (i & 3) == 0) {
+                        AtomicInteger back = held.remove(0);
+                        back.set(0);
+                        pool.free(back);
+                    }
+                }
+            }));
+        }
+        ts.forEach(Thread::start);
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertEquals(null, failure.get());
+        SmrPool.Stats st = pool.stats();
+        assertTrue(st.reused() > 0, "the pool recycled: " + st);
+        assertTrue(st.bucketsTagged() > 0, st.toString());
+    }
+}

@@ -1,0 +1,344 @@
+package dev.mpsafe.smr;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.mpsafe.sync.GraceOptions;
+import dev.mpsafe.sync.Participant;
+import dev.mpsafe.sync.Section;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** SMR's cookies, modes, sequence arithmetic and argument checks (the shared contract is in Smr*ContractTest). */
+class SmrTest {
+
+    static Stream<Smr.Mode> modes() {
+        return Stream.of(Smr.Mode.DEFAULT, Smr.Mode.LAZY, Smr.Mode.deferred(4));
+    }
+
+    private static Smr smr(Smr.Mode mode) {
+        return Smr.create("smr-test", mode);
+    }
+
+    /** Starts a thread that enters a section and stays until {@code leave}; returns once it is inside. */
+    private static Thread reader(Smr s, CountDownLatch leave) throws InterruptedException {
+        CountDownLatch inside = new CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            try (Section _ = s.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }, "smr-reader");
+        t.start();
+        inside.await();
+        return t;
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldReachGoalAtOnceWithoutReaders(Smr.Mode mode) {
+        Smr s = smr(mode);
+        long goal = s.advance();
+        assertTrue(s.poll(goal), "no reader: the goal passes at the first poll");
+        s.await(goal);
+        s.synchronize();
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldNotReachGoalWhileReaderThatEnteredBeforeIsInside(Smr.Mode mode) throws Exception {
+        Smr s = smr(mode);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread t = reader(s, leave);
+        long goal = s.advance();
+        for (int i = 0; i < 100; i++) {
+            assertFalse(s.poll(goal), "poll " + i + " passed a goal while an older reader is inside");
+        }
+        leave.countDown();
+        t.join();
+        assertTrue(s.poll(goal), "the reader left: the goal passes");
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldReachGoalDespiteReaderThatEnteredAfterTheGoal(Smr.Mode mode) throws Exception {
+        Smr s = smr(mode);
+        long goal = s.advance();
+        assertTrue(s.poll(goal)); // forces DEFERRED's advance: the reader below then sees wr >= goal
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread t = reader(s, leave);
+        long later = s.advance();
+        assertTrue(s.poll(goal), "a reader that entered after the goal passed does not hold it back");
+        assertFalse(s.poll(later), "but it holds back a goal taken while it is inside");
+        leave.countDown();
+        t.join();
+        assertTrue(s.poll(later));
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldParkInAwaitUntilReaderLeaves(Smr.Mode mode) throws Exception {
+        Smr s = smr(mode);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread t = reader(s, leave);
+        long goal = s.advance();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread waiter = new Thread(() -> {
+            try {
+                s.await(goal);
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, "smr-waiter");
+        waiter.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (waiter.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(Thread.State.TIMED_WAITING, waiter.getState(),
+                "await parks (with a timeout) while the reader stays, rather than spinning");
+        leave.countDown();
+        t.join();
+        waiter.join(TimeUnit.SECONDS.toMillis(10));
+        assertFalse(waiter.isAlive(), "await returned after the reader left");
+        assertEquals(null, failure.get());
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldRejectWaitingInsideSectionButAllowPollAndAdvance(Smr.Mode mode) {
+        Smr s = smr(mode);
+        try (Section _ = s.enter()) {
+            long goal = s.advance(); // allowed inside a section
+            assertFalse(s.poll(goal), "our own section holds the goal back");
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> s.await(goal));
+            assertTrue(e.getMessage().contains("await()") && e.getMessage().contains("wait for itself"),
+                    e.getMessage());
+            assertThrows(IllegalStateException.class, s::synchronize);
+        }
+    }
+
+    @Test
+    void shouldMoveWriteSequenceOnEveryAdvanceInDefaultAndLazy() {
+        for (Smr.Mode mode : new Smr.Mode[] {Smr.Mode.DEFAULT, Smr.Mode.LAZY}) {
+            Smr s = smr(mode);
+            long c0 = s.current();
+            long g1 = s.advance();
+            long g2 = s.advance();
+            assertEquals(c0 + 1, g1, mode.toString());
+            assertEquals(c0 + 2, g2, mode.toString());
+            assertEquals(g2, s.current(), mode.toString());
+        }
+    }
+
+    @Test
+    void shouldMoveWriteSequenceOnlyEveryLimitAdvancesInDeferred() {
+        Smr s = smr(Smr.Mode.deferred(4));
+        long c0 = s.current();
+        for (int i = 1; i < 4; i++) {
+            assertEquals(c0 + 1, s.advance(), "deferred advance " + i + " returns the next sequence");
+            assertEquals(c0, s.current(), "deferred advance " + i + " writes nothing");
+        }
+        assertEquals(c0 + 1, s.advance(), "the 4th advance moves the sequence");
+        assertEquals(c0 + 1, s.current());
+    }
+
+    @Test
+    void shouldForceDeferredAdvanceWhenPolledOrAwaited() {
+        Smr s = smr(Smr.Mode.deferred(1000));
+        long c0 = s.current();
+        long goal = s.advance();
+        assertEquals(c0, s.current(), "not moved yet");
+        assertTrue(s.poll(goal), "poll forces the advance it needs");
+        assertEquals(goal, s.current(), "the forced advance moved the write sequence to the goal");
+        long goal2 = s.advance();
+        s.await(goal2);
+        assertEquals(goal2, s.current(), "await forces it too");
+    }
+
+    @Test
+    void shouldHoldBackForcedDeferredGoalForReaderThatEnteredBeforeTheForce() throws Exception {
+        Smr s = smr(Smr.Mode.deferred(1000));
+        long goal = s.advance(); // wr not moved: a reader entering now reads wr = goal - 1
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread t = reader(s, leave);
+        assertFalse(s.poll(goal), "the reader read the old sequence: the forced goal must wait for it");
+        leave.countDown();
+        t.join();
+        assertTrue(s.poll(goal));
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldCompareAcrossTheWrapPoint(Smr.Mode mode) throws Exception {
+        long start = Smr.SEQ_MASK - 1; // every mode's 8 goals cross the wrap point
+        Smr s = Smr.create(GraceOptions.named("wrap"), mode, start, 1L << Smr.MAX_DELTA_LOG2, true, null);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread t = reader(s, leave); // reads a sequence just below the wrap point
+        long[] goals = new long[8];
+        for (int i = 0; i < goals.length; i++) {
+            goals[i] = s.advance();
+        }
+        assertTrue(goals[7] < goals[0], "the sequence wrapped: " + java.util.Arrays.toString(goals));
+        for (long g : goals) {
+            assertTrue(g >= 0 && g <= Smr.SEQ_MASK, "a goal is a sequence: " + g);
+            assertFalse(s.poll(g), "goal " + g + " after the wrap passed while an older reader is inside");
+        }
+        leave.countDown();
+        t.join();
+        for (long g : goals) {
+            assertTrue(s.poll(g), "goal " + g + " passes after the reader left");
+        }
+        assertTrue(Smr.delta(0, Smr.SEQ_MASK) == 1, "0 is one step after SEQ_MASK");
+        assertTrue(Smr.delta(Smr.SEQ_MASK, 0) == -1);
+    }
+
+    @Test
+    void shouldStartAtTheWrapPointAndKeepWorkingAfterManyAdvances() {
+        Smr s = Smr.create(GraceOptions.named("wrap2"), Smr.Mode.DEFAULT, Smr.SEQ_MASK, 1L << Smr.MAX_DELTA_LOG2,
+                true, null);
+        long goal = 0;
+        for (int i = 0; i < 10_000; i++) {
+            goal = s.advance();
+            assertTrue(s.poll(goal));
+        }
+        assertEquals(9_999, goal, "wrapped from SEQ_MASK to 0 and counted on");
+    }
+
+    @Test
+    void shouldForceWriterThatRunsTooFarAheadOfOldestReaderToWait() throws Exception {
+        long maxDelta = 8;
+        Smr s = Smr.create(GraceOptions.named("ahead"), Smr.Mode.DEFAULT, 100, maxDelta, true, null);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread t = reader(s, leave);
+        AtomicLong advances = new AtomicLong();
+        Thread writer = new Thread(() -> {
+            for (int i = 0; i < 3 * maxDelta; i++) {
+                s.advance();
+                advances.incrementAndGet();
+            }
+        }, "smr-writer");
+        writer.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (writer.getState() != Thread.State.TIMED_WAITING && writer.isAlive() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertTrue(writer.isAlive(), "the writer must be held back by the reader");
+        long held = advances.get();
+        assertTrue(held < maxDelta, "advanced " + held + " times; at most " + (maxDelta - 1)
+                + " sequences ahead of the oldest reader before waiting");
+        leave.countDown();
+        t.join();
+        writer.join(TimeUnit.SECONDS.toMillis(10));
+        assertFalse(writer.isAlive());
+        assertEquals(3 * maxDelta, advances.get());
+    }
+
+    @Test
+    void shouldThrowInsteadOfWaitingForItselfWhenTooFarAheadInsideSection() {
+        long maxDelta = 4;
+        Smr s = Smr.create(GraceOptions.named("ahead-self"), Smr.Mode.DEFAULT, 0, maxDelta, true, null);
+        Participant p = s.register();
+        p.enter();
+        try {
+            long before = s.current();
+            int ok = 0;
+            IllegalStateException e = null;
+            for (int i = 0; i < 10 && e == null; i++) {
+                try {
+                    s.advance();
+                    ok++;
+                } catch (IllegalStateException x) {
+                    e = x;
+                }
+            }
+            assertTrue(e != null, "advance must refuse to wait for the caller's own section");
+            assertTrue(e.getMessage().contains("inside a section"), e.getMessage());
+            assertEquals(before + ok, s.current(), "the refused advance changed nothing");
+        } finally {
+            p.exit();
+        }
+        s.advance(); // outside the section it proceeds
+    }
+
+    @Test
+    void shouldFallBackToDefaultWhenMembarrierUnavailable() {
+        Smr s = Smr.create(GraceOptions.named("fallback"), Smr.Mode.LAZY, 0, 1L << Smr.MAX_DELTA_LOG2, false,
+                "test: no membarrier");
+        assertEquals(Smr.Mode.DEFAULT, s.mode());
+        assertTrue(s.register() instanceof Smr.FencedReader, "fallen-back readers fence");
+    }
+
+    @Test
+    void shouldUseFenceFreeReadersInLazyWhereMembarrierWorks() {
+        assumeTrue(Smr.lazyUnavailableReason() == null, "membarrier unavailable: " + Smr.lazyUnavailableReason());
+        Smr s = smr(Smr.Mode.LAZY);
+        assertEquals(Smr.Mode.LAZY, s.mode());
+        assertTrue(s.register() instanceof Smr.LazyReader);
+    }
+
+    @Test
+    void shouldRejectBadModesAndGoalsWithClearMessages() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Smr.Mode.deferred(0));
+        assertTrue(e.getMessage().contains("got 0") && e.getMessage().contains("[1, "), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Smr.Mode.deferred(Smr.MAX_DEFERRED_LIMIT + 1));
+        assertTrue(e.getMessage().contains(String.valueOf(Smr.MAX_DEFERRED_LIMIT + 1)), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new Smr.Mode(Smr.Kind.LAZY, 3));
+        assertTrue(e.getMessage().contains("LAZY takes no limit"), e.getMessage());
+        assertThrows(NullPointerException.class, () -> Smr.create("x", null));
+        assertThrows(NullPointerException.class, () -> Smr.create((String) null, Smr.Mode.DEFAULT));
+
+        Smr s = smr(Smr.Mode.DEFAULT);
+        long cur = s.current();
+        e = assertThrows(IllegalArgumentException.class, () -> s.poll(cur + 5));
+        assertTrue(e.getMessage().contains("ahead of the write sequence " + cur), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> s.poll(-1));
+        assertTrue(e.getMessage().contains("goal -1 is not a sequence"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> s.await(Smr.SEQ_MASK + 1));
+        assertEquals(cur, s.current(), "rejected calls changed nothing");
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldNotCountDeadThreadsSectionAsRunning(Smr.Mode mode) throws Exception {
+        Smr s = smr(mode);
+        Thread t = new Thread(() -> s.register().enter(), "dies-inside"); // never exits
+        t.start();
+        t.join();
+        long goal = s.advance();
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> s.await(goal));
+    }
+
+    @Test
+    void shouldReportStallOfAwaitWithTheReaderThread() throws Exception {
+        AtomicReference<String> reported = new AtomicReference<>();
+        Smr s = Smr.create(GraceOptions.named("stall").withStallThreshold(Duration.ofMillis(20))
+                .withStallHandler(st -> reported.compareAndSet(null, st.reader().getName())), Smr.Mode.DEFAULT);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread t = reader(s, leave);
+        long goal = s.advance();
+        Thread waiter = new Thread(() -> s.await(goal), "smr-stalled-writer");
+        waiter.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (reported.get() == null && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        leave.countDown();
+        t.join();
+        waiter.join();
+        assertEquals("smr-reader", reported.get());
+    }
+}
