@@ -222,8 +222,11 @@ public final class Smr implements Polling {
     private final PaddedLong wr;
     private final PaddedLong rd;
     private final PaddedLong tick;
+    /** Test hook for negative controls only: every poll says the goal passed. Always false otherwise. */
+    private final boolean brokenNoWait;
 
-    private Smr(GraceOptions options, Mode mode, long initialSeq, long maxDelta) {
+    private Smr(GraceOptions options, Mode mode, long initialSeq, long maxDelta, boolean brokenNoWait) {
+        this.brokenNoWait = brokenNoWait;
         this.options = options;
         this.mode = mode;
         this.lazy = mode.kind() == Kind.LAZY;
@@ -284,7 +287,15 @@ public final class Smr implements Polling {
                         + "); LAZY domains use fenced readers (DEFAULT)");
             }
         }
-        return new Smr(options, mode, initialSeq, maxDelta);
+        return new Smr(options, mode, initialSeq, maxDelta, false);
+    }
+
+    /**
+     * Test hook for negative controls (use-after-reclaim torture): a DEFAULT domain whose polls
+     * and waits never wait. Never use it for anything else.
+     */
+    static Smr createBrokenNoWait(GraceOptions options) {
+        return new Smr(options, Mode.DEFAULT, 0, 1L << MAX_DELTA_LOG2, true);
     }
 
     /** Why LAZY would fall back to DEFAULT in this process, or null if it would not. */
@@ -473,6 +484,9 @@ public final class Smr implements Polling {
      *     end before the scan; the litmus is about the visibility of the announcement)
      */
     private Reader scan(long goal, boolean ignoreOwnerLiveness) {
+        if (brokenNoWait) {
+            return null; // negative-control hook: BUG on purpose
+        }
         if (deferLimit > 1) {
             forceAdvance(goal);
         }

@@ -1,5 +1,10 @@
 package dev.mpsafe.sync;
 
+import dev.mpsafe.smr.SegmentPool;
+import dev.mpsafe.smr.Smr;
+import dev.mpsafe.smr.SmrPool;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -29,6 +34,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *         .duration(Duration.ofSeconds(1)).readers(2).run();
  * assertEquals(0, r.failures(), r.toString());
  * }</pre>
+ *
+ * <p>With {@link Reclaim#SMR_POOL} and {@link Reclaim#SEGMENT_POOL} the nodes come from the SMR
+ * pools instead of the free list: the writer allocates from the pool and frees each replaced node
+ * to it; the pool poisons a node (heap: {@link Node#POISON}; off-heap: every byte
+ * {@link Node#SEGMENT_POISON_BYTE}) when its grace period has passed, before it hands it out again.
  *
  * <h2>What a reader checks</h2>
  * Each section: load the node, read all its fields (opaque, so every read really happens) and
@@ -72,7 +82,17 @@ public final class ReclaimTorture {
          * {@link Polling#advance()} tags the node with a goal; it is poisoned once
          * {@link Polling#poll(long)} says the goal passed (a pool's way, FreeBSD's smr).
          */
-        POLL
+        POLL,
+        /**
+         * Nodes come from an {@link SmrPool} on the (Smr) domain and go back to it with
+         * {@code free}; the pool's reclaim hook poisons each one when its grace period passed.
+         */
+        SMR_POOL,
+        /**
+         * Nodes live off-heap, in segments of a {@link SegmentPool} on the (Smr) domain, poisoned
+         * by the pool ({@link Node#SEGMENT_POISON_BYTE}) when their grace period passed.
+         */
+        SEGMENT_POOL
     }
 
     /**
@@ -117,6 +137,9 @@ public final class ReclaimTorture {
         }
         if (reclaim == Reclaim.POLL && !(domain instanceof Polling)) {
             throw new IllegalArgumentException("Reclaim.POLL needs a Polling domain, got " + domain);
+        }
+        if ((reclaim == Reclaim.SMR_POOL || reclaim == Reclaim.SEGMENT_POOL) && !(domain instanceof Smr)) {
+            throw new IllegalArgumentException("Reclaim." + reclaim + " needs an Smr domain, got " + domain);
         }
     }
 
@@ -258,8 +281,24 @@ public final class ReclaimTorture {
         /** Readers in a long hold: raised and lowered by readers, watched by the writer (opaque). */
         final AtomicInteger holding = new AtomicInteger();
 
+        /** SMR_POOL: the node pool; SEGMENT_POOL: the segment pool. Null otherwise. */
+        final SmrPool<Node> nodePool;
+        final SegmentPool segmentPool;
+
         Run() {
-            Node first = new Node();
+            nodePool = reclaim == Reclaim.SMR_POOL
+                    ? SmrPool.<Node>builder((Smr) domain, Node::new).bucketSize(2).maxIdle(poolSize)
+                            .onReclaim(n -> {
+                                n.poison();
+                                reclamations.incrementAndGet();
+                            }).build()
+                    : null;
+            // At most poolSize segments of 64 bytes: the writer waits for reclamation, as with the free list.
+            segmentPool = reclaim == Reclaim.SEGMENT_POOL
+                    ? SegmentPool.builder((Smr) domain, Node.BYTES).bucketSize(2).slabBytes(64L * poolSize)
+                            .maxBytes(64L * poolSize).poison(Node.SEGMENT_POISON_BYTE).build()
+                    : null;
+            Node first = segmentPool != null ? new Node(segmentPool.allocate()) : new Node();
             first.init(1);
             allocated = 1;
             ref = Protected.create(domain, writersLock, first);
@@ -292,6 +331,9 @@ public final class ReclaimTorture {
                     throw new AssertionError(t.getName() + " did not stop within 30 s after the run ended ("
                             + domain + ")");
                 }
+            }
+            if (segmentPool != null) {
+                segmentPool.close(); // a grace period, then the arena: every thread has stopped reading
             }
             Throwable c = crash.get();
             if (c != null) {
@@ -357,7 +399,7 @@ public final class ReclaimTorture {
         boolean readOnce(Participant p, boolean nest, boolean longHold) {
             long before = published.getOpaque(); // opaque: adds no ordering the domain should provide
             Node node = ref.load();
-            int version = Node.lo(node, Node.VERSION);
+            int version = node.version();
             String bad = node.check(version, "first read");
             if (bad == null) {
                 int spins = longHold ? holdSpins * 8 : holdSpins;
@@ -424,6 +466,8 @@ public final class ReclaimTorture {
                         retired.add(old);
                         retired.reclaimPassed();
                     }
+                    case SMR_POOL -> nodePool.free(old);
+                    case SEGMENT_POOL -> segmentPool.free(old.mem);
                 }
                 if (pump != null && (replacements & 7) == 0) {
                     pump.run();
@@ -436,6 +480,12 @@ public final class ReclaimTorture {
          * (waiting) the next one reclaimed. Returns null if the run stopped meanwhile.
          */
         Node obtain(Retired retired) {
+            if (nodePool != null) {
+                return nodePool.allocate(); // reused ones were poisoned by the reclaim hook
+            }
+            if (segmentPool != null) {
+                return fromSegmentPool();
+            }
             for (int spins = 0; ; spins++) {
                 Node n = free.poll();
                 if (n != null) {
@@ -460,6 +510,21 @@ public final class ReclaimTorture {
                     Thread.yield(); // 2-core machines: let the readers and the domain thread run
                 }
             }
+        }
+
+        /**
+         * A node over a segment from the pool (waiting for a grace period when all are pending).
+         * A reused segment must come back poisoned: the pool fills it when its grace period passed.
+         */
+        Node fromSegmentPool() {
+            Node n = new Node(segmentPool.allocate());
+            if (n.flagRaw() == Node.SEGMENT_POISON) {
+                reclamations.incrementAndGet();
+            } else if (n.version() != 0) {
+                failures.incrementAndGet(); // reused without its poison: the pool skipped the grace hook
+                firstFailure.compareAndSet(null, "segment pool handed out a used segment that was not poisoned");
+            }
+            return n;
         }
 
         /** The POLL writer's retired nodes, oldest first, each tagged with its goal. Writer-only. */
@@ -507,66 +572,114 @@ public final class ReclaimTorture {
     // ------------------------------------------------------------------------------------------
 
     /**
-     * A pooled object: a version and three fields derived from it, or {@link #POISON} everywhere
-     * once reclaimed. Built with plain stores by the writer before publication; read with opaque
-     * loads (every read happens, none is merged or hoisted by the JIT); poisoned with opaque stores.
+     * A pooled object: a version and three fields derived from it, or a poison everywhere once
+     * reclaimed. On the heap ({@link #Node()}: {@link #POISON} and a poisoned flag) or over an
+     * off-heap segment ({@link #Node(MemorySegment)}: five ints, {@link #SEGMENT_POISON} once the
+     * segment pool poisoned it). Built with plain stores by the writer before publication; read
+     * with opaque loads (every read happens, none is merged or hoisted by the JIT); poisoned with
+     * opaque stores (heap) or by the pool's fill (off-heap).
      */
     public static final class Node {
-        /** What a reclaimed node's fields hold. */
+        /** What a reclaimed heap node's fields hold. */
         public static final int POISON = 0xDEAD_BEEF;
+        /** The byte a segment pool fills reclaimed segments with. */
+        public static final byte SEGMENT_POISON_BYTE = (byte) 0xA5;
+        /** What each field of a poisoned segment reads. */
+        public static final int SEGMENT_POISON = 0xA5A5_A5A5;
+        /** Bytes of an off-heap node: version, a, b, c, flag. */
+        public static final long BYTES = 5 * Integer.BYTES;
         static final int GOLDEN = 0x9E37_79B9;
         static final int MIX = 0x5BD1_E995;
+        private static final int FLAG = 4;
 
-        static final VarHandle VERSION;
-        static final VarHandle A;
-        static final VarHandle B;
-        static final VarHandle C;
-        static final VarHandle POISONED;
+        private static final VarHandle[] FIELDS;
+        private static final VarHandle POISONED;
+        /** (MemorySegment, long offset) -> int. */
+        private static final VarHandle SEG_INT = ValueLayout.JAVA_INT.varHandle();
 
+        /** The off-heap storage, or null for a heap node. */
+        final MemorySegment mem;
         int version;
         int a;
         int b;
         int c;
         boolean poisoned;
 
-        /** Whether no field of version {@code v} would read as {@link #POISON} (the writer skips those). */
+        /** A heap node. */
+        public Node() {
+            this.mem = null;
+        }
+
+        /** A node stored in {@code mem} ({@link #BYTES} bytes at least). */
+        public Node(MemorySegment mem) {
+            this.mem = mem;
+        }
+
+        /** Whether no field of version {@code v} would read as a poison (the writer skips those). */
         static boolean usable(int v) {
-            return v != POISON && ~v != POISON && v * GOLDEN != POISON && (v ^ MIX) != POISON;
+            int[] f = {v, ~v, v * GOLDEN, v ^ MIX};
+            for (int x : f) {
+                if (x == POISON || x == SEGMENT_POISON || x == 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private int field(int i) {
+            return mem == null ? (int) FIELDS[i].getOpaque(this) : (int) SEG_INT.getOpaque(mem, 4L * i);
+        }
+
+        int version() {
+            return field(0);
+        }
+
+        /** Off-heap only: the raw flag word (0, or {@link #SEGMENT_POISON} after the pool's fill). */
+        int flagRaw() {
+            return (int) SEG_INT.getOpaque(mem, 4L * FLAG);
+        }
+
+        private boolean flagged() {
+            return mem == null ? (boolean) POISONED.getOpaque(this) : flagRaw() != 0;
         }
 
         /** Writer only, before publication: plain stores, published by the release exchange. */
         void init(int v) {
-            poisoned = false;
-            version = v;
-            a = ~v;
-            b = v * GOLDEN;
-            c = v ^ MIX;
+            int[] f = {v, ~v, v * GOLDEN, v ^ MIX};
+            if (mem == null) {
+                poisoned = false;
+                version = f[0];
+                a = f[1];
+                b = f[2];
+                c = f[3];
+            } else {
+                for (int i = 0; i < f.length; i++) {
+                    mem.set(ValueLayout.JAVA_INT, 4L * i, f[i]);
+                }
+                mem.set(ValueLayout.JAVA_INT, 4L * FLAG, 0);
+            }
         }
 
-        /** Reclaim: poison every field (opaque: a reader racing with it must be able to see it). */
+        /** Reclaim a heap node: poison every field (opaque: a reader racing with it must be able to see it). */
         void poison() {
             POISONED.setOpaque(this, true);
-            VERSION.setOpaque(this, POISON);
-            A.setOpaque(this, POISON);
-            B.setOpaque(this, POISON);
-            C.setOpaque(this, POISON);
-        }
-
-        static int lo(Node n, VarHandle field) {
-            return (int) field.getOpaque(n);
+            for (VarHandle f : FIELDS) {
+                f.setOpaque(this, POISON);
+            }
         }
 
         /** Null if the node holds version {@code v} intact, else what is wrong. */
         String check(int v, String when) {
-            boolean flag = (boolean) POISONED.getOpaque(this);
-            int ver = lo(this, VERSION);
-            int fa = lo(this, A);
-            int fb = lo(this, B);
-            int fc = lo(this, C);
-            if (flag || ver == POISON || fa == POISON || fb == POISON || fc == POISON) {
-                return "poisoned node seen on " + when + " (version " + v + "): flag=" + flag + " fields="
-                        + Integer.toHexString(ver) + "/" + Integer.toHexString(fa) + "/" + Integer.toHexString(fb)
-                        + "/" + Integer.toHexString(fc);
+            boolean flag = flagged();
+            int ver = field(0);
+            int fa = field(1);
+            int fb = field(2);
+            int fc = field(3);
+            int poison = mem == null ? POISON : SEGMENT_POISON;
+            if (flag || ver == poison || fa == poison || fb == poison || fc == poison) {
+                return "poisoned " + (mem == null ? "node" : "off-heap node") + " seen on " + when + " (version " + v
+                        + "): flag=" + flag + " fields=" + Integer.toHexString(ver) + "/" + Integer.toHexString(fa)
+                        + "/" + Integer.toHexString(fb) + "/" + Integer.toHexString(fc);
             }
             if (ver != v || fa != ~v || fb != v * GOLDEN || fc != (v ^ MIX)) {
                 return "node changed under the reader on " + when + ": held version " + v + ", now version " + ver
@@ -579,10 +692,12 @@ public final class ReclaimTorture {
         static {
             try {
                 MethodHandles.Lookup l = MethodHandles.lookup();
-                VERSION = l.findVarHandle(Node.class, "version", int.class);
-                A = l.findVarHandle(Node.class, "a", int.class);
-                B = l.findVarHandle(Node.class, "b", int.class);
-                C = l.findVarHandle(Node.class, "c", int.class);
+                FIELDS = new VarHandle[] {
+                    l.findVarHandle(Node.class, "version", int.class),
+                    l.findVarHandle(Node.class, "a", int.class),
+                    l.findVarHandle(Node.class, "b", int.class),
+                    l.findVarHandle(Node.class, "c", int.class),
+                };
                 POISONED = l.findVarHandle(Node.class, "poisoned", boolean.class);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);

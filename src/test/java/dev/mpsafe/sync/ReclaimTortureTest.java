@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.epoch.Epoch;
 import dev.mpsafe.pserialize.Pserialize;
+import dev.mpsafe.smr.Smr;
+import dev.mpsafe.smr.SmrTestHooks;
 import dev.mpsafe.sync.ReclaimTorture.Reclaim;
 import dev.mpsafe.sync.ReclaimTorture.Result;
 import java.time.Duration;
@@ -46,7 +48,18 @@ class ReclaimTortureTest {
         EPOCH_CALL_DOMAIN_THREAD(Epoch::create, Reclaim.CALL, false, false),
         EPOCH_CALL_DOMAIN_THREAD_VIRTUAL_READERS(Epoch::create, Reclaim.CALL, false, true),
         EPOCH_CALL_CALLER_RUNS(o -> Epoch.create(o.withCallbacksOnDomainThread(false)), Reclaim.CALL, true, false),
-        EPOCH_POLL_COOKIES(Epoch::create, Reclaim.POLL, false, false);
+        EPOCH_POLL_COOKIES(Epoch::create, Reclaim.POLL, false, false),
+        SMR_DEFAULT_SYNCHRONIZE(o -> Smr.create(o, Smr.Mode.DEFAULT), Reclaim.SYNCHRONIZE, false, false),
+        SMR_DEFAULT_POLL(o -> Smr.create(o, Smr.Mode.DEFAULT), Reclaim.POLL, false, false),
+        SMR_DEFAULT_POOL(o -> Smr.create(o, Smr.Mode.DEFAULT), Reclaim.SMR_POOL, false, false),
+        SMR_DEFAULT_SEGMENT_POOL(o -> Smr.create(o, Smr.Mode.DEFAULT), Reclaim.SEGMENT_POOL, false, false),
+        SMR_LAZY_POLL(o -> Smr.create(o, Smr.Mode.LAZY), Reclaim.POLL, false, false),
+        SMR_LAZY_POOL(o -> Smr.create(o, Smr.Mode.LAZY), Reclaim.SMR_POOL, false, false),
+        SMR_LAZY_SEGMENT_POOL(o -> Smr.create(o, Smr.Mode.LAZY), Reclaim.SEGMENT_POOL, false, false),
+        SMR_LAZY_POOL_VIRTUAL_READERS(o -> Smr.create(o, Smr.Mode.LAZY), Reclaim.SMR_POOL, false, true),
+        SMR_DEFERRED_POLL(o -> Smr.create(o, Smr.Mode.deferred(8)), Reclaim.POLL, false, false),
+        SMR_DEFERRED_POOL(o -> Smr.create(o, Smr.Mode.deferred(8)), Reclaim.SMR_POOL, false, false),
+        SMR_DEFERRED_SEGMENT_POOL(o -> Smr.create(o, Smr.Mode.deferred(8)), Reclaim.SEGMENT_POOL, false, false);
 
         final Function<GraceOptions, GraceDomain> factory;
         final Reclaim reclaim;
@@ -122,6 +135,18 @@ class ReclaimTortureTest {
                 .run();
         System.out.println("torture negative control (poll always true): " + r);
         assertTrue(r.failures() > 0, "the torture missed a poll() that does not wait: " + r);
+    }
+
+    /** Negative controls: pools over an SMR domain whose polls never wait must be caught. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Reclaim.class, names = {"SMR_POOL", "SEGMENT_POOL"})
+    void shouldCatchUseAfterReclaimWhenPoolReusesWithoutGracePeriod(Reclaim form) throws Exception {
+        Result r = ReclaimTorture.of(SmrTestHooks.brokenNoWait("no-wait-" + form), form)
+                .duration(NEGATIVE_DURATION)
+                .stopAfterFailures(NEGATIVE_ENOUGH)
+                .run();
+        System.out.println("torture negative control (" + form + " over a poll that never waits): " + r);
+        assertTrue(r.failures() > 0, "the torture missed a pool that reuses at once: " + r);
     }
 
     /** Negative control: a domain whose inner exit ends the outer section must be caught. */
