@@ -92,9 +92,10 @@ public final class Smr implements Polling {
      *
      * advance(): goal = (getAndAdd(wr, 1) + 1) mod 2^47. The RMW is volatile: the caller's unpublish
      *   (any store before it) happens-before any thread's later read of wr >= goal. DEFERRED: a
-     *   per-thread counter; only every limit-th call does the RMW, the others return wr + 1 without
-     *   writing. Then, as FreeBSD does: if delta(goal, rd) >= maxDelta (a quarter of the space),
-     *   wait until rd >= goal - maxDelta/2, so that a reader's sequence can never be lapped.
+     *   per-thread counter (a thread-local); only every limit-th call does the RMW, the others
+     *   return wr + 1 without writing. Then, as FreeBSD does: if delta(goal, rd) >= maxDelta (a
+     *   quarter of the space), wait until rd >= goal - maxDelta/2, so that a reader's sequence can
+     *   never be lapped.
      *
      * poll(goal): fast path if delta(rd, goal) >= 0. Else (DEFERRED) if the goal is still ahead of
      *   wr, raise wr to the goal by CAS (the forced advance); read w = wr; order the scan after it:
@@ -222,6 +223,12 @@ public final class Smr implements Polling {
     private final PaddedLong wr;
     private final PaddedLong rd;
     private final PaddedLong tick;
+    /**
+     * DEFERRED: the calling thread's advances since it last moved the write sequence (FreeBSD keeps
+     * this per CPU). A thread-local rather than the thread's reader slot, so that a writer that
+     * never reads does not add a slot to every scan.
+     */
+    private final ThreadLocal<int[]> deferredCalls = ThreadLocal.withInitial(() -> new int[1]);
     /** Test hook for negative controls only: every poll says the goal passed. Always false otherwise. */
     private final boolean brokenNoWait;
 
@@ -375,12 +382,12 @@ public final class Smr implements Polling {
     @Override
     public long advance() {
         if (deferLimit > 1) {
-            Reader me = table.current();
-            if (++me.deferred < deferLimit) {
+            int[] calls = deferredCalls.get();
+            if (++calls[0] < deferLimit) {
                 // No write: the goal is the next sequence; poll/await force it (see the overview).
                 return (wr.lvValue() + 1) & SEQ_MASK;
             }
-            me.deferred = 0;
+            calls[0] = 0;
         }
         return moveWriteSequence();
     }
@@ -594,8 +601,6 @@ public final class Smr implements Polling {
 
         final Smr domain;
         final PaddedLong wr;
-        /** DEFERRED: advances since this thread last moved the write sequence. Owner-only. */
-        int deferred;
 
         Reader(Smr domain) {
             super(domain, "smr");
@@ -610,7 +615,6 @@ public final class Smr implements Polling {
 
         @Override
         protected void resetForNewOwner() {
-            deferred = 0;
             soState(0); // not reading; a poller rescans, so no value needs to differ from the old one
         }
     }
