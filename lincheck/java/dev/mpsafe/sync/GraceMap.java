@@ -1,5 +1,7 @@
 package dev.mpsafe.sync;
 
+import dev.mpsafe.smr.Smr;
+import dev.mpsafe.smr.SmrPool;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
@@ -42,7 +44,8 @@ final class GraceMap {
      * Lincheck checks exactly this.
      *
      * Reclamation (Reclaim): SYNCHRONIZE waits in the writer; CALL defers it to a callback that
-     * takes the writers' lock; POLL tags it with a cookie and reclaims it once polled. Reclaiming
+     * takes the writers' lock; POLL tags it with a cookie and reclaims it once polled; SMR_POOL
+     * frees it to an SmrPool, whose reclaim hook poisons it when its goal passed. Reclaiming
      * poisons the node (key MIN_VALUE, next null) before pooling it, so a walk holding a node that
      * was reclaimed too early goes wrong at once even before the node is reused.
      */
@@ -51,7 +54,7 @@ final class GraceMap {
     static final int POISON_KEY = Integer.MIN_VALUE;
 
     /** How a writer waits for the grace period before pooling an unlinked node. */
-    enum Reclaim { SYNCHRONIZE, CALL, POLL }
+    enum Reclaim { SYNCHRONIZE, CALL, POLL, SMR_POOL }
 
     private final GraceDomain domain;
     private final Reclaim reclaim;
@@ -65,6 +68,8 @@ final class GraceMap {
     private Node retiredTail;
     /** Nodes taken from the pool (rather than allocated); guarded by writersLock. */
     private long reused;
+    /** SMR_POOL: the nodes' pool, instead of the free list; buckets of one, so every free is tagged at once. */
+    private final SmrPool<Node> smrPool;
 
     /** A map with {@value #DEFAULT_BUCKETS} buckets. */
     GraceMap(GraceDomain domain, Reclaim reclaim, Runnable pump) {
@@ -90,6 +95,12 @@ final class GraceMap {
         if (reclaim == Reclaim.POLL && !(domain instanceof Polling)) {
             throw new IllegalArgumentException("Reclaim.POLL needs a Polling domain, got " + domain);
         }
+        if (reclaim == Reclaim.SMR_POOL && !(domain instanceof Smr)) {
+            throw new IllegalArgumentException("Reclaim.SMR_POOL needs an Smr domain, got " + domain);
+        }
+        smrPool = reclaim == Reclaim.SMR_POOL
+                ? SmrPool.<Node>builder((Smr) domain, Node::new).bucketSize(1).onReclaim(GraceMap::poison).build()
+                : null;
         heads = new Protected[buckets];
         for (int i = 0; i < buckets; i++) {
             heads[i] = Protected.create(domain, writersLock, null);
@@ -188,8 +199,13 @@ final class GraceMap {
         if (reclaim == Reclaim.POLL) {
             reclaimPolled();
         }
-        Node n = free;
-        if (n != null) {
+        Node n;
+        if (smrPool != null) {
+            n = smrPool.allocate();
+            if (n.key == POISON_KEY) {
+                reused++; // the pool's reclaim hook poisoned it: a recycled node
+            }
+        } else if ((n = free) != null) {
             free = n.next;
             reused++;
         } else {
@@ -231,6 +247,7 @@ final class GraceMap {
                 }
                 retiredTail = n;
             }
+            case SMR_POOL -> smrPool.free(n); // after the unlink; the pool tags it with a goal
         }
     }
 
@@ -249,10 +266,16 @@ final class GraceMap {
 
     /** Poisons n and puts it in the pool. Under writersLock, after n's grace period. */
     private void pool(Node n) {
-        n.key = POISON_KEY;
-        n.value = -1;
+        poison(n);
         n.next = free;
         free = n;
+    }
+
+    /** After n's grace period: a walk that still held it would now go wrong at once. */
+    private static void poison(Node n) {
+        n.key = POISON_KEY;
+        n.value = -1;
+        n.next = null;
     }
 
     /** A map entry; see the overview for which accesses are plain and why. */

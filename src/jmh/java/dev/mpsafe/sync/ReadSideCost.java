@@ -2,6 +2,7 @@ package dev.mpsafe.sync;
 
 import dev.mpsafe.epoch.Epoch;
 import dev.mpsafe.pserialize.Pserialize;
+import dev.mpsafe.smr.Smr;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
@@ -54,17 +55,21 @@ import org.openjdk.jmh.annotations.Threads;
  *   <tr><td>{@code pserializeFenced}, {@code pserializeAsymmetric}, {@code epoch}</td>
  *       <td>{@code p.enter(); try { read } finally { p.exit(); }} with the thread's
  *       {@link Participant} kept in thread state</td><td>ours, hot-path form</td></tr>
+ *   <tr><td>{@code smrDefault}, {@code smrLazy}, {@code smrDeferred}</td><td>the same on SMR
+ *       domains (DEFERRED limit {@value SyncBench#SMR_DEFERRED_LIMIT}; its readers are DEFAULT's:
+ *       the mode changes only the write side)</td><td>ours: FreeBSD smr(9)'s three modes</td></tr>
  *   <tr><td>{@code pserializeImplicit}, {@code epochImplicit}</td><td>{@code try (Section s =
  *       domain.enter()) { read }} on the ASYMMETRIC pserialize domain and on the epoch domain</td>
  *       <td>the thread-local lookup's cost: compare with {@code pserializeAsymmetric} and
  *       {@code epoch}</td></tr>
  * </table>
  *
- * <p>The pserialize ASYMMETRIC domain falls back to FENCED where {@code membarrier(2)} is
- * unavailable; the trial setup then prints a NOTE, and such a run's {@code pserializeAsymmetric}
- * and {@code pserializeImplicit} rows are not the asymmetric figures.
+ * <p>The pserialize ASYMMETRIC and SMR LAZY domains fall back to fenced readers where
+ * {@code membarrier(2)} is unavailable; the trial setup then prints a NOTE, and such a run's
+ * {@code pserializeAsymmetric}, {@code pserializeImplicit} and {@code smrLazy} rows are not the
+ * membarrier figures.
  *
- * <p>Run (24 benchmarks: both thread counts, every variant; about 4 minutes on 2 cores):
+ * <p>Run (30 benchmarks: both thread counts, every variant; about 5 minutes on 2 cores):
  * <pre>
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.ReadSideCost\..*' \
  *       -Djmh.args="-f 1 -wi 3 -w 1s -i 5 -r 1s"
@@ -103,12 +108,18 @@ public abstract class ReadSideCost {
         Pserialize fenced;
         Pserialize asymmetric;
         Epoch epoch;
+        Smr smrDefault;
+        Smr smrLazy;
+        Smr smrDeferred;
 
         @Setup(Level.Trial)
         public void createDomains() {
             fenced = Pserialize.create(GraceOptions.named("read-fenced"), Pserialize.Mode.FENCED);
             asymmetric = Pserialize.create(GraceOptions.named("read-asymmetric"), Pserialize.Mode.ASYMMETRIC);
             epoch = Epoch.create(GraceOptions.named("read-epoch"));
+            smrDefault = (Smr) SyncBench.domain("smrDefault", "read-smr-default");
+            smrLazy = (Smr) SyncBench.domain("smrLazy", "read-smr-lazy");
+            smrDeferred = (Smr) SyncBench.domain("smrDeferred", "read-smr-deferred");
             if (asymmetric.mode() != Pserialize.Mode.ASYMMETRIC) {
                 System.out.println("NOTE: pserialize ASYMMETRIC unavailable ("
                         + Pserialize.asymmetricUnavailableReason() + "): the pserializeAsymmetric and "
@@ -134,12 +145,18 @@ public abstract class ReadSideCost {
         Participant fenced;
         Participant asymmetric;
         Participant epoch;
+        Participant smrDefault;
+        Participant smrLazy;
+        Participant smrDeferred;
 
         @Setup(Level.Trial)
         public void register(Shared b) {
             fenced = b.fenced.register();
             asymmetric = b.asymmetric.register();
             epoch = b.epoch.register();
+            smrDefault = b.smrDefault.register();
+            smrLazy = b.smrLazy.register();
+            smrDeferred = b.smrDeferred.register();
         }
 
         @TearDown(Level.Trial)
@@ -147,6 +164,9 @@ public abstract class ReadSideCost {
             fenced.release();
             asymmetric.release();
             epoch.release();
+            smrDefault.release();
+            smrLazy.release();
+            smrDeferred.release();
         }
     }
 
@@ -250,6 +270,39 @@ public abstract class ReadSideCost {
     @Benchmark
     public int epoch(Shared s, Reader r) {
         final Participant p = r.epoch;
+        p.enter();
+        try {
+            return s.shared;
+        } finally {
+            p.exit();
+        }
+    }
+
+    @Benchmark
+    public int smrDefault(Shared s, Reader r) {
+        final Participant p = r.smrDefault;
+        p.enter();
+        try {
+            return s.shared;
+        } finally {
+            p.exit();
+        }
+    }
+
+    @Benchmark
+    public int smrLazy(Shared s, Reader r) {
+        final Participant p = r.smrLazy;
+        p.enter();
+        try {
+            return s.shared;
+        } finally {
+            p.exit();
+        }
+    }
+
+    @Benchmark
+    public int smrDeferred(Shared s, Reader r) {
+        final Participant p = r.smrDeferred;
         p.enter();
         try {
             return s.shared;

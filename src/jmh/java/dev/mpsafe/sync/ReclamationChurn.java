@@ -1,6 +1,9 @@
 package dev.mpsafe.sync;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.smr.Smr;
+import dev.mpsafe.smr.SmrPool;
+import java.util.ArrayDeque;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -35,6 +38,13 @@ import org.openjdk.jmh.annotations.Threads;
  *       period. The writer waits only when {@code maxPending} callbacks are pending.</li>
  *   <li>{@code epochCallPoll}: callbacks run by the callers; the writer does
  *       {@code epoch.call(old); epoch.poll();} (the ck_epoch_poll pattern).</li>
+ *   <li>{@code smrDefaultPoll}, {@code smrLazyPoll}, {@code smrDeferredPoll}: the SMR write side,
+ *       advance+poll: the writer tags {@code old} with {@code advance()}, then poisons every retired
+ *       node whose goal {@code poll()} says passed, oldest first; at {@code maxPending} retired
+ *       nodes it awaits the oldest goal. The mark is the most retired nodes at once.</li>
+ *   <li>{@code smrDefaultPool}: nodes come from an {@code SmrPool} (bound {@code maxPending}) and
+ *       go back with {@code free(old)}; its reclaim hook poisons. The mark is the pool's
+ *       {@code idleHighWater} plus one bucket the writer's cache holds before tagging it.</li>
  * </ul>
  *
  * <p>The pending-garbage high-water mark ({@link Epoch#pendingHighWater()}: callbacks accepted and
@@ -47,7 +57,7 @@ import org.openjdk.jmh.annotations.Threads;
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.ReclamationChurn\..*' \
  *       -Djmh.args="-f 1 -wi 1 -w 5s -i 1 -r 30s"
  * </pre>
- * (5 cases, about 3.5 minutes.) Keep {@code -f 1 -i 1} for that figure: JMH sums EVENTS counters
+ * (9 cases, about 6 minutes.) Keep {@code -f 1 -i 1} for that figure: JMH sums EVENTS counters
  * over iterations and forks, so with more of either the aux figure is the sum of the marks (divide
  * by iterations &times; forks); the printed lines give each iteration's own mark.
  *
@@ -65,7 +75,8 @@ import org.openjdk.jmh.annotations.Threads;
 @Threads(1)
 public class ReclamationChurn {
 
-    @Param({"pserializeFenced", "pserializeAsymmetric", "epochSynchronize", "epochCall", "epochCallPoll"})
+    @Param({"pserializeFenced", "pserializeAsymmetric", "epochSynchronize", "epochCall", "epochCallPoll",
+        "smrDefaultPoll", "smrLazyPoll", "smrDeferredPoll", "smrDefaultPool"})
     public String impl;
 
     /** The bound on pending callbacks; used by the epoch variants. */
@@ -74,8 +85,8 @@ public class ReclamationChurn {
 
     /** The protected object; {@link #run()} is its reclamation: it poisons the object. */
     static final class Node implements Runnable {
-        /** Which replacement made it; for debugging a failed run. */
-        final long payload;
+        /** Which replacement made it; for debugging a failed run. Rewritten when a pool reuses it. */
+        long payload;
         /** Written once, by whoever reclaims; a reader inside a section must never see it true. */
         boolean reclaimed;
 
@@ -89,11 +100,18 @@ public class ReclamationChurn {
         }
     }
 
-    private enum Reclaim { SYNCHRONIZE, CALL, CALL_POLL }
+    private enum Reclaim { SYNCHRONIZE, CALL, CALL_POLL, SMR_POLL, SMR_POOL }
 
     private Reclaim reclaim;
     private GraceDomain domain;
     private Epoch epoch;
+    private Smr smr;
+    /** SMR_POLL: retired nodes and their goals, oldest first (writer-only). */
+    private final ArrayDeque<Node> retired = new ArrayDeque<>();
+    private final ArrayDeque<Long> retiredGoals = new ArrayDeque<>();
+    private long retiredHighWater;
+    /** SMR_POOL: the nodes' pool; its reclaim hook poisons. */
+    private SmrPool<Node> pool;
     private Protected<Node> value;
     private long replacements;
 
@@ -111,6 +129,8 @@ public class ReclamationChurn {
     public void start() throws InterruptedException {
         GraceOptions options = GraceOptions.named("churn").withMaxPendingCallbacks(maxPending);
         epoch = null;
+        smr = null;
+        pool = null;
         switch (impl) {
             case "pserializeFenced", "pserializeAsymmetric" -> {
                 domain = SyncBench.domain(impl, options);
@@ -128,9 +148,22 @@ public class ReclamationChurn {
                 domain = epoch = Epoch.create(options.withCallbacksOnDomainThread(false));
                 reclaim = Reclaim.CALL_POLL;
             }
+            case "smrDefaultPoll", "smrLazyPoll", "smrDeferredPoll" -> {
+                domain = smr = (Smr) SyncBench.domain(impl.substring(0, impl.length() - "Poll".length()), options);
+                reclaim = Reclaim.SMR_POLL;
+            }
+            case "smrDefaultPool" -> {
+                domain = smr = Smr.create(options, Smr.Mode.DEFAULT);
+                pool = SmrPool.<Node>builder(smr, () -> new Node(0)).maxIdle(maxPending).onReclaim(Node::run).build();
+                reclaim = Reclaim.SMR_POOL;
+            }
             default -> throw new IllegalArgumentException("unknown impl '" + impl + "'; use pserializeFenced, "
-                    + "pserializeAsymmetric, epochSynchronize, epochCall or epochCallPoll");
+                    + "pserializeAsymmetric, epochSynchronize, epochCall, epochCallPoll, smrDefaultPoll, smrLazyPoll, "
+                    + "smrDeferredPoll or smrDefaultPool");
         }
+        retired.clear();
+        retiredGoals.clear();
+        retiredHighWater = 0;
         // Writers' lock: none; the single JMH thread (@Threads(1)) is the only writer.
         value = Protected.create(domain, null, new Node(0));
         replacements = 0;
@@ -167,7 +200,15 @@ public class ReclamationChurn {
 
     @Benchmark
     public void replace(Garbage garbage, ReaderProgress readerProgress) {
-        final Node old = value.exchange(new Node(++replacements));
+        final Node fresh;
+        if (pool != null) {
+            fresh = pool.allocate();
+            fresh.payload = ++replacements; // plain: published by the release exchange
+            fresh.reclaimed = false;
+        } else {
+            fresh = new Node(++replacements);
+        }
+        final Node old = value.exchange(fresh);
         switch (reclaim) {
             case SYNCHRONIZE -> {
                 domain.synchronize();
@@ -178,6 +219,28 @@ public class ReclamationChurn {
                 epoch.call(old);
                 epoch.poll();
             }
+            case SMR_POLL -> retire(old);
+            case SMR_POOL -> pool.free(old);
+        }
+    }
+
+    /**
+     * SMR_POLL: tag {@code old} with a goal, then poison every retired node whose goal passed,
+     * oldest first, polling as a pool would (the head only). At {@code maxPending} retired nodes
+     * the writer awaits the head's goal, the same bound epoch's call() keeps.
+     */
+    private void retire(Node old) {
+        retired.addLast(old);
+        retiredGoals.addLast(smr.advance());
+        if (retired.size() > retiredHighWater) {
+            retiredHighWater = retired.size();
+        }
+        if (retired.size() >= maxPending) {
+            smr.await(retiredGoals.peekFirst());
+        }
+        while (!retired.isEmpty() && smr.poll(retiredGoals.peekFirst())) {
+            retired.pollFirst().run();
+            retiredGoals.pollFirst();
         }
     }
 
@@ -196,6 +259,11 @@ public class ReclamationChurn {
         if (epoch != null) {
             epoch.close();
             pendingHighWater = reclaim == Reclaim.SYNCHRONIZE ? Math.min(1, replacements) : epoch.pendingHighWater();
+        } else if (reclaim == Reclaim.SMR_POLL) {
+            pendingHighWater = retiredHighWater;
+        } else if (reclaim == Reclaim.SMR_POOL) {
+            // The depot's mark, plus what the writer's cache can hold back before tagging.
+            pendingHighWater = pool.stats().idleHighWater() + SmrPool.DEFAULT_BUCKET_SIZE;
         } else {
             pendingHighWater = Math.min(1, replacements); // synchronous: one retired object at a time
         }
