@@ -24,6 +24,8 @@ import org.openjdk.jmh.annotations.State;
  *   <li>{@code smrPool}: {@link SmrPool#allocate()} / {@link SmrPool#free} on a DEFAULT
  *       {@link Smr} domain (no readers: the grace-period machinery runs, one {@code advance()} and
  *       one {@code poll()} per bucket of 64, and never waits).</li>
+ *   <li>{@code smrPoolLocal}: the same through the thread's {@link SmrPool.Local} handle, which
+ *       skips the thread-local lookup of each call.</li>
  *   <li>{@code clqPool}: a {@code ConcurrentLinkedQueue} as the free list ({@code poll()} or
  *       {@code new}; {@code offer()}): the common hand-written pool. It does not wait for readers,
  *       so it is not safe for what SmrPool is for; it is the cost floor users compare against.</li>
@@ -70,9 +72,12 @@ public class PoolChurn {
     public static class Window {
         Item[] ring;
         int next;
+        /** This thread's handle on the SmrPool (JMH runs a thread state's setup on its own thread). */
+        SmrPool.Local<Item> local;
 
         @Setup(Level.Trial)
         public void fill(PoolChurn b) {
+            local = b.pool.local();
             ring = new Item[b.window];
             for (int i = 0; i < ring.length; i++) {
                 ring[i] = new Item();
@@ -94,6 +99,14 @@ public class PoolChurn {
     public Item smrPool(Window w) {
         Item it = pool.allocate();
         pool.free(w.swap(it));
+        return it;
+    }
+
+    @Benchmark
+    public Item smrPoolLocal(Window w) {
+        SmrPool.Local<Item> local = w.local;
+        Item it = local.allocate();
+        local.free(w.swap(it));
         return it;
     }
 

@@ -37,31 +37,37 @@ final class Depot<T> {
      * dropping needs no grace period). Each thread's cache holds at most 2 * bucketSize more.
      */
 
-    /** A fixed-size array of items and the goal that tags it while it is pending. */
+    /**
+     * A bucket in the depot: an array of items, how many it holds, and the goal that tags it while
+     * it is pending. Caches hold bare arrays; a bucket and a cache swap arrays, so no array is ever
+     * allocated in steady state.
+     */
     static final class Bucket {
-        final Object[] items;
+        Object[] items;
         int count;
         long goal;
 
-        Bucket(int size) {
-            items = new Object[size];
+        Bucket(Object[] items) {
+            this.items = items;
         }
     }
 
-    /** A thread's two buckets, padded (ThreadSlot) so that caches of different threads never share a line. */
+    /**
+     * A thread's two arrays, padded (ThreadSlot) so that caches of different threads never share a
+     * line. {@code allocItems[0, allocCount)} are safe to hand out; {@code freeItems[0, freeCount)}
+     * were freed and are not yet tagged.
+     */
     static final class Cache extends ThreadSlot {
-        Bucket alloc;
-        Bucket free;
-        /** Items this thread took from its alloc bucket; owner-written, read racily by stats. */
-        long reused;
-        /** Items this thread freed. */
-        long freed;
-        /** Items created by the pool for this thread (factory or slab). */
+        Object[] allocItems;
+        int allocCount;
+        Object[] freeItems;
+        int freeCount;
+        /** Items created by the pool for this thread (factory or slab); owner-written, read racily by stats. */
         long created;
 
         @Override
         protected void resetForNewOwner() {
-            // The new owner inherits the buckets and their items: nothing is lost with a thread.
+            // The new owner inherits the arrays and their items: nothing is lost with a thread.
         }
     }
 
@@ -81,6 +87,10 @@ final class Depot<T> {
     private volatile long idleHighWater;
     private volatile long dropped;
     private volatile long tagged;
+    /** Items moved into caches' alloc arrays; with the cached counts, gives the items handed out. */
+    private volatile long movedToCaches;
+    /** Items tagged in full (or flushed) free arrays. */
+    private volatile long retired;
 
     @SuppressWarnings("unchecked")
     Depot(Smr smr, int bucketSize, long maxIdle, Consumer<? super T> onReclaim) {
@@ -90,8 +100,8 @@ final class Depot<T> {
         this.onReclaim = (Consumer<Object>) onReclaim;
         this.caches = new SlotTable<>(Cache.class, () -> {
             Cache c = new Cache();
-            c.alloc = new Bucket(bucketSize);
-            c.free = new Bucket(bucketSize);
+            c.allocItems = new Object[bucketSize];
+            c.freeItems = new Object[bucketSize];
             return c;
         });
     }
@@ -108,28 +118,31 @@ final class Depot<T> {
     /** An item whose grace period has passed, or null if none is available without waiting. */
     @SuppressWarnings("unchecked")
     T pop(Cache c) {
-        Bucket a = c.alloc;
-        if (a.count == 0 && !refill(c)) {
-            return null;
+        int n = c.allocCount;
+        if (n == 0) {
+            if (!refill(c)) {
+                return null;
+            }
+            n = c.allocCount;
         }
-        a = c.alloc;
-        int n = --a.count;
-        Object item = a.items[n];
-        a.items[n] = null;
-        c.reused++;
-        return (T) item;
+        c.allocCount = --n;
+        // The slot keeps its reference until the array is refilled: at most a bucket of objects
+        // that are in use anyway (or were dropped by their user) stays reachable a little longer.
+        return (T) c.allocItems[n];
     }
 
     /**
-     * Gives the cache a ready bucket, or the oldest pending one if its goal passed; false if
-     * neither exists. Runs the reclaim hook on a passed bucket's items, outside the lock.
+     * Gives the cache's empty alloc array a ready bucket's items, or the oldest pending bucket's if
+     * its goal passed; false if neither exists. Runs the reclaim hook on a passed bucket's items,
+     * outside the lock.
      */
     private boolean refill(Cache c) {
-        Bucket b;
+        Object[] items;
+        int count;
         boolean passed = false;
         lock.lock();
         try {
-            b = ready.pollFirst();
+            Bucket b = ready.pollFirst();
             if (b != null) {
                 readyItems -= b.count;
             } else {
@@ -141,60 +154,78 @@ final class Depot<T> {
                 pendingItems -= b.count;
                 passed = true;
             }
-            empties.addLast(c.alloc);
-            c.alloc = b;
+            items = b.items;
+            count = b.count;
+            b.items = c.allocItems; // the bucket takes the empty array back to the empties
+            b.count = 0;
+            empties.addLast(b);
+            movedToCaches += count;
         } finally {
             lock.unlock();
         }
         if (passed && onReclaim != null) {
-            for (int i = 0; i < b.count; i++) {
-                onReclaim.accept(b.items[i]);
+            for (int i = 0; i < count; i++) {
+                onReclaim.accept(items[i]);
             }
         }
+        c.allocItems = items;
+        c.allocCount = count;
         return true;
     }
 
     /** Frees an item the caller has unpublished. */
     void push(Cache c, T item) {
-        Bucket f = c.free;
-        if (f.count == bucketSize) {
+        int n = c.freeCount;
+        if (n == bucketSize) {
             retire(c); // a previous retire threw (advance inside a section): try again first
-            f = c.free;
+            n = c.freeCount;
         }
-        f.items[f.count++] = item;
-        c.freed++;
-        if (f.count == bucketSize) {
+        c.freeItems[n++] = item;
+        c.freeCount = n;
+        if (n == bucketSize) {
             retire(c);
         }
     }
 
     /**
-     * Tags the cache's free bucket with a goal and queues it as pending (or drops it past the
-     * bound, if the pool allows); gives the cache an empty free bucket.
+     * Tags the cache's free items with a goal and queues them as a pending bucket (or drops them
+     * past the bound, if the pool allows); gives the cache an empty free array.
      */
     private void retire(Cache c) {
-        Bucket f = c.free;
+        int n = c.freeCount;
         lock.lock();
         try {
-            if (pendingItems + readyItems + f.count > maxIdle) {
-                dropped += f.count;
-                java.util.Arrays.fill(f.items, 0, f.count, null);
-                f.count = 0;
+            if (pendingItems + readyItems + n > maxIdle) {
+                dropped += n;
+                java.util.Arrays.fill(c.freeItems, 0, n, null);
+                c.freeCount = 0;
                 return;
             }
-            f.goal = smr.advance(); // after the caller unpublished every item in the bucket
-            pending.addLast(f);
-            pendingItems += f.count;
+            long goal = smr.advance(); // after the caller unpublished every item in the array
+            Bucket b = takeEmpty();
+            Object[] spare = b.items;
+            b.items = c.freeItems;
+            b.count = n;
+            b.goal = goal;
+            pending.addLast(b);
+            pendingItems += n;
+            retired += n;
             tagged++;
             long idle = pendingItems + readyItems;
             if (idle > idleHighWater) {
                 idleHighWater = idle;
             }
-            Bucket e = empties.pollFirst();
-            c.free = e != null ? e : new Bucket(bucketSize);
+            c.freeItems = spare;
+            c.freeCount = 0;
         } finally {
             lock.unlock();
         }
+    }
+
+    /** An empty bucket (with an empty array) from the empties, or a new one. Under lock. */
+    private Bucket takeEmpty() {
+        Bucket e = empties.pollFirst();
+        return e != null ? e : new Bucket(new Object[bucketSize]);
     }
 
     /**
@@ -202,16 +233,22 @@ final class Depot<T> {
      * (tagged now), its safe items as a ready bucket. For a thread that stops using the pool.
      */
     void flush(Cache c) {
-        if (c.free.count > 0) {
+        if (c.freeCount > 0) {
             retire(c);
         }
-        if (c.alloc.count > 0) {
+        int n = c.allocCount;
+        if (n > 0) {
             lock.lock();
             try {
-                ready.addLast(c.alloc);
-                readyItems += c.alloc.count;
-                Bucket e = empties.pollFirst();
-                c.alloc = e != null ? e : new Bucket(bucketSize);
+                Bucket b = takeEmpty();
+                Object[] spare = b.items;
+                b.items = c.allocItems;
+                b.count = n;
+                ready.addLast(b);
+                readyItems += n;
+                movedToCaches -= n; // they were never handed out
+                c.allocItems = spare;
+                c.allocCount = 0;
             } finally {
                 lock.unlock();
             }
@@ -223,17 +260,20 @@ final class Depot<T> {
         return pendingItems > 0;
     }
 
-    /** Counters for the pool's stats: {created, reused, freed} summed over caches (racy while running). */
+    /**
+     * Counters for the pools' stats, {created, reused, freed}: exact when no thread is using the
+     * pool, approximate otherwise (cache fields are read racily).
+     */
     long[] cacheCounters() {
         long created = 0;
-        long reused = 0;
-        long freed = 0;
+        long cachedAlloc = 0;
+        long cachedFree = 0;
         for (Cache c : caches.snapshot()) {
             created += c.created;
-            reused += c.reused;
-            freed += c.freed;
+            cachedAlloc += c.allocCount;
+            cachedFree += c.freeCount;
         }
-        return new long[] {created, reused, freed};
+        return new long[] {created, movedToCaches - cachedAlloc, retired + dropped + cachedFree};
     }
 
     long pendingItems() {
@@ -260,7 +300,7 @@ final class Depot<T> {
     long cachedItems() {
         long n = 0;
         for (Cache c : caches.snapshot()) {
-            n += c.alloc.count + c.free.count;
+            n += c.allocCount + c.freeCount;
         }
         return n;
     }
