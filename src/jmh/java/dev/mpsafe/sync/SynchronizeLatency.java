@@ -35,14 +35,17 @@ import org.openjdk.jmh.annotations.TearDown;
  * <p>The schemes are each other's peers: {@code pserializeFenced} (writer: a fence, then wait for
  * each reader seen inside), {@code pserializeAsymmetric} (writer: {@code membarrier(2)}, an IPI to
  * every CPU running a thread of the process, then the same wait) and {@code epoch} (writer: advance
- * the global epoch twice, each advance waiting for the readers still in an older epoch). The
- * ASYMMETRIC domain falls back to FENCED where membarrier is unavailable; setup prints a NOTE then.
+ * the global epoch twice, each advance waiting for the readers still in an older epoch), and SMR's
+ * three modes ({@code smrDefault}: advance, fence, scan for readers older than the goal;
+ * {@code smrLazy}: the same with one {@code membarrier(2)} instead of the fence; {@code smrDeferred}:
+ * as DEFAULT, the advance forced by the wait). The ASYMMETRIC and LAZY domains fall back to fenced
+ * readers where membarrier is unavailable; setup prints a NOTE then.
  *
  * <p>On a 2-core machine, 2 participants plus the writer are 3 runnable threads on 2 cores: a reader
  * preempted inside its section makes the writer wait for the scheduler (milliseconds). That is in
  * the tail on purpose; it is what a writer sees on an oversubscribed machine.
  *
- * <p>Run (9 cases, about 4 minutes on 2 cores):
+ * <p>Run (18 cases, about 8 minutes on 2 cores):
  * <pre>
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.SynchronizeLatency\..*' \
  *       -Djmh.args="-f 2 -wi 2 -w 2s -i 3 -r 2s"
@@ -54,7 +57,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 public class SynchronizeLatency {
 
-    @Param({"pserializeFenced", "pserializeAsymmetric", "epoch"})
+    @Param({"pserializeFenced", "pserializeAsymmetric", "epoch", "smrDefault", "smrLazy", "smrDeferred"})
     public String impl;
 
     /** Background threads that keep entering and leaving sections. */
