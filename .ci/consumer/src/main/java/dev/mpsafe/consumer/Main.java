@@ -3,8 +3,13 @@ package dev.mpsafe.consumer;
 import dev.mpsafe.epoch.Epoch;
 import dev.mpsafe.pcq.Pcq;
 import dev.mpsafe.pserialize.Pserialize;
+import dev.mpsafe.smr.SegmentPool;
+import dev.mpsafe.smr.Smr;
+import dev.mpsafe.smr.SmrPool;
 import dev.mpsafe.sync.Protected;
 import dev.mpsafe.sync.Section;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -58,7 +63,28 @@ public final class Main {
             epoch.barrier();
         }
         check(ran.get(), "an epoch callback did not run by barrier()");
-        return "pserialize " + psz.mode() + (reason == null ? "" : " (" + reason + ")") + ", epoch call+barrier";
+        return "pserialize " + psz.mode() + (reason == null ? "" : " (" + reason + ")") + ", epoch call+barrier, "
+                + checkSmr();
+    }
+
+    /** SMR cookies and both pools: a freed object or segment comes back only after the grace period. */
+    private static String checkSmr() {
+        Smr smr = Smr.create("consumer", Smr.Mode.LAZY);
+        check(smr.mode() == Smr.Mode.LAZY || Smr.lazyUnavailableReason() != null,
+                "membarrier available but smr chose " + smr.mode());
+        long goal = smr.advance();
+        check(smr.poll(goal), "an smr goal with no reader did not pass");
+        SmrPool<StringBuilder> pool = SmrPool.<StringBuilder>builder(smr, StringBuilder::new).bucketSize(1).build();
+        StringBuilder a = pool.allocate();
+        pool.free(a);
+        check(pool.allocate() == a, "SmrPool did not reuse a freed object once its goal passed");
+        try (SegmentPool segments = SegmentPool.builder(smr, 256).build()) {
+            MemorySegment s = segments.allocate();
+            s.set(ValueLayout.JAVA_LONG, 0, 42);
+            segments.free(s);
+            check(segments.stats().freed() == 1, "SegmentPool stats: " + segments.stats());
+        }
+        return "smr " + smr.mode() + " poll + SmrPool + SegmentPool";
     }
 
     /** Checks that dev.mpsafe is a real named module in the boot layer, loaded from the expected jar. */
