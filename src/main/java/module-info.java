@@ -7,6 +7,8 @@
  *   <li>{@link dev.mpsafe.pserialize} &mdash; NetBSD's passive serialization, fenced or asymmetric
  *       ({@code membarrier(2)}).</li>
  *   <li>{@link dev.mpsafe.epoch} &mdash; epoch-based reclamation (FreeBSD epoch(9), ck_epoch).</li>
+ *   <li>{@link dev.mpsafe.kcont} &mdash; kernel continuations: workers with a pcq inbox, timer
+ *       wheels, priority classes with per-round budgets.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
@@ -21,4 +23,5 @@ module dev.mpsafe {
     exports dev.mpsafe.sync;
     exports dev.mpsafe.pserialize;
     exports dev.mpsafe.epoch;
+    exports dev.mpsafe.kcont;
 }
