@@ -51,7 +51,9 @@ public final class Worker {
      * single writer, untorn 64-bit values) and read by stats() with opaque loads.
      */
 
-    static final int TIMERS = Priority.values().length; // index of the timer phase in squeeze counters
+    /** The classes in serving order; a copy, because values() allocates a new array per call. */
+    private static final Priority[] CLASSES = Priority.values();
+    static final int TIMERS = CLASSES.length; // index of the timer phase in squeeze counters
 
     private static final int C_RUNS = 0;
     private static final int C_FAILURES = 1;
@@ -261,7 +263,7 @@ public final class Worker {
             wheel.advance(group.tickOf(now), expired);
         }
         now = serve(expired, TIMERS, group.timerBudget, roundStart, now);
-        for (Priority p : Priority.values()) {
+        for (Priority p : CLASSES) {
             if (!(netFirst && p == Priority.NET)) {
                 now = serve(runq[p.ordinal()], p.ordinal(), group.budget[p.ordinal()], roundStart, now);
             }
@@ -332,7 +334,7 @@ public final class Worker {
         final KcontBudgetEvent e = new KcontBudgetEvent();
         if (e.shouldCommit()) {
             e.worker = name;
-            e.priority = phase == TIMERS ? "TIMERS" : Priority.values()[phase].name();
+            e.priority = phase == TIMERS ? "TIMERS" : CLASSES[phase].name();
             e.reason = reason;
             e.ran = ran;
             e.commit();
