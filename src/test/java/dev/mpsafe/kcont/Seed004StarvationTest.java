@@ -36,8 +36,9 @@ class Seed004StarvationTest {
 
     @Test
     void shouldKeepTimerLatenessWithinTwoTicksUnderNetSaturationWhileNetFirstStarvesTimers() throws Exception {
-        Result budgeted = saturate(KcontGroup.builder("seed004").tickLength(TICK));
-        Result netFirst = saturate(KcontGroup.builder("seed004-netfirst").tickLength(TICK).netFirstBaseline());
+        Result budgeted = saturate(KcontGroup.builder("seed004").tickLength(TICK), TICK, WARMUP_MS, WINDOW_MS);
+        Result netFirst = saturate(KcontGroup.builder("seed004-netfirst").tickLength(TICK).netFirstBaseline(),
+                TICK, WARMUP_MS, WINDOW_MS);
         String report = "timers first: " + budgeted + "\nNET first (NetBSD order): " + netFirst;
         System.out.println("[seed004] " + report.replace("\n", "\n[seed004] "));
 
@@ -58,8 +59,13 @@ class Seed004StarvationTest {
         }
     }
 
-    /** Saturates NET on every worker for WINDOW_MS while CLOCK timers re-arm themselves. */
-    static Result saturate(KcontGroup.Builder builder) throws InterruptedException {
+    /**
+     * Saturates NET on every worker of the group {@code builder} makes (whose tick must be
+     * {@code tick}) while CLOCK timers re-arm themselves with delays of 1 to 4 ticks; measures from
+     * {@code warmupMs} to {@code warmupMs + windowMs}. Also used by the JMH benchmark KcontStarvation.
+     */
+    static Result saturate(KcontGroup.Builder builder, Duration tick, long warmupMs, long windowMs)
+            throws InterruptedException {
         KcontGroup g = builder.build();
         try {
             final AtomicBoolean stopped = new AtomicBoolean();
@@ -81,22 +87,22 @@ class Seed004StarvationTest {
                     Kcont[] self = new Kcont[1];
                     self[0] = w.kcont(w.name() + "-timer" + i, Priority.CLOCK, () -> {
                         if (!stopped.get()) {
-                            self[0].schedule(ticks * TICK.toNanos(), TimeUnit.NANOSECONDS);
+                            self[0].schedule(ticks * tick.toNanos(), TimeUnit.NANOSECONDS);
                         }
                     });
-                    self[0].schedule(ticks * TICK.toNanos(), TimeUnit.NANOSECONDS);
+                    self[0].schedule(ticks * tick.toNanos(), TimeUnit.NANOSECONDS);
                 }
             }
             // Leave out the first 300 ms: class loading and JIT compilation compete with the two
             // workers for the two cores and say nothing about the scheduling order.
-            Thread.sleep(WARMUP_MS);
+            Thread.sleep(warmupMs);
             long[] warm = sumLateness(g);
             long netWarm = netRuns.get();
             long squeezesWarm = sumNetSqueezes(g);
-            Thread.sleep(WINDOW_MS);
+            Thread.sleep(windowMs);
             stopped.set(true);
             // Let the NET-first baseline's starved timers run once the network goes quiet.
-            Thread.sleep(200);
+            Thread.sleep(Math.max(50, 40 * tick.toMillis()));
             long[] sum = sumLateness(g);
             for (int i = 0; i < sum.length; i++) {
                 sum[i] -= warm[i];
