@@ -68,13 +68,7 @@ public class KcontDelayed {
 
     @TearDown(Level.Trial)
     public void tearDown() throws InterruptedException {
-        if (group != null) {
-            group.close();
-        }
-        if (stpe != null) {
-            stpe.shutdownNow();
-            stpe.awaitTermination(10, TimeUnit.SECONDS);
-        }
+        KcontImmediate.closeAll(group, stpe);
         if (wheel != null) {
             wheel.stop();
         }

@@ -2,6 +2,7 @@ package dev.mpsafe.kcont;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -89,16 +90,19 @@ public class KcontImmediate {
 
     @TearDown(Level.Trial)
     public void tearDown() throws InterruptedException {
+        closeAll(group, stpe, tpe);
+    }
+
+    /** Closes whichever of the peers a trial created (the others are null). */
+    static void closeAll(KcontGroup group, ExecutorService... executors) throws InterruptedException {
         if (group != null) {
             group.close();
         }
-        if (stpe != null) {
-            stpe.shutdown();
-            stpe.awaitTermination(10, TimeUnit.SECONDS);
-        }
-        if (tpe != null) {
-            tpe.shutdown();
-            tpe.awaitTermination(10, TimeUnit.SECONDS);
+        for (ExecutorService e : executors) {
+            if (e != null) {
+                e.shutdownNow();
+                e.awaitTermination(10, TimeUnit.SECONDS);
+            }
         }
     }
 
