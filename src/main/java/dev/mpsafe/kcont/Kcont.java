@@ -122,8 +122,10 @@ public final class Kcont {
      *      by the worker that saw W in that same atomic operation. A drainer sets W with a CAS that
      *      requires R, while holding the monitor; the worker takes the monitor to notify, so it
      *      cannot notify before the drainer waits (no lost wake-up).
-     *   O4 (worker inbox) the put into the pcq publishes the object to the worker (pcq's P1); the
-     *      pcq's own put/park Dekker protocol wakes a parked worker.
+     *   O4 (worker inbox) the put into the pcq publishes the object to the worker (pcq's P1).
+     *   O5 (KcontWakeupTest) no lost wake-up: the producer's put (a volatile CAS of the inbox's
+     *      producer index) precedes its volatile load of the worker's wakeAt; the worker's volatile
+     *      store of wakeAt precedes its volatile loads of the inbox indices (Worker.idle).
      *
      * Progress: schedule, reschedule and cancel are lock-free (a failed CAS means another thread
      * changed the state). drain blocks, by design, for at most one run of the body per concurrent
@@ -144,6 +146,9 @@ public final class Kcont {
     static final int DEADLINE_SHIFT = 24;
     static final int DEADLINE_BITS = 64 - DEADLINE_SHIFT;
     static final long DEADLINE_MASK = -1L << DEADLINE_SHIFT;
+
+    /** The deadline "tick" of an immediate request (schedule() and delay 0). */
+    static final long IMMEDIATE = Long.MIN_VALUE;
 
     /** Delays are capped at 2^38 ticks, a quarter of the deadline field's range. */
     static final long MAX_DELAY_TICKS = 1L << 38;
@@ -193,7 +198,7 @@ public final class Kcont {
      *     (the call is folded into that request and counted) or the group is shutting down
      */
     public boolean schedule() {
-        return request(NOW, true);
+        return request(IMMEDIATE, true);
     }
 
     /**
@@ -208,7 +213,7 @@ public final class Kcont {
      * @throws NullPointerException if {@code unit} is {@code null}
      */
     public boolean schedule(long delay, TimeUnit unit) {
-        return request(group.when(delay, unit), true);
+        return request(group.deadlineTick(delay, unit), true);
     }
 
     /**
@@ -228,7 +233,7 @@ public final class Kcont {
                     + worker.group.name() + "', but kcont '" + name + "' belongs to group '" + group.name() + "'");
         }
         bound = worker; // volatile: read by the old home when it meets this continuation next
-        final boolean made = request(NOW, true);
+        final boolean made = request(IMMEDIATE, true);
         if (!made && (lvState() & (PENDING | QUEUED)) == PENDING) {
             // Pending and linked in the old home's queues: ask the old home to hand it over now
             // rather than when its deadline comes.
@@ -249,7 +254,8 @@ public final class Kcont {
      * @throws NullPointerException if {@code unit} is {@code null}
      */
     public boolean reschedule(long delay, TimeUnit unit) {
-        final long when = group.when(delay, unit);
+        final long tick = group.deadlineTick(delay, unit);
+        final long when = requestBits(tick);
         long s;
         do {
             s = lvState();
@@ -258,7 +264,9 @@ public final class Kcont {
             }
         } while (!casState(s, (s & ~(NOW | DEADLINE_MASK)) | QUEUED | when));
         if ((s & QUEUED) == 0) {
-            enqueue(laHome()); // I1: the new request must reach the worker
+            enqueue(laHome(), tick); // I1: the new request must reach the worker
+        } else {
+            laHome().wakeFor(tick); // an earlier deadline may need a parked worker sooner
         }
         return true;
     }
@@ -327,7 +335,11 @@ public final class Kcont {
         return wasPending;
     }
 
-    private boolean request(long when, boolean external) {
+    /**
+     * Makes a request for deadline {@code tick} ({@link #IMMEDIATE} for now).
+     * {@code external}: refused while the group shuts down (the worker's own wake-up is not).
+     */
+    private boolean request(long tick, boolean external) {
         if (external && group.isShuttingDown()) {
             group.countRejected();
             return false;
@@ -345,28 +357,36 @@ public final class Kcont {
                 continue;
             }
             // O1: this volatile CAS publishes the caller's earlier writes to the run's CAS.
-            if (casState(s, (s & KEEP_ON_CANCEL) | PENDING | QUEUED | COUNT_ONE | when)) {
+            if (casState(s, (s & KEEP_ON_CANCEL) | PENDING | QUEUED | COUNT_ONE | requestBits(tick))) {
                 break;
             }
         }
         if ((s & QUEUED) == 0) {
-            enqueue(laHome());
+            enqueue(laHome(), tick);
         }
         return true;
     }
 
+    private static long requestBits(long tick) {
+        return tick == IMMEDIATE ? NOW : deadlineBits(tick);
+    }
+
     /** Schedules the worker's internal wake-up continuation even while the group shuts down. */
     void scheduleInternal() {
-        request(NOW, false);
+        request(IMMEDIATE, false);
     }
 
     /**
-     * Hands this continuation (whose Q bit the caller set) to {@code w}'s inbox. If {@code w} has
-     * already terminated, withdraws the request and counts it as rejected.
+     * Hands this continuation (whose Q bit the caller set) to {@code w}'s inbox and wakes {@code w}
+     * if it is parked past {@code tick} (the request's deadline tick, or {@link #IMMEDIATE}). If
+     * {@code w} has already terminated, withdraws the request and counts it as rejected.
      */
-    void enqueue(Worker w) {
+    void enqueue(Worker w, long tick) {
         w.post(this);
-        // Dekker with Worker.terminate(): post's CAS on the inbox index is the store, this the load.
+        // Dekker with Worker.idle(): post's CAS on the inbox index is the store, wakeFor's volatile
+        // load of the worker's wake-up time the load.
+        w.wakeFor(tick);
+        // Dekker with Worker.terminate(): the same CAS is the store, this the load.
         if (w.isDead() && cancel()) {
             group.countRejected();
         }
@@ -381,7 +401,7 @@ public final class Kcont {
                 return; // an inbox entry exists: the old home will forward it
             }
         } while (!casState(s, s | QUEUED));
-        enqueue(laHome());
+        enqueue(laHome(), IMMEDIATE);
     }
 
     // ------------------------------------------------------------------------------------------

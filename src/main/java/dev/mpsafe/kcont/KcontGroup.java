@@ -365,8 +365,8 @@ public final class KcontGroup implements AutoCloseable {
         return origin + tick * tickNanos;
     }
 
-    /** The state bits of a request {@code delay} from now: N for zero, else the deadline tick. */
-    long when(long delay, TimeUnit unit) {
+    /** The deadline tick of a request {@code delay} from now, or Kcont.IMMEDIATE for zero. */
+    long deadlineTick(long delay, TimeUnit unit) {
         Objects.requireNonNull(unit, "unit");
         if (delay < 0) {
             throw new IllegalArgumentException("delay must be >= 0, got " + delay + " " + abbreviation(unit));
@@ -377,10 +377,10 @@ public final class KcontGroup implements AutoCloseable {
                     + tickNanos + " ns), got " + delay + " " + abbreviation(unit));
         }
         if (nanos == 0) {
-            return Kcont.NOW;
+            return Kcont.IMMEDIATE;
         }
         // Round up: a delayed continuation never starts before its delay has passed.
-        return Kcont.deadlineBits(Math.ceilDiv(now() - origin + nanos, tickNanos));
+        return Math.ceilDiv(now() - origin + nanos, tickNanos);
     }
 
     private static String abbreviation(TimeUnit unit) {

@@ -6,7 +6,7 @@ import dev.mpsafe.pcq.Pcq;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -40,6 +40,13 @@ public final class Worker {
      * are touched only by this worker's thread (in a manual group, by the thread calling
      * runRound). The inbox put (pcq's release store of the slot, and its own acquire load) is what
      * publishes a continuation's worker-owned fields when home moves between workers.
+     *
+     * Parking (Dekker, volatile on both sides): prepareToPark stores wakeAt, then loads the inbox
+     * indices; a producer's put CASes the producer index, then mustWake loads wakeAt. Either the
+     * worker sees the entry and does not park, or the producer sees wakeAt and unparks it, unless
+     * the request is a timer due no earlier than the worker wakes anyway (jcstress
+     * KcontWakeupTest). pcq's own take()/poll() protocol is not used, so that a producer can skip
+     * the unpark for such timers.
      *
      * Termination and late producers (Dekker, volatile on both sides): terminate() stores dead,
      * then empties the inbox with strict gets, whose emptiness test is a volatile load of the
@@ -80,6 +87,13 @@ public final class Worker {
 
     private volatile Thread thread;
     private volatile boolean dead;
+
+    /** wakeAt while the worker is not parked. */
+    private static final long AWAKE = Long.MIN_VALUE;
+    /** wakeAt while the worker is parked with no timer armed. */
+    private static final long PARKED_INDEFINITELY = Long.MAX_VALUE;
+    /** The ticker time at which the parked worker will wake; AWAKE while it runs. */
+    private volatile long wakeAt = AWAKE;
 
     Worker(KcontGroup group, int index, int inboxCapacity, long startTick) {
         this.group = group;
@@ -206,7 +220,9 @@ public final class Worker {
         if (dead) {
             throw new IllegalStateException("worker " + name + " has terminated");
         }
-        thread = Thread.currentThread();
+        if (thread != Thread.currentThread()) {
+            thread = Thread.currentThread();
+        }
         return runRound0();
     }
 
@@ -224,23 +240,60 @@ public final class Worker {
         return due != Long.MAX_VALUE && due <= group.tickOf(group.now());
     }
 
+    /**
+     * Parks until the wheel's next due tick (or indefinitely if the wheel is empty), unless the
+     * inbox has something. The wake-up protocol is a Dekker pattern with {@link #wakeFor}: we store
+     * the time we will wake at (volatile), then load the inbox's indices (volatile, in isEmpty); a
+     * producer CASes the producer index in put, then loads wakeAt. If we missed its put, it sees
+     * our wakeAt and unparks us unless its request is due no earlier than we wake anyway: a
+     * delayed request for a later tick does not cost the producer an unpark (a syscall), which is
+     * what TCP's arm-and-cancel of the retransmit timer on every segment needs.
+     */
     private void idle() {
         final long due = wheel.nextDueTick();
-        try {
-            final Kcont k;
-            if (due == Long.MAX_VALUE) {
-                k = inbox.take();
+        final long until = due == Long.MAX_VALUE ? PARKED_INDEFINITELY : group.nanosOfTick(due);
+        if (prepareToPark(until)) {
+            if (until == PARKED_INDEFINITELY) {
+                LockSupport.park(this);
             } else {
-                final long wait = group.nanosOfTick(due) - group.now();
-                k = inbox.poll(Math.max(wait, 1L), TimeUnit.NANOSECONDS);
+                final long wait = until - group.now();
+                if (wait > 0) {
+                    LockSupport.parkNanos(this, wait);
+                }
             }
-            if (k != null) {
-                intake(k);
-            }
-        } catch (InterruptedException e) {
-            // A body left the interrupt status set, or someone interrupted the worker: the status
-            // is cleared by the exception; go round again.
         }
+        wakeAt = AWAKE;
+        // A body that left the interrupt status set would make every park return at once: clear it.
+        Thread.interrupted();
+    }
+
+    /**
+     * Wakes this worker if it is parked and would otherwise wake after {@code tick} starts
+     * ({@link Kcont#IMMEDIATE}: if it is parked at all). Called by producers after their put.
+     */
+    void wakeFor(long tick) {
+        if (mustWake(tick)) {
+            final Thread t = thread;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /** The worker half of the wake-up Dekker: announce the wake-up time, then look at the inbox. */
+    boolean prepareToPark(long until) {
+        wakeAt = until; // volatile store: must not pass the volatile loads of the inbox indices
+        return inbox.isEmpty();
+    }
+
+    /** The producer half, after its put: does the worker need an unpark for a request due at tick? */
+    boolean mustWake(long tick) {
+        final long at = wakeAt; // volatile load: the Dekker partner of prepareToPark's store
+        if (at == AWAKE) {
+            return false; // running: it looks at the inbox before it parks
+        }
+        // Parked until the start of an earlier (or the same) tick: it will link the request then.
+        return tick == Kcont.IMMEDIATE || at == PARKED_INDEFINITELY || group.nanosOfTick(tick) - at < 0;
     }
 
     private int runRound0() {
@@ -454,7 +507,7 @@ public final class Worker {
         unlink(k);
         final Worker to = k.lvBound();
         k.svHome(to);
-        k.enqueue(to);
+        k.enqueue(to, Kcont.IMMEDIATE);
     }
 
     /** A linked continuation bound elsewhere: take its Q bit if free and hand it over. */

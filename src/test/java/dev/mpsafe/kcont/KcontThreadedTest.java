@@ -66,12 +66,14 @@ class KcontThreadedTest {
                 }
                 done.countDown();
             });
+            CountDownLatch otherDone = new CountDownLatch(1);
             Kcont other = g.worker(0).kcont("other", Priority.NET, () -> {
                 try {
                     self[0].drain(); // same worker, another kcont: it would wait for its own thread too
                 } catch (Throwable t) {
                     caught.compareAndSet(null, t);
                 }
+                otherDone.countDown();
             });
             self[0].schedule();
             assertTrue(done.await(TIMEOUT_S, TimeUnit.SECONDS));
@@ -79,7 +81,7 @@ class KcontThreadedTest {
             assertTrue(caught.get().getMessage().contains("own worker thread"), caught.get().getMessage());
             caught.set(null);
             other.schedule();
-            other.drain();
+            assertTrue(otherDone.await(TIMEOUT_S, TimeUnit.SECONDS));
             assertInstanceOf(IllegalStateException.class, caught.get());
         }
     }
@@ -201,14 +203,18 @@ class KcontThreadedTest {
     @Test
     void shouldSurviveThrowingContinuationsOnAWorkerThread() throws Exception {
         AtomicInteger reported = new AtomicInteger();
-        try (KcontGroup g = KcontGroup.builder("fail").workers(1).errorHandler((k, t) -> reported.incrementAndGet()).build()) {
+        CountDownLatch handled = new CountDownLatch(1);
+        try (KcontGroup g = KcontGroup.builder("fail").workers(1).errorHandler((k, t) -> {
+            reported.incrementAndGet();
+            handled.countDown();
+        }).build()) {
             Kcont bad = g.worker(0).kcont("bad", Priority.NET, () -> {
                 throw new OutOfMemoryError("simulated");
             });
             CountDownLatch after = new CountDownLatch(1);
             Kcont ok = g.worker(0).kcont("ok", Priority.BULK, after::countDown);
             bad.schedule();
-            bad.drain(); // returns once the failed run is over
+            assertTrue(handled.await(TIMEOUT_S, TimeUnit.SECONDS));
             ok.schedule();
             assertTrue(after.await(TIMEOUT_S, TimeUnit.SECONDS), "the worker died with its continuation");
             assertEquals(1, reported.get());
@@ -303,6 +309,34 @@ class KcontThreadedTest {
             assertTrue(ranAt.get() - start >= TimeUnit.MILLISECONDS.toNanos(20), "ran early");
             assertNotNull(g.worker(0).stats().lateness());
             assertEquals(1, g.worker(0).stats().lateness().count());
+        }
+    }
+
+    @Test
+    void shouldWakeAWorkerParkedUntilAFarTimerForAnEarlierOne() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("early").workers(1).build()) {
+            g.worker(0).kcont("far", Priority.CLOCK, () -> { }).schedule(1, TimeUnit.HOURS);
+            AtomicReference<Thread> worker = new AtomicReference<>();
+            CountDownLatch first = new CountDownLatch(1);
+            g.worker(0).kcont("who", Priority.NET, () -> {
+                worker.set(Thread.currentThread());
+                first.countDown();
+            }).schedule();
+            assertTrue(first.await(TIMEOUT_S, TimeUnit.SECONDS));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+            while (worker.get().getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            CountDownLatch ran = new CountDownLatch(1);
+            Kcont near = g.worker(0).kcont("near", Priority.CLOCK, ran::countDown);
+            near.schedule(20, TimeUnit.MILLISECONDS);
+            assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS), "parked until the far timer: the near one was not woken for");
+            // A timer later than the worker's wake-up time needs no unpark, and still runs.
+            CountDownLatch later = new CountDownLatch(1);
+            Kcont next = g.worker(0).kcont("later", Priority.CLOCK, later::countDown);
+            g.worker(0).kcont("soon", Priority.CLOCK, () -> { }).schedule(30, TimeUnit.MILLISECONDS);
+            next.schedule(60, TimeUnit.MILLISECONDS);
+            assertTrue(later.await(TIMEOUT_S, TimeUnit.SECONDS));
         }
     }
 
