@@ -71,6 +71,15 @@ public final class Worker {
     private static final int COUNTERS = C_SQUEEZE + TIMERS + 1;
 
     private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle WAKE_AT;
+
+    static {
+        try {
+            WAKE_AT = MethodHandles.lookup().findVarHandle(Worker.class, "wakeAt", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     final KcontGroup group;
     final int index;
@@ -286,14 +295,22 @@ public final class Worker {
         return inbox.isEmpty();
     }
 
-    /** The producer half, after its put: does the worker need an unpark for a request due at tick? */
+    /**
+     * The producer half, after its put: does the worker need an unpark for a request due at
+     * {@code tick}? The producer that decides so claims the wake-up by CASing wakeAt to AWAKE, so a
+     * burst of producers pays for one unpark, not one each. A producer that then reads AWAKE (or
+     * fails the CAS) put its entry before the worker's next store of wakeAt, so the worker's
+     * next look at the inbox sees it: skipping is safe.
+     */
     boolean mustWake(long tick) {
         final long at = wakeAt; // volatile load: the Dekker partner of prepareToPark's store
         if (at == AWAKE) {
-            return false; // running: it looks at the inbox before it parks
+            return false; // running, or already being woken: it looks at the inbox before it parks
         }
-        // Parked until the start of an earlier (or the same) tick: it will link the request then.
-        return tick == Kcont.IMMEDIATE || at == PARKED_INDEFINITELY || group.nanosOfTick(tick) - at < 0;
+        if (tick != Kcont.IMMEDIATE && at != PARKED_INDEFINITELY && group.nanosOfTick(tick) - at >= 0) {
+            return false; // parked until an earlier (or the same) tick: it will link the request then
+        }
+        return WAKE_AT.compareAndSet(this, at, AWAKE);
     }
 
     private int runRound0() {
