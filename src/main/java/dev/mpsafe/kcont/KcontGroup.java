@@ -232,7 +232,8 @@ public final class KcontGroup implements AutoCloseable {
      * Starts an orderly shutdown; the first call's policy wins, later calls do nothing. Refuses new
      * requests at once. In a threaded group the workers finish in the background (see
      * {@link #awaitTermination}); in a manual group the calling thread finishes each worker before
-     * this method returns.
+     * this method returns, so call it from the thread that drives them (or after that thread has
+     * stopped, with a happens-before edge such as a join).
      *
      * @param policy what to do with pending continuations
      * @throws NullPointerException if {@code policy} is {@code null}
