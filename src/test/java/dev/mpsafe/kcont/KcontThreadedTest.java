@@ -120,8 +120,17 @@ class KcontThreadedTest {
                 Thread.onSpinWait();
                 inside.decrementAndGet();
             });
-            for (int i = 0; i < 20_000; i++) {
+            // At least 20,000 rounds, and on until the worker has won the race 100 times (it wins
+            // only when it wakes before we cancel, so some rounds give it a head start).
+            long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+            for (int i = 0; (i < 20_000 || runs.get() < 100) && System.nanoTime() < giveUp; i++) {
                 k.schedule();
+                if ((i & 3) == 3) {
+                    long until = System.nanoTime() + 1_000L * (i % 50);
+                    while (System.nanoTime() < until) {
+                        Thread.onSpinWait();
+                    }
+                }
                 if ((i & 1) == 0) {
                     k.drain();
                     if (inside.get() != 0 || k.isRunning() || k.isPending()) {
