@@ -9,6 +9,8 @@
  *   <li>{@link dev.mpsafe.epoch} &mdash; epoch-based reclamation (FreeBSD epoch(9), ck_epoch).</li>
  *   <li>{@link dev.mpsafe.smr} &mdash; FreeBSD smr(9) with LAZY and DEFERRED modes, and the pools
  *       built on it: objects, and off-heap segments.</li>
+ *   <li>{@link dev.mpsafe.kcont} &mdash; kernel continuations: workers with a pcq inbox, timer
+ *       wheels, priority classes with per-round budgets.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
@@ -25,4 +27,5 @@ module dev.mpsafe {
     exports dev.mpsafe.pserialize;
     exports dev.mpsafe.epoch;
     exports dev.mpsafe.smr;
+    exports dev.mpsafe.kcont;
 }

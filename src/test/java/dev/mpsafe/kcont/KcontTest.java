@@ -1,0 +1,514 @@
+package dev.mpsafe.kcont;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The kcont contract on manual groups with an injected ticker: every timing here is decided by the
+ * test, so nothing depends on the machine's speed. Threaded behaviour is in {@link KcontThreadedTest}.
+ */
+class KcontTest {
+
+    static final long MS = 1_000_000L;
+
+    /** A clock the test moves by hand. */
+    static final class Clock {
+        final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+
+        long get() {
+            return nanos.get();
+        }
+
+        void advance(long by) {
+            nanos.addAndGet(by);
+        }
+    }
+
+    final Clock clock = new Clock();
+
+    KcontGroup.Builder manual() {
+        return KcontGroup.builder("t").manual().workers(1).ticker(clock::get).tickLength(Duration.ofMillis(1));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Coalescing
+
+    @Test
+    void shouldCoalesceAndCountWhenScheduledWhilePending() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        AtomicInteger seenCount = new AtomicInteger();
+        Kcont[] self = new Kcont[1];
+        self[0] = w.kcont("k", Priority.NET, () -> {
+            runs.incrementAndGet();
+            seenCount.set(self[0].runPendingCount());
+        });
+        assertTrue(self[0].schedule());
+        assertFalse(self[0].schedule());
+        assertFalse(self[0].schedule());
+        assertEquals(3, self[0].pendingCount());
+        assertEquals(1, w.runRound());
+        assertEquals(1, runs.get());
+        assertEquals(3, seenCount.get());
+        assertEquals(0, self[0].pendingCount());
+        assertEquals(2, w.stats().coalesced());
+        assertEquals(0, w.runRound());
+        assertEquals(1, runs.get());
+    }
+
+    @Test
+    void shouldRunAgainWhenScheduledDuringItsRun() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont[] self = new Kcont[1];
+        self[0] = w.kcont("k", Priority.NET, () -> {
+            if (runs.incrementAndGet() == 1) {
+                assertTrue(self[0].isRunning());
+                assertTrue(self[0].schedule(), "not pending during its own run: a new request");
+            }
+        });
+        self[0].schedule();
+        assertEquals(1, w.runRound());
+        assertTrue(self[0].isPending());
+        assertEquals(1, w.runRound());
+        assertEquals(2, runs.get());
+        assertFalse(self[0].isPending());
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Delays on the injected clock
+
+    @Test
+    void shouldNotRunBeforeDelayAndRunInItsDeadlineTick() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont k = w.kcont("k", Priority.CLOCK, runs::incrementAndGet);
+        assertTrue(k.schedule(5, TimeUnit.MILLISECONDS));
+        clock.advance(5 * MS - 1);
+        assertEquals(0, w.runRound());
+        clock.advance(1);
+        assertEquals(1, w.runRound());
+        assertEquals(1, runs.get());
+        assertEquals(1, w.stats().lateness().countAt(0));
+    }
+
+    @Test
+    void shouldRoundDelaysUpToTheNextTick() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont k = w.kcont("k", Priority.CLOCK, runs::incrementAndGet);
+        k.schedule(1500, TimeUnit.MICROSECONDS);
+        clock.advance(MS + 600_000); // 1.6 ms: tick 1, but the delay ends at 1.5 ms and tick 2 starts at 2 ms
+        assertEquals(0, w.runRound(), "ran in tick 1, before its 1.5 ms delay rounded up to tick 2");
+        clock.advance(400_000);
+        assertEquals(1, w.runRound());
+    }
+
+    @Test
+    void shouldFireEachDelayExactlyAtItsTickThroughBothLevelsAndTheFarList() {
+        // A 16-slot wheel: level 0 covers 16 ticks, level 1 covers 256, the far list the rest.
+        KcontGroup g = manual().wheelSize(16).build();
+        Worker w = g.worker(0);
+        long[] delays = {1, 15, 16, 17, 100, 255, 256, 257, 4_000, 70_000};
+        List<Long> fired = new ArrayList<>();
+        long start = clock.get();
+        for (long d : delays) {
+            w.kcont("k" + d, Priority.CLOCK, () -> fired.add((clock.get() - start) / MS)).schedule(d, TimeUnit.MILLISECONDS);
+        }
+        w.runRound(); // take them from the inbox into the wheel
+        for (long d : delays) {
+            clock.nanos.set(start + (d - 1) * MS);
+            w.runRound();
+            assertFalse(fired.contains(d), "fired before tick " + d + ": " + fired);
+            clock.nanos.set(start + d * MS);
+            w.runRound();
+            assertTrue(fired.contains(d), "not fired in tick " + d + ": " + fired);
+        }
+        assertEquals(delays.length, fired.size());
+        assertEquals(delays.length, w.stats().lateness().countAt(0));
+        assertEquals(0, w.stats().queueDepth());
+    }
+
+    @Test
+    void shouldFireLateTimersInOneRoundAfterALongGapAndMeasureTheirLateness() {
+        KcontGroup g = manual().wheelSize(16).build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        for (int d : new int[] {3, 40, 300}) {
+            w.kcont("k" + d, Priority.CLOCK, runs::incrementAndGet).schedule(d, TimeUnit.MILLISECONDS);
+        }
+        w.runRound();
+        clock.advance(303 * MS);
+        assertEquals(3, w.runRound());
+        LatenessHistogram h = w.stats().lateness();
+        assertEquals(3, h.count());
+        assertEquals(1, h.countAt(3), "the 300 ms timer ran 3 ticks late: " + h);
+        assertEquals(511, h.max(), "the 3 ms timer ran 300 ticks late, in the [256, 511] bucket: " + h);
+        assertEquals(511, h.percentile(0.5), "the 40 ms timer ran 263 ticks late: " + h);
+        assertEquals(3, h.percentile(0.33), h.toString());
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Reschedule and cancel
+
+    @Test
+    void shouldMoveDeadlineEarlierAndLaterWithReschedule() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont k = w.kcont("k", Priority.CLOCK, runs::incrementAndGet);
+        k.schedule(10, TimeUnit.MILLISECONDS);
+        w.runRound();
+        assertTrue(k.reschedule(2, TimeUnit.MILLISECONDS));
+        clock.advance(2 * MS);
+        assertEquals(1, w.runRound());
+        clock.advance(10 * MS);
+        assertEquals(0, w.runRound(), "the old 10 ms deadline must not fire again");
+
+        k.schedule(2, TimeUnit.MILLISECONDS);
+        w.runRound();
+        assertTrue(k.reschedule(10, TimeUnit.MILLISECONDS));
+        clock.advance(2 * MS);
+        assertEquals(0, w.runRound(), "fired at the old 2 ms deadline");
+        clock.advance(8 * MS);
+        assertEquals(1, w.runRound());
+        assertEquals(2, runs.get());
+
+        assertFalse(k.reschedule(1, TimeUnit.MILLISECONDS), "reschedule of an idle kcont does nothing");
+        assertFalse(k.isPending());
+        assertTrue(k.schedule(3, TimeUnit.MILLISECONDS));
+        assertTrue(k.reschedule(0, TimeUnit.MILLISECONDS), "delay 0: as soon as possible");
+        assertEquals(1, w.runRound());
+    }
+
+    @Test
+    void shouldReportPendingOnCancelAndNeverRunTheCancelledRequest() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont k = w.kcont("k", Priority.NET, runs::incrementAndGet);
+        assertFalse(k.cancel());
+        k.schedule();
+        assertTrue(k.cancel());
+        assertFalse(k.cancel());
+        assertEquals(0, w.runRound());
+
+        k.schedule(5, TimeUnit.MILLISECONDS);
+        w.runRound(); // linked in the wheel
+        assertTrue(k.cancel());
+        clock.advance(6 * MS);
+        assertEquals(0, w.runRound());
+        assertEquals(0, runs.get());
+        assertEquals(0, w.stats().queueDepth(), "the stale wheel entry is unlinked when its tick comes");
+    }
+
+    @Test
+    void shouldRunOnceWhenCancelledTimerIsScheduledAgainImmediately() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont k = w.kcont("k", Priority.NET, runs::incrementAndGet);
+        k.schedule(5, TimeUnit.MILLISECONDS);
+        w.runRound();
+        k.cancel();
+        k.schedule();
+        assertEquals(1, w.runRound());
+        clock.advance(5 * MS);
+        assertEquals(0, w.runRound());
+        assertEquals(1, runs.get());
+    }
+
+    @Test
+    void shouldUseTheLaterRequestsDeadlineWhenCancelledAndScheduledBeforeTheWorkerLooks() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont k = w.kcont("k", Priority.NET, runs::incrementAndGet);
+        k.schedule(2, TimeUnit.MILLISECONDS);
+        w.runRound();
+        k.cancel();
+        k.schedule(7, TimeUnit.MILLISECONDS);
+        clock.advance(2 * MS);
+        assertEquals(0, w.runRound(), "ran at the cancelled request's deadline");
+        clock.advance(5 * MS);
+        assertEquals(1, w.runRound());
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Priority classes and budgets
+
+    @Test
+    void shouldServeTimersThenClockNetBulkAndEveryClassEachRound() {
+        KcontGroup g = manual().budget(Priority.NET, 3).budget(Priority.BULK, 2).build();
+        Worker w = g.worker(0);
+        List<String> order = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            w.kcont("net" + i, Priority.NET, () -> order.add("N")).schedule();
+            w.kcont("bulk" + i, Priority.BULK, () -> order.add("B")).schedule();
+        }
+        w.kcont("clock", Priority.CLOCK, () -> order.add("C")).schedule();
+        Kcont timer = w.kcont("timer", Priority.BULK, () -> order.add("T"));
+        timer.schedule(1, TimeUnit.MILLISECONDS);
+        clock.advance(MS);
+        assertEquals(1 + 1 + 3 + 2, w.runRound());
+        assertEquals(List.of("T", "C", "N", "N", "N", "B", "B"), order);
+        WorkerStats s = w.stats();
+        assertEquals(1, s.netSqueezes());
+        assertEquals(1, s.bulkSqueezes());
+        assertEquals(0, s.clockSqueezes());
+        order.clear();
+        assertEquals(2 + 2, w.runRound());
+        assertEquals(List.of("N", "N", "B", "B"), order);
+        assertEquals(1, w.runRound());
+        assertEquals(2, w.stats().bulkSqueezes());
+    }
+
+    @Test
+    void shouldStopAClassAtTheRoundTimeBudgetButStillServeEveryClass() {
+        KcontGroup g = manual().roundTime(Duration.ofMillis(2)).tickLength(Duration.ofMillis(100)).build();
+        Worker w = g.worker(0);
+        AtomicInteger net = new AtomicInteger();
+        AtomicInteger bulk = new AtomicInteger();
+        for (int i = 0; i < 10; i++) {
+            w.kcont("net" + i, Priority.NET, () -> {
+                net.incrementAndGet();
+                clock.advance(MS); // each NET run takes 1 ms of the injected clock
+            }).schedule();
+        }
+        for (int i = 0; i < 3; i++) {
+            w.kcont("bulk" + i, Priority.BULK, bulk::incrementAndGet).schedule();
+        }
+        w.runRound();
+        assertEquals(2, net.get(), "2 ms round budget, 1 ms per run");
+        assertEquals(1, bulk.get(), "BULK gets at least one run even after the budget is spent");
+        assertEquals(1, w.stats().netSqueezes());
+        assertEquals(1, w.stats().bulkSqueezes());
+    }
+
+    @Test
+    void shouldStopNetAsSoonAsATimerIsDueAndRunTheTimerFirstNextRound() {
+        KcontGroup g = manual().build(); // 1 ms ticks, 2 ms round budget, 300 NET per round
+        Worker w = g.worker(0);
+        List<String> order = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            w.kcont("net" + i, Priority.NET, () -> {
+                order.add("N");
+                clock.advance(300_000); // 0.3 ms per NET run
+            }).schedule();
+        }
+        w.kcont("timer", Priority.CLOCK, () -> order.add("T")).schedule(1, TimeUnit.MILLISECONDS);
+        w.runRound();
+        assertEquals(List.of("N", "N", "N", "N"), order, "NET must yield once the timer's tick (1 ms) has begun");
+        order.clear();
+        w.runRound();
+        assertEquals("T", order.get(0));
+        assertEquals(1, w.stats().lateness().countAt(0));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Failures
+
+    @Test
+    void shouldCatchCountAndReportAThrowingContinuationAndKeepServing() {
+        AtomicReference<Kcont> failed = new AtomicReference<>();
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        KcontGroup g = manual().errorHandler((k, t) -> {
+            failed.set(k);
+            thrown.set(t);
+        }).build();
+        Worker w = g.worker(0);
+        IllegalStateException boom = new IllegalStateException("boom");
+        Kcont bad = w.kcont("bad", Priority.NET, () -> {
+            throw boom;
+        });
+        AtomicInteger good = new AtomicInteger();
+        Kcont ok = w.kcont("ok", Priority.NET, good::incrementAndGet);
+        bad.schedule();
+        ok.schedule();
+        assertEquals(2, w.runRound());
+        assertSame(bad, failed.get());
+        assertSame(boom, thrown.get());
+        assertEquals(1, good.get());
+        assertEquals(1, w.stats().failures());
+        assertFalse(bad.isRunning());
+        assertTrue(bad.schedule(), "a kcont that threw can be scheduled again");
+    }
+
+    @Test
+    void shouldCountAHandlerThatThrowsAndKeepServing() {
+        KcontGroup g = manual().errorHandler((k, t) -> {
+            throw new IllegalStateException("handler");
+        }).build();
+        Worker w = g.worker(0);
+        w.kcont("bad", Priority.NET, () -> {
+            throw new IllegalArgumentException("body");
+        }).schedule();
+        AtomicInteger good = new AtomicInteger();
+        w.kcont("ok", Priority.BULK, good::incrementAndGet).schedule();
+        assertEquals(2, w.runRound());
+        assertEquals(1, g.handlerFailureCount());
+        assertEquals(1, good.get());
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Shutdown (manual; threaded variants in KcontThreadedTest)
+
+    @Test
+    void shouldRunDueWorkAndDiscardFutureTimersOnRunPendingShutdown() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        w.kcont("now", Priority.NET, runs::incrementAndGet).schedule();
+        w.kcont("due", Priority.CLOCK, runs::incrementAndGet).schedule(1, TimeUnit.MILLISECONDS);
+        Kcont later = w.kcont("later", Priority.CLOCK, runs::incrementAndGet);
+        later.schedule(1, TimeUnit.HOURS);
+        clock.advance(MS);
+        g.shutdown(ShutdownPolicy.RUN_PENDING);
+        assertEquals(2, runs.get());
+        assertEquals(1, g.discardedCount());
+        assertFalse(later.isPending());
+        assertTrue(g.isTerminated());
+        assertFalse(later.schedule(), "refused after shutdown");
+        assertEquals(1, g.rejectedCount());
+        assertThrows(IllegalStateException.class, w::runRound);
+    }
+
+    @Test
+    void shouldDiscardAndCountEverythingPendingOnDiscardShutdown() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        for (int i = 0; i < 3; i++) {
+            w.kcont("k" + i, Priority.NET, runs::incrementAndGet).schedule();
+        }
+        Kcont timer = w.kcont("t", Priority.CLOCK, runs::incrementAndGet);
+        timer.schedule(1, TimeUnit.MILLISECONDS);
+        w.runRound(); // runs the three, links the timer
+        runs.set(0);
+        for (int i = 0; i < 2; i++) {
+            w.kcont("late" + i, Priority.BULK, runs::incrementAndGet).schedule();
+        }
+        g.shutdown(ShutdownPolicy.DISCARD);
+        g.shutdown(ShutdownPolicy.RUN_PENDING); // the first policy wins
+        assertEquals(0, runs.get());
+        assertEquals(3, g.discardedCount());
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Moving between workers
+
+    @Test
+    void shouldMoveToAnotherWorkerWithScheduleOn() {
+        KcontGroup g = manual().workers(2).build();
+        Worker w0 = g.worker(0);
+        Worker w1 = g.worker(1);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont k = w0.kcont("k", Priority.NET, runs::incrementAndGet);
+        assertTrue(k.scheduleOn(w1));
+        assertEquals(0, w0.runRound(), "w0 hands it over");
+        assertEquals(1, w1.runRound());
+        assertSame(w1, k.worker());
+        assertEquals(1, w1.stats().runs());
+        assertEquals(0, w0.stats().runs());
+
+        k.schedule(5, TimeUnit.MILLISECONDS);
+        w1.runRound(); // linked in w1's wheel
+        assertFalse(k.scheduleOn(w0), "pending: coalesced, but the request moves");
+        w1.runRound();
+        clock.advance(5 * MS);
+        assertEquals(0, w1.runRound());
+        assertEquals(1, w0.runRound());
+        assertEquals(2, runs.get());
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Bad arguments: specific exceptions, nothing half-applied
+
+    @Test
+    void shouldRejectBadDelaysWithClearMessagesAndChangeNothing() {
+        KcontGroup g = manual().build();
+        Kcont k = g.worker(0).kcont("k", Priority.NET, () -> { });
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> k.schedule(-5, TimeUnit.NANOSECONDS));
+        assertEquals("delay must be >= 0, got -5 ns", e.getMessage());
+        assertFalse(k.isPending());
+        e = assertThrows(IllegalArgumentException.class, () -> k.schedule(-1, TimeUnit.MILLISECONDS));
+        assertEquals("delay must be >= 0, got -1 ms", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> k.schedule(Long.MAX_VALUE, TimeUnit.DAYS));
+        assertTrue(e.getMessage().startsWith("delay must be <= " + g.maxDelayNanos() + " ns"), e.getMessage());
+        assertFalse(k.isPending());
+        NullPointerException n = assertThrows(NullPointerException.class, () -> k.schedule(1, null));
+        assertEquals("unit", n.getMessage());
+        k.schedule(3, TimeUnit.MILLISECONDS);
+        assertThrows(IllegalArgumentException.class, () -> k.reschedule(-2, TimeUnit.SECONDS));
+        assertEquals("unit", assertThrows(NullPointerException.class, () -> k.reschedule(1, null)).getMessage());
+        clock.advance(3 * MS);
+        assertEquals(1, g.worker(0).runRound(), "the failed reschedule left the 3 ms deadline alone");
+        assertEquals("worker", assertThrows(NullPointerException.class, () -> k.scheduleOn(null)).getMessage());
+        KcontGroup other = manual().build();
+        assertThrows(IllegalArgumentException.class, () -> k.scheduleOn(other.worker(0)));
+        assertFalse(k.isPending());
+    }
+
+    @Test
+    void shouldRejectBadBuilderAndFactoryArguments() {
+        assertEquals("name", assertThrows(NullPointerException.class, () -> KcontGroup.builder(null)).getMessage());
+        KcontGroup.Builder b = manual();
+        assertEquals("workers must be between 1 and 4096, got 0",
+                assertThrows(IllegalArgumentException.class, () -> b.workers(0)).getMessage());
+        assertEquals("wheel size must be a power of two from 16 to 65536, got 100",
+                assertThrows(IllegalArgumentException.class, () -> b.wheelSize(100)).getMessage());
+        assertEquals("tick length must be between 1000 ns and 1000000000 ns, got 999 ns",
+                assertThrows(IllegalArgumentException.class, () -> b.tickLength(Duration.ofNanos(999))).getMessage());
+        assertEquals("NET budget must be >= 1 per round, got 0",
+                assertThrows(IllegalArgumentException.class, () -> b.budget(Priority.NET, 0)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> b.timerBudget(0));
+        assertThrows(IllegalArgumentException.class, () -> b.roundTime(Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> b.longRunThreshold(Duration.ofMillis(-1)));
+        assertThrows(IllegalArgumentException.class, () -> b.maxKconts(0));
+        assertEquals("ticker", assertThrows(NullPointerException.class, () -> b.ticker(null)).getMessage());
+        assertEquals("handler", assertThrows(NullPointerException.class, () -> b.errorHandler(null)).getMessage());
+        KcontGroup g = b.maxKconts(2).build();
+        Worker w = g.worker(0);
+        assertEquals("name", assertThrows(NullPointerException.class, () -> w.kcont(null, Priority.NET, () -> { })).getMessage());
+        assertEquals("priority", assertThrows(NullPointerException.class, () -> w.kcont("k", null, () -> { })).getMessage());
+        assertEquals("body", assertThrows(NullPointerException.class, () -> w.kcont("k", Priority.NET, null)).getMessage());
+        w.kcont("a", Priority.NET, () -> { });
+        w.kcont("b", Priority.NET, () -> { });
+        IllegalStateException full = assertThrows(IllegalStateException.class, () -> w.kcont("c", Priority.NET, () -> { }));
+        assertTrue(full.getMessage().contains("already has 2 continuations"), full.getMessage());
+        assertThrows(IndexOutOfBoundsException.class, () -> g.worker(1));
+        assertEquals("policy", assertThrows(NullPointerException.class, () -> g.shutdown(null)).getMessage());
+    }
+
+    @Test
+    void shouldRefuseRunRoundOnAThreadedGroup() {
+        try (KcontGroup g = KcontGroup.builder("threaded").workers(1).build()) {
+            assertThrows(IllegalStateException.class, () -> g.worker(0).runRound());
+        }
+    }
+
+    @Test
+    void shouldDescribeStateInToString() {
+        KcontGroup g = manual().build();
+        Kcont k = g.worker(0).kcont("rexmt", Priority.CLOCK, () -> { });
+        k.schedule();
+        k.schedule();
+        assertEquals("Kcont[rexmt on t-0, CLOCK, pending x2]", k.toString());
+    }
+}

@@ -1,0 +1,372 @@
+package dev.mpsafe.kcont;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract with real worker threads: drain against running bodies, cancel and drain racing
+ * schedule, failures, shutdown, parking and wake-ups. Waits are bounded by generous timeouts so a
+ * loaded 2-core machine only makes them slower, never wrong; none of them is a performance claim.
+ */
+class KcontThreadedTest {
+
+    static final long TIMEOUT_S = 30;
+
+    @Test
+    void shouldWaitInDrainUntilTheRunningBodyHasFinished() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("drain").workers(1).build()) {
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicBoolean finished = new AtomicBoolean();
+            Kcont k = g.worker(0).kcont("slow", Priority.NET, () -> {
+                entered.countDown();
+                await(release);
+                finished.set(true);
+            });
+            k.schedule();
+            assertTrue(entered.await(TIMEOUT_S, TimeUnit.SECONDS));
+            AtomicBoolean drained = new AtomicBoolean();
+            Thread drainer = new Thread(() -> {
+                k.drain();
+                drained.set(true);
+            });
+            drainer.start();
+            waitUntilBlocked(drainer);
+            assertFalse(drained.get(), "drain returned while the body was running");
+            release.countDown();
+            drainer.join(TIMEOUT_S * 1000);
+            assertTrue(drained.get());
+            assertTrue(finished.get(), "drain returned before the run's writes");
+            assertFalse(k.isRunning());
+        }
+    }
+
+    @Test
+    void shouldThrowInsteadOfDeadlockingWhenDrainedFromItsOwnWorker() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("self-drain").workers(1).build()) {
+            AtomicReference<Throwable> caught = new AtomicReference<>();
+            CountDownLatch done = new CountDownLatch(1);
+            Kcont[] self = new Kcont[1];
+            self[0] = g.worker(0).kcont("self", Priority.NET, () -> {
+                try {
+                    self[0].drain();
+                } catch (Throwable t) {
+                    caught.set(t);
+                }
+                done.countDown();
+            });
+            CountDownLatch otherDone = new CountDownLatch(1);
+            Kcont other = g.worker(0).kcont("other", Priority.NET, () -> {
+                try {
+                    self[0].drain(); // same worker, another kcont: it would wait for its own thread too
+                } catch (Throwable t) {
+                    caught.compareAndSet(null, t);
+                }
+                otherDone.countDown();
+            });
+            self[0].schedule();
+            assertTrue(done.await(TIMEOUT_S, TimeUnit.SECONDS));
+            assertInstanceOf(IllegalStateException.class, caught.get());
+            assertTrue(caught.get().getMessage().contains("own worker thread"), caught.get().getMessage());
+            caught.set(null);
+            other.schedule();
+            assertTrue(otherDone.await(TIMEOUT_S, TimeUnit.SECONDS));
+            assertInstanceOf(IllegalStateException.class, caught.get());
+        }
+    }
+
+    @Test
+    void shouldDrainASelfReschedulingContinuation() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("self-resched").workers(1).build()) {
+            AtomicLong runs = new AtomicLong();
+            Kcont[] self = new Kcont[1];
+            self[0] = g.worker(0).kcont("loop", Priority.NET, () -> {
+                runs.incrementAndGet();
+                self[0].schedule();
+            });
+            self[0].schedule();
+            while (runs.get() < 1000) {
+                Thread.onSpinWait();
+            }
+            self[0].drain();
+            assertFalse(self[0].isPending());
+            assertFalse(self[0].isRunning());
+            long after = runs.get();
+            Thread.sleep(20);
+            assertEquals(after, runs.get(), "ran after drain returned");
+        }
+    }
+
+    @Test
+    void shouldNeverRunAfterCancelReturnedTrueOrAfterDrainReturned() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("race").workers(2).build()) {
+            AtomicInteger inside = new AtomicInteger();
+            AtomicInteger violations = new AtomicInteger();
+            AtomicLong runs = new AtomicLong();
+            Kcont k = g.worker(1).kcont("racy", Priority.NET, () -> {
+                inside.incrementAndGet();
+                runs.incrementAndGet();
+                Thread.onSpinWait();
+                inside.decrementAndGet();
+            });
+            // At least 20,000 rounds, and on until the worker has won the race 100 times (it wins
+            // only when it wakes before we cancel, so some rounds give it a head start).
+            long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+            for (int i = 0; (i < 20_000 || runs.get() < 100) && System.nanoTime() < giveUp; i++) {
+                k.schedule();
+                if ((i & 3) == 3) {
+                    long until = System.nanoTime() + 1_000L * (i % 50);
+                    while (System.nanoTime() < until) {
+                        Thread.onSpinWait();
+                    }
+                }
+                if ((i & 1) == 0) {
+                    k.drain();
+                    if (inside.get() != 0 || k.isRunning() || k.isPending()) {
+                        violations.incrementAndGet();
+                    }
+                } else if (k.cancel()) {
+                    long before = runs.get();
+                    // Let the worker pass over the stale entry; a run now would answer a cancelled request.
+                    k.drain();
+                    if (runs.get() != before) {
+                        violations.incrementAndGet();
+                    }
+                }
+            }
+            assertEquals(0, violations.get());
+            assertTrue(runs.get() > 0, "the worker never won a race: the test exercised nothing");
+        }
+    }
+
+    @Test
+    void shouldAnswerEveryRequestFromManyThreadsWithoutLosingAWakeUp() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("wakeups").workers(2).build()) {
+            final int producers = 3;
+            final int perProducer = 20_000;
+            AtomicLong runs = new AtomicLong();
+            Thread[] ts = new Thread[producers];
+            for (int p = 0; p < producers; p++) {
+                Kcont k = g.worker(p % 2).kcont("p" + p, Priority.NET, runs::incrementAndGet);
+                ts[p] = new Thread(() -> {
+                    for (int i = 0; i < perProducer; i++) {
+                        long before = runs.get();
+                        k.schedule();
+                        // Wait for this request's run, so every request needs a fresh wake-up.
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+                        while (k.isPending() && System.nanoTime() < deadline) {
+                            Thread.onSpinWait();
+                        }
+                        assertTrue(runs.get() >= before, "counter moved backwards");
+                    }
+                });
+                ts[p].start();
+            }
+            for (Thread t : ts) {
+                t.join(TIMEOUT_S * 4000);
+                assertFalse(t.isAlive(), "a producer is stuck: a wake-up was lost");
+            }
+            long total = 0;
+            for (WorkerStats s : g.stats()) {
+                total += s.runs();
+            }
+            assertEquals(runs.get(), total);
+            assertTrue(total > 0);
+        }
+    }
+
+    @Test
+    void shouldParkIdleWorkersInsteadOfSpinning() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("idle").workers(1).build()) {
+            CountDownLatch ran = new CountDownLatch(1);
+            AtomicReference<Thread> worker = new AtomicReference<>();
+            g.worker(0).kcont("who", Priority.NET, () -> {
+                worker.set(Thread.currentThread());
+                ran.countDown();
+            }).schedule();
+            assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS));
+            Thread t = worker.get();
+            waitUntilBlocked(t);
+            assertEquals(Thread.State.WAITING, t.getState(), "an idle worker with no timer parks without a timeout");
+            // With a timer armed far away it parks with a timeout instead.
+            g.worker(0).kcont("far", Priority.CLOCK, () -> { }).schedule(1, TimeUnit.HOURS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+            while (t.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(Thread.State.TIMED_WAITING, t.getState());
+        }
+    }
+
+    @Test
+    void shouldSurviveThrowingContinuationsOnAWorkerThread() throws Exception {
+        AtomicInteger reported = new AtomicInteger();
+        CountDownLatch handled = new CountDownLatch(1);
+        try (KcontGroup g = KcontGroup.builder("fail").workers(1).errorHandler((k, t) -> {
+            reported.incrementAndGet();
+            handled.countDown();
+        }).build()) {
+            Kcont bad = g.worker(0).kcont("bad", Priority.NET, () -> {
+                throw new OutOfMemoryError("simulated");
+            });
+            CountDownLatch after = new CountDownLatch(1);
+            Kcont ok = g.worker(0).kcont("ok", Priority.BULK, after::countDown);
+            bad.schedule();
+            assertTrue(handled.await(TIMEOUT_S, TimeUnit.SECONDS));
+            ok.schedule();
+            assertTrue(after.await(TIMEOUT_S, TimeUnit.SECONDS), "the worker died with its continuation");
+            assertEquals(1, reported.get());
+            assertEquals(1, g.worker(0).stats().failures());
+        }
+    }
+
+    @Test
+    void shouldFinishTheRunningOneAndDiscardTheRestOnThreadedDiscardShutdown() throws Exception {
+        KcontGroup g = KcontGroup.builder("discard").workers(1).build();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean finished = new AtomicBoolean();
+        AtomicInteger others = new AtomicInteger();
+        Worker w = g.worker(0);
+        w.kcont("blocker", Priority.NET, () -> {
+            entered.countDown();
+            await(release);
+            finished.set(true);
+        }).schedule();
+        assertTrue(entered.await(TIMEOUT_S, TimeUnit.SECONDS));
+        for (int i = 0; i < 5; i++) {
+            w.kcont("k" + i, Priority.BULK, others::incrementAndGet).schedule();
+        }
+        w.kcont("timer", Priority.CLOCK, others::incrementAndGet).schedule(1, TimeUnit.HOURS);
+        g.shutdown(ShutdownPolicy.DISCARD);
+        assertFalse(w.kcont("refused", Priority.NET, others::incrementAndGet).schedule());
+        release.countDown();
+        assertTrue(g.awaitTermination(TIMEOUT_S, TimeUnit.SECONDS));
+        assertTrue(finished.get(), "the run in progress was cut short");
+        assertEquals(0, others.get());
+        assertEquals(6, g.discardedCount());
+        assertEquals(1, g.rejectedCount());
+    }
+
+    @Test
+    void shouldRunPendingWorkOnClose() throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        KcontGroup g = KcontGroup.builder("close").workers(2).build();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        g.worker(0).kcont("blocker", Priority.NET, () -> {
+            entered.countDown();
+            await(release);
+        }).schedule();
+        assertTrue(entered.await(TIMEOUT_S, TimeUnit.SECONDS));
+        for (int i = 0; i < 10; i++) {
+            g.worker(0).kcont("k" + i, Priority.BULK, runs::incrementAndGet).schedule();
+        }
+        Thread closer = new Thread(g::close);
+        closer.start();
+        waitUntilBlocked(closer);
+        release.countDown();
+        closer.join(TIMEOUT_S * 1000);
+        assertFalse(closer.isAlive());
+        assertTrue(g.isTerminated());
+        assertEquals(10, runs.get(), "RUN_PENDING ran everything that was pending");
+        assertEquals(0, g.discardedCount());
+    }
+
+    @Test
+    void shouldRefuseCloseFromAWorkerThread() throws Exception {
+        KcontGroup g = KcontGroup.builder("close-self").workers(1).build();
+        AtomicReference<Throwable> caught = new AtomicReference<>();
+        CountDownLatch done = new CountDownLatch(1);
+        g.worker(0).kcont("closer", Priority.NET, () -> {
+            try {
+                g.close();
+            } catch (Throwable t) {
+                caught.set(t);
+            }
+            done.countDown();
+        }).schedule();
+        assertTrue(done.await(TIMEOUT_S, TimeUnit.SECONDS));
+        assertInstanceOf(IllegalStateException.class, caught.get());
+        g.close();
+        assertTrue(g.isTerminated());
+    }
+
+    @Test
+    void shouldRunDelayedContinuationsOnRealTimeNoEarlierThanTheirDelay() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("delay").workers(1).build()) {
+            AtomicLong ranAt = new AtomicLong();
+            CountDownLatch ran = new CountDownLatch(1);
+            Kcont k = g.worker(0).kcont("t", Priority.CLOCK, () -> {
+                ranAt.set(System.nanoTime());
+                ran.countDown();
+            });
+            long start = System.nanoTime();
+            k.schedule(20, TimeUnit.MILLISECONDS);
+            assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS));
+            assertTrue(ranAt.get() - start >= TimeUnit.MILLISECONDS.toNanos(20), "ran early");
+            assertNotNull(g.worker(0).stats().lateness());
+            assertEquals(1, g.worker(0).stats().lateness().count());
+        }
+    }
+
+    @Test
+    void shouldWakeAWorkerParkedUntilAFarTimerForAnEarlierOne() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("early").workers(1).build()) {
+            g.worker(0).kcont("far", Priority.CLOCK, () -> { }).schedule(1, TimeUnit.HOURS);
+            AtomicReference<Thread> worker = new AtomicReference<>();
+            CountDownLatch first = new CountDownLatch(1);
+            g.worker(0).kcont("who", Priority.NET, () -> {
+                worker.set(Thread.currentThread());
+                first.countDown();
+            }).schedule();
+            assertTrue(first.await(TIMEOUT_S, TimeUnit.SECONDS));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+            while (worker.get().getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            CountDownLatch ran = new CountDownLatch(1);
+            Kcont near = g.worker(0).kcont("near", Priority.CLOCK, ran::countDown);
+            near.schedule(20, TimeUnit.MILLISECONDS);
+            assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS), "parked until the far timer: the near one was not woken for");
+            // A timer later than the worker's wake-up time needs no unpark, and still runs.
+            CountDownLatch later = new CountDownLatch(1);
+            Kcont next = g.worker(0).kcont("later", Priority.CLOCK, later::countDown);
+            g.worker(0).kcont("soon", Priority.CLOCK, () -> { }).schedule(30, TimeUnit.MILLISECONDS);
+            next.schedule(60, TimeUnit.MILLISECONDS);
+            assertTrue(later.await(TIMEOUT_S, TimeUnit.SECONDS));
+        }
+    }
+
+    static void await(CountDownLatch l) {
+        try {
+            l.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits until {@code t} is blocked, waiting or parked (or has ended). */
+    static void waitUntilBlocked(Thread t) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+        while (System.nanoTime() < deadline) {
+            Thread.State s = t.getState();
+            if (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING || s == Thread.State.BLOCKED
+                    || s == Thread.State.TERMINATED) {
+                return;
+            }
+            Thread.sleep(1);
+        }
+    }
+}
