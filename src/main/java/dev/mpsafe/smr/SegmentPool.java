@@ -105,13 +105,14 @@ public final class SegmentPool implements AutoCloseable {
         this.segmentSize = b.segmentSize;
         this.alignment = b.alignment;
         this.stride = (b.segmentSize + b.alignment - 1) & -b.alignment;
-        this.segmentsPerSlab = (int) Math.max(1, Math.min(Integer.MAX_VALUE, b.slabBytes / stride));
-        long slabBytes = stride * segmentsPerSlab;
-        this.maxSlabs = (int) Math.min(Integer.MAX_VALUE, b.maxBytes / slabBytes);
-        if (maxSlabs < 1) {
-            throw new IllegalArgumentException("maxBytes " + b.maxBytes + " is below one slab of " + slabBytes
-                    + " bytes (" + segmentsPerSlab + " segments of stride " + stride + ")");
+        if (b.maxBytes < stride) {
+            throw new IllegalArgumentException("maxBytes " + b.maxBytes + " is below one segment (" + segmentSize
+                    + " bytes, " + stride + " with alignment " + alignment + ")");
         }
+        // A slab never exceeds maxBytes: a small pool gets small slabs rather than an error.
+        long slabTarget = Math.min(b.slabBytes, b.maxBytes);
+        this.segmentsPerSlab = (int) Math.max(1, Math.min(Integer.MAX_VALUE, slabTarget / stride));
+        this.maxSlabs = (int) Math.min(Integer.MAX_VALUE, b.maxBytes / (stride * segmentsPerSlab));
         byte poison = b.poison;
         this.depot = new Depot<>(b.smr, b.bucketSize, Long.MAX_VALUE,
                 b.poisonSet ? (Consumer<MemorySegment>) s -> s.fill(poison) : null);
@@ -408,7 +409,7 @@ public final class SegmentPool implements AutoCloseable {
 
         /**
          * The most slab memory the pool allocates (default {@value #DEFAULT_MAX_BYTES} bytes); must
-         * hold at least one slab.
+         * hold at least one segment. Slabs are cut down to it when it is smaller than the slab size.
          *
          * @throws IllegalArgumentException if not positive
          */
@@ -444,7 +445,7 @@ public final class SegmentPool implements AutoCloseable {
         /**
          * The pool.
          *
-         * @throws IllegalArgumentException if {@code maxBytes} cannot hold one slab
+         * @throws IllegalArgumentException if {@code maxBytes} cannot hold one segment
          */
         public SegmentPool build() {
             return new SegmentPool(this);

@@ -203,7 +203,13 @@ class SegmentPoolTest {
         assertTrue(e.getMessage().contains("power of two") && e.getMessage().contains("48"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> SegmentPool.builder(smr, 4096).slabBytes(1 << 20).maxBytes(1000).build());
-        assertTrue(e.getMessage().contains("maxBytes 1000 is below one slab"), e.getMessage());
+        assertTrue(e.getMessage().contains("maxBytes 1000 is below one segment (4096 bytes"), e.getMessage());
+        try (SegmentPool small = SegmentPool.builder(smr, 100).maxBytes(256).build()) {
+            // slabs shrink to maxBytes: two segments of stride 128 fit, the third does not
+            assertTrue(small.tryAllocate() != null && small.tryAllocate() != null);
+            assertNull(small.tryAllocate(), small.stats().toString());
+            assertEquals(1, small.stats().slabs());
+        }
         assertThrows(NullPointerException.class, () -> SegmentPool.builder(null, 64));
     }
 
