@@ -1,6 +1,9 @@
 package dev.mpsafe.consumer;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.kcont.Kcont;
+import dev.mpsafe.kcont.KcontGroup;
+import dev.mpsafe.kcont.Priority;
 import dev.mpsafe.pcq.Pcq;
 import dev.mpsafe.pserialize.Pserialize;
 import dev.mpsafe.smr.SegmentPool;
@@ -18,6 +21,7 @@ import java.lang.module.ResolvedModule;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -35,8 +39,9 @@ public final class Main {
         checkSingleThreaded();
         long items = checkProducersAndConsumer();
         String grace = checkGracePeriods();
+        String kcont = checkKcont();
         System.out.println("consumer check: OK (" + module + "; pcq: FIFO, full/empty, argument checks, "
-                + items + " items from 2 producers; " + grace + ")");
+                + items + " items from 2 producers; " + grace + "; " + kcont + ")");
     }
 
     /** pserialize and epoch through the exported API, as a module (membarrier needs native access). */
@@ -65,6 +70,20 @@ public final class Main {
         check(ran.get(), "an epoch callback did not run by barrier()");
         return "pserialize " + psz.mode() + (reason == null ? "" : " (" + reason + ")") + ", epoch call+barrier, "
                 + checkSmr();
+    }
+
+    /** kcont: an immediate and a delayed continuation run on a worker thread; drain and close. */
+    private static String checkKcont() throws InterruptedException {
+        CountDownLatch ran = new CountDownLatch(2);
+        try (KcontGroup group = KcontGroup.builder("consumer").workers(1).build()) {
+            Kcont now = group.worker(0).kcont("now", Priority.NET, ran::countDown);
+            Kcont later = group.worker(0).kcont("later", Priority.CLOCK, ran::countDown);
+            check(now.schedule(), "a fresh kcont was already pending");
+            check(later.schedule(5, TimeUnit.MILLISECONDS), "a fresh delayed kcont was already pending");
+            check(ran.await(10, TimeUnit.SECONDS), "kcont continuations did not run within 10 s");
+            now.drain();
+        }
+        return "kcont schedule, delayed schedule, drain, close";
     }
 
     /** SMR cookies and both pools: a freed object or segment comes back only after the grace period. */
