@@ -13,6 +13,7 @@ import dev.mpsafe.sync.Polling;
 import dev.mpsafe.sync.Section;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Safe memory reclamation with cookies, after FreeBSD's {@code smr(9)}: a writer unpublishes an
@@ -37,7 +38,9 @@ import java.util.Objects;
  *   <li>{@link Mode#LAZY}: readers skip the fence. A poller first makes sure a {@code membarrier(2)}
  *       (private expedited, through FFM) has completed since its goal was issued; the membarrier is
  *       the JVM's stand-in for FreeBSD's clock tick, which flushes every CPU's store buffer. One
- *       membarrier serves every goal issued before it, so pollers share the cost. Where membarrier
+ *       membarrier serves every goal issued before it, and {@code poll} performs at most one per
+ *       tick ({@value #LAZY_TICK_NANOS} ns): a goal polled before the next tick is just not reached
+ *       yet; {@code await} and {@code synchronize} perform it at once. Where membarrier
  *       is unavailable (not Linux x86-64/aarch64, seccomp, native access denied,
  *       {@code -Dmpsafe.membarrier=off}) a LAZY request falls back to DEFAULT and logs why, once
  *       per process; {@link #mode()} tells which mode is active.</li>
@@ -104,6 +107,11 @@ public final class Smr implements Polling {
      *   slots: m = min(w, c of every slot with depth > 0 whose owner is alive); raise rd to m;
      *   reached iff delta(rd, goal) >= 0. One scan per poll.
      *
+     * LAZY's tick: a poll whose goal no membarrier covers yet performs one only if the last ended
+     *   at least LAZY_TICK_NANOS ago; otherwise it reports "not yet" at once. So polls cost at most
+     *   one membarrier per tick (FreeBSD's LAZY likewise advances with the clock tick), however
+     *   often they come; await() and synchronize() do not wait for the tick.
+     *
      * Why m is a correct bound (key invariant: when rd = m, no running section can still reach an
      * object that was unpublished before a goal g <= m was issued). Take such an object O and a
      * reader R running a section:
@@ -144,7 +152,8 @@ public final class Smr implements Polling {
      *
      * Grace latency: DEFAULT/DEFERRED: the time until the last section that began before the goal
      *   ends, plus one scan. LAZY: the same plus one membarrier (an IPI to every CPU running a thread
-     *   of this process; microseconds to tens of microseconds), shared by every goal issued before it.
+     *   of this process; microseconds to tens of microseconds), shared by every goal issued before it;
+     *   a goal checked only by poll() may also wait for the next tick (at most LAZY_TICK_NANOS).
      *
      * Progress: readers are wait-free. poll is lock-free (bounded: one forced-advance CAS loop, at
      *   most one membarrier, one scan). await, synchronize and a forced-wait advance block while a
@@ -160,6 +169,12 @@ public final class Smr implements Polling {
     public static final long SEQ_MASK = (1L << SEQ_BITS) - 1;
     /** The largest {@code limit} {@link Mode#deferred(int)} accepts. */
     public static final int MAX_DEFERRED_LIMIT = 1 << 20;
+    /**
+     * LAZY's tick, in nanoseconds: {@link #poll(long)} performs at most one {@code membarrier(2)}
+     * per tick (a goal that no membarrier covers yet waits for the next tick); {@link #await(long)}
+     * does not wait for the tick.
+     */
+    public static final long LAZY_TICK_NANOS = 1_000_000;
 
     private static final System.Logger LOG = System.getLogger("dev.mpsafe.smr");
     private static volatile boolean fallbackLogged;
@@ -231,9 +246,16 @@ public final class Smr implements Polling {
     private final ThreadLocal<int[]> deferredCalls = ThreadLocal.withInitial(() -> new int[1]);
     /** Test hook for negative controls only: every poll says the goal passed. Always false otherwise. */
     private final boolean brokenNoWait;
+    /** LAZY: the tick length (LAZY_TICK_NANOS, or a test's), when the last membarrier ended, how many. */
+    private final long lazyTickNanos;
+    private volatile long lastTickNanos;
+    private final AtomicLong ticks = new AtomicLong();
 
-    private Smr(GraceOptions options, Mode mode, long initialSeq, long maxDelta, boolean brokenNoWait) {
+    private Smr(GraceOptions options, Mode mode, long initialSeq, long maxDelta, long lazyTickNanos,
+            boolean brokenNoWait) {
         this.brokenNoWait = brokenNoWait;
+        this.lazyTickNanos = lazyTickNanos;
+        this.lastTickNanos = System.nanoTime() - lazyTickNanos; // the first poll may tick at once
         this.options = options;
         this.mode = mode;
         this.lazy = mode.kind() == Kind.LAZY;
@@ -275,6 +297,12 @@ public final class Smr implements Polling {
      */
     static Smr create(GraceOptions options, Mode requested, long initialSeq, long maxDelta,
             boolean membarrierAvailable, String reason) {
+        return create(options, requested, initialSeq, maxDelta, LAZY_TICK_NANOS, membarrierAvailable, reason);
+    }
+
+    /** Test hook: as above, with LAZY's tick length too. */
+    static Smr create(GraceOptions options, Mode requested, long initialSeq, long maxDelta, long lazyTickNanos,
+            boolean membarrierAvailable, String reason) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(requested, "mode");
         if (initialSeq < 0 || initialSeq > SEQ_MASK) {
@@ -294,7 +322,7 @@ public final class Smr implements Polling {
                         + "); LAZY domains use fenced readers (DEFAULT)");
             }
         }
-        return new Smr(options, mode, initialSeq, maxDelta, false);
+        return new Smr(options, mode, initialSeq, maxDelta, lazyTickNanos, false);
     }
 
     /**
@@ -302,7 +330,7 @@ public final class Smr implements Polling {
      * and waits never wait. Never use it for anything else.
      */
     static Smr createBrokenNoWait(GraceOptions options) {
-        return new Smr(options, Mode.DEFAULT, 0, 1L << MAX_DELTA_LOG2, true);
+        return new Smr(options, Mode.DEFAULT, 0, 1L << MAX_DELTA_LOG2, LAZY_TICK_NANOS, true);
     }
 
     /** Why LAZY would fall back to DEFAULT in this process, or null if it would not. */
@@ -408,7 +436,9 @@ public final class Smr implements Polling {
 
     /**
      * Whether {@code goal} has been reached (smr_poll). Never blocks: at most one forced advance
-     * (DEFERRED), one membarrier (LAZY, shared with concurrent pollers) and one scan of the readers.
+     * (DEFERRED), one membarrier (LAZY, and only if none ran in the last
+     * {@value #LAZY_TICK_NANOS} ns; otherwise an uncovered goal is reported not reached yet) and one
+     * scan of the readers.
      *
      * @throws IllegalArgumentException if {@code goal} is not a sequence ({@code [0, SEQ_MASK]}) or
      *     is ahead of anything {@link #advance()} can have returned
@@ -419,7 +449,15 @@ public final class Smr implements Polling {
             return true; // fast path: the cached bound says so
         }
         checkGoal(goal);
+        if (lazy && !tickCoversOrDue(goal)) {
+            return false; // LAZY: no membarrier covers the goal yet, and the next tick is not due
+        }
         return scan(goal, false) == null;
+    }
+
+    /** LAZY: whether a membarrier already covers {@code goal}, or the next one may run now. */
+    private boolean tickCoversOrDue(long goal) {
+        return delta(tick.lvValue(), goal) >= 0 || System.nanoTime() - lastTickNanos >= lazyTickNanos;
     }
 
     /**
@@ -542,8 +580,15 @@ public final class Smr implements Polling {
         }
         long w = wrSeq(); // everything unpublished before a goal <= w precedes this read...
         Membarrier.barrier(); // ...and so this barrier, which every running reader executes too
+        lastTickNanos = System.nanoTime();
+        ticks.incrementAndGet();
         raise(tick, w);
         return tick.lvValue();
+    }
+
+    /** LAZY: the membarriers performed so far; for monitoring and tests. */
+    public long lazyTicks() {
+        return ticks.get();
     }
 
     /** Raises {@code seq} to {@code value} unless it is already at or past it (sequence order). */

@@ -27,8 +27,14 @@ class SmrTest {
         return Stream.of(Smr.Mode.DEFAULT, Smr.Mode.LAZY, Smr.Mode.deferred(4));
     }
 
+    /**
+     * A domain in {@code mode}; LAZY with a zero tick, so that every poll may perform the
+     * membarrier it needs and these tests see goals pass as soon as the readers allow (the tick
+     * itself is tested in {@link #shouldPerformAtMostOneMembarrierPerTickInLazyPollsButNotMakeAwaitWait}).
+     */
     private static Smr smr(Smr.Mode mode) {
-        return Smr.create("smr-test", mode);
+        String why = Smr.lazyUnavailableReason();
+        return Smr.create(GraceOptions.named("smr-test"), mode, 0, 1L << Smr.MAX_DELTA_LOG2, 0, why == null, why);
     }
 
     /** Starts a thread that enters a section and stays until {@code leave}; returns once it is inside. */
@@ -288,6 +294,34 @@ class SmrTest {
         Smr s = smr(Smr.Mode.LAZY);
         assertEquals(Smr.Mode.LAZY, s.mode());
         assertTrue(s.register() instanceof Smr.LazyReader);
+    }
+
+    @Test
+    void shouldPerformAtMostOneMembarrierPerTickInLazyPollsButNotMakeAwaitWait() {
+        assumeTrue(Smr.lazyUnavailableReason() == null, "membarrier unavailable: " + Smr.lazyUnavailableReason());
+        long hour = TimeUnit.HOURS.toNanos(1);
+        Smr s = Smr.create(GraceOptions.named("lazy-tick"), Smr.Mode.LAZY, 0, 1L << Smr.MAX_DELTA_LOG2, hour, true,
+                null);
+        long g1 = s.advance();
+        long g2 = s.advance();
+        assertTrue(s.poll(g2), "the first poll may tick at once");
+        assertEquals(1, s.lazyTicks());
+        assertTrue(s.poll(g1), "a goal the last membarrier covers passes without another");
+        long g3 = s.advance();
+        for (int i = 0; i < 100; i++) {
+            assertFalse(s.poll(g3), "an hour-long tick: no membarrier covers g3 yet, so it is not reached");
+        }
+        assertEquals(1, s.lazyTicks(), "polls within a tick performed no membarrier");
+        s.await(g3); // await does not wait for the tick
+        assertEquals(2, s.lazyTicks());
+        assertTrue(s.poll(g3));
+
+        Smr every = Smr.create(GraceOptions.named("lazy-tick-0"), Smr.Mode.LAZY, 0, 1L << Smr.MAX_DELTA_LOG2, 0, true,
+                null);
+        for (int i = 1; i <= 3; i++) {
+            assertTrue(every.poll(every.advance()));
+            assertEquals(i, every.lazyTicks(), "a zero tick allows a membarrier per uncovered poll");
+        }
     }
 
     @Test

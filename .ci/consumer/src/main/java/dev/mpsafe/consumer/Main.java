@@ -96,6 +96,7 @@ public final class Main {
         SmrPool<StringBuilder> pool = SmrPool.<StringBuilder>builder(smr, StringBuilder::new).bucketSize(1).build();
         StringBuilder a = pool.allocate();
         pool.free(a);
+        smr.synchronize(); // a grace period now (a LAZY poll alone would wait for the next tick)
         check(pool.allocate() == a, "SmrPool did not reuse a freed object once its goal passed");
         try (SegmentPool segments = SegmentPool.builder(smr, 256).build()) {
             MemorySegment s = segments.allocate();
