@@ -6,7 +6,6 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 import dev.mpsafe.sync.GraceOptions;
 import java.lang.foreign.MemorySegment;
 import org.openjdk.jcstress.annotations.Actor;
-import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
 import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
@@ -27,8 +26,16 @@ import org.openjdk.jcstress.infra.results.II_Result;
 @State
 public class SegmentPoolDoubleFreeTest {
 
-    final SegmentPool pool = SegmentPool.builder(Smr.create(GraceOptions.named("jcstress"), Smr.Mode.DEFAULT), 64)
-            .slabBytes(64).maxBytes(64).build();
+    /**
+     * One pool for every state: a pool per state would open and close a shared arena per state
+     * (tens of microseconds each, which made this test take minutes per configuration). Each state
+     * takes its own segment from it; the segment freed once goes back for later states. No thread
+     * ever reads in a section of this domain, so grace periods pass at once.
+     */
+    static final SegmentPool POOL = SegmentPool.builder(Smr.create(GraceOptions.named("jcstress"),
+            Smr.Mode.DEFAULT), 64).maxBytes(256L << 20).build();
+
+    final SegmentPool pool = POOL;
     final MemorySegment segment = pool.allocate();
 
     @Actor
@@ -48,10 +55,5 @@ public class SegmentPoolDoubleFreeTest {
         } catch (IllegalStateException e) {
             return 0;
         }
-    }
-
-    @Arbiter
-    public void close(II_Result r) {
-        pool.close(); // frees the arena: one per state, so that iterations do not pile up native memory
     }
 }
