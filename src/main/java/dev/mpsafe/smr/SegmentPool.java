@@ -186,11 +186,10 @@ public final class SegmentPool implements AutoCloseable {
         checkOpen();
         MemorySegment s = depot.pop(c);
         if (s == null) {
-            s = carve();
+            s = carve(); // counted in segmentsCreated
             if (s == null) {
                 return null;
             }
-            c.created++;
         }
         Slabs snap = slabs;
         long at = locate(snap, s);

@@ -359,17 +359,18 @@ class SmrTest {
     @Test
     void shouldReportStallOfAwaitWithTheReaderThread() throws Exception {
         AtomicReference<String> reported = new AtomicReference<>();
+        CountDownLatch stalled = new CountDownLatch(1);
         Smr s = Smr.create(GraceOptions.named("stall").withStallThreshold(Duration.ofMillis(20))
-                .withStallHandler(st -> reported.compareAndSet(null, st.reader().getName())), Smr.Mode.DEFAULT);
+                .withStallHandler(st -> {
+                    reported.compareAndSet(null, st.reader().getName());
+                    stalled.countDown();
+                }), Smr.Mode.DEFAULT);
         CountDownLatch leave = new CountDownLatch(1);
         Thread t = reader(s, leave);
         long goal = s.advance();
         Thread waiter = new Thread(() -> s.await(goal), "smr-stalled-writer");
         waiter.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (reported.get() == null && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        assertTrue(stalled.await(10, TimeUnit.SECONDS), "no stall reported within 10 s");
         leave.countDown();
         t.join();
         waiter.join();
