@@ -62,7 +62,7 @@ final class Depot<T> {
         int allocCount;
         Object[] freeItems;
         int freeCount;
-        /** Items created by the pool for this thread (factory or slab); owner-written, read racily by stats. */
+        /** Objects SmrPool's factory made for this thread; owner-written, read racily by stats. */
         long created;
 
         @Override
@@ -133,44 +133,66 @@ final class Depot<T> {
 
     /**
      * Gives the cache's empty alloc array a ready bucket's items, or the oldest pending bucket's if
-     * its goal passed; false if neither exists. Runs the reclaim hook on a passed bucket's items,
-     * outside the lock.
+     * its goal passed; false if neither exists. The poll runs outside the lock (a LAZY poll may
+     * perform a membarrier, and a scan reads every reader slot), and the reclaim hook too.
      */
     private boolean refill(Cache c) {
-        Object[] items;
-        int count;
-        boolean passed = false;
+        long goal;
         lock.lock();
         try {
             Bucket b = ready.pollFirst();
             if (b != null) {
                 readyItems -= b.count;
-            } else {
-                Bucket head = pending.peekFirst();
-                if (head == null || !smr.poll(head.goal)) {
-                    return false;
-                }
-                b = pending.pollFirst();
-                pendingItems -= b.count;
-                passed = true;
+                take(c, b);
+                return true;
             }
-            items = b.items;
-            count = b.count;
-            b.items = c.allocItems; // the bucket takes the empty array back to the empties
-            b.count = 0;
-            empties.addLast(b);
-            movedToCaches += count;
+            Bucket head = pending.peekFirst();
+            if (head == null) {
+                return false;
+            }
+            goal = head.goal;
         } finally {
             lock.unlock();
         }
-        if (passed && onReclaim != null) {
+        if (!smr.poll(goal)) {
+            return false;
+        }
+        Object[] items;
+        int count;
+        lock.lock();
+        try {
+            Bucket b = pending.peekFirst();
+            // Another thread may have taken the head meanwhile. Any bucket tagged with this goal has
+            // passed: a goal is returned by advance() only while it is still ahead of the read bound.
+            if (b == null || b.goal != goal) {
+                return false;
+            }
+            pending.pollFirst();
+            pendingItems -= b.count;
+            items = b.items;
+            count = b.count;
+            take(c, b);
+        } finally {
+            lock.unlock();
+        }
+        if (onReclaim != null) {
             for (int i = 0; i < count; i++) {
                 onReclaim.accept(items[i]);
             }
         }
+        return true;
+    }
+
+    /** Moves bucket {@code b}'s items into the cache's (empty) alloc array; b goes to the empties. Under lock. */
+    private void take(Cache c, Bucket b) {
+        Object[] items = b.items;
+        int count = b.count;
+        b.items = c.allocItems; // the bucket takes the empty array back to the empties
+        b.count = 0;
+        empties.addLast(b);
+        movedToCaches += count;
         c.allocItems = items;
         c.allocCount = count;
-        return true;
     }
 
     /** Frees an item the caller has unpublished. */
