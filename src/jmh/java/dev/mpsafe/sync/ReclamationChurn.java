@@ -6,6 +6,7 @@ import dev.mpsafe.smr.SmrPool;
 import java.util.ArrayDeque;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -31,6 +32,9 @@ import org.openjdk.jmh.annotations.Threads;
  *
  * <p>How the old object is reclaimed ({@code impl}), each the other's peer:
  * <ul>
+ *   <li>{@code rwlock}, the JDK baseline: the reader holds a {@code ReentrantReadWriteLock}'s read
+ *       lock around the load and check; the writer swaps under the write lock and poisons the old
+ *       object at once. One object pending at most.</li>
  *   <li>{@code pserializeFenced}, {@code pserializeAsymmetric}, {@code epochSynchronize}: the writer
  *       calls {@code synchronize()}, then poisons the old object itself. At most one object is ever
  *       pending, by construction, so the high-water mark reported for these is 1.</li>
@@ -57,7 +61,7 @@ import org.openjdk.jmh.annotations.Threads;
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.ReclamationChurn\..*' \
  *       -Djmh.args="-f 1 -wi 1 -w 5s -i 1 -r 30s"
  * </pre>
- * (9 cases, about 6 minutes.) Keep {@code -f 1 -i 1} for that figure: JMH sums EVENTS counters
+ * (10 cases, about 7 minutes.) Keep {@code -f 1 -i 1} for that figure: JMH sums EVENTS counters
  * over iterations and forks, so with more of either the aux figure is the sum of the marks (divide
  * by iterations &times; forks); the printed lines give each iteration's own mark.
  *
@@ -75,7 +79,7 @@ import org.openjdk.jmh.annotations.Threads;
 @Threads(1)
 public class ReclamationChurn {
 
-    @Param({"pserializeFenced", "pserializeAsymmetric", "epochSynchronize", "epochCall", "epochCallPoll",
+    @Param({"rwlock", "pserializeFenced", "pserializeAsymmetric", "epochSynchronize", "epochCall", "epochCallPoll",
         "smrDefaultPoll", "smrLazyPoll", "smrDeferredPoll", "smrDefaultPool"})
     public String impl;
 
@@ -100,7 +104,11 @@ public class ReclamationChurn {
         }
     }
 
-    private enum Reclaim { SYNCHRONIZE, CALL, CALL_POLL, SMR_POLL, SMR_POOL }
+    private enum Reclaim { LOCK, SYNCHRONIZE, CALL, CALL_POLL, SMR_POLL, SMR_POOL }
+
+    /** {@code rwlock}: the reader holds the read lock, the writer swaps {@link #current} under the write lock. */
+    private final ReentrantReadWriteLock rwlock = new ReentrantReadWriteLock();
+    private volatile Node current;
 
     private Reclaim reclaim;
     private GraceDomain domain;
@@ -131,7 +139,9 @@ public class ReclamationChurn {
         epoch = null;
         smr = null;
         pool = null;
+        domain = null;
         switch (impl) {
+            case "rwlock" -> reclaim = Reclaim.LOCK;
             case "pserializeFenced", "pserializeAsymmetric" -> {
                 domain = SyncBench.domain(impl, options);
                 reclaim = Reclaim.SYNCHRONIZE;
@@ -157,7 +167,7 @@ public class ReclamationChurn {
                 pool = SmrPool.<Node>builder(smr, () -> new Node(0)).maxIdle(maxPending).onReclaim(Node::run).build();
                 reclaim = Reclaim.SMR_POOL;
             }
-            default -> throw new IllegalArgumentException("unknown impl '" + impl + "'; use pserializeFenced, "
+            default -> throw new IllegalArgumentException("unknown impl '" + impl + "'; use rwlock, pserializeFenced, "
                     + "pserializeAsymmetric, epochSynchronize, epochCall, epochCallPoll, smrDefaultPoll, smrLazyPoll, "
                     + "smrDeferredPoll or smrDefaultPool");
         }
@@ -165,7 +175,8 @@ public class ReclamationChurn {
         retiredGoals.clear();
         retiredHighWater = 0;
         // Writers' lock: none; the single JMH thread (@Threads(1)) is the only writer.
-        value = Protected.create(domain, null, new Node(0));
+        value = domain == null ? null : Protected.create(domain, null, new Node(0));
+        current = new Node(0);
         replacements = 0;
         stop = false;
         finished = false;
@@ -176,6 +187,10 @@ public class ReclamationChurn {
     }
 
     private void readLoop(CountDownLatch registered) {
+        if (reclaim == Reclaim.LOCK) {
+            lockedReadLoop(registered);
+            return;
+        }
         final Participant p = domain.register();
         final Protected<Node> value = this.value;
         registered.countDown();
@@ -198,6 +213,27 @@ public class ReclamationChurn {
         violations = bad;
     }
 
+    /** The {@code rwlock} reader: read lock, load, check, unlock. */
+    private void lockedReadLoop(CountDownLatch registered) {
+        final ReentrantReadWriteLock.ReadLock lock = rwlock.readLock();
+        registered.countDown();
+        long n = 0;
+        long bad = 0;
+        while (!stop) {
+            lock.lock();
+            try {
+                if (current.reclaimed) {
+                    bad++;
+                }
+            } finally {
+                lock.unlock();
+            }
+            n++;
+        }
+        readerSections = n;
+        violations = bad;
+    }
+
     @Benchmark
     public void replace(Garbage garbage, ReaderProgress readerProgress) {
         final Node fresh;
@@ -207,6 +243,19 @@ public class ReclamationChurn {
             fresh.reclaimed = false;
         } else {
             fresh = new Node(++replacements);
+        }
+        if (reclaim == Reclaim.LOCK) {
+            final Node old;
+            ReentrantReadWriteLock.WriteLock lock = rwlock.writeLock();
+            lock.lock();
+            try {
+                old = current;
+                current = fresh;
+            } finally {
+                lock.unlock();
+            }
+            old.run(); // no reader can hold it: they read it only under the read lock
+            return;
         }
         final Node old = value.exchange(fresh);
         switch (reclaim) {
@@ -221,6 +270,7 @@ public class ReclamationChurn {
             }
             case SMR_POLL -> retire(old);
             case SMR_POOL -> pool.free(old);
+            default -> throw new AssertionError(reclaim);
         }
     }
 

@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -38,14 +39,17 @@ import org.openjdk.jmh.annotations.TearDown;
  * the global epoch twice, each advance waiting for the readers still in an older epoch), and SMR's
  * three modes ({@code smrDefault}: advance, fence, scan for readers older than the goal;
  * {@code smrLazy}: the same with one {@code membarrier(2)} instead of the fence; {@code smrDeferred}:
- * as DEFAULT, the advance forced by the wait). The ASYMMETRIC and LAZY domains fall back to fenced
+ * as DEFAULT, the advance forced by the wait). The JDK peer is {@code rwlock}: participants hold
+ * a {@code ReentrantReadWriteLock}'s read lock around the same read, and the writer's operation is
+ * taking and releasing the write lock around the store (which waits for the reader inside to leave,
+ * as a grace period does, but also stops new readers while held). The ASYMMETRIC and LAZY domains fall back to fenced
  * readers where membarrier is unavailable; setup prints a NOTE then.
  *
  * <p>On a 2-core machine, 2 participants plus the writer are 3 runnable threads on 2 cores: a reader
  * preempted inside its section makes the writer wait for the scheduler (milliseconds). That is in
  * the tail on purpose; it is what a writer sees on an oversubscribed machine.
  *
- * <p>Run (18 cases, about 8 minutes on 2 cores):
+ * <p>Run (21 cases, about 9 minutes on 2 cores):
  * <pre>
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.SynchronizeLatency\..*' \
  *       -Djmh.args="-f 2 -wi 2 -w 2s -i 3 -r 2s"
@@ -57,7 +61,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 public class SynchronizeLatency {
 
-    @Param({"pserializeFenced", "pserializeAsymmetric", "epoch", "smrDefault", "smrLazy", "smrDeferred"})
+    @Param({"pserializeFenced", "pserializeAsymmetric", "epoch", "smrDefault", "smrLazy", "smrDeferred", "rwlock"})
     public String impl;
 
     /** Background threads that keep entering and leaving sections. */
@@ -65,6 +69,8 @@ public class SynchronizeLatency {
     public int participants;
 
     GraceDomain domain;
+    /** The {@code rwlock} variant's lock: readers hold its read lock, the writer takes its write lock. */
+    final ReentrantReadWriteLock rwlock = new ReentrantReadWriteLock();
     Thread[] readers;
     long[] sections;
     volatile boolean stop;
@@ -76,7 +82,7 @@ public class SynchronizeLatency {
 
     @Setup(Level.Trial)
     public void startReaders() throws InterruptedException {
-        domain = SyncBench.domain(impl, "sync-latency");
+        domain = impl.equals("rwlock") ? null : SyncBench.domain(impl, "sync-latency");
         stop = false;
         readers = new Thread[participants];
         sections = new long[participants];
@@ -92,6 +98,10 @@ public class SynchronizeLatency {
 
     /** A participant: registers on its own thread, then enter/read/exit until stopped. */
     private void readLoop(int index, CountDownLatch registered) {
+        if (domain == null) {
+            lockedReadLoop(index, registered);
+            return;
+        }
         final Participant p = domain.register();
         registered.countDown();
         long n = 0;
@@ -110,6 +120,25 @@ public class SynchronizeLatency {
         readerSink = sink; // keeps the reads alive
     }
 
+    /** The {@code rwlock} participant: read lock, read, unlock, until stopped. */
+    private void lockedReadLoop(int index, CountDownLatch registered) {
+        final ReentrantReadWriteLock.ReadLock lock = rwlock.readLock();
+        registered.countDown();
+        long n = 0;
+        int sink = 0;
+        while (!stop) {
+            lock.lock();
+            try {
+                sink += (int) SHARED.getAcquire(this);
+            } finally {
+                lock.unlock();
+            }
+            n++;
+        }
+        sections[index] = n;
+        readerSink = sink;
+    }
+
     @TearDown(Level.Trial)
     public void stopReaders() throws InterruptedException {
         stop = true;
@@ -121,11 +150,25 @@ public class SynchronizeLatency {
         if (readers.length > 0) {
             System.out.println("sections completed by each reader during the trial: " + sb);
         }
-        SyncBench.close(domain);
+        if (domain != null) {
+            SyncBench.close(domain);
+        }
     }
 
     @Benchmark
     public void synchronize() {
+        if (domain == null) {
+            // The lock's equivalent of a grace period: the write lock waits for every reader
+            // inside to leave (and keeps new ones out while it is held).
+            ReentrantReadWriteLock.WriteLock lock = rwlock.writeLock();
+            lock.lock();
+            try {
+                SHARED.setRelease(this, ++version);
+            } finally {
+                lock.unlock();
+            }
+            return;
+        }
         SHARED.setRelease(this, ++version); // the unpublish the grace period is for
         domain.synchronize();
     }

@@ -1,0 +1,224 @@
+package dev.mpsafe.bench;
+
+import dev.mpsafe.bench.Catalog.Case;
+import dev.mpsafe.bench.Catalog.Metric;
+import dev.mpsafe.bench.Catalog.Series;
+import dev.mpsafe.bench.Compare.Row;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/** The comparison's Markdown report and its printed summary. */
+final class Report {
+
+    /** Rows that are peers or baselines, not mpsafe's own primitives. */
+    static final Set<String> PEERS = Set.of("rwlock", "stamped", "stampedOptimistic", "refcount", "volatileRead",
+            "bareFenced", "abq", "jctools", "clq", "netbsd", "stpe", "tpe", "netty", "netFirst");
+
+    private final Compare.Mode mode;
+    private final List<Case> cases;
+    private final List<Row> rows;
+    private final Machine machine;
+    private final Instant started;
+    private final long tookMillis;
+    private final Map<String, Path> plots;
+
+    Report(Compare.Mode mode, List<Case> cases, List<Row> rows, Machine machine, Instant started, long tookMillis,
+            Map<String, Path> plots) {
+        this.mode = mode;
+        this.cases = cases;
+        this.rows = rows;
+        this.machine = machine;
+        this.started = started;
+        this.tookMillis = tookMillis;
+        this.plots = plots;
+    }
+
+    static boolean ours(String label) {
+        return !PEERS.contains(label);
+    }
+
+    String markdown() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# mpsafe comparison report\n\n");
+        sb.append("Mode **").append(mode.id()).append("**, measured ").append(started.truncatedTo(ChronoUnit.SECONDS))
+                .append(", took ").append(Compare.duration(tookMillis)).append(" (")
+                .append(rows.size()).append(" JMH runs). Made by `./mvnw -Pcompare verify -Dcompare.mode=")
+                .append(mode.id()).append("`.\n\n");
+        sb.append(String.format(Locale.ROOT, "Each run: %d fork(s), %d warm-up iteration(s) of %s, %d measured "
+                + "iteration(s) of %s.%n%n", mode.forks, mode.warmups, mode.warmupTime, mode.iterations,
+                mode.iterationTime));
+
+        sb.append("## Machine\n\n| | |\n|---|---|\n");
+        sb.append("| CPU | ").append(cell(machine.cpu())).append(" |\n");
+        sb.append("| processors | ").append(machine.cpus()).append(" |\n");
+        sb.append("| memory | ").append(cell(machine.memory())).append(" |\n");
+        sb.append("| JDK | ").append(cell(machine.jdk())).append(" |\n");
+        sb.append("| OS | ").append(cell(machine.os())).append(" |\n");
+        sb.append("| load average at start (1/5/15 min) | ").append(cell(machine.loadAverage())).append(" |\n");
+        sb.append("| membarrier(2) | ").append(machine.membarrier() ? "available: the asymmetric read sides ran"
+                : "**not available**: the asymmetric rows measured fenced readers").append(" |\n");
+        sb.append("| pserialize, ASYMMETRIC requested | ").append(cell(machine.pserializeMode())).append(" |\n");
+        sb.append("| SMR, LAZY requested | ").append(cell(machine.smrLazyMode())).append(" |\n");
+        sb.append("| benchmark JVM flags | `").append(cell(machine.jvmFlags())).append("` |\n\n");
+
+        sb.append("## How to read it\n\n");
+        sb.append("- A figure is the **median** of the measured iterations; **±** is the half-width of the 99.9% "
+                + "confidence interval of their mean (Student's t, as JMH's \"Error\"). Percentiles are over every "
+                + "sample, with the same interval over each iteration's percentile.\n");
+        sb.append("- **×** columns divide by the case's baseline in the same series of the same run: above 1, "
+                + "the row is better than the baseline (faster, or more per second), whichever way the unit "
+                + "points. Their error propagates both relative errors.\n");
+        sb.append("- ⚠ flags a figure whose error exceeds ").append((int) (Stats.NOISY * 100))
+                .append("% of it, or that has no error (one iteration): don't read much into it.\n");
+        sb.append("- **alloc** is bytes allocated per operation (JMH `-prof gc`).\n");
+        sb.append("- On a machine with few cores, rows with more threads than cores measure time-slicing. "
+                + "Compare rows of the same run only.\n\n");
+
+        sb.append("## Summary\n\n").append(summaryTable()).append('\n');
+
+        for (Case c : cases) {
+            sb.append("## ").append(c.title()).append("\n\n");
+            sb.append(c.question()).append(' ')
+                    .append(c.higherIsBetter() ? "Higher is better." : "Lower is better.")
+                    .append(" Baseline: `").append(c.baseline()).append("`.\n\n");
+            Path plot = plots.get(c.id());
+            if (plot != null) {
+                sb.append("![").append(c.title()).append("](plots/").append(plot.getFileName()).append(")\n\n");
+            }
+            for (Series s : c.series()) {
+                sb.append("### ").append(c.title()).append(": ").append(s.name()).append("\n\n");
+                sb.append(table(c, s)).append('\n');
+            }
+        }
+        long noisy = rows.stream().filter(r -> r.figures().stream().anyMatch(Stats.Figure::noisy)).count();
+        sb.append("---\n\n").append(noisy).append(" of ").append(rows.size())
+                .append(" rows have a figure flagged ⚠ (error above ").append((int) (Stats.NOISY * 100))
+                .append("% or unknown).\n");
+        return sb.toString();
+    }
+
+    /** The table of one series: a row per variant, every metric with its error and ratio. */
+    String table(Case c, Series s) {
+        Optional<Row> base = find(c, s, c.baseline());
+        StringBuilder sb = new StringBuilder("| row |");
+        StringBuilder align = new StringBuilder("|---|");
+        for (Metric m : c.metrics()) {
+            String unit = base.map(b -> b.figures().get(c.metrics().indexOf(m)).unit()).orElse("");
+            sb.append(' ').append(m.name()).append(" (").append(unit).append(") | × ").append(c.baseline()).append(" |");
+            align.append("---:|---:|");
+        }
+        sb.append(" alloc B/op | |\n");
+        align.append("---:|---|\n");
+        sb.append(align);
+        for (Row r : rows) {
+            if (r.c() != c || r.series() != s) {
+                continue;
+            }
+            sb.append("| ").append(ours(r.variant().label()) ? "**" + r.variant().label() + "**" : r.variant().label())
+                    .append(" |");
+            boolean noisy = false;
+            for (int i = 0; i < c.metrics().size(); i++) {
+                Stats.Figure f = r.figures().get(i);
+                noisy |= f.noisy();
+                sb.append(' ').append(withError(f.value(), f.error())).append(" | ");
+                if (base.isPresent() && base.get() != r) {
+                    double[] x = Stats.ratio(f, base.get().figures().get(i), c.metrics().get(i).higherIsBetter(c));
+                    sb.append(withError(x[0], x[1]));
+                } else {
+                    sb.append(base.isPresent() ? "1" : "n/a");
+                }
+                sb.append(" |");
+            }
+            sb.append(' ').append(fmt(r.allocPerOp())).append(" | ").append(noisy ? "⚠" : "").append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    /** Per case and series: the baseline, mpsafe's best row, and the best other peer, on the first metric. */
+    String summaryTable() {
+        StringBuilder sb = new StringBuilder(
+                "| question | series | baseline | best of mpsafe | × baseline | best other peer | × baseline |\n"
+                        + "|---|---|---|---|---:|---|---:|\n");
+        for (Case c : cases) {
+            Metric first = c.metrics().get(0);
+            boolean higher = first.higherIsBetter(c);
+            Comparator<Row> better = Comparator.comparingDouble(r -> r.figures().get(0).value());
+            if (!higher) {
+                better = better.reversed();
+            }
+            for (Series s : c.series()) {
+                Optional<Row> base = find(c, s, c.baseline());
+                List<Row> inSeries = rows.stream().filter(r -> r.c() == c && r.series() == s).toList();
+                Optional<Row> bestOurs = inSeries.stream().filter(r -> ours(r.variant().label())).max(better);
+                Optional<Row> bestPeer = inSeries.stream()
+                        .filter(r -> !ours(r.variant().label()) && !r.variant().label().equals(c.baseline()))
+                        .max(better);
+                sb.append("| ").append(c.title()).append(" | ").append(s.name()).append(" | ");
+                sb.append(base.map(b -> b.variant().label() + " " + figure(b.figures().get(0))).orElse("n/a"));
+                sb.append(" | ").append(bestOurs.map(r -> "**" + r.variant().label() + "** " + figure(r.figures().get(0)))
+                        .orElse("–"));
+                sb.append(" | ").append(ratioCell(bestOurs, base, higher));
+                sb.append(" | ").append(bestPeer.map(r -> r.variant().label() + " " + figure(r.figures().get(0)))
+                        .orElse("–"));
+                sb.append(" | ").append(ratioCell(bestPeer, base, higher)).append(" |\n");
+            }
+        }
+        return sb.toString();
+    }
+
+    /** What the command prints at the end. */
+    String summary() {
+        return "## mpsafe comparison (" + mode.id() + " mode): summary\n\n" + summaryTable() + "\nMachine: "
+                + machine.oneLine() + "\n";
+    }
+
+    private Optional<Row> find(Case c, Series s, String label) {
+        return rows.stream().filter(r -> r.c() == c && r.series() == s && r.variant().label().equals(label))
+                .findFirst();
+    }
+
+    private static String ratioCell(Optional<Row> row, Optional<Row> base, boolean higher) {
+        if (row.isEmpty() || base.isEmpty()) {
+            return "–";
+        }
+        double[] x = Stats.ratio(row.get().figures().get(0), base.get().figures().get(0), higher);
+        return withError(x[0], x[1]);
+    }
+
+    private static String figure(Stats.Figure f) {
+        return withError(f.value(), f.error()) + " " + f.unit() + (f.noisy() ? " ⚠" : "");
+    }
+
+    static String withError(double value, double error) {
+        return Double.isNaN(error) ? fmt(value) : fmt(value) + " ± " + fmt(error);
+    }
+
+    /** Three significant figures at most, no exponent; "n/a" for NaN and infinities. */
+    static String fmt(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return "n/a";
+        }
+        double a = Math.abs(v);
+        if (a >= 100) {
+            return String.format(Locale.ROOT, "%.0f", v);
+        }
+        if (a >= 10) {
+            return String.format(Locale.ROOT, "%.1f", v);
+        }
+        if (a >= 0.1 || a == 0) {
+            return String.format(Locale.ROOT, "%.2f", v);
+        }
+        return String.format(Locale.ROOT, "%.3g", v);
+    }
+
+    private static String cell(String s) {
+        return s.replace("|", "\\|").replace("\n", " ");
+    }
+}

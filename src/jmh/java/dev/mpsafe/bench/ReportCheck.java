@@ -1,0 +1,170 @@
+package dev.mpsafe.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mpsafe.bench.Catalog.Case;
+import dev.mpsafe.bench.Catalog.Series;
+import dev.mpsafe.bench.Catalog.Variant;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+
+/**
+ * Checks that a comparison's report folder is well formed, so that a broken report fails the build
+ * instead of reaching a reader: {@code results.json} parses and holds one JMH result per run, with
+ * a numeric score; every plot the report links to exists and is a PNG that decodes to a non-empty
+ * image, and there is at least one; {@code report.md} describes the machine and has, for every case
+ * and series, a table with a row per scheme or peer that ran.
+ *
+ * <pre>
+ *   java -cp ... dev.mpsafe.bench.ReportCheck [--mode smoke|quick|full] [--only REGEX] DIR
+ * </pre>
+ */
+public final class ReportCheck {
+
+    /** The folder is not a well-formed report; the message says what is wrong. */
+    static final class MalformedReportException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        MalformedReportException(String message) {
+            super(message);
+        }
+    }
+
+    static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    private ReportCheck() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Compare.Mode mode = Compare.Mode.QUICK;
+        String only = null;
+        Path dir = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--mode" -> mode = Compare.Mode.parse(args[++i]);
+                case "--only" -> only = args[++i];
+                default -> dir = Path.of(args[i]);
+            }
+        }
+        if (dir == null) {
+            throw new IllegalArgumentException("usage: ReportCheck [--mode smoke|quick|full] [--only REGEX] DIR");
+        }
+        List<Case> cases = Catalog.cases(mode, Runtime.getRuntime().availableProcessors());
+        if (only != null) {
+            Pattern p = Pattern.compile(only);
+            cases = cases.stream().filter(c -> p.matcher(c.id()).find()).toList();
+        }
+        int plots = check(dir, cases);
+        System.out.println("report check: OK: " + dir + " (" + cases.size() + " cases, "
+                + cases.stream().mapToInt(Case::runs).sum() + " JMH results, " + plots + " plots)");
+    }
+
+    /** Checks {@code dir} against the cases that were run; returns the number of plots. */
+    static int check(Path dir, List<Case> cases) throws IOException {
+        checkJson(dir.resolve("results.json"), cases.stream().mapToInt(Case::runs).sum());
+        Path md = dir.resolve("report.md");
+        if (!Files.isRegularFile(md)) {
+            throw new MalformedReportException("no report: " + md + " is missing");
+        }
+        String report = Files.readString(md);
+        for (String row : List.of("| CPU |", "| processors |", "| JDK |", "| OS |", "| membarrier(2) |")) {
+            if (!report.contains(row)) {
+                throw new MalformedReportException(md + ": the machine table has no '" + row + "' row");
+            }
+        }
+        for (Case c : cases) {
+            String section = section(report, "## " + c.title() + "\n", "\n## ", md);
+            for (Series s : c.series()) {
+                String table = section(section, "### " + c.title() + ": " + s.name() + "\n", "\n### ", md);
+                for (Variant v : s.variants()) {
+                    if (!table.contains("\n| " + v.label() + " |") && !table.contains("\n| **" + v.label() + "** |")) {
+                        throw new MalformedReportException(md + ": the table '" + c.title() + ": " + s.name()
+                                + "' has no row for '" + v.label() + "'");
+                    }
+                }
+            }
+        }
+        Matcher links = Pattern.compile("!\\[[^\\]]*\\]\\(([^)]+)\\)").matcher(report);
+        List<Path> images = new ArrayList<>();
+        while (links.find()) {
+            images.add(dir.resolve(links.group(1)));
+        }
+        if (images.isEmpty()) {
+            throw new MalformedReportException(md + " links no plot");
+        }
+        for (Path image : images) {
+            checkPng(image);
+        }
+        return images.size();
+    }
+
+    static void checkJson(Path json, int expectedResults) throws IOException {
+        if (!Files.isRegularFile(json)) {
+            throw new MalformedReportException("no raw results: " + json + " is missing");
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json.toFile());
+        } catch (IOException e) {
+            throw new MalformedReportException(json + " is not JSON: " + e.getMessage());
+        }
+        if (root == null || !root.isArray()) {
+            throw new MalformedReportException(json + " is not a JSON array of JMH results");
+        }
+        if (root.size() != expectedResults) {
+            throw new MalformedReportException(json + " holds " + root.size() + " results; the run made "
+                    + expectedResults);
+        }
+        for (JsonNode r : root) {
+            if (!r.path("benchmark").isTextual() || !r.path("primaryMetric").path("score").isNumber()) {
+                throw new MalformedReportException(json + ": a result without a benchmark name or a numeric "
+                        + "primaryMetric.score: " + abbreviate(r.toString()));
+            }
+        }
+    }
+
+    static void checkPng(Path image) throws IOException {
+        if (!Files.isRegularFile(image)) {
+            throw new MalformedReportException("the report links " + image + ", which does not exist");
+        }
+        byte[] head;
+        try (InputStream in = Files.newInputStream(image)) {
+            head = in.readNBytes(PNG_SIGNATURE.length);
+        }
+        if (!Arrays.equals(head, PNG_SIGNATURE)) {
+            throw new MalformedReportException(image + " does not start with the PNG signature");
+        }
+        BufferedImage decoded;
+        try {
+            decoded = ImageIO.read(image.toFile());
+        } catch (IOException e) {
+            throw new MalformedReportException(image + " does not decode as PNG: " + e.getMessage());
+        }
+        if (decoded == null || decoded.getWidth() < 1 || decoded.getHeight() < 1) {
+            throw new MalformedReportException(image + " decodes to no image");
+        }
+    }
+
+    /** The text from {@code start} to the next {@code end} marker (or the end of the text). */
+    private static String section(String text, String start, String end, Path file) {
+        int from = text.indexOf(start);
+        if (from < 0) {
+            throw new MalformedReportException(file + " has no section '" + start.trim() + "'");
+        }
+        int to = text.indexOf(end, from + start.length());
+        return text.substring(from, to < 0 ? text.length() : to + 1);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.mpsafe.bench;
+
+import dev.mpsafe.bench.Catalog.Case;
+import dev.mpsafe.bench.Catalog.Kind;
+import dev.mpsafe.bench.Catalog.Metric;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.math3.distribution.TDistribution;
+import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.IterationResult;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+
+/**
+ * Reads figures out of JMH results, each with its error.
+ *
+ * <p>A figure's value is the median of the measured iterations (all forks), which a noisy
+ * iteration moves less than the mean; its error is the half-width of the 99.9% confidence
+ * interval of the iterations' mean (Student's t), the same statistic JMH prints as "Error". A
+ * percentile of a sampled benchmark is taken over every sample, and its error is the same
+ * interval over the percentile of each iteration. One iteration has no error: such figures show
+ * "n/a" and are flagged as noisy.
+ */
+final class Stats {
+
+    /** Figures whose error exceeds this fraction of their value are flagged. */
+    static final double NOISY = 0.10;
+
+    private Stats() {
+    }
+
+    /**
+     * One figure.
+     *
+     * @param value the median (or the percentile)
+     * @param error the 99.9% confidence half-width, or NaN with one iteration
+     * @param unit what it counts
+     * @param iterations how many measured iterations it came from
+     */
+    record Figure(double value, double error, String unit, int iterations) {
+        double relativeError() {
+            return Double.isNaN(error) || value == 0 ? (error == 0 ? 0 : Double.NaN) : Math.abs(error / value);
+        }
+
+        /** Error above {@link #NOISY} of the value, or unknown. */
+        boolean noisy() {
+            return !(relativeError() <= NOISY);
+        }
+    }
+
+    /** Every figure the case asks for, read from one run. */
+    static List<Figure> figures(Case c, RunResult run) {
+        List<Figure> figures = new ArrayList<>();
+        for (Metric m : c.metrics()) {
+            figures.add(figure(m, run));
+        }
+        return figures;
+    }
+
+    static Figure figure(Metric m, RunResult run) {
+        List<IterationResult> iterations = new ArrayList<>();
+        for (BenchmarkResult fork : run.getBenchmarkResults()) {
+            iterations.addAll(fork.getIterationResults());
+        }
+        double[] perIteration = new double[iterations.size()];
+        String unit = null;
+        for (int i = 0; i < perIteration.length; i++) {
+            Result<?> r = pick(m, iterations.get(i).getPrimaryResult(), iterations.get(i).getSecondaryResults(), run);
+            perIteration[i] = m.kind() == Kind.PERCENTILE ? r.getStatistics().getPercentile(m.percentile()) : r.getScore();
+            unit = r.getScoreUnit();
+        }
+        double value = m.kind() == Kind.PERCENTILE
+                ? run.getPrimaryResult().getStatistics().getPercentile(m.percentile())
+                : median(perIteration);
+        return new Figure(value, confidenceHalfWidth(perIteration), m.unit() != null ? m.unit() : unit,
+                perIteration.length);
+    }
+
+    private static Result<?> pick(Metric m, Result<?> primary, Map<String, Result> secondary, RunResult run) {
+        if (m.key() == null) {
+            return primary;
+        }
+        Result<?> r = secondary.get(m.key());
+        if (r == null) {
+            throw new IllegalStateException("no result '" + m.key() + "' in " + run.getParams().getBenchmark()
+                    + "; it has " + secondary.keySet());
+        }
+        return r;
+    }
+
+    /** Bytes allocated per operation (JMH {@code -prof gc}), NaN when not measured. */
+    static double allocPerOp(RunResult run) {
+        for (Map.Entry<String, Result> e : run.getSecondaryResults().entrySet()) {
+            if (e.getKey().endsWith("gc.alloc.rate.norm")) {
+                return e.getValue().getScore();
+            }
+        }
+        return Double.NaN;
+    }
+
+    static double median(double[] values) {
+        if (values.length == 0) {
+            return Double.NaN;
+        }
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int mid = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    /** Half-width of the 99.9% confidence interval of the mean; NaN for fewer than 2 values. */
+    static double confidenceHalfWidth(double[] values) {
+        int n = values.length;
+        if (n < 2) {
+            return Double.NaN;
+        }
+        double mean = Arrays.stream(values).average().orElseThrow();
+        double ss = 0;
+        for (double v : values) {
+            ss += (v - mean) * (v - mean);
+        }
+        double sd = Math.sqrt(ss / (n - 1));
+        double t = new TDistribution(n - 1).inverseCumulativeProbability(1 - 0.001 / 2);
+        return t * sd / Math.sqrt(n);
+    }
+
+    /**
+     * How many times better {@code f} is than {@code base} (above 1: better), with the error
+     * propagated from both relative errors; NaN where undefined (a zero in the denominator).
+     */
+    static double[] ratio(Figure f, Figure base, boolean higherIsBetter) {
+        double x = higherIsBetter ? f.value() / base.value() : base.value() / f.value();
+        if (Double.isNaN(x) || Double.isInfinite(x)) {
+            return new double[] {Double.NaN, Double.NaN};
+        }
+        double rel = Math.hypot(f.relativeError(), base.relativeError());
+        return new double[] {x, x * rel};
+    }
+}
