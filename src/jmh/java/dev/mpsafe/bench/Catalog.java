@@ -186,6 +186,25 @@ final class Catalog {
                         + "schemes never stop a reader, so they wait longer and readers pay nothing.",
                 false, "rwlock", List.of(Metric.percentile("p50", 50), Metric.percentile("p99", 99)), latency));
 
+        // Many participants: idle virtual threads, each registered by one section.
+        List<Series> many = new ArrayList<>();
+        List<String> manyImpls = full ? concat(List.of("rwlock"), SCHEMES)
+                : List.of("rwlock", "pserializeFenced", "epoch", "smrDefault");
+        for (int participants : full ? List.of(1, 100, 10_000) : List.of(1, 10_000)) {
+            List<Variant> vs = new ArrayList<>();
+            for (String impl : manyImpls) {
+                vs.add(new Variant(impl, "dev.mpsafe.sync.ManyParticipants.synchronize",
+                        Map.of("impl", impl, "participants", "" + participants), 0, null));
+            }
+            many.add(new Series(String.format(java.util.Locale.ROOT, "%,d idle virtual thread%s", participants,
+                    participants == 1 ? "" : "s"), vs));
+        }
+        cases.add(new Case("many-participants", "Grace periods with many registered virtual threads",
+                "Virtual threads each entered one section (so each holds a registered slot) and now idle "
+                        + "outside any section. One operation: a writer's store and synchronize() (rwlock: "
+                        + "take and release the write lock). Sampled: median and 99th percentile.",
+                false, "rwlock", List.of(Metric.percentile("p50", 50), Metric.percentile("p99", 99)), many));
+
         // Reclamation throughput and pending garbage.
         List<String> churn = new ArrayList<>(List.of("rwlock", "pserializeFenced"));
         if (full) {

@@ -206,6 +206,15 @@ final class Report {
             return "n/a";
         }
         double a = Math.abs(v);
+        if (a >= 1e9) {
+            return String.format(Locale.ROOT, "%.3gG", v / 1e9);
+        }
+        if (a >= 1e6) {
+            return String.format(Locale.ROOT, "%.3gM", v / 1e6);
+        }
+        if (a >= 1e4) {
+            return String.format(Locale.ROOT, "%,.0f", v);
+        }
         if (a >= 100) {
             return String.format(Locale.ROOT, "%.0f", v);
         }

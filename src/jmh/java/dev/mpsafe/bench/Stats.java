@@ -74,7 +74,7 @@ final class Stats {
         double value = m.kind() == Kind.PERCENTILE
                 ? run.getPrimaryResult().getStatistics().getPercentile(m.percentile())
                 : median(perIteration);
-        return new Figure(value, confidenceHalfWidth(perIteration), m.unit() != null ? m.unit() : unit,
+        return new Figure(value, confidenceHalfWidth(perIteration), m.unit() != null ? m.unit() : micro(unit),
                 perIteration.length);
     }
 
@@ -88,6 +88,11 @@ final class Stats {
                     + "; it has " + secondary.keySet());
         }
         return r;
+    }
+
+    /** JMH writes microseconds as "us"; the report writes µs. */
+    static String micro(String unit) {
+        return unit == null ? null : unit.replaceAll("\\bus\\b", "µs");
     }
 
     /** Bytes allocated per operation (JMH {@code -prof gc}), NaN when not measured. */
