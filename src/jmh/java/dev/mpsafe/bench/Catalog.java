@@ -222,6 +222,31 @@ final class Catalog {
                         Metric.secondary("pending high-water", "pendingHighWater", "objects", false).better(false)),
                 List.of(series("1 writer + 1 reader", churn, "dev.mpsafe.sync.ReclamationChurn.replace", "impl"))));
 
+        // Pooled and off-heap reuse.
+        List<Series> pools = new ArrayList<>();
+        for (int t : full ? threadCounts(mode, cpus) : List.of(1)) {
+            List<Variant> vs = new ArrayList<>();
+            for (String m : List.of("clqPool", "newObject", "smrPool", "smrPoolLocal")) {
+                vs.add(new Variant(m, "dev.mpsafe.smr.PoolChurn." + m, Map.of(), t, null));
+            }
+            pools.add(new Series(t + (t == 1 ? " thread" : " threads"), vs));
+        }
+        cases.add(new Case("pool-churn", "Object pools: allocate and free",
+                "One operation: allocate a 64-byte object, write it, free the one it displaces from a window "
+                        + "of 256. smrPool reuses an object only after a grace period; the ConcurrentLinkedQueue "
+                        + "free list (clqPool, the baseline) does not wait for readers at all; newObject leaves "
+                        + "the old one to the GC.",
+                false, "clqPool", List.of(Metric.primary("time")), pools));
+        List<Variant> segments = new ArrayList<>();
+        for (String m : List.of("arenaShared", "arenaConfined", "segmentPool")) {
+            segments.add(new Variant(m, "dev.mpsafe.smr.SegmentChurn." + m, Map.of(), 0, null));
+        }
+        cases.add(new Case("segment-churn", "Off-heap buffers: obtain and release 2 KiB",
+                "One operation: obtain a 2 KiB off-heap buffer another thread could read, write it, release "
+                        + "it. arenaShared (the baseline) opens and closes a shared arena per buffer; arenaConfined "
+                        + "is only for one thread, shown for scale; segmentPool reuses after a grace period.",
+                false, "arenaShared", List.of(Metric.primary("time")), List.of(new Series("1 thread", segments))));
+
         // pcq against its peers.
         List<String> queues = full ? List.of("abq", "pcq", "jctools", "clq", "netbsd")
                 : List.of("abq", "pcq", "jctools", "clq");

@@ -48,8 +48,8 @@ public final class Compare {
     enum Mode {
         /** One short measured iteration, no warm-up: proves that every benchmark and the report work. */
         SMOKE(1, 0, ms(100), 1, ms(100)),
-        /** One fork, one warm-up second, five 0.4 s iterations: about 5 minutes on 2 cores. */
-        QUICK(1, 1, TimeValue.seconds(1), 5, ms(400)),
+        /** One fork, one 0.8 s warm-up, five 0.4 s iterations: about 5 minutes on 2 cores. */
+        QUICK(1, 1, ms(800), 5, ms(400)),
         /** Three forks, three warm-up seconds, five one-second iterations each, more thread counts. */
         FULL(3, 3, TimeValue.seconds(1), 5, TimeValue.seconds(1));
 
