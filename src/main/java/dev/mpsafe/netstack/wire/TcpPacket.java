@@ -162,9 +162,9 @@ public final class TcpPacket implements Outcome.OfTcpPacket {
         return base;
     }
 
-    /** The bytes of the whole TCP segment, header and data. */
-    public int bufferLength() {
-        return (int) limit;
+    /** The bytes of the whole TCP segment, header and data (at most {@link #MAX_LENGTH}). */
+    public long bufferLength() {
+        return limit;
     }
 
     /** The source port, 0..65535. */
