@@ -11,6 +11,9 @@
  *       built on it: objects, and off-heap segments.</li>
  *   <li>{@link dev.mpsafe.kcont} &mdash; kernel continuations: workers with a pcq inbox, timer
  *       wheels, priority classes with per-round budgets.</li>
+ *   <li>{@link dev.mpsafe.netstack.wire} &mdash; the netstack's wire formats: zero-copy, checked
+ *       views of IPv4, ICMPv4, UDP and TCP headers over {@code MemorySegment}s, their validated
+ *       reprs, and the internet checksum.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
@@ -28,4 +31,5 @@ module dev.mpsafe {
     exports dev.mpsafe.epoch;
     exports dev.mpsafe.smr;
     exports dev.mpsafe.kcont;
+    exports dev.mpsafe.netstack.wire;
 }

@@ -1,0 +1,51 @@
+package dev.mpsafe.netstack.wire;
+
+/**
+ * IPv4 addresses as the wire layer holds them: the four bytes, big-endian, in an {@code int}
+ * ({@code 192.0.2.1} is {@code 0xC0000201}). An {@code int} needs no allocation and compares with
+ * {@code ==}; these helpers convert it for people.
+ *
+ * <p>Thread safety: stateless.
+ */
+public final class Ipv4Address {
+
+    private Ipv4Address() {}
+
+    /**
+     * The address {@code a.b.c.d}.
+     *
+     * @throws IllegalArgumentException if a byte is outside 0..255, naming it
+     */
+    public static int of(int a, int b, int c, int d) {
+        return Bytes.inRange("first byte", a, 0, 255) << 24 | Bytes.inRange("second byte", b, 0, 255) << 16
+                | Bytes.inRange("third byte", c, 0, 255) << 8 | Bytes.inRange("fourth byte", d, 0, 255);
+    }
+
+    /**
+     * Parses dotted-quad notation, exactly four decimal bytes.
+     *
+     * @throws IllegalArgumentException if {@code text} is not four dot-separated numbers 0..255
+     */
+    public static int parse(String text) {
+        String[] parts = text.split("\\.", -1);
+        if (parts.length != 4) {
+            throw new IllegalArgumentException("'" + text + "' has " + parts.length
+                    + " dot-separated parts; an IPv4 address has 4");
+        }
+        int address = 0;
+        for (String part : parts) {
+            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(Character::isDigit)) {
+                throw new IllegalArgumentException("'" + part + "' in '" + text + "' is not a number 0..255");
+            }
+            address = address << 8 | Bytes.inRange("byte '" + part + "' in '" + text + "'",
+                    Integer.parseInt(part), 0, 255);
+        }
+        return address;
+    }
+
+    /** Dotted-quad notation. */
+    public static String format(int address) {
+        return (address >>> 24) + "." + (address >>> 16 & 0xFF) + "." + (address >>> 8 & 0xFF) + "."
+                + (address & 0xFF);
+    }
+}
