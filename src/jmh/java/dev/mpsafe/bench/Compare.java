@@ -92,7 +92,7 @@ public final class Compare {
     }
 
     /** One measured row: a variant's figures, in the order of its case's metrics. */
-    record Row(Case c, Series series, Variant variant, List<Stats.Figure> figures, double allocPerOp) {
+    record Row(Case c, Series series, Variant variant, List<Stats.Figure> figures, Stats.Figure allocPerOp) {
     }
 
     private Compare() {

@@ -137,7 +137,7 @@ final class Report {
                 }
                 sb.append(" |");
             }
-            sb.append(' ').append(fmt(r.allocPerOp())).append(" | ").append(noisy ? "⚠" : "").append(" |\n");
+            sb.append(' ').append(withError(r.allocPerOp().value(), r.allocPerOp().error())).append(" | ").append(noisy ? "⚠" : "").append(" |\n");
         }
         return sb.toString();
     }

@@ -95,14 +95,14 @@ final class Stats {
         return unit == null ? null : unit.replaceAll("\\bus\\b", "µs");
     }
 
-    /** Bytes allocated per operation (JMH {@code -prof gc}), NaN when not measured. */
-    static double allocPerOp(RunResult run) {
-        for (Map.Entry<String, Result> e : run.getSecondaryResults().entrySet()) {
-            if (e.getKey().endsWith("gc.alloc.rate.norm")) {
-                return e.getValue().getScore();
+    /** Bytes allocated per operation (JMH {@code -prof gc}) with its error; NaN when not measured. */
+    static Figure allocPerOp(RunResult run) {
+        for (String key : run.getSecondaryResults().keySet()) {
+            if (key.endsWith("gc.alloc.rate.norm")) {
+                return figure(new Metric("alloc", key, Kind.SCORE, Double.NaN, "B/op", false, null), run);
             }
         }
-        return Double.NaN;
+        return new Figure(Double.NaN, Double.NaN, "B/op", 0);
     }
 
     static double median(double[] values) {
