@@ -1,0 +1,265 @@
+package dev.mpsafe.netstack.ip;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.netstack.wire.Ipv4Address;
+import dev.mpsafe.pserialize.Pserialize;
+import dev.mpsafe.smr.Smr;
+import dev.mpsafe.sync.Deferring;
+import dev.mpsafe.sync.GraceDomain;
+import dev.mpsafe.sync.GraceOptions;
+import dev.mpsafe.sync.Participant;
+import dev.mpsafe.sync.Section;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class RouteTableTest {
+
+    /** Every scheme the stack can be created with. */
+    enum Scheme {
+        PSERIALIZE_FENCED(() -> Pserialize.create(GraceOptions.named("routes"), Pserialize.Mode.FENCED)),
+        PSERIALIZE_ASYMMETRIC(() -> Pserialize.create(GraceOptions.named("routes"), Pserialize.Mode.ASYMMETRIC)),
+        EPOCH(() -> Epoch.create("routes")),
+        SMR_DEFAULT(() -> Smr.create("routes", Smr.Mode.DEFAULT)),
+        SMR_LAZY(() -> Smr.create("routes", Smr.Mode.LAZY)),
+        SMR_DEFERRED(() -> Smr.create("routes", Smr.Mode.deferred(16)));
+
+        final Supplier<GraceDomain> factory;
+
+        Scheme(Supplier<GraceDomain> factory) {
+            this.factory = factory;
+        }
+    }
+
+    private final List<GraceDomain> domains = new ArrayList<>();
+
+    private GraceDomain domain(Scheme s) {
+        GraceDomain d = s.factory.get();
+        domains.add(d);
+        return d;
+    }
+
+    @AfterEach
+    void closeDomains() {
+        for (GraceDomain d : domains) {
+            if (d instanceof Epoch e) {
+                e.close();
+            }
+        }
+    }
+
+    static int ip(String s) {
+        return Ipv4Address.parse(s);
+    }
+
+    @Test
+    void shouldMatchTheLongestPrefix() {
+        RouteTable t = RouteTable.create(domain(Scheme.SMR_DEFAULT));
+        Route def = Route.via(0, 0, ip("192.0.2.1"), 1);
+        Route net8 = Route.onLink(ip("10.0.0.0"), 8, 2);
+        Route net24 = Route.via(ip("10.1.2.0"), 24, ip("10.0.0.254"), 3);
+        Route host = Route.onLink(ip("10.1.2.3"), 32, 4);
+        for (Route r : List.of(net24, def, host, net8)) {
+            assertNull(t.add(r));
+        }
+        assertSame(host, t.resolve(ip("10.1.2.3")));
+        assertSame(net24, t.resolve(ip("10.1.2.4")));
+        assertSame(net8, t.resolve(ip("10.200.0.1")));
+        assertSame(def, t.resolve(ip("8.8.8.8")));
+        assertEquals(ip("10.0.0.254"), t.resolve(ip("10.1.2.9")).nextHopFor(ip("10.1.2.9")));
+        assertEquals(ip("10.9.9.9"), t.resolve(ip("10.9.9.9")).nextHopFor(ip("10.9.9.9")), "on-link");
+        assertSame(def, t.remove(0, 0));
+        assertNull(t.resolve(ip("8.8.8.8")), "no default route: no match");
+        assertEquals(3, t.size());
+    }
+
+    @ParameterizedTest
+    @EnumSource(Scheme.class)
+    void shouldAgreeWithABruteForceLongestPrefixMatchOnRandomTables(Scheme scheme) {
+        GraceDomain d = domain(scheme);
+        RouteTable t = RouteTable.create(d);
+        SplittableRandom random = new SplittableRandom(42 + scheme.ordinal());
+        List<Route> reference = new ArrayList<>();
+        for (int i = 0; i < 3_000; i++) {
+            int len = random.nextInt(33);
+            int net = random.nextInt() & Route.mask(len);
+            if (random.nextInt(4) == 0 && !reference.isEmpty()) {
+                Route victim = reference.get(random.nextInt(reference.size()));
+                assertSame(victim, t.remove(victim.network(), victim.prefixLength()));
+                reference.remove(victim);
+                continue;
+            }
+            Route r = Route.onLink(net, len, random.nextInt(8));
+            Route replaced = t.add(r);
+            Route expectedReplaced = reference.stream()
+                    .filter(x -> x.network() == net && x.prefixLength() == len).findFirst().orElse(null);
+            assertSame(expectedReplaced, replaced);
+            reference.remove(expectedReplaced);
+            reference.add(r);
+        }
+        assertEquals(reference.size(), t.size());
+        Participant p = d.register();
+        try {
+            for (int i = 0; i < 20_000; i++) {
+                int dst = i % 2 == 0 ? random.nextInt()
+                        : reference.get(random.nextInt(reference.size())).network() | random.nextInt(256);
+                Route expected = null;
+                for (Route r : reference) {
+                    if (r.matches(dst) && (expected == null || r.prefixLength() > expected.prefixLength())) {
+                        expected = r;
+                    }
+                }
+                p.enter();
+                try {
+                    assertSame(expected, t.lookup(dst), () -> "lookup " + Ipv4Address.format(dst));
+                } finally {
+                    p.exit();
+                }
+            }
+        } finally {
+            p.release();
+        }
+    }
+
+    @Test
+    void shouldRejectBadRoutesNamingTheValueAndTheLimitAndChangeNothing() {
+        RouteTable t = RouteTable.create(domain(Scheme.EPOCH));
+        t.add(Route.onLink(ip("10.0.0.0"), 8, 1));
+        var tooLong = assertThrows(IllegalArgumentException.class, () -> Route.onLink(0, 33, 1));
+        assertEquals("prefix length 33 is outside 0..32", tooLong.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Route.onLink(0, -1, 1));
+        var hostBits = assertThrows(IllegalArgumentException.class, () -> Route.onLink(ip("10.0.0.1"), 8, 1));
+        assertEquals("network 10.0.0.1/8 has host bits set; the network of that prefix is 10.0.0.0",
+                hostBits.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Route.onLink(0, 0, -1));
+        assertThrows(IllegalArgumentException.class, () -> t.remove(ip("10.0.0.1"), 8));
+        var dup = assertThrows(IllegalArgumentException.class, () -> t.replaceAll(
+                List.of(Route.onLink(ip("10.0.0.0"), 8, 1), Route.onLink(ip("10.0.0.0"), 8, 2))));
+        assertTrue(dup.getMessage().startsWith("two routes for 10.0.0.0/8"), dup.getMessage());
+        assertEquals(1, t.size(), "nothing changed");
+        assertEquals(1, t.resolve(ip("10.1.1.1")).interfaceIndex());
+        assertNull(t.remove(ip("11.0.0.0"), 8));
+    }
+
+    @Test
+    void shouldRequireASectionForLookupWhenAssertionsAreOn() {
+        RouteTable t = RouteTable.create(domain(Scheme.SMR_DEFAULT));
+        boolean assertions = false;
+        assert assertions = true;
+        if (assertions) {
+            assertThrows(IllegalStateException.class, () -> t.lookup(1));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Scheme.class)
+    void shouldNotHandARemovedRouteToTheHookWhileAReaderThatFoundItIsInside(Scheme scheme) throws Exception {
+        GraceDomain d = domain(scheme);
+        Set<Route> reclaimed = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+        RouteTable t = RouteTable.builder(d).onRemoved(reclaimed::add).build();
+        Route r = Route.onLink(ip("10.0.0.0"), 8, 1);
+        t.add(r);
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        AtomicReference<Route> seen = new AtomicReference<>();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try (Section s = d.enter()) {
+                seen.set(t.lookup(ip("10.1.1.1")));
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(inside.await(10, TimeUnit.SECONDS));
+        Thread writer = Thread.ofPlatform().start(() -> t.remove(ip("10.0.0.0"), 8));
+        // The writer either waits (synchronize) or defers (epoch.call); either way, not yet.
+        writer.join(d instanceof Deferring ? 5_000 : 200);
+        assertSame(r, seen.get());
+        assertFalse(reclaimed.contains(r), "the hook ran while a reader that found the route was inside");
+        assertNull(t.resolve(ip("10.1.1.1")), "new lookups no longer find it");
+        leave.countDown();
+        reader.join();
+        writer.join();
+        if (d instanceof Deferring deferring) {
+            deferring.barrier();
+        }
+        assertTrue(reclaimed.contains(r), "the hook ran after the reader left");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Scheme.class)
+    void shouldNeverLetAReaderInsideASectionSeeAReclaimedRouteUnderChurn(Scheme scheme) throws Exception {
+        GraceDomain d = domain(scheme);
+        Set<Route> reclaimed = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+        RouteTable t = RouteTable.builder(d).onRemoved(reclaimed::add).build();
+        int[] nets = {ip("10.0.0.0"), ip("10.1.0.0"), ip("10.1.1.0"), ip("0.0.0.0")};
+        int[] lens = {8, 16, 24, 0};
+        for (int i = 0; i < nets.length; i++) {
+            t.add(Route.onLink(nets[i], lens[i], 0));
+        }
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong lookups = new AtomicLong();
+        AtomicLong violations = new AtomicLong();
+        List<Thread> readers = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            readers.add(Thread.ofPlatform().start(() -> {
+                Participant p = d.register();
+                SplittableRandom random = new SplittableRandom();
+                long n = 0;
+                while (!stop.get()) {
+                    p.enter();
+                    try {
+                        Route r = t.lookup(ip("10.1.1.1") ^ random.nextInt(1 << 20));
+                        if (r != null && reclaimed.contains(r)) {
+                            violations.incrementAndGet();
+                        }
+                    } finally {
+                        p.exit();
+                    }
+                    n++;
+                }
+                p.release();
+                lookups.addAndGet(n);
+            }));
+        }
+        SplittableRandom random = new SplittableRandom(7);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+        int changes = 0;
+        while (System.nanoTime() < deadline) {
+            int i = random.nextInt(nets.length);
+            t.add(Route.onLink(nets[i], lens[i], random.nextInt(1, 100)));
+            changes++;
+        }
+        stop.set(true);
+        for (Thread r : readers) {
+            r.join();
+        }
+        if (d instanceof Deferring deferring) {
+            deferring.barrier();
+        }
+        assertEquals(0, violations.get(), "readers saw reclaimed routes");
+        assertTrue(lookups.get() > 1_000, "readers made progress: " + lookups.get());
+        assertEquals(changes, reclaimed.size(), "every replaced route reached the hook exactly once");
+    }
+}
