@@ -14,13 +14,16 @@
  *   <li>{@link dev.mpsafe.netstack.wire} &mdash; the netstack's wire formats: zero-copy, checked
  *       views of IPv4, ICMPv4, UDP and TCP headers over {@code MemorySegment}s, their validated
  *       reprs, and the internet checksum.</li>
+ *   <li>{@link dev.mpsafe.netstack.tun} &mdash; Linux TUN devices through the FFM API: one packet
+ *       per call on a non-blocking descriptor, multi-queue interfaces, errno-named failures.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
  * pserialize mode and the LAZY smr mode call {@code membarrier(2)} through the FFM API, a
  * restricted method: run with {@code --enable-native-access=dev.mpsafe} (or {@code ALL-UNNAMED} on
  * the class path) to avoid the JDK's warning; where native access is denied, those modes fall back
- * to fenced readers.
+ * to fenced readers. The TUN devices of {@link dev.mpsafe.netstack.tun} need native access too; where
+ * it is denied they report themselves unsupported.
  */
 module dev.mpsafe {
     requires jdk.jfr;
@@ -32,4 +35,5 @@ module dev.mpsafe {
     exports dev.mpsafe.smr;
     exports dev.mpsafe.kcont;
     exports dev.mpsafe.netstack.wire;
+    exports dev.mpsafe.netstack.tun;
 }
