@@ -6,8 +6,8 @@
  * {@code ioctl(TUNSETIFF)} ({@code IFF_TUN | IFF_NO_PI}: whole IP packets, no link header), and
  * reads and writes one packet per call on a non-blocking descriptor, waiting in {@code poll(2)}
  * with a timeout so a reader can be stopped. Several queues of one {@code IFF_MULTI_QUEUE}
- * interface let one thread per queue serve its own flows: on this path that is the batching that
- * pays, measured against the single-syscall loop in {@code docs/netstack.md}.
+ * interface let one thread per queue serve its own flows; measured against the single-syscall loop
+ * on a 2-core machine, it did not pay there ({@code docs/netstack.md}, section TUN).
  *
  * <p>Failures name the system call, the errno value, its name and meaning
  * ({@link dev.mpsafe.netstack.tun.ErrnoException}); a host that cannot give this process a TUN
