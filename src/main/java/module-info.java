@@ -16,13 +16,16 @@
  *       reprs, and the internet checksum.</li>
  *   <li>{@link dev.mpsafe.netstack.ip} &mdash; the netstack's IP layer: so far the routing table,
  *       longest-prefix match read with no lock inside grace-period sections.</li>
+ *   <li>{@link dev.mpsafe.netstack.tun} &mdash; Linux TUN devices through the FFM API: one packet
+ *       per call on a non-blocking descriptor, multi-queue interfaces, errno-named failures.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
  * pserialize mode and the LAZY smr mode call {@code membarrier(2)} through the FFM API, a
  * restricted method: run with {@code --enable-native-access=dev.mpsafe} (or {@code ALL-UNNAMED} on
  * the class path) to avoid the JDK's warning; where native access is denied, those modes fall back
- * to fenced readers.
+ * to fenced readers. The TUN devices of {@link dev.mpsafe.netstack.tun} need native access too; where
+ * it is denied they report themselves unsupported.
  */
 module dev.mpsafe {
     requires jdk.jfr;
@@ -35,4 +38,5 @@ module dev.mpsafe {
     exports dev.mpsafe.kcont;
     exports dev.mpsafe.netstack.wire;
     exports dev.mpsafe.netstack.ip;
+    exports dev.mpsafe.netstack.tun;
 }
