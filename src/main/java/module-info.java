@@ -14,6 +14,8 @@
  *   <li>{@link dev.mpsafe.netstack.wire} &mdash; the netstack's wire formats: zero-copy, checked
  *       views of IPv4, ICMPv4, UDP and TCP headers over {@code MemorySegment}s, their validated
  *       reprs, and the internet checksum.</li>
+ *   <li>{@link dev.mpsafe.netstack.buffer} &mdash; pooled off-heap packet buffers with headroom,
+ *       recycled after a grace period, with leak accounting.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
@@ -32,4 +34,5 @@ module dev.mpsafe {
     exports dev.mpsafe.smr;
     exports dev.mpsafe.kcont;
     exports dev.mpsafe.netstack.wire;
+    exports dev.mpsafe.netstack.buffer;
 }
