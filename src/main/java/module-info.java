@@ -16,6 +16,8 @@
  *       reprs, and the internet checksum.</li>
  *   <li>{@link dev.mpsafe.netstack.buffer} &mdash; pooled off-heap packet buffers with headroom,
  *       recycled after a grace period, with leak accounting.</li>
+ *   <li>{@link dev.mpsafe.netstack.device} &mdash; the device interface, an in-memory link pair and
+ *       loopback, and middleware: a pcap writer and a seeded fault injector.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
@@ -35,4 +37,5 @@ module dev.mpsafe {
     exports dev.mpsafe.kcont;
     exports dev.mpsafe.netstack.wire;
     exports dev.mpsafe.netstack.buffer;
+    exports dev.mpsafe.netstack.device;
 }
