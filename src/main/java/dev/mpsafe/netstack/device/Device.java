@@ -32,6 +32,9 @@ import java.util.function.Consumer;
  * interface is brought down before it is detached. A {@code send} after close is a counted drop;
  * a {@code receive} after close returns 0.
  *
+ * <p>Thread safety: implementations are safe for any number of sending threads and one receiving
+ * thread at a time, and close as above.
+ *
  * <p>Memory consistency effects: actions in a thread before it sends a buffer happen-before the
  * actions of the thread that receives that buffer (or a copy made by a middleware) after
  * {@code receive} returns it.
