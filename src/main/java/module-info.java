@@ -18,6 +18,10 @@
  *       longest-prefix match read with no lock inside grace-period sections.</li>
  *   <li>{@link dev.mpsafe.netstack.tun} &mdash; Linux TUN devices through the FFM API: one packet
  *       per call on a non-blocking descriptor, multi-queue interfaces, errno-named failures.</li>
+ *   <li>{@link dev.mpsafe.netstack.buffer} &mdash; pooled off-heap packet buffers with headroom,
+ *       recycled after a grace period, with leak accounting.</li>
+ *   <li>{@link dev.mpsafe.netstack.device} &mdash; the device interface, an in-memory link pair and
+ *       loopback, and middleware: a pcap writer and a seeded fault injector.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
@@ -39,4 +43,6 @@ module dev.mpsafe {
     exports dev.mpsafe.netstack.wire;
     exports dev.mpsafe.netstack.ip;
     exports dev.mpsafe.netstack.tun;
+    exports dev.mpsafe.netstack.buffer;
+    exports dev.mpsafe.netstack.device;
 }

@@ -1,0 +1,241 @@
+package dev.mpsafe.netstack.buffer;
+
+import dev.mpsafe.smr.SegmentPool;
+import dev.mpsafe.smr.Smr;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Packet buffers over a {@link SegmentPool}: every {@link PacketBuffer} is one pooled segment with
+ * a data window, and a freed buffer's segment is handed out again only after a grace period of the
+ * segment pool's {@link Smr} domain, so a reader that found the packet inside a section can finish
+ * with it safely.
+ *
+ * <pre>{@code
+ * try (PacketPool pool = PacketPool.of(SegmentPool.builder(smr, 2048).maxBytes(16 << 20).build())) {
+ *     PacketBuffer p = pool.allocate(64);      // 64 bytes of headroom
+ *     ...
+ *     p.free();                               // or hand it to a device, which frees it
+ *     pool.checkBalanced();                   // in a test: nothing leaked
+ * }
+ * }</pre>
+ *
+ * <h2>Leak accounting</h2>
+ * The pool counts the buffers it handed out ({@link #allocated()}) and got back ({@link #freed()});
+ * {@link #outstanding()} is their difference, and {@link #checkBalanced()} throws when it is not
+ * zero, naming the counts. The counters are striped ({@link LongAdder}), so many threads
+ * allocating and freeing do not contend on one word. Freeing a buffer twice, or one from another
+ * pool, throws at once (see {@link #free}).
+ *
+ * <h2>Ownership</h2>
+ * Whoever holds a buffer frees it exactly once, or hands it on. {@code Device.send} takes
+ * ownership whatever it returns (it frees a packet it drops); buffers returned by a device's
+ * receive belong to the caller.
+ *
+ * <p>Thread safety: safe for any number of threads.
+ *
+ * <p>Memory consistency effects: actions in a thread before {@code free(b)} happen-before the
+ * actions that follow the {@code allocate} that returns a buffer over the same segment (the
+ * segment pool's guarantee).
+ */
+public final class PacketPool implements AutoCloseable {
+
+    /*
+     * Implementation overview.
+     *
+     * Nothing here is a new concurrent algorithm: segments come from SegmentPool (its depot, grace
+     * periods and per-segment double-free CAS are verified there), and each allocation gets a new
+     * PacketBuffer object so that use after free is detectable on the object (see PacketBuffer).
+     * The cost is one small heap object per packet; pooling those objects as well would make a
+     * stale reference alias the next packet, which is exactly what the check is for.
+     *
+     * Counters: `allocated` is incremented after the segment is obtained, `freed` after it is given
+     * back. outstanding() reads freed first, then allocated. A free that freed.sum() saw (its cell
+     * is read with a volatile load) was done by an owner to whom the buffer was handed after the
+     * allocate's increment, so that increment happens-before the freeing thread's and is visible to
+     * the later allocated.sum(): outstanding() is never negative, even while threads race. It is
+     * exact when no thread is using the pool.
+     */
+
+    private final SegmentPool segments;
+    private final String name;
+    private final int bufferSize;
+    private final LongAdder allocated = new LongAdder();
+    private final LongAdder freed = new LongAdder();
+
+    private PacketPool(SegmentPool segments) {
+        this.segments = Objects.requireNonNull(segments, "segments");
+        if (segments.segmentSize() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("packet buffers are at most " + Integer.MAX_VALUE
+                    + " bytes; the segment pool's segments are " + segments.segmentSize());
+        }
+        this.name = segments.smr().name();
+        this.bufferSize = (int) segments.segmentSize();
+    }
+
+    /**
+     * A packet pool over {@code segments}, which it then owns: {@link #close()} closes it. Every
+     * buffer's capacity is the segment size.
+     *
+     * @throws NullPointerException if {@code segments} is null
+     * @throws IllegalArgumentException if its segments are larger than {@link Integer#MAX_VALUE}
+     */
+    public static PacketPool of(SegmentPool segments) {
+        return new PacketPool(segments);
+    }
+
+    /**
+     * A packet pool over a new segment pool of {@code bufferSize}-byte segments and at most
+     * {@code maxBytes} of slabs, whose grace periods are {@code smr}'s.
+     *
+     * @throws IllegalArgumentException if {@code bufferSize} is not positive or {@code maxBytes}
+     *     cannot hold one buffer
+     */
+    public static PacketPool create(Smr smr, int bufferSize, long maxBytes) {
+        return new PacketPool(SegmentPool.builder(smr, bufferSize).maxBytes(maxBytes).build());
+    }
+
+    /** The name of the segment pool's domain, used in messages. */
+    public String name() {
+        return name;
+    }
+
+    /** The capacity of every buffer. */
+    public int bufferSize() {
+        return bufferSize;
+    }
+
+    /** The segment pool underneath (for its statistics). */
+    public SegmentPool segments() {
+        return segments;
+    }
+
+    /**
+     * A buffer with an empty data window after {@code headroom} bytes; waits for a grace period
+     * when every segment is in use or pending, as {@link SegmentPool#allocate()} does. The bytes'
+     * content is undefined (the previous packet's, or the segment pool's poison).
+     *
+     * @throws IllegalArgumentException if {@code headroom} is negative or above {@link #bufferSize()}
+     * @throws IllegalStateException if the pool is closed or exhausted (see {@link SegmentPool#allocate()})
+     */
+    public PacketBuffer allocate(int headroom) {
+        checkHeadroom(headroom);
+        return wrap(segments.allocate(), headroom);
+    }
+
+    /**
+     * As {@link #allocate}, but returns null instead of waiting when no segment is available now.
+     *
+     * @throws IllegalArgumentException if {@code headroom} is negative or above {@link #bufferSize()}
+     * @throws IllegalStateException if the pool is closed
+     */
+    public PacketBuffer tryAllocate(int headroom) {
+        checkHeadroom(headroom);
+        MemorySegment s = segments.tryAllocate();
+        return s == null ? null : wrap(s, headroom);
+    }
+
+    /**
+     * A new buffer with the same headroom and data as {@code original}, or null when no segment is
+     * available now (never waits). The original is unchanged and still owned by the caller.
+     *
+     * @throws IllegalStateException if {@code original} was freed, or the pool is closed
+     */
+    public PacketBuffer tryCopy(PacketBuffer original) {
+        MemorySegment data = original.data();
+        PacketBuffer copy = tryAllocate(original.headroom());
+        if (copy != null) {
+            MemorySegment.copy(data, 0, copy.append((int) data.byteSize()), 0, data.byteSize());
+        }
+        return copy;
+    }
+
+    private PacketBuffer wrap(MemorySegment s, int headroom) {
+        PacketBuffer b = new PacketBuffer(this, s, headroom);
+        allocated.increment();
+        return b;
+    }
+
+    private void checkHeadroom(int headroom) {
+        if (headroom < 0 || headroom > bufferSize) {
+            throw new IllegalArgumentException("headroom " + headroom + " is outside [0, " + bufferSize
+                    + "] (the buffer size of pool '" + name + "')");
+        }
+    }
+
+    /**
+     * Gives a buffer back. Its segment is reused after a grace period; the buffer object is dead
+     * from now on (every later call on it throws).
+     *
+     * @throws NullPointerException if {@code buffer} is null
+     * @throws IllegalArgumentException if it came from another pool
+     * @throws IllegalStateException if it was already freed (double free), or the pool is closed
+     */
+    public void free(PacketBuffer buffer) {
+        Objects.requireNonNull(buffer, "buffer");
+        if (buffer.pool() != this) {
+            throw new IllegalArgumentException("packet buffer from pool '" + buffer.pool().name()
+                    + "' freed into pool '" + name + "'");
+        }
+        if (segments.isClosed()) {
+            throw new IllegalStateException("packet pool '" + name + "' is closed");
+        }
+        segments.free(buffer.release());
+        freed.increment();
+    }
+
+    /** Buffers handed out so far. */
+    public long allocated() {
+        return allocated.sum();
+    }
+
+    /** Buffers given back so far. */
+    public long freed() {
+        return freed.sum();
+    }
+
+    /**
+     * Buffers handed out and not given back: exact when no thread is using the pool, never
+     * negative.
+     */
+    public long outstanding() {
+        long f = freed.sum(); // freed first: see the implementation overview
+        return allocated.sum() - f;
+    }
+
+    /**
+     * Checks that every buffer handed out was given back; tests call it at the end.
+     *
+     * @throws IllegalStateException naming the outstanding, allocated and freed counts if not
+     */
+    public void checkBalanced() {
+        long f = freed.sum();
+        long a = allocated.sum();
+        if (a != f) {
+            throw new IllegalStateException("packet pool '" + name + "' does not balance: " + (a - f)
+                    + " buffers outstanding (allocated " + a + ", freed " + f + ")");
+        }
+    }
+
+    /**
+     * Closes the segment pool (a grace period, then its memory is freed). The counters stay
+     * readable. Idempotent.
+     *
+     * @throws IllegalStateException if the calling thread is inside a section of the domain
+     */
+    @Override
+    public void close() {
+        segments.close();
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return segments.isClosed();
+    }
+
+    @Override
+    public String toString() {
+        return "PacketPool[" + name + ", " + bufferSize + " bytes, outstanding " + outstanding() + "]";
+    }
+}

@@ -1,0 +1,197 @@
+package dev.mpsafe.netstack.buffer;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mpsafe.smr.SegmentPool;
+import dev.mpsafe.smr.Smr;
+import dev.mpsafe.sync.Section;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Leak accounting, ownership checks, copies and grace-period reuse of {@link PacketPool}. */
+class PacketPoolTest {
+
+    private static PacketPool pool(String name, int size, long maxBytes) {
+        return PacketPool.create(Smr.create(name, Smr.Mode.DEFAULT), size, maxBytes);
+    }
+
+    private static void closeBalanced(PacketPool pool) {
+        pool.close();
+        assertEquals(0, pool.outstanding(), pool.toString());
+        pool.checkBalanced();
+    }
+
+    @Test
+    void shouldCountAllocatedFreedAndOutstanding() {
+        PacketPool pool = pool("counts", 128, 1 << 16);
+        List<PacketBuffer> held = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            held.add(pool.allocate(i));
+        }
+        assertEquals(10, pool.allocated());
+        assertEquals(0, pool.freed());
+        assertEquals(10, pool.outstanding());
+        for (int i = 0; i < 4; i++) {
+            pool.free(held.remove(held.size() - 1));
+        }
+        assertEquals(10, pool.allocated());
+        assertEquals(4, pool.freed());
+        assertEquals(6, pool.outstanding());
+        held.forEach(PacketBuffer::free);
+        assertEquals(0, pool.outstanding());
+        closeBalanced(pool);
+    }
+
+    @Test
+    void shouldReportALeakNamingTheCounts() {
+        PacketPool pool = pool("leaky", 128, 1 << 16);
+        PacketBuffer a = pool.allocate(0);
+        PacketBuffer b = pool.allocate(0);
+        PacketBuffer c = pool.allocate(0);
+        a.free();
+        IllegalStateException e = assertThrows(IllegalStateException.class, pool::checkBalanced);
+        assertTrue(e.getMessage().contains("'leaky'") && e.getMessage().contains("2 buffers outstanding")
+                && e.getMessage().contains("allocated 3, freed 1"), e.getMessage());
+        b.free();
+        c.free();
+        closeBalanced(pool);
+    }
+
+    @Test
+    void shouldRefuseForeignNullAndClosedFrees() {
+        PacketPool mine = pool("mine", 128, 1 << 16);
+        PacketPool other = pool("other", 128, 1 << 16);
+        PacketBuffer theirs = other.allocate(0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> mine.free(theirs));
+        assertTrue(e.getMessage().contains("from pool 'other' freed into pool 'mine'"), e.getMessage());
+        assertTrue(!theirs.isFreed(), "a refused free changes nothing");
+        assertThrows(NullPointerException.class, () -> mine.free(null));
+        theirs.free();
+        closeBalanced(other);
+
+        PacketBuffer late = mine.allocate(0);
+        mine.close();
+        IllegalStateException s = assertThrows(IllegalStateException.class, late::free);
+        assertTrue(s.getMessage().contains("closed"), s.getMessage());
+        assertTrue(!late.isFreed(), "a free refused by a closed pool leaves the buffer live");
+        assertEquals(1, mine.outstanding(), "and the leak stays visible");
+        assertThrows(IllegalStateException.class, () -> mine.allocate(0));
+    }
+
+    @Test
+    void shouldCopyHeadroomAndDataIntoAnIndependentBuffer() {
+        PacketPool pool = pool("copies", 128, 1 << 16);
+        PacketBuffer original = pool.allocate(24);
+        MemorySegment bytes = original.append(40);
+        for (int i = 0; i < 40; i++) {
+            bytes.set(JAVA_BYTE, i, (byte) (i * 3));
+        }
+        PacketBuffer copy = pool.tryCopy(original);
+        assertNotNull(copy);
+        assertEquals(24, copy.headroom());
+        assertEquals(40, copy.length());
+        assertEquals(-1, copy.data().mismatch(original.data()), "same bytes");
+        assertNotEquals(original.data().address(), copy.data().address(), "another segment");
+        copy.data().set(JAVA_BYTE, 0, (byte) 99);
+        assertEquals(0, original.data().get(JAVA_BYTE, 0), "writing the copy leaves the original alone");
+        assertEquals(2, pool.outstanding());
+        original.free();
+        copy.free();
+        closeBalanced(pool);
+    }
+
+    @Test
+    void shouldReturnNullFromTryAllocateAndTryCopyWhenExhausted() {
+        PacketPool pool = PacketPool.of(SegmentPool.builder(Smr.create("small", Smr.Mode.DEFAULT), 512)
+                .slabBytes(1024).maxBytes(1024).build());
+        PacketBuffer a = pool.allocate(0);
+        PacketBuffer b = pool.tryAllocate(0);
+        assertNotNull(b);
+        assertNull(pool.tryAllocate(0));
+        assertNull(pool.tryCopy(a));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.allocate(0));
+        assertTrue(e.getMessage().contains("exhausted"), e.getMessage());
+        assertEquals(2, pool.allocated(), "failed allocations are not counted");
+        a.free();
+        b.free();
+        closeBalanced(pool);
+    }
+
+    @Test
+    void shouldReuseAFreedSegmentOnlyAfterAGracePeriod() throws Exception {
+        Smr smr = Smr.create("grace", Smr.Mode.DEFAULT);
+        PacketPool pool = PacketPool.of(SegmentPool.builder(smr, 128).bucketSize(1).build());
+        PacketBuffer a = pool.allocate(0);
+        long address = a.data().address();
+
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (Section _ = smr.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }, "packet-reader");
+        reader.start();
+        inside.await();
+
+        a.free(); // a reader that found the packet before this may still read it
+        PacketBuffer during = pool.allocate(0);
+        assertNotEquals(address, during.data().address(), "reused while a section may still see it");
+        leave.countDown();
+        reader.join();
+        PacketBuffer after = pool.allocate(0);
+        assertEquals(address, after.data().address(), "reused once the grace period passed");
+        during.free();
+        after.free();
+        closeBalanced(pool);
+    }
+
+    @Test
+    void shouldLetExactlyOneOfTwoRacingFreesWin() throws Exception {
+        PacketPool pool = pool("race", 64, 1 << 16);
+        int rounds = 2_000;
+        AtomicInteger wins = new AtomicInteger();
+        AtomicInteger refusals = new AtomicInteger();
+        PacketBuffer[] shared = new PacketBuffer[1];
+        CyclicBarrier barrier = new CyclicBarrier(2, () -> shared[0] = pool.allocate(0));
+        Runnable racer = () -> {
+            try {
+                for (int i = 0; i < rounds; i++) {
+                    barrier.await(); // the barrier action allocates; the barrier publishes it
+                    try {
+                        shared[0].free();
+                        wins.incrementAndGet();
+                    } catch (IllegalStateException e) {
+                        refusals.incrementAndGet();
+                    }
+                }
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        Thread t1 = new Thread(racer, "free-racer-1");
+        Thread t2 = new Thread(racer, "free-racer-2");
+        t1.start();
+        t2.start();
+        t1.join();
+        t2.join();
+        assertEquals(rounds, wins.get(), "exactly one free per buffer succeeded");
+        assertEquals(rounds, refusals.get(), "the other was refused");
+        assertEquals(rounds, pool.freed());
+        closeBalanced(pool);
+    }
+}

@@ -1,0 +1,328 @@
+package dev.mpsafe.netstack.device;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.mpsafe.netstack.buffer.PacketBuffer;
+import dev.mpsafe.netstack.buffer.PacketPool;
+import dev.mpsafe.smr.Smr;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The pcap trace: parsed back by a small reader written here from the format's description, and,
+ * where tshark is installed, decoded by tshark with checksum validation on.
+ */
+class PcapWriterTest {
+
+    /** 2023-11-14T22:13:20.123456789Z, then 1.000001001 s per clock read. */
+    private static final long T0 = 1_700_000_000_123_456_789L;
+    private static final long STEP = 1_000_001_001L;
+
+    @TempDir
+    Path dir;
+    private PacketPool pool;
+
+    @BeforeEach
+    void createPool() {
+        pool = PacketPool.create(Smr.create("pcap-test", Smr.Mode.DEFAULT), 2048, 4 << 20);
+    }
+
+    @AfterEach
+    void poolBalances() {
+        pool.close();
+        pool.checkBalanced();
+    }
+
+    /** A record as the reader found it. */
+    record Record(long seconds, long fraction, int storedLength, int originalLength, byte[] bytes) {
+    }
+
+    /** The global header and records of a classic pcap file, either byte order. */
+    record Trace(int magic, int major, int minor, int snaplen, int linkType, List<Record> records) {
+    }
+
+    /** A pcap reader, independent of the writer: it reads whatever byte order the magic says. */
+    static Trace read(Path file) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
+        assertTrue(b.remaining() >= 24, "global header present");
+        b.order(ByteOrder.LITTLE_ENDIAN);
+        int magic = b.getInt(0);
+        if (magic != 0xA1B2C3D4 && magic != 0xA1B23C4D) {
+            b.order(ByteOrder.BIG_ENDIAN);
+            magic = b.getInt(0);
+        }
+        assertTrue(magic == 0xA1B2C3D4 || magic == 0xA1B23C4D, "pcap magic, got " + Integer.toHexString(magic));
+        b.position(4);
+        int major = Short.toUnsignedInt(b.getShort());
+        int minor = Short.toUnsignedInt(b.getShort());
+        b.getInt(); // thiszone
+        b.getInt(); // sigfigs
+        int snaplen = b.getInt();
+        int linkType = b.getInt();
+        List<Record> records = new ArrayList<>();
+        while (b.hasRemaining()) {
+            assertTrue(b.remaining() >= 16, "whole record header at " + b.position());
+            long seconds = Integer.toUnsignedLong(b.getInt());
+            long fraction = Integer.toUnsignedLong(b.getInt());
+            int incl = b.getInt();
+            int orig = b.getInt();
+            assertTrue(incl >= 0 && incl <= snaplen && incl <= orig, "incl_len " + incl + ", orig_len " + orig);
+            assertTrue(b.remaining() >= incl, "record data inside the file");
+            byte[] bytes = new byte[incl];
+            b.get(bytes);
+            records.add(new Record(seconds, fraction, incl, orig, bytes));
+        }
+        return new Trace(magic, major, minor, snaplen, linkType, records);
+    }
+
+    /**
+     * Sends {@code count} echo requests and replies of varied sizes through a pcap-writing
+     * loopback, receives them, and returns the bytes of each packet in the order recorded (the
+     * sends, then the receives).
+     */
+    private List<byte[]> traffic(Path file, PcapWriter.Resolution resolution, int count) {
+        AtomicLong clock = new AtomicLong(T0 - STEP);
+        List<byte[]> expected = new ArrayList<>();
+        try (PcapWriter pcap = PcapWriter.open(Loopback.create("lo", 1500, count), file,
+                () -> clock.addAndGet(STEP), resolution)) {
+            for (int seq = 0; seq < count; seq++) {
+                PacketBuffer p = Packets.echo(pool, 0x4D50, seq, (seq * 137) % (1500 - Packets.OVERHEAD + 1),
+                        seq % 2 == 1);
+                expected.add(Packets.bytes(p));
+                assertTrue(pcap.send(p));
+            }
+            List<PacketBuffer> got = new ArrayList<>();
+            assertEquals(count, pcap.receive(got::add, count));
+            got.forEach(PacketBuffer::free);
+            assertEquals(2L * count, pcap.records());
+            assertEquals(0, pcap.writeErrors());
+        }
+        List<byte[]> both = new ArrayList<>(expected);
+        both.addAll(expected);
+        return both;
+    }
+
+    @Test
+    void shouldWriteNanosecondTraceWithLinkTypeRawAndEveryPacketSentAndReceived() throws IOException {
+        Path file = dir.resolve("nanos.pcap");
+        List<byte[]> expected = traffic(file, PcapWriter.Resolution.NANOSECONDS, 40);
+        Trace t = read(file);
+        assertEquals(0xA1B23C4D, t.magic(), "nanosecond magic");
+        assertEquals(2, t.major());
+        assertEquals(4, t.minor());
+        assertEquals(65535, t.snaplen());
+        assertEquals(101, t.linkType(), "LINKTYPE_RAW");
+        assertEquals(expected.size(), t.records().size());
+        for (int i = 0; i < expected.size(); i++) {
+            Record r = t.records().get(i);
+            long nanos = T0 + i * STEP;
+            assertEquals(nanos / 1_000_000_000L, r.seconds(), "record " + i);
+            assertEquals(nanos % 1_000_000_000L, r.fraction(), "record " + i + ": nanoseconds");
+            assertEquals(expected.get(i).length, r.originalLength());
+            assertEquals(expected.get(i).length, r.storedLength());
+            assertArrayEquals(expected.get(i), r.bytes(), "record " + i);
+        }
+    }
+
+    @Test
+    void shouldWriteMicrosecondTrace() throws IOException {
+        Path file = dir.resolve("micros.pcap");
+        List<byte[]> expected = traffic(file, PcapWriter.Resolution.MICROSECONDS, 6);
+        Trace t = read(file);
+        assertEquals(0xA1B2C3D4, t.magic(), "microsecond magic");
+        assertEquals(101, t.linkType());
+        for (int i = 0; i < expected.size(); i++) {
+            long nanos = T0 + i * STEP;
+            assertEquals(nanos / 1_000_000_000L, t.records().get(i).seconds());
+            assertEquals(nanos % 1_000_000_000L / 1_000, t.records().get(i).fraction(), "microseconds");
+            assertArrayEquals(expected.get(i), t.records().get(i).bytes());
+        }
+    }
+
+    @Test
+    void shouldRecordAPacketTheInnerDeviceDropsAndFreeIt() throws IOException {
+        Path file = dir.resolve("drop.pcap");
+        AtomicLong clock = new AtomicLong();
+        try (PcapWriter pcap = PcapWriter.open(Loopback.create("lo", 100, 4), file, clock::incrementAndGet,
+                PcapWriter.Resolution.NANOSECONDS)) {
+            PacketBuffer big = Packets.echo(pool, 1, 1, 200);
+            assertFalse(pcap.send(big));
+            assertTrue(big.isFreed());
+            assertEquals(1, pcap.counters().drops(DeviceCounters.Drop.TOO_BIG));
+        }
+        assertEquals(1, read(file).records().size(), "as a capture shows what the driver drops");
+    }
+
+    @Test
+    void shouldCountWriteErrorsKeepTheDataPathAndReportThemAtClose() {
+        int[] writes = {0};
+        WritableByteChannel failing = new WritableByteChannel() {
+            private boolean open = true;
+
+            @Override
+            public int write(ByteBuffer src) throws IOException {
+                if (++writes[0] > 1) { // the global header goes through, records fail
+                    throw new IOException("disk full");
+                }
+                int n = src.remaining();
+                src.position(src.limit());
+                return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return open;
+            }
+
+            @Override
+            public void close() {
+                open = false;
+            }
+        };
+        PcapWriter pcap = PcapWriter.of(Loopback.create("lo", 1500, 8), failing, () -> 0,
+                PcapWriter.Resolution.NANOSECONDS);
+        for (int i = 0; i < 3; i++) {
+            assertTrue(pcap.send(Packets.echo(pool, 1, i, 0)), "the data path does not see the error");
+        }
+        assertEquals(3, pcap.writeErrors());
+        assertEquals(0, pcap.records());
+        UncheckedIOException e = assertThrows(UncheckedIOException.class, pcap::close);
+        assertTrue(e.getMessage().contains("incomplete") && e.getCause().getMessage().equals("disk full"),
+                e.getMessage());
+        assertFalse(failing.isOpen(), "closed anyway");
+        assertEquals(0, pool.outstanding(), "the inner device was closed and freed its packets");
+        pcap.close(); // idempotent, and quiet the second time
+    }
+
+    @Test
+    void shouldRefuseAFileThatCannotBeCreated() {
+        Path missing = dir.resolve("no-such-dir").resolve("x.pcap");
+        Loopback lo = Loopback.create("lo", 1500, 1);
+        UncheckedIOException e = assertThrows(UncheckedIOException.class,
+                () -> PcapWriter.open(lo, missing, () -> 0, PcapWriter.Resolution.NANOSECONDS));
+        assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+        lo.close();
+    }
+
+    /** tshark on PATH, or null. */
+    private static Path tshark() {
+        return Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+                .filter(s -> !s.isEmpty())
+                .map(s -> Path.of(s, "tshark"))
+                .filter(Files::isExecutable)
+                .findFirst().orElse(null);
+    }
+
+    /**
+     * tshark, a decoder we did not write, reads both traces with IPv4 checksum validation on
+     * (ICMP checksums are always validated): every frame is raw IPv4 + ICMP, none is malformed,
+     * and every checksum is good.
+     */
+    @Test
+    void shouldBeReadByTsharkWithNoMalformedPacketAndNoBadChecksum() throws Exception {
+        Path tshark = tshark();
+        assumeTrue(tshark != null, "tshark is not on PATH: skipping the tshark check of the pcap trace"
+                + " (install it with: apt-get install -y --no-install-recommends tshark)");
+        for (PcapWriter.Resolution resolution : PcapWriter.Resolution.values()) {
+            Path file = dir.resolve(resolution + ".pcap");
+            int count = 30;
+            traffic(file, resolution, count);
+            String out = tsharkVerbose(tshark, file);
+            int frames = 2 * count;
+            assertEquals(frames, count(out, "(?m)^Frame \\d+:"), resolution + ": frames\n" + out);
+            assertEquals(frames, count(out, "(?m)^Internet Protocol Version 4, Src:"), "IPv4 in every frame");
+            assertEquals(frames, count(out, "(?m)^Internet Control Message Protocol"), "ICMP in every frame");
+            assertEquals(0, count(out, "(?i)malformed"), "malformed packets\n" + out);
+            assertEquals(0, count(out, PROBLEM), "bad checksums\n" + out);
+            assertEquals(2 * frames, count(out, "(?i)checksum status: Good"), "IPv4 and ICMP checksums verified\n" + out);
+            String first = resolution == PcapWriter.Resolution.NANOSECONDS ? "1700000000.123456789" : "1700000000.123456000";
+            assertTrue(out.contains("Epoch Time: " + first + " seconds"), "tshark reads the caller's clock: " + first);
+            assertTrue(out.contains("Encapsulation type: Raw IP"), "link type 101 read as raw IP");
+        }
+    }
+
+    /** Problems tshark reports: a bad IPv4 or ICMP checksum, a malformed packet. */
+    private static final String PROBLEM = "(?i)checksum status: Bad|\\[Bad|incorrect|malformed";
+
+    /**
+     * Negative control: the same tshark check must see damage. The writer records each packet as
+     * sent (intact), then as received after a fault injector flipped one byte of it; every
+     * received frame must then show a bad checksum, a malformed packet, or fail to decode as
+     * IPv4 and ICMP at all.
+     */
+    @Test
+    void shouldLetTsharkSeeCorruptedPacketsAsBad() throws Exception {
+        Path tshark = tshark();
+        assumeTrue(tshark != null, "tshark is not on PATH: skipping the tshark negative control");
+        Path file = dir.resolve("corrupt.pcap");
+        int count = 20;
+        AtomicLong clock = new AtomicLong(T0);
+        try (PcapWriter pcap = PcapWriter.open(FaultInjector.builder(Loopback.create("lo", 1500, count)).seed(3)
+                .corrupt(1.0).build(), file, clock::incrementAndGet, PcapWriter.Resolution.NANOSECONDS)) {
+            for (int seq = 0; seq < count; seq++) {
+                pcap.send(Packets.echo(pool, 1, seq, 16 + seq));
+            }
+            assertEquals(count, pcap.receive(PacketBuffer::free, count));
+        }
+        List<String> frames = Stream.of(tsharkVerbose(tshark, file).split("(?m)^(?=Frame \\d+:)"))
+                .filter(f -> f.startsWith("Frame ")).toList();
+        assertEquals(2 * count, frames.size());
+        for (int i = 0; i < count; i++) {
+            assertTrue(intact(frames.get(i)), "recorded at send, before the fault:\n" + frames.get(i));
+            String received = frames.get(count + i);
+            assertFalse(intact(received), "a corrupted packet tshark finds intact:\n" + received);
+        }
+    }
+
+    /**
+     * Whether tshark decoded a frame as raw IPv4 carrying ICMP with no problem. A flipped version
+     * nibble makes tshark show the frame as plain data instead of reporting an error, so a frame
+     * that does not decode as IPv4 and ICMP counts as damaged too.
+     */
+    private static boolean intact(String frame) {
+        return count(frame, "\\[Protocols in frame: raw:ip:icmp(:data)?]") == 1 && count(frame, PROBLEM) == 0;
+    }
+
+    /** {@code tshark -r file -o ip.check_checksum:TRUE -V}, which must exit 0. */
+    private static String tsharkVerbose(Path tshark, Path file) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(tshark.toString(), "-r", file.toString(), "-o", "ip.check_checksum:TRUE",
+                "-V").redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "tshark finished");
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    private static int count(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+}
