@@ -14,8 +14,9 @@
  *   <li>{@link dev.mpsafe.netstack.wire} &mdash; the netstack's wire formats: zero-copy, checked
  *       views of IPv4, ICMPv4, UDP and TCP headers over {@code MemorySegment}s, their validated
  *       reprs, and the internet checksum.</li>
- *   <li>{@link dev.mpsafe.netstack.ip} &mdash; the netstack's IP layer: so far the routing table,
- *       longest-prefix match read with no lock inside grace-period sections.</li>
+ *   <li>{@link dev.mpsafe.netstack.ip} &mdash; the netstack's IP layer: the routing table,
+ *       longest-prefix match read with no lock inside grace-period sections, and IPv4 input and
+ *       output for a host with ICMP echo and rate-limited errors.</li>
  *   <li>{@link dev.mpsafe.netstack.tun} &mdash; Linux TUN devices through the FFM API: one packet
  *       per call on a non-blocking descriptor, multi-queue interfaces, errno-named failures.</li>
  *   <li>{@link dev.mpsafe.netstack.buffer} &mdash; pooled off-heap packet buffers with headroom,

@@ -1,0 +1,83 @@
+package dev.mpsafe.netstack.ip;
+
+import dev.mpsafe.netstack.buffer.PacketBuffer;
+import dev.mpsafe.netstack.device.Device;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * A network interface of an {@link Ipv4Stack} (BSD's {@code ifnet} with its {@code in_ifaddr}
+ * list): an index, the {@link Device} that moves its packets, and its IPv4 addresses.
+ *
+ * <p>An interface is an immutable snapshot: {@link Ipv4Stack#addAddress} publishes a new one with
+ * the address added, so a reader holds a consistent interface without a lock. Snapshots are plain
+ * Java objects reclaimed by the garbage collector; no grace period is needed for them (only pooled
+ * memory, such as packet buffers, needs one).
+ *
+ * <p>Thread safety: immutable.
+ */
+public final class Interface {
+
+    private final int index;
+    private final Device device;
+    private final List<InterfaceAddress> addresses;
+    /** {@code p -> stack.input(index, p)}, made once so that {@link Ipv4Stack#poll} allocates nothing. */
+    final Consumer<PacketBuffer> input;
+
+    Interface(int index, Device device, List<InterfaceAddress> addresses, Consumer<PacketBuffer> input) {
+        this.index = index;
+        this.device = device;
+        this.addresses = List.copyOf(addresses);
+        this.input = input;
+    }
+
+    /** The interface index, 1 or more; routes name it. */
+    public int index() {
+        return index;
+    }
+
+    /** The device that sends and receives its packets. */
+    public Device device() {
+        return device;
+    }
+
+    /** Its addresses, in the order they were added (the first is the source for packets it sends). */
+    public List<InterfaceAddress> addresses() {
+        return addresses;
+    }
+
+    /** Whether {@code address} is one of its addresses. */
+    boolean hasAddress(int address) {
+        for (InterfaceAddress a : addresses) {
+            if (a.address() == address) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code address} is 255.255.255.255 or the directed broadcast of one of its prefixes. */
+    boolean isBroadcast(int address) {
+        if (address == -1) {
+            return true;
+        }
+        for (InterfaceAddress a : addresses) {
+            int b = a.broadcast();
+            if (b != 0 && b == address) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    Interface with(InterfaceAddress address) {
+        List<InterfaceAddress> more = new java.util.ArrayList<>(addresses);
+        more.add(address);
+        return new Interface(index, device, more, input);
+    }
+
+    @Override
+    public String toString() {
+        return "Interface[" + index + " " + device.name() + " " + addresses + "]";
+    }
+}

@@ -1,0 +1,610 @@
+package dev.mpsafe.netstack.ip;
+
+import dev.mpsafe.netstack.buffer.PacketBuffer;
+import dev.mpsafe.netstack.buffer.PacketPool;
+import dev.mpsafe.netstack.device.Device;
+import dev.mpsafe.netstack.wire.DropReason;
+import dev.mpsafe.netstack.wire.Icmpv4Packet;
+import dev.mpsafe.netstack.wire.Icmpv4Repr;
+import dev.mpsafe.netstack.wire.Ipv4Address;
+import dev.mpsafe.netstack.wire.Ipv4Packet;
+import dev.mpsafe.netstack.wire.Ipv4Repr;
+import dev.mpsafe.netstack.wire.UdpPacket;
+import dev.mpsafe.netstack.wire.UdpRepr;
+import dev.mpsafe.sync.GraceDomain;
+import dev.mpsafe.sync.Section;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+
+/**
+ * The IPv4 layer of a host: input (validate, deliver, answer), output (route, fill in the header,
+ * hand to the device), and the ICMP messages RFC 1122 asks of a host: echo replies and
+ * destination unreachable (protocol, port), rate-limited.
+ *
+ * <pre>{@code
+ * Ipv4Stack stack = Ipv4Stack.builder(domain, pool, routes).clock(ticker::nanos).build();
+ * int ifindex = stack.attach(link.a());
+ * stack.addAddress(ifindex, Ipv4Address.parse("192.0.2.1"), 24);   // adds 192.0.2.0/24 on-link
+ * while (running) {
+ *     stack.poll(ifindex, 64);                                      // the caller's thread
+ * }
+ * }</pre>
+ *
+ * <h2>Input</h2>
+ * {@link #input} takes a received buffer and always consumes it: forwarded to a device (an echo
+ * reply is the request rewritten in place), or freed. Each packet ends as exactly one of:
+ * delivered, or a drop counted under one {@link DropReason} (the wire layer's checks: version,
+ * IHL, total length against the buffer, options, header checksum; then ICMP's) or one input
+ * {@link IpDrop} (in this order: bad source, not for us, TTL 0, fragment, then per protocol:
+ * ICMP and UDP are checked and parsed by the wire layer too, so a damaged UDP datagram is a
+ * {@code UDP_*} drop and earns no error). No
+ * bytes make it throw: the wire layer's checked views cannot throw once the check passed.
+ *
+ * <p>This stack is a host, not a router: packets for other hosts are {@link IpDrop#NOT_FOR_US},
+ * never forwarded, so it never sends time exceeded. Fragments are counted and dropped, not
+ * reassembled. Multicast destinations are not for us (no group is joined).
+ *
+ * <h2>ICMP errors</h2>
+ * Destination unreachable quotes the offending IPv4 header as received and the first 8 bytes of
+ * its payload (RFC 792, RFC 1122 3.2.2). None is sent for an ICMP message (the stack answers every
+ * ICMP type itself or drops it), a fragment (dropped before protocols are looked at), a packet to
+ * a broadcast address or from 0.0.0.0, or one from a broadcast or multicast source (dropped
+ * first). Errors are rate-limited by a token bucket on the caller's clock: {@code burst} at once,
+ * one more every {@code interval}; the defaults, 50 and 1 ms, are Linux's
+ * ({@code icmp_msgs_burst}, {@code icmp_msgs_per_sec}).
+ *
+ * <h2>Output</h2>
+ * {@link #output} looks the destination up in the {@link RouteTable} inside a read section of the
+ * stack's grace-period domain, copies what it needs out of the route (interface index), leaves the
+ * section, prepends a 20-byte header into the buffer's headroom, and hands the buffer to the
+ * interface's device. It does not fragment: a packet above the MTU is {@link IpDrop#MTU_EXCEEDED}.
+ * It does not loop packets to our own addresses back (they follow their route like any other).
+ *
+ * <h2>Threads and ordering</h2>
+ * {@code input}, {@code output} and {@code poll} may run on any number of threads at once (one
+ * receiving thread per device at a time, the {@link Device} rule). Interfaces and their addresses
+ * are immutable snapshots in one array, replaced copy-on-write under {@code config} and published
+ * with a release store; the data path reads it with one acquire load and so sees every field of
+ * every snapshot it reaches as built. Old snapshots are heap objects the garbage collector
+ * reclaims, so they need no grace period; routes do (the table's removal hook), hence the read
+ * section around a lookup. Counters are striped adders.
+ *
+ * <p>Thread safety: safe for any number of threads, with one receiving thread per device.
+ *
+ * <p>Memory consistency effects: actions before {@link #attach} or {@link #addAddress} returns
+ * happen-before a data-path call that sees the new interface or address.
+ */
+public final class Ipv4Stack {
+
+    /** The TTL of the packets this stack sends (RFC 1700's recommended default, as Linux). */
+    public static final int DEFAULT_TTL = 64;
+    /** Headroom of the buffers the stack allocates for ICMP errors: an IPv4 header and room for a link header. */
+    public static final int HEADROOM = 64;
+    /** Bytes of the offending payload an ICMP error quotes after its header (RFC 792). */
+    static final int QUOTED_PAYLOAD = 8;
+    /** The highest interface index. */
+    public static final int MAX_INTERFACES = 1024;
+
+    private final GraceDomain domain;
+    private final PacketPool pool;
+    private final RouteTable routes;
+    private final TokenBucket errors;
+    private final int ttl;
+    private final Ipv4Counters counters = new Ipv4Counters();
+    private final ReentrantLock config = new ReentrantLock();
+    /** Interfaces by index (slot 0 unused); replaced whole under {@code config}, read with acquire. */
+    // NOTE: the initial array is a plain write in the constructor; like any object, the stack must
+    // be published safely to the threads that use it, which publishes this write with it.
+    private Interface[] interfaces = new Interface[1];
+    /** Identification of the next packet sent; atomic counter, see {@link #nextIdentification}. */
+    private int identification;
+
+    private Ipv4Stack(Builder b) {
+        this.domain = b.domain;
+        this.pool = b.pool;
+        this.routes = b.routes;
+        this.ttl = b.ttl;
+        this.errors = new TokenBucket(b.nanos, b.burst, b.interval);
+    }
+
+    /**
+     * A builder for a stack whose route lookups run in sections of {@code domain} (the scheme is
+     * chosen here), whose ICMP errors come from {@code pool}, and which routes by {@code routes}.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code routes} was made for another domain
+     */
+    public static Builder builder(GraceDomain domain, PacketPool pool, RouteTable routes) {
+        return new Builder(domain, pool, routes);
+    }
+
+    // --- configuration ---------------------------------------------------------------------------
+
+    /**
+     * Attaches {@code device} as a new interface with no address and returns its index (1, 2, ...).
+     *
+     * @throws IllegalStateException if {@value #MAX_INTERFACES} interfaces are attached
+     * @throws IllegalArgumentException if the device is already attached
+     */
+    public int attach(Device device) {
+        Objects.requireNonNull(device, "device");
+        config.lock();
+        try {
+            Interface[] old = interfaces;
+            for (int i = 1; i < old.length; i++) {
+                if (old[i].device() == device) {
+                    throw new IllegalArgumentException("device " + device.name() + " is already interface " + i);
+                }
+            }
+            int index = old.length;
+            if (index > MAX_INTERFACES) {
+                throw new IllegalStateException("interface index " + index + " above " + MAX_INTERFACES);
+            }
+            Interface[] next = Arrays.copyOf(old, index + 1);
+            next[index] = new Interface(index, device, List.of(), p -> input(index, p));
+            soInterfaces(next);
+            return index;
+        } finally {
+            config.unlock();
+        }
+    }
+
+    /**
+     * Assigns {@code address/prefixLength} to interface {@code ifindex} and adds the on-link route
+     * for its prefix (replacing a route for the same prefix, as the table's {@code add} does).
+     *
+     * @throws IllegalArgumentException if the interface does not exist, the address is not unicast,
+     *     the prefix length is outside 1..32, or the address is already assigned (to any
+     *     interface); nothing changes then
+     */
+    public InterfaceAddress addAddress(int ifindex, int address, int prefixLength) {
+        InterfaceAddress a = new InterfaceAddress(address, prefixLength);
+        config.lock();
+        try {
+            Interface[] old = interfaces;
+            Interface ifc = existing(old, ifindex);
+            for (int i = 1; i < old.length; i++) {
+                if (old[i].hasAddress(address)) {
+                    throw new IllegalArgumentException("address " + a + " is already assigned to interface " + i);
+                }
+            }
+            // The route first: a packet that sees the address must be able to route its answer.
+            routes.add(Route.onLink(a.network(), prefixLength, ifindex));
+            Interface[] next = old.clone();
+            next[ifindex] = ifc.with(a);
+            soInterfaces(next);
+            return a;
+        } finally {
+            config.unlock();
+        }
+    }
+
+    /**
+     * The interface with index {@code ifindex}.
+     *
+     * @throws IllegalArgumentException if there is none
+     */
+    public Interface iface(int ifindex) {
+        return existing(lvInterfaces(), ifindex);
+    }
+
+    /** Every attached interface, by index. */
+    public List<Interface> interfaces() {
+        Interface[] all = lvInterfaces();
+        return List.of(Arrays.copyOfRange(all, 1, all.length));
+    }
+
+    private static Interface existing(Interface[] all, int ifindex) {
+        if (ifindex < 1 || ifindex >= all.length) {
+            throw new IllegalArgumentException("interface index " + ifindex + " outside 1.." + (all.length - 1)
+                    + " (the attached interfaces)");
+        }
+        return all[ifindex];
+    }
+
+    public GraceDomain domain() {
+        return domain;
+    }
+
+    public PacketPool pool() {
+        return pool;
+    }
+
+    public RouteTable routes() {
+        return routes;
+    }
+
+    /** The live counters. */
+    public Ipv4Counters counters() {
+        return counters;
+    }
+
+    // --- receive -----------------------------------------------------------------------------------
+
+    /**
+     * Receives up to {@code max} packets from interface {@code ifindex}'s device and runs
+     * {@link #input} on each, on the calling thread; returns how many. Never waits. One thread at a
+     * time per interface (the device's receive rule).
+     *
+     * @throws IllegalArgumentException if the interface does not exist or {@code max} is negative
+     */
+    public int poll(int ifindex, int max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("max " + max + " is negative");
+        }
+        Interface ifc = iface(ifindex);
+        return ifc.device().receive(ifc.input, max);
+    }
+
+    /**
+     * Processes one received packet; consumes {@code packet} whatever happens (sent on as a reply,
+     * or freed). Bad bytes are counted drops, never exceptions.
+     *
+     * @throws IllegalArgumentException if interface {@code ifindex} does not exist; the caller
+     *     still owns the buffer then
+     * @throws NullPointerException if {@code packet} is null
+     */
+    public void input(int ifindex, PacketBuffer packet) {
+        Objects.requireNonNull(packet, "packet");
+        Interface in = iface(ifindex);
+        counters.received.increment();
+        if (!receive(in, packet)) {
+            packet.free();
+        }
+    }
+
+    /** The input path; returns true when {@code p} was handed on, false when the caller must free it. */
+    private boolean receive(Interface in, PacketBuffer p) {
+        final Ipv4Packet ip;
+        final Ipv4Repr header;
+        switch (Ipv4Packet.check(p.data())) {
+            case DropReason why -> {
+                return drop(why);
+            }
+            case Ipv4Packet checked -> ip = checked;
+        }
+        switch (Ipv4Repr.parse(ip)) {
+            case DropReason why -> {
+                return drop(why);
+            }
+            case Ipv4Repr parsed -> header = parsed;
+        }
+        // Link padding after the total length is not part of the datagram (check guaranteed
+        // total length <= buffer).
+        p.trimBack(p.length() - ip.totalLength());
+
+        final Interface[] all = lvInterfaces();
+        final int source = header.source();
+        final int destination = header.destination();
+        if (!isUnicast(source) && source != 0 || isBroadcastOnAny(all, source)) {
+            return drop(IpDrop.BAD_SOURCE);
+        }
+        final boolean local = isLocal(all, destination);
+        final boolean broadcast = !local && in.isBroadcast(destination);
+        if (!local && !broadcast) {
+            return drop(IpDrop.NOT_FOR_US);
+        }
+        if (header.ttl() == 0) {
+            return drop(IpDrop.TTL_ZERO);
+        }
+        if (header.moreFragments() || header.fragmentOffset() != 0) {
+            return drop(IpDrop.FRAGMENT);
+        }
+        // An error may be sent only for a unicast datagram to us from a host that can be named
+        // (RFC 1122 3.2.2: not to a broadcast, not from 0.0.0.0).
+        final boolean mayAnswerError = local && source != 0;
+        return switch (header.protocol()) {
+            case Ipv4Packet.PROTOCOL_ICMP -> icmpInput(ip, header, local, p);
+            case Ipv4Packet.PROTOCOL_UDP -> udpInput(ip, header, mayAnswerError);
+            default -> {
+                unreachable(ip, header, Icmpv4Packet.UNREACHABLE_PROTOCOL, mayAnswerError);
+                yield drop(IpDrop.PROTOCOL_UNREACHABLE);
+            }
+        };
+    }
+
+    /**
+     * UDP has no sockets yet: a datagram that checks and parses (length, checksum, port) gets port
+     * unreachable; a damaged one is only a drop (as in BSD's and Linux's udp_input: no error for
+     * bytes that may not even be UDP's).
+     */
+    private boolean udpInput(Ipv4Packet ip, Ipv4Repr header, boolean mayAnswerError) {
+        final UdpPacket udp;
+        switch (UdpPacket.check(ip.payload())) {
+            case DropReason why -> {
+                return drop(why);
+            }
+            case UdpPacket checked -> udp = checked;
+        }
+        if (UdpRepr.parse(udp, header.source(), header.destination()) instanceof DropReason why) {
+            return drop(why);
+        }
+        unreachable(ip, header, Icmpv4Packet.UNREACHABLE_PORT, mayAnswerError);
+        return drop(IpDrop.PORT_UNREACHABLE);
+    }
+
+    private boolean icmpInput(Ipv4Packet ip, Ipv4Repr header, boolean local, PacketBuffer p) {
+        final Icmpv4Packet icmp;
+        switch (Icmpv4Packet.check(ip.payload())) {
+            case DropReason why -> {
+                return drop(why);
+            }
+            case Icmpv4Packet checked -> icmp = checked;
+        }
+        switch (Icmpv4Repr.parse(icmp)) {
+            case DropReason why -> {
+                return drop(why);
+            }
+            case Icmpv4Repr.EchoRequest echo -> {
+                if (!local) {
+                    return drop(IpDrop.ECHO_TO_BROADCAST);
+                }
+                counters.delivered.increment();
+                // The reply is the request rewritten in place: type 0, same identifier, sequence
+                // and data, new checksum. The received header (options included) is trimmed off
+                // and output prepends a fresh 20-byte one, so nothing is copied.
+                echo.reply().emit(icmp);
+                p.trimFront(ip.headerLength());
+                send(header.destination(), header.source(), Ipv4Packet.PROTOCOL_ICMP, p);
+                return true;
+            }
+            case Icmpv4Repr other -> {
+                return drop(IpDrop.ICMP_UNHANDLED);
+            }
+        }
+    }
+
+    /**
+     * Sends destination unreachable with {@code code} for the datagram in {@code ip}, if allowed and
+     * the bucket has a token. Reads {@code ip}'s bytes only; the caller still frees them.
+     */
+    private void unreachable(Ipv4Packet ip, Ipv4Repr header, int code, boolean allowed) {
+        final int quoted = ip.headerLength() + QUOTED_PAYLOAD;
+        if (!allowed || ip.totalLength() < quoted) {
+            counters.icmpErrorsWithheld.increment();
+            return;
+        }
+        if (!errors.tryAcquire()) {
+            counters.icmpErrorsRateLimited.increment();
+            return;
+        }
+        final PacketBuffer e = pool.tryAllocate(HEADROOM);
+        if (e == null) {
+            counters.drop(IpDrop.NO_BUFFER);
+            return;
+        }
+        final MemorySegment message = e.append(Icmpv4Packet.HEADER_LENGTH + quoted);
+        MemorySegment.copy(ip.segment(), ip.offset(), message, Icmpv4Packet.HEADER_LENGTH, quoted);
+        new Icmpv4Repr.DestinationUnreachable(code, 0, quoted).emit(Icmpv4Packet.wrap(message));
+        counters.icmpErrorsSent.increment();
+        // From the address the datagram was sent to: it is one of ours (errors go only to unicast
+        // datagrams for us).
+        send(header.destination(), header.source(), Ipv4Packet.PROTOCOL_ICMP, e);
+    }
+
+    // --- send -----------------------------------------------------------------------------------
+
+    /**
+     * Sends the transport message in {@code payload}'s data window to {@code destination}: routes
+     * it, prepends a 20-byte IPv4 header (TTL {@link Builder#ttl}, no options, DF clear) into the
+     * headroom, and hands it to the interface's device. Takes ownership of {@code payload} once
+     * the arguments are accepted; a packet that cannot go is a counted {@link IpDrop} and freed.
+     *
+     * @param source the source address, or 0 for the outgoing interface's first address
+     * @return whether a device accepted the packet
+     * @throws IllegalArgumentException if {@code protocol} is outside 0..255, the payload is longer
+     *     than {@value Ipv4Repr#MAX_PAYLOAD_LENGTH} bytes, or its headroom is below 20 bytes; the
+     *     caller still owns the buffer then
+     * @throws IllegalStateException if {@code payload} was freed
+     */
+    public boolean output(int source, int destination, int protocol, PacketBuffer payload) {
+        Objects.requireNonNull(payload, "payload");
+        if (protocol < 0 || protocol > 0xFF) {
+            throw new IllegalArgumentException("protocol " + protocol + " outside 0..255");
+        }
+        if (payload.length() > Ipv4Repr.MAX_PAYLOAD_LENGTH) {
+            throw new IllegalArgumentException("payload of " + payload.length() + " bytes above "
+                    + Ipv4Repr.MAX_PAYLOAD_LENGTH);
+        }
+        if (payload.headroom() < Ipv4Packet.MIN_HEADER_LENGTH) {
+            throw new IllegalArgumentException("headroom " + payload.headroom() + " below the "
+                    + Ipv4Packet.MIN_HEADER_LENGTH + " bytes of an IPv4 header");
+        }
+        return send(source, destination, protocol, payload);
+    }
+
+    /** Output after the arguments were checked; consumes {@code p}. */
+    private boolean send(int source, int destination, int protocol, PacketBuffer p) {
+        final int ifindex;
+        // The route is valid only inside the section (its removal hook may run after it); copy
+        // the one field we need and leave before touching the device, so the section stays short
+        // and never spans a device call that may wait.
+        try (Section _ = domain.enter()) {
+            Route r = routes.lookup(destination);
+            ifindex = r == null ? -1 : r.interfaceIndex();
+        }
+        final Interface[] all = lvInterfaces();
+        if (ifindex < 1 || ifindex >= all.length) {
+            return dropOut(IpDrop.NO_ROUTE, p);
+        }
+        final Interface out = all[ifindex];
+        int from = source;
+        if (from == 0) {
+            if (out.addresses().isEmpty()) {
+                return dropOut(IpDrop.NO_SOURCE_ADDRESS, p);
+            }
+            from = out.addresses().getFirst().address();
+        }
+        final int total = p.length() + Ipv4Packet.MIN_HEADER_LENGTH;
+        if (total > out.device().mtu()) {
+            return dropOut(IpDrop.MTU_EXCEEDED, p);
+        }
+        final int payloadLength = p.length();
+        p.prepend(Ipv4Packet.MIN_HEADER_LENGTH);
+        new Ipv4Repr(from, destination, protocol, ttl, 0, nextIdentification(), false, false, 0, payloadLength)
+                .emit(Ipv4Packet.wrap(p.data()));
+        if (out.device().send(p)) {
+            counters.sent.increment();
+            return true;
+        }
+        counters.drop(IpDrop.DEVICE_REFUSED); // the device freed it
+        return false;
+    }
+
+    /**
+     * The identification of the next datagram (RFC 791; RFC 6864 asks only that it not repeat
+     * too soon for a source, destination and protocol). A getAndAdd on one word: atomicity is all
+     * that is needed, it orders nothing else; the volatile mode is x86's locked xadd anyway.
+     */
+    private int nextIdentification() {
+        return (int) IDENTIFICATION.getAndAdd(this, 1) & 0xFFFF;
+    }
+
+    // --- helpers ----------------------------------------------------------------------------------
+
+    private boolean drop(DropReason why) {
+        counters.drop(why);
+        return false;
+    }
+
+    private boolean drop(IpDrop why) {
+        counters.drop(why);
+        return false;
+    }
+
+    private boolean dropOut(IpDrop why, PacketBuffer p) {
+        counters.drop(why);
+        p.free();
+        return false;
+    }
+
+    private static boolean isLocal(Interface[] all, int address) {
+        for (int i = 1; i < all.length; i++) {
+            if (all[i].hasAddress(address)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isBroadcastOnAny(Interface[] all, int address) {
+        for (int i = 1; i < all.length; i++) {
+            if (all[i].isBroadcast(address)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Not 0.0.0.0, not 255.255.255.255, not multicast (224/4) or class E (240/4). */
+    static boolean isUnicast(int address) {
+        return address != 0 && (address >>> 28) < 0xE;
+    }
+
+    @Override
+    public String toString() {
+        return "Ipv4Stack" + interfaces() + " " + counters;
+    }
+
+    private Interface[] lvInterfaces() {
+        return (Interface[]) INTERFACES.getAcquire(this);
+    }
+
+    /** Release store: publishes the new array and the snapshots in it, built before (see class doc). */
+    private void soInterfaces(Interface[] value) {
+        INTERFACES.setRelease(this, value);
+    }
+
+    // --- builder ----------------------------------------------------------------------------------
+
+    /**
+     * Options of a stack. Thread safety: confined to the building thread.
+     */
+    public static final class Builder {
+        private final GraceDomain domain;
+        private final PacketPool pool;
+        private final RouteTable routes;
+        private LongSupplier nanos;
+        private int burst = 50;
+        private long interval = TimeUnit.MILLISECONDS.toNanos(1);
+        private int ttl = DEFAULT_TTL;
+
+        private Builder(GraceDomain domain, PacketPool pool, RouteTable routes) {
+            this.domain = Objects.requireNonNull(domain, "domain");
+            this.pool = Objects.requireNonNull(pool, "pool");
+            this.routes = Objects.requireNonNull(routes, "routes");
+            if (routes.domain() != domain) {
+                throw new IllegalArgumentException("the route table reads in sections of "
+                        + routes.domain() + ", not of the stack's domain " + domain);
+            }
+        }
+
+        /** The clock, in nanoseconds, that drives the ICMP error bucket. Required. */
+        public Builder clock(LongSupplier nanos) {
+            this.nanos = Objects.requireNonNull(nanos, "nanos");
+            return this;
+        }
+
+        /**
+         * ICMP errors: at most {@code burst} at once, one more every {@code interval} ns.
+         *
+         * @throws IllegalArgumentException if either is below 1
+         */
+        public Builder icmpErrorRate(int burst, long interval) {
+            if (burst < 1) {
+                throw new IllegalArgumentException("burst " + burst + " below 1");
+            }
+            if (interval < 1) {
+                throw new IllegalArgumentException("interval " + interval + " ns below 1");
+            }
+            this.burst = burst;
+            this.interval = interval;
+            return this;
+        }
+
+        /**
+         * The TTL of sent packets, 1..255 (0 is refused: RFC 1122 3.2.1.7).
+         *
+         * @throws IllegalArgumentException outside 1..255
+         */
+        public Builder ttl(int ttl) {
+            if (ttl < 1 || ttl > 0xFF) {
+                throw new IllegalArgumentException("ttl " + ttl + " outside 1..255");
+            }
+            this.ttl = ttl;
+            return this;
+        }
+
+        /**
+         * @throws IllegalStateException if no clock was given
+         * @throws IllegalArgumentException if burst * interval overflows a long
+         */
+        public Ipv4Stack build() {
+            if (nanos == null) {
+                throw new IllegalStateException("no clock: call clock(LongSupplier) (the stack reads no system clock)");
+            }
+            return new Ipv4Stack(this);
+        }
+    }
+
+    // VarHandle mechanics
+    private static final VarHandle INTERFACES;
+    private static final VarHandle IDENTIFICATION;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            INTERFACES = l.findVarHandle(Ipv4Stack.class, "interfaces", Interface[].class);
+            IDENTIFICATION = l.findVarHandle(Ipv4Stack.class, "identification", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+}

@@ -1,0 +1,494 @@
+package dev.mpsafe.netstack.ip;
+
+import static dev.mpsafe.netstack.ip.Datagrams.buffer;
+import static dev.mpsafe.netstack.ip.Datagrams.cut;
+import static dev.mpsafe.netstack.ip.Datagrams.echoRequest;
+import static dev.mpsafe.netstack.ip.Datagrams.edit;
+import static dev.mpsafe.netstack.ip.Datagrams.fragment;
+import static dev.mpsafe.netstack.ip.Datagrams.raw;
+import static dev.mpsafe.netstack.ip.Datagrams.reheader;
+import static dev.mpsafe.netstack.ip.Datagrams.reicmp;
+import static dev.mpsafe.netstack.ip.Datagrams.setByte;
+import static dev.mpsafe.netstack.ip.Datagrams.setTotalLength;
+import static dev.mpsafe.netstack.ip.Datagrams.udp;
+import static dev.mpsafe.netstack.ip.Datagrams.withOption;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.netstack.buffer.PacketBuffer;
+import dev.mpsafe.netstack.buffer.PacketPool;
+import dev.mpsafe.netstack.device.LinkPair;
+import dev.mpsafe.netstack.wire.DropReason;
+import dev.mpsafe.netstack.wire.Icmpv4Packet;
+import dev.mpsafe.netstack.wire.Icmpv4Repr;
+import dev.mpsafe.netstack.wire.Ipv4Address;
+import dev.mpsafe.netstack.wire.Ipv4Packet;
+import dev.mpsafe.netstack.wire.Ipv4Repr;
+import dev.mpsafe.pserialize.Pserialize;
+import dev.mpsafe.smr.Smr;
+import dev.mpsafe.sync.GraceDomain;
+import dev.mpsafe.sync.GraceOptions;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The IPv4 layer over a {@link LinkPair}: end {@code a} is the stack's interface, end {@code b} is
+ * the test acting as the peer host. Every answer is checked with the wire layer (both checksums),
+ * every refusal is one drop under its reason, and every test ends with the pool balanced.
+ */
+class Ipv4StackTest {
+
+    static final int US = Ipv4Address.of(10, 0, 0, 1);
+    static final int PEER = Ipv4Address.of(10, 0, 0, 2);
+    static final int BURST = 5;
+    static final long INTERVAL = 1_000_000;
+
+    enum Scheme {
+        PSERIALIZE_FENCED(() -> Pserialize.create(GraceOptions.named("ip"), Pserialize.Mode.FENCED)),
+        EPOCH(() -> Epoch.create("ip")),
+        SMR_DEFAULT(() -> Smr.create("ip", Smr.Mode.DEFAULT)),
+        SMR_DEFERRED(() -> Smr.create("ip", Smr.Mode.deferred(16)));
+
+        final Supplier<GraceDomain> factory;
+
+        Scheme(Supplier<GraceDomain> factory) {
+            this.factory = factory;
+        }
+    }
+
+    private final AtomicLong now = new AtomicLong(1_000_000_000L);
+    private GraceDomain domain;
+    private PacketPool pool;
+    private LinkPair link;
+    private Ipv4Stack stack;
+    private int ifindex;
+
+    private void up(Scheme scheme) {
+        domain = scheme.factory.get();
+        pool = PacketPool.create(Smr.create("ip-pool", Smr.Mode.DEFAULT), 2048, 4L << 20);
+        link = LinkPair.create("ip", 1500, 256);
+        stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain))
+                .clock(now::get).icmpErrorRate(BURST, INTERVAL).build();
+        ifindex = stack.attach(link.a());
+        stack.addAddress(ifindex, US, 24);
+    }
+
+    private void up() {
+        up(Scheme.SMR_DEFAULT);
+    }
+
+    @AfterEach
+    void down() {
+        if (link != null) {
+            link.close();
+        }
+        if (pool != null) {
+            pool.checkBalanced();
+            pool.close();
+        }
+        if (domain instanceof Epoch e) {
+            e.close();
+        }
+    }
+
+    /** The peer sends {@code bytes}; the stack polls them in; returns what came back, as bytes. */
+    private List<byte[]> exchange(byte[]... datagrams) {
+        for (byte[] d : datagrams) {
+            assertTrue(link.b().send(buffer(pool, d)));
+        }
+        int n = 0;
+        while (n < datagrams.length) {
+            int got = stack.poll(ifindex, 64);
+            assertTrue(got > 0, "the stack received " + n + " of " + datagrams.length);
+            n += got;
+        }
+        List<byte[]> answers = new ArrayList<>();
+        PacketBuffer[] batch = new PacketBuffer[64];
+        for (int got; (got = link.b().receive(batch, 0, batch.length)) > 0; ) {
+            for (int i = 0; i < got; i++) {
+                answers.add(batch[i].data().toArray(JAVA_BYTE));
+                batch[i].free();
+            }
+        }
+        return answers;
+    }
+
+    /** Parses an answer with the wire layer, both checksums verified; fails otherwise. */
+    private static Icmpv4Repr icmp(byte[] bytes, int expectedSource, int expectedDestination) {
+        Ipv4Packet ip = assertInstanceOf(Ipv4Packet.class, Ipv4Packet.check(MemorySegment.ofArray(bytes)));
+        Ipv4Repr header = assertInstanceOf(Ipv4Repr.class, Ipv4Repr.parse(ip));
+        assertEquals(expectedSource, header.source(), "source");
+        assertEquals(expectedDestination, header.destination(), "destination");
+        assertEquals(Ipv4Packet.PROTOCOL_ICMP, header.protocol());
+        assertEquals(Ipv4Stack.DEFAULT_TTL, header.ttl());
+        assertEquals(20, ip.headerLength());
+        assertEquals(bytes.length, ip.totalLength());
+        assertFalse(header.moreFragments() || header.fragmentOffset() != 0);
+        Icmpv4Packet icmp = assertInstanceOf(Icmpv4Packet.class, Icmpv4Packet.check(ip.payload()));
+        return assertInstanceOf(Icmpv4Repr.class, Icmpv4Repr.parse(icmp));
+    }
+
+    private void assertEveryPacketAccounted() {
+        Ipv4Counters c = stack.counters();
+        assertEquals(c.received(), c.delivered() + c.inputDrops(), c.toString());
+    }
+
+    // --- echo -------------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(Scheme.class)
+    void shouldAnswerEchoRequestWithValidReply(Scheme scheme) {
+        up(scheme);
+        List<byte[]> answers = exchange(echoRequest(PEER, US, 0x1234, 7, 56));
+        assertEquals(1, answers.size());
+        byte[] reply = answers.getFirst();
+        assertEquals(new Icmpv4Repr.EchoReply(0x1234, 7, 56), icmp(reply, US, PEER));
+        for (int i = 0; i < 56; i++) {
+            assertEquals((byte) (7 * 31 + i), reply[28 + i], "data byte " + i);
+        }
+        Ipv4Counters c = stack.counters();
+        assertEquals(1, c.received());
+        assertEquals(1, c.delivered());
+        assertEquals(1, c.sent());
+        assertEquals(0, c.inputDrops() + c.outputDrops(), c.toString());
+    }
+
+    @Test
+    void shouldAnswerEchoAtEverySizeUpToTheMtu() {
+        up();
+        for (int size = 0; size <= 1472; size++) {
+            List<byte[]> answers = exchange(echoRequest(PEER, US, 1, size & 0xFFFF, size));
+            assertEquals(1, answers.size(), "size " + size);
+            assertEquals(new Icmpv4Repr.EchoReply(1, size, size), icmp(answers.getFirst(), US, PEER), "size " + size);
+            assertArrayEquals(echoRequestData(size), java.util.Arrays.copyOfRange(answers.getFirst(), 28, 28 + size));
+        }
+        assertEquals(1473, stack.counters().sent());
+        assertEveryPacketAccounted();
+    }
+
+    private static byte[] echoRequestData(int size) {
+        return java.util.Arrays.copyOfRange(echoRequest(PEER, US, 1, size, size), 28, 28 + size);
+    }
+
+    @Test
+    void shouldAnswerEchoRequestCarryingOptionsWithPlainHeader() {
+        up();
+        byte[] request = withOption(echoRequest(PEER, US, 5, 6, 32), new byte[] {1, 1, 1, 0}); // NOP NOP NOP EOL
+        List<byte[]> answers = exchange(request);
+        assertEquals(1, answers.size());
+        assertEquals(new Icmpv4Repr.EchoReply(5, 6, 32), icmp(answers.getFirst(), US, PEER));
+    }
+
+    @Test
+    void shouldIgnoreLinkPaddingAfterTotalLength() {
+        up();
+        byte[] request = echoRequest(PEER, US, 5, 6, 0);
+        byte[] padded = java.util.Arrays.copyOf(request, request.length + 18); // Ethernet minimum frame
+        List<byte[]> answers = exchange(padded);
+        assertEquals(1, answers.size());
+        assertEquals(request.length, answers.getFirst().length);
+        assertEquals(new Icmpv4Repr.EchoReply(5, 6, 0), icmp(answers.getFirst(), US, PEER));
+    }
+
+    // --- ICMP errors ------------------------------------------------------------------------------
+
+    @Test
+    void shouldSendPortUnreachableQuotingHeaderAndEightBytes() {
+        up();
+        byte[] datagram = udp(PEER, US, 40000, 9, 100);
+        List<byte[]> answers = exchange(datagram);
+        assertEquals(1, answers.size());
+        byte[] error = answers.getFirst();
+        assertEquals(new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28), icmp(error, US, PEER));
+        assertArrayEquals(java.util.Arrays.copyOf(datagram, 28), java.util.Arrays.copyOfRange(error, 28, 56),
+                "quotes the header as received and the first 8 bytes of its payload");
+        assertEquals(1, stack.counters().drops(IpDrop.PORT_UNREACHABLE));
+        assertEquals(1, stack.counters().icmpErrorsSent());
+        assertEveryPacketAccounted();
+    }
+
+    @Test
+    void shouldSendProtocolUnreachableForUnknownProtocol() {
+        up();
+        for (int protocol : new int[] {Ipv4Packet.PROTOCOL_TCP, 47, 253}) {
+            byte[] datagram = raw(PEER, US, protocol, 40);
+            List<byte[]> answers = exchange(datagram);
+            assertEquals(1, answers.size(), "protocol " + protocol);
+            assertEquals(new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PROTOCOL, 0, 28),
+                    icmp(answers.getFirst(), US, PEER));
+            assertArrayEquals(java.util.Arrays.copyOf(datagram, 28),
+                    java.util.Arrays.copyOfRange(answers.getFirst(), 28, 56));
+        }
+        assertEquals(3, stack.counters().drops(IpDrop.PROTOCOL_UNREACHABLE));
+    }
+
+    @Test
+    void shouldRateLimitErrorsToTheBucketWithinOneTick() {
+        up();
+        byte[][] burst = new byte[20][];
+        for (int i = 0; i < burst.length; i++) {
+            burst[i] = udp(PEER, US, 40000 + i, 9, 8);
+        }
+        assertEquals(BURST, exchange(burst).size());
+        Ipv4Counters c = stack.counters();
+        assertEquals(BURST, c.icmpErrorsSent());
+        assertEquals(20 - BURST, c.icmpErrorsRateLimited());
+        assertEquals(20, c.drops(IpDrop.PORT_UNREACHABLE));
+        // Half an interval later: still nothing; a whole one: one token.
+        now.addAndGet(INTERVAL / 2);
+        assertEquals(0, exchange(udp(PEER, US, 1, 9, 8)).size());
+        now.addAndGet(INTERVAL / 2);
+        assertEquals(1, exchange(udp(PEER, US, 1, 9, 8), udp(PEER, US, 2, 9, 8)).size());
+        // Long idle: the bucket refills to BURST, never more.
+        now.addAndGet(1000 * INTERVAL);
+        assertEquals(BURST, exchange(burst).size());
+        // Echo is not an error and is never limited.
+        assertEquals(10, exchange(java.util.stream.IntStream.range(0, 10)
+                .mapToObj(i -> echoRequest(PEER, US, 1, i, 8)).toArray(byte[][]::new)).size());
+        assertEveryPacketAccounted();
+    }
+
+    @Test
+    void shouldSendNoErrorForAnIcmpError() {
+        up();
+        byte[] offending = udp(US, PEER, 1, 9, 8);
+        byte[] error = new byte[20 + 8 + 28];
+        System.arraycopy(offending, 0, error, 28, 28);
+        MemorySegment s = MemorySegment.ofArray(error);
+        new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28).emit(Icmpv4Packet.wrap(s, 20, 36));
+        Ipv4Repr.of(PEER, US, Ipv4Packet.PROTOCOL_ICMP, 64, 36).emit(Ipv4Packet.wrap(s, 0, error.length));
+        byte[] unknownType = reicmp(echoRequest(PEER, US, 1, 1, 8), icmp -> icmp.setType(13));
+        assertEquals(0, exchange(error, unknownType).size());
+        assertEquals(1, stack.counters().drops(IpDrop.ICMP_UNHANDLED));
+        assertEquals(1, stack.counters().drops(DropReason.ICMP_UNSUPPORTED_TYPE));
+        assertEquals(0, stack.counters().icmpErrorsSent() + stack.counters().icmpErrorsRateLimited());
+        assertEveryPacketAccounted();
+    }
+
+    @Test
+    void shouldSendNoErrorForAFragment() {
+        up();
+        assertEquals(0, exchange(fragment(udp(PEER, US, 1, 9, 16), true, 0),
+                fragment(raw(PEER, US, 99, 16), false, 64)).size());
+        assertEquals(2, stack.counters().drops(IpDrop.FRAGMENT));
+        assertEquals(0, stack.counters().icmpErrorsSent() + stack.counters().icmpErrorsRateLimited());
+    }
+
+    @Test
+    void shouldSendNoErrorOrEchoForBroadcast() {
+        up();
+        int subnet = Ipv4Address.of(10, 0, 0, 255);
+        assertEquals(0, exchange(udp(PEER, -1, 1, 9, 8), udp(PEER, subnet, 1, 9, 8), raw(PEER, subnet, 99, 8),
+                echoRequest(PEER, subnet, 1, 1, 8)).size());
+        Ipv4Counters c = stack.counters();
+        assertEquals(2, c.drops(IpDrop.PORT_UNREACHABLE));
+        assertEquals(1, c.drops(IpDrop.PROTOCOL_UNREACHABLE));
+        assertEquals(1, c.drops(IpDrop.ECHO_TO_BROADCAST));
+        assertEquals(3, c.icmpErrorsWithheld());
+        assertEquals(0, c.icmpErrorsSent());
+        // Nor for a datagram from a broadcast or multicast source: dropped first.
+        assertEquals(0, exchange(udp(subnet, US, 1, 9, 8), udp(Ipv4Address.of(224, 0, 0, 1), US, 1, 9, 8)).size());
+        assertEquals(2, c.drops(IpDrop.BAD_SOURCE));
+        assertEveryPacketAccounted();
+    }
+
+    // --- hostile input ------------------------------------------------------------------------------
+
+    /** Every hostile layout of issue 7, with the one reason it must be counted under. */
+    static Map<String, Map.Entry<byte[], Object>> hostile() {
+        Map<String, Map.Entry<byte[], Object>> m = new LinkedHashMap<>();
+        Supplier<byte[]> valid = () -> echoRequest(PEER, US, 99, 1, 56);
+        m.put("empty", Map.entry(new byte[0], DropReason.IPV4_TRUNCATED));
+        m.put("truncated header (19 bytes)", Map.entry(cut(valid.get(), 19), DropReason.IPV4_TRUNCATED));
+        m.put("version 6", Map.entry(edit(valid.get(), s -> setByte(s, 0, 0x65)), DropReason.IPV4_BAD_VERSION));
+        m.put("IHL 4", Map.entry(edit(valid.get(), s -> setByte(s, 0, 0x44)), DropReason.IPV4_HEADER_TOO_SHORT));
+        m.put("IHL 0", Map.entry(edit(valid.get(), s -> setByte(s, 0, 0x40)), DropReason.IPV4_HEADER_TOO_SHORT));
+        m.put("IHL 15 past a 40-byte buffer", Map.entry(cut(edit(valid.get(), s -> setByte(s, 0, 0x4F)), 40),
+                DropReason.IPV4_HEADER_PAST_BUFFER));
+        m.put("total length above the buffer", Map.entry(edit(valid.get(), s -> setTotalLength(s, 200)),
+                DropReason.IPV4_TOTAL_LENGTH_PAST_BUFFER));
+        m.put("total length below the header", Map.entry(edit(valid.get(), s -> setTotalLength(s, 12)),
+                DropReason.IPV4_TOTAL_LENGTH_BELOW_HEADER));
+        m.put("bad IPv4 checksum", Map.entry(edit(valid.get(), s -> setByte(s, 10, s.get(JAVA_BYTE, 10) ^ 0x5A)),
+                DropReason.IPV4_BAD_CHECKSUM));
+        m.put("option running past the header", Map.entry(withOption(valid.get(), new byte[] {7, 12, 4, 0}),
+                DropReason.IPV4_BAD_OPTION));
+        m.put("option of length 1", Map.entry(withOption(valid.get(), new byte[] {7, 1, 0, 0}),
+                DropReason.IPV4_BAD_OPTION));
+        m.put("TTL 0", Map.entry(reheader(valid.get(), ip -> ip.setTtl(0)), IpDrop.TTL_ZERO));
+        m.put("first fragment (MF)", Map.entry(fragment(valid.get(), true, 0), IpDrop.FRAGMENT));
+        m.put("last fragment (offset 64)", Map.entry(fragment(valid.get(), false, 64), IpDrop.FRAGMENT));
+        m.put("overlapping fragment (offset 8, MF)", Map.entry(fragment(valid.get(), true, 8), IpDrop.FRAGMENT));
+        m.put("endless fragment (offset 65528, MF)", Map.entry(fragment(valid.get(), true, 65528), IpDrop.FRAGMENT));
+        m.put("not for us", Map.entry(reheader(valid.get(), ip -> ip.setDestination(Ipv4Address.of(10, 0, 0, 3))),
+                IpDrop.NOT_FOR_US));
+        m.put("multicast destination", Map.entry(reheader(valid.get(), ip -> ip.setDestination(
+                Ipv4Address.of(224, 0, 0, 1))), IpDrop.NOT_FOR_US));
+        m.put("limited broadcast source", Map.entry(reheader(valid.get(), ip -> ip.setSource(-1)), IpDrop.BAD_SOURCE));
+        m.put("ICMP truncated (4 bytes)", Map.entry(cut(reheader(valid.get(), ip -> {
+            Datagrams.setTotalLength(ip.segment(), 24);
+        }), 24), DropReason.ICMP_TRUNCATED));
+        m.put("bad ICMP checksum", Map.entry(edit(valid.get(), s -> setByte(s, 22, s.get(JAVA_BYTE, 22) ^ 0x33)),
+                DropReason.ICMP_BAD_CHECKSUM));
+        m.put("ICMP timestamp request (type 13)", Map.entry(reicmp(valid.get(), icmp -> icmp.setType(13)),
+                DropReason.ICMP_UNSUPPORTED_TYPE));
+        m.put("echo request with code 1", Map.entry(reicmp(valid.get(), icmp -> icmp.setCode(1)),
+                DropReason.ICMP_BAD_CODE));
+        m.put("unreachable quoting no header", Map.entry(reicmp(valid.get(), icmp -> {
+            icmp.setType(3);
+            icmp.setCode(3);
+        }), DropReason.ICMP_BAD_ERROR_DATA));
+        m.put("echo reply", Map.entry(reicmp(valid.get(), icmp -> icmp.setType(0)), IpDrop.ICMP_UNHANDLED));
+        m.put("UDP truncated (4 bytes)", Map.entry(cut(reheader(udp(PEER, US, 1, 9, 0), ip -> {
+            Datagrams.setTotalLength(ip.segment(), 24);
+        }), 24), DropReason.UDP_TRUNCATED));
+        m.put("UDP bad checksum", Map.entry(edit(udp(PEER, US, 1, 9, 8), s -> setByte(s, 30, s.get(JAVA_BYTE, 30) ^ 1)),
+                DropReason.UDP_BAD_CHECKSUM));
+        m.put("UDP length past the datagram", Map.entry(edit(udp(PEER, US, 1, 9, 8), s -> setByte(s, 25, 200)),
+                DropReason.UDP_LENGTH_PAST_BUFFER));
+        return m;
+    }
+
+    private static long count(Ipv4Counters c, Object reason) {
+        return reason instanceof DropReason d ? c.drops(d) : c.drops((IpDrop) reason);
+    }
+
+    @Test
+    void shouldCountEachHostilePacketAsOneDropThenStillAnswerEcho() {
+        up();
+        Ipv4Counters c = stack.counters();
+        for (var e : hostile().entrySet()) {
+            Object reason = e.getValue().getValue();
+            long before = c.inputDrops();
+            long reasonBefore = count(c, reason);
+            assertEquals(0, exchange(e.getValue().getKey()).size(), e.getKey() + " was answered");
+            assertEquals(before + 1, c.inputDrops(), e.getKey() + ": not exactly one drop; " + c);
+            assertEquals(reasonBefore + 1, count(c, reason), e.getKey() + ": not counted as " + reason + "; " + c);
+        }
+        assertEquals(0, c.icmpErrorsSent(), "no hostile packet earns an ICMP error");
+        assertEquals(hostile().size(), c.received());
+        List<byte[]> answers = exchange(echoRequest(PEER, US, 3, 4, 1472));
+        assertEquals(1, answers.size());
+        assertEquals(new Icmpv4Repr.EchoReply(3, 4, 1472), icmp(answers.getFirst(), US, PEER));
+        assertEveryPacketAccounted();
+    }
+
+    @Test
+    void shouldSurviveRandomBytesAndRandomDamage() {
+        up();
+        java.util.SplittableRandom random = new java.util.SplittableRandom(0x1BADB002L);
+        for (int i = 0; i < 5_000; i++) {
+            byte[] bytes;
+            if (i % 2 == 0) {
+                bytes = new byte[random.nextInt(0, 200)];
+                random.nextBytes(bytes);
+                if (bytes.length > 0) {
+                    bytes[0] = (byte) (0x45 + random.nextInt(0, 11)); // mostly version 4
+                }
+            } else {
+                bytes = random.nextBoolean() ? echoRequest(PEER, US, 1, i, random.nextInt(0, 100))
+                        : udp(PEER, US, 1, 9, random.nextInt(0, 100));
+                bytes[random.nextInt(0, bytes.length)] ^= (byte) random.nextInt(1, 256);
+            }
+            exchange(bytes);
+        }
+        now.addAndGet(1000 * INTERVAL);
+        assertEquals(1, exchange(echoRequest(PEER, US, 3, 4, 56)).size());
+        assertEveryPacketAccounted();
+    }
+
+    // --- output and configuration -------------------------------------------------------------------
+
+    @Test
+    void shouldRouteOutputAndFillTheHeader() {
+        up();
+        PacketBuffer p = pool.allocate(64);
+        MemorySegment payload = p.append(30);
+        payload.fill((byte) 0x5C);
+        assertTrue(stack.output(0, PEER, 200, p));
+        PacketBuffer[] got = new PacketBuffer[1];
+        assertEquals(1, link.b().receive(got, 0, 1));
+        Ipv4Packet ip = assertInstanceOf(Ipv4Packet.class, Ipv4Packet.check(got[0].data()));
+        Ipv4Repr header = assertInstanceOf(Ipv4Repr.class, Ipv4Repr.parse(ip));
+        assertEquals(US, header.source());
+        assertEquals(PEER, header.destination());
+        assertEquals(200, header.protocol());
+        assertEquals(30, header.payloadLength());
+        got[0].free();
+    }
+
+    @Test
+    void shouldCountOutputDrops() {
+        up();
+        PacketBuffer noRoute = pool.allocate(64);
+        noRoute.append(8);
+        assertFalse(stack.output(0, Ipv4Address.of(192, 0, 2, 9), 200, noRoute));
+        PacketBuffer tooBig = pool.allocate(64);
+        tooBig.append(1481);
+        assertFalse(stack.output(0, PEER, 200, tooBig));
+        Ipv4Counters c = stack.counters();
+        assertEquals(1, c.drops(IpDrop.NO_ROUTE));
+        assertEquals(1, c.drops(IpDrop.MTU_EXCEEDED));
+        assertEquals(2, c.outputDrops());
+        // A reply with no route back is an output drop, after the request counted as delivered.
+        assertEquals(0, exchange(echoRequest(Ipv4Address.of(192, 0, 2, 9), US, 1, 1, 8)).size());
+        assertEquals(2, c.drops(IpDrop.NO_ROUTE));
+        assertEquals(1, c.delivered());
+    }
+
+    @Test
+    void shouldRefuseBadArgumentsNamingValueAndLimit() {
+        up();
+        PacketBuffer p = pool.allocate(10);
+        p.append(8);
+        var e = assertThrows(IllegalArgumentException.class, () -> stack.output(0, PEER, 1, p));
+        assertTrue(e.getMessage().contains("headroom 10 below the 20"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> stack.output(0, PEER, 256, p));
+        assertTrue(e.getMessage().contains("protocol 256 outside 0..255"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> stack.input(7, p));
+        assertTrue(e.getMessage().contains("interface index 7 outside 1..1"), e.getMessage());
+        p.free(); // the caller kept ownership after each refusal
+        e = assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, US, 24));
+        assertTrue(e.getMessage().contains("already assigned"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(10, 0, 1, 1), 33));
+        assertTrue(e.getMessage().contains("prefix length 33 outside 1..32"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(224, 0, 0, 1), 24));
+        assertTrue(e.getMessage().contains("not unicast"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> stack.poll(ifindex, -1));
+        assertTrue(e.getMessage().contains("max -1"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> stack.attach(link.a()));
+        assertThrows(IllegalStateException.class, () -> Ipv4Stack.builder(domain, pool, stack.routes()).build());
+        assertEquals(1, stack.routes().size(), "only the first address's on-link route");
+    }
+
+    @Test
+    void shouldAddOnLinkRouteWithAddress() {
+        up();
+        assertEquals(Route.onLink(Ipv4Address.of(10, 0, 0, 0), 24, ifindex),
+                stack.routes().resolve(PEER));
+        stack.addAddress(ifindex, Ipv4Address.of(172, 16, 5, 1), 16);
+        assertEquals(Route.onLink(Ipv4Address.of(172, 16, 0, 0), 16, ifindex),
+                stack.routes().resolve(Ipv4Address.of(172, 16, 9, 9)));
+        assertEquals(List.of(new InterfaceAddress(US, 24), new InterfaceAddress(Ipv4Address.of(172, 16, 5, 1), 16)),
+                stack.iface(ifindex).addresses());
+        // The second address answers too, from itself.
+        List<byte[]> answers = exchange(echoRequest(PEER, Ipv4Address.of(172, 16, 5, 1), 1, 1, 8));
+        assertEquals(1, answers.size());
+        icmp(answers.getFirst(), Ipv4Address.of(172, 16, 5, 1), PEER);
+    }
+}
