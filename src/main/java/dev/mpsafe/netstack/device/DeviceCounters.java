@@ -25,6 +25,8 @@ public final class DeviceCounters {
         DOWN,
         /** A buffer the device held when it was closed, freed unsent or unreceived. */
         CLOSED_WITH_PACKETS,
+        /** The operating system refused the packet (a TUN write failed: the interface went down or away). */
+        IO_ERROR,
     }
 
     private static final Drop[] DROPS = Drop.values();
