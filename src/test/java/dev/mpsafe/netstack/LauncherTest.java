@@ -1,0 +1,109 @@
+package dev.mpsafe.netstack;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.mpsafe.smr.Smr;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The launcher end to end: it creates its namespace and TUN device, the kernel's ping gets every
+ * answer, and stopping it deletes the namespace with a balanced pool. Without privileges it says
+ * what to do and exits with status 2. Root only (the test creates namespaces and drops privileges).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LauncherTest {
+
+    static void assumeRoot() {
+        assumeTrue(Launcher.missingPrerequisite() == null,
+                "skipped: the launcher test needs root, /dev/net/tun and iproute2: " + Launcher.missingPrerequisite());
+    }
+
+    @Test
+    void shouldAnswerPingInItsNamespaceAndCleanUp() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-test-" + ProcessHandle.current().pid();
+        Launcher launcher = Launcher.start(ns, Smr.create("launcher-test", Smr.Mode.DEFAULT));
+        boolean clean;
+        try {
+            Process ping = new ProcessBuilder("ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "50", "-i", "0.005",
+                    "-W", "2", "10.77.0.2").redirectErrorStream(true).start();
+            String out = new String(ping.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(ping.waitFor(30, TimeUnit.SECONDS));
+            assertTrue(out.contains("50 packets transmitted, 50 received, 0% packet loss"), out);
+        } finally {
+            clean = launcher.stop(System.out);
+        }
+        assertTrue(clean, "worker failure or unbalanced pool");
+        assertEquals(50, launcher.stack().counters().delivered());
+        assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
+    }
+
+    @Test
+    void shouldSayWhatToDoWithoutPrivileges() throws Exception {
+        assumeRoot();
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "skipped: needs setpriv (util-linux)");
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                "--clear-groups", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                Launcher.class.getName()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(Launcher.EXIT_UNAVAILABLE, p.exitValue(), out);
+        assertTrue(out.contains("needs root: run it with sudo (sudo bin/netstack)"), out);
+    }
+
+    @Test
+    void shouldShutDownCleanlyOnASignal() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-sig-" + ProcessHandle.current().pid();
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                Launcher.class.getName(), "--namespace", ns).redirectErrorStream(true).start();
+        var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        StringBuilder out = new StringBuilder();
+        String line;
+        while ((line = reader.readLine()) != null) {
+            out.append(line).append('\n');
+            if (line.startsWith("Ctrl-C stops it")) {
+                break;
+            }
+        }
+        assertTrue(out.toString().contains("netstack up: scheme smr"), out.toString());
+        Process ping = new ProcessBuilder("ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "10", "-i", "0.01",
+                "-W", "2", "10.77.0.2").redirectErrorStream(true).start();
+        String pingOut = new String(ping.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(pingOut.contains("10 packets transmitted, 10 received, 0% packet loss"), pingOut);
+        // Ctrl-C sends SIGINT; a test JVM may have SIGINT ignored and pass that on, so use SIGTERM:
+        // both run the same shutdown hook.
+        new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+        while ((line = reader.readLine()) != null) {
+            out.append(line).append('\n');
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertTrue(out.toString().contains("netstack: packet pool balanced"), out.toString());
+        assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind:\n" + out);
+    }
+
+    /** Our own class folders only: user nobody may not read the Maven repository. */
+    private static String classDirectories() {
+        List<String> dirs = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            if (!entry.endsWith(".jar")) {
+                dirs.add(entry);
+            }
+        }
+        return String.join(File.pathSeparator, dirs);
+    }
+}
