@@ -188,7 +188,7 @@ class StackPingTest {
      */
     private long ping(int size, int count, boolean lossAllowed) throws Exception {
         NetnsFixture.Result r = ns.execAllowingFailure(30, "ping", "-n", "-q", "-c", Integer.toString(count),
-                "-i", "0.002", "-W", "1", "-s", Integer.toString(size), "10.98.0.2");
+                "-i", PingTest.interval(size), "-W", "1", "-s", Integer.toString(size), "10.98.0.2");
         Matcher m = SUMMARY.matcher(r.output());
         assertTrue(m.find(), "no summary from ping -s " + size + ":\n" + r.output());
         String where = "ping -s " + size + " -c " + count + ": " + m.group() + "; " + stack.counters();
@@ -202,4 +202,5 @@ class StackPingTest {
         assertFalse(r.output().contains("wrong data"), r.output());
         return Long.parseLong(m.group(2));
     }
+
 }
