@@ -291,6 +291,26 @@ final class Catalog {
         return List.copyOf(cases);
     }
 
+    /**
+     * The cases of {@link #cases} whose id matches {@code only} (a regex, found anywhere in the id),
+     * or all of them when {@code only} is null.
+     *
+     * @throws IllegalArgumentException if {@code only} matches no case; the message lists the ids
+     */
+    static List<Case> select(Compare.Mode mode, int cpus, String only) {
+        List<Case> all = cases(mode, cpus);
+        if (only == null) {
+            return all;
+        }
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(only);
+        List<Case> chosen = all.stream().filter(c -> p.matcher(c.id()).find()).toList();
+        if (chosen.isEmpty()) {
+            throw new IllegalArgumentException("--only '" + only + "' matches no case; the cases are "
+                    + all.stream().map(Case::id).toList());
+        }
+        return chosen;
+    }
+
     private static Series series(String name, List<String> values, String benchmark, String param) {
         List<Variant> vs = new ArrayList<>();
         for (String v : values) {

@@ -117,16 +117,8 @@ public final class Compare {
                 }
             }
         }
-        List<Case> cases = Catalog.cases(mode, Runtime.getRuntime().availableProcessors());
-        if (only != null) {
-            Pattern p = Pattern.compile(only);
-            cases = cases.stream().filter(c -> p.matcher(c.id()).find()).toList();
-            if (cases.isEmpty()) {
-                throw new IllegalArgumentException("--only '" + only + "' matches no case; the cases are "
-                        + Catalog.cases(mode, 1).stream().map(Case::id).toList());
-            }
-        }
-        run(mode, cases, out, System.out, System.err);
+        run(mode, Catalog.select(mode, Runtime.getRuntime().availableProcessors(), only), out, System.out,
+                System.err);
     }
 
     /** Runs {@code cases}, writes the report folder {@code out}, prints the summary; returns the rows. */

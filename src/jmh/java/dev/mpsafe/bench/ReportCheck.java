@@ -58,11 +58,7 @@ public final class ReportCheck {
         if (dir == null) {
             throw new IllegalArgumentException("usage: ReportCheck [--mode smoke|quick|full] [--only REGEX] DIR");
         }
-        List<Case> cases = Catalog.cases(mode, Runtime.getRuntime().availableProcessors());
-        if (only != null) {
-            Pattern p = Pattern.compile(only);
-            cases = cases.stream().filter(c -> p.matcher(c.id()).find()).toList();
-        }
+        List<Case> cases = Catalog.select(mode, Runtime.getRuntime().availableProcessors(), only);
         int plots = check(dir, cases);
         System.out.println("report check: OK: " + dir + " (" + cases.size() + " cases, "
                 + cases.stream().mapToInt(Case::runs).sum() + " JMH results, " + plots + " plots)");
