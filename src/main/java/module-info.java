@@ -23,6 +23,9 @@
  *       recycled after a grace period, with leak accounting.</li>
  *   <li>{@link dev.mpsafe.netstack.device} &mdash; the device interface, an in-memory link pair and
  *       loopback, and middleware: a pcap writer and a seeded fault injector.</li>
+ *   <li>{@link dev.mpsafe.netstack.pcb} &mdash; protocol control block tables: BSD in_pcb
+ *       demultiplexing (exact 4-tuple, then wildcard) read with no lock inside grace-period
+ *       sections, per-bucket writers, RFC 6056 ephemeral ports.</li>
  * </ul>
  *
  * <p>The module needs only {@code java.base} and {@code jdk.jfr} (for stall events). The asymmetric
@@ -46,4 +49,5 @@ module dev.mpsafe {
     exports dev.mpsafe.netstack.tun;
     exports dev.mpsafe.netstack.buffer;
     exports dev.mpsafe.netstack.device;
+    exports dev.mpsafe.netstack.pcb;
 }
