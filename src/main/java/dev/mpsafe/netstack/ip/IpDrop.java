@@ -24,11 +24,16 @@ public enum IpDrop {
     FRAGMENT(true),
     /** For us, but a protocol this stack does not implement (TCP included, for now). */
     PROTOCOL_UNREACHABLE(true),
-    /** UDP for us: no sockets exist yet, so every port is closed. */
+    /** UDP for us whose checksum verifies, but no socket has its port (or no UDP transport is attached). */
     PORT_UNREACHABLE(true),
+    /** UDP for a socket whose receive queue is full: dropped, never waited for. */
+    UDP_QUEUE_FULL(true),
     /** An echo request to a broadcast address (RFC 1122 3.2.2.6 allows a host to ignore it). */
     ECHO_TO_BROADCAST(true),
-    /** A valid ICMP message other than an echo request (reply, unreachable, time exceeded): nothing consumes it yet. */
+    /**
+     * A valid ICMP message nothing consumes: an echo reply, time exceeded, or a destination
+     * unreachable that does not quote UDP (or arrives with no UDP transport attached).
+     */
     ICMP_UNHANDLED(true),
 
     // --- output ---------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import dev.mpsafe.netstack.wire.UdpRepr;
 import dev.mpsafe.sync.GraceDomain;
 import dev.mpsafe.sync.Section;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
@@ -89,6 +91,8 @@ public final class Ipv4Stack {
     public static final int HEADROOM = 64;
     /** Bytes of the offending payload an ICMP error quotes after its header (RFC 792). */
     static final int QUOTED_PAYLOAD = 8;
+    private static final ValueLayout.OfInt BE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort BE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     /** The highest interface index. */
     public static final int MAX_INTERFACES = 1024;
 
@@ -98,6 +102,9 @@ public final class Ipv4Stack {
     private final TokenBucket errors;
     private final int ttl;
     private final Ipv4Counters counters = new Ipv4Counters();
+    private final DispatchModel dispatch;
+    /** The UDP transport, or null; set once by {@link #attachUdp}, read with acquire. */
+    private UdpInput udp;
     private final ReentrantLock config = new ReentrantLock();
     /** Interfaces by index (slot 0 unused); replaced whole under {@code config}, read with acquire. */
     // NOTE: the initial array is a plain write in the constructor; like any object, the stack must
@@ -112,6 +119,7 @@ public final class Ipv4Stack {
         this.routes = b.routes;
         this.ttl = b.ttl;
         this.errors = new TokenBucket(b.nanos, b.burst, b.interval);
+        this.dispatch = DispatchModel.of(b.dispatch);
     }
 
     /**
@@ -226,6 +234,66 @@ public final class Ipv4Stack {
         return counters;
     }
 
+    /** The dispatch model chosen at creation, for transports. */
+    public DispatchModel dispatch() {
+        return dispatch;
+    }
+
+    /**
+     * Registers the UDP transport: from now on UDP for us goes to {@code transport} instead of
+     * being answered with port unreachable.
+     *
+     * @throws IllegalStateException if one is registered already
+     */
+    public void attachUdp(UdpInput transport) {
+        Objects.requireNonNull(transport, "transport");
+        config.lock();
+        try {
+            if (lvUdp() != null) {
+                throw new IllegalStateException("a UDP transport is attached already: " + lvUdp());
+            }
+            // Release: a datagram that sees the transport sees it fully built.
+            UDP.setRelease(this, transport);
+        } finally {
+            config.unlock();
+        }
+    }
+
+    /**
+     * Where a datagram to {@code destination} would go now: the interface, the address it would be
+     * sent from (the interface's first), and the interface's MTU; null when there is no route or
+     * the interface has no address. A transport asks before it builds a datagram whose checksum
+     * covers the source address.
+     */
+    public OutputPath pathTo(int destination) {
+        final int ifindex;
+        try (Section _ = domain.enter()) {
+            Route r = routes.lookup(destination);
+            ifindex = r == null ? -1 : r.interfaceIndex();
+        }
+        final Interface[] all = lvInterfaces();
+        if (ifindex < 1 || ifindex >= all.length || all[ifindex].addresses().isEmpty()) {
+            return null;
+        }
+        Interface out = all[ifindex];
+        return new OutputPath(ifindex, out.addresses().getFirst().address(), out.device().mtu());
+    }
+
+    /**
+     * A route's answer for a transport: see {@link #pathTo}.
+     *
+     * @param ifindex the outgoing interface
+     * @param source its first address
+     * @param mtu its device's MTU: the largest IPv4 packet that leaves unfragmented
+     */
+    public record OutputPath(int ifindex, int source, int mtu) {
+    }
+
+    /** Whether {@code address} is one of this stack's interface addresses. */
+    public boolean isLocalAddress(int address) {
+        return isLocal(lvInterfaces(), address);
+    }
+
     // --- receive -----------------------------------------------------------------------------------
 
     /**
@@ -255,8 +323,13 @@ public final class Ipv4Stack {
         Objects.requireNonNull(packet, "packet");
         Interface in = iface(ifindex);
         counters.received.increment();
-        if (!receive(in, packet)) {
-            packet.free();
+        dispatch.enterInput();
+        try {
+            if (!receive(in, packet)) {
+                packet.free();
+            }
+        } finally {
+            dispatch.exitInput();
         }
     }
 
@@ -302,7 +375,7 @@ public final class Ipv4Stack {
         final boolean mayAnswerError = local && source != 0;
         return switch (header.protocol()) {
             case Ipv4Packet.PROTOCOL_ICMP -> icmpInput(ip, header, local, p);
-            case Ipv4Packet.PROTOCOL_UDP -> udpInput(ip, header, mayAnswerError);
+            case Ipv4Packet.PROTOCOL_UDP -> udpInput(ip, header, mayAnswerError, p);
             default -> {
                 unreachable(ip, header, Icmpv4Packet.UNREACHABLE_PROTOCOL, mayAnswerError);
                 yield drop(IpDrop.PROTOCOL_UNREACHABLE);
@@ -311,11 +384,12 @@ public final class Ipv4Stack {
     }
 
     /**
-     * UDP has no sockets yet: a datagram that checks and parses (length, checksum, port) gets port
-     * unreachable; a damaged one is only a drop (as in BSD's and Linux's udp_input: no error for
-     * bytes that may not even be UDP's).
+     * UDP: the header's structure is checked here, then the transport ({@link #attachUdp}) checks
+     * the checksum and finds the socket. Without a transport, or when it finds no socket, a
+     * datagram whose checksum verifies gets port unreachable; a damaged one is only a drop (as in
+     * BSD's and Linux's udp_input: no error for bytes that may not even be UDP's).
      */
-    private boolean udpInput(Ipv4Packet ip, Ipv4Repr header, boolean mayAnswerError) {
+    private boolean udpInput(Ipv4Packet ip, Ipv4Repr header, boolean mayAnswerError, PacketBuffer p) {
         final UdpPacket udp;
         switch (UdpPacket.check(ip.payload())) {
             case DropReason why -> {
@@ -323,11 +397,55 @@ public final class Ipv4Stack {
             }
             case UdpPacket checked -> udp = checked;
         }
-        if (UdpRepr.parse(udp, header.source(), header.destination()) instanceof DropReason why) {
-            return drop(why);
+        final UdpInput transport = lvUdp();
+        if (transport == null) {
+            if (UdpRepr.parse(udp, header.source(), header.destination()) instanceof DropReason why) {
+                return drop(why);
+            }
+            unreachable(ip, header, Icmpv4Packet.UNREACHABLE_PORT, mayAnswerError);
+            return drop(IpDrop.PORT_UNREACHABLE);
         }
-        unreachable(ip, header, Icmpv4Packet.UNREACHABLE_PORT, mayAnswerError);
-        return drop(IpDrop.PORT_UNREACHABLE);
+        if (udp.destinationPort() == 0) {
+            return drop(DropReason.UDP_ZERO_PORT);
+        }
+        // Bytes after the UDP length are not the datagram's (check guaranteed length <= payload).
+        p.trimBack(p.length() - ip.headerLength() - udp.datagramLength());
+        switch (transport.input(header.source(), header.destination(), ip.headerLength(), udp, p)) {
+            case TAKEN -> {
+                counters.delivered.increment();
+                return true;
+            }
+            case BAD_CHECKSUM -> {
+                return drop(DropReason.UDP_BAD_CHECKSUM);
+            }
+            case QUEUE_FULL -> {
+                return drop(IpDrop.UDP_QUEUE_FULL);
+            }
+            case NO_PORT -> {
+                unreachable(ip, header, Icmpv4Packet.UNREACHABLE_PORT, mayAnswerError);
+                return drop(IpDrop.PORT_UNREACHABLE);
+            }
+        }
+        throw new AssertionError();
+    }
+
+    /**
+     * Destination unreachable quoting a UDP datagram: tells the transport, which reports it to a
+     * connected socket (RFC 1122 4.1.3.3). The quote was checked to hold an IPv4 header and 8
+     * bytes; a quote of anything else is {@link IpDrop#ICMP_UNHANDLED}.
+     */
+    private boolean unreachableInput(Icmpv4Packet icmp, Icmpv4Repr.DestinationUnreachable error) {
+        final UdpInput transport = lvUdp();
+        final MemorySegment s = icmp.segment();
+        final long quote = icmp.offset() + Icmpv4Packet.HEADER_LENGTH;
+        final int quotedHeader = (s.get(ValueLayout.JAVA_BYTE, quote) & 0xF) * 4;
+        if (transport == null || (s.get(ValueLayout.JAVA_BYTE, quote + 9) & 0xFF) != Ipv4Packet.PROTOCOL_UDP) {
+            return drop(IpDrop.ICMP_UNHANDLED);
+        }
+        counters.delivered.increment();
+        transport.unreachable(error.code(), s.get(BE_INT, quote + 12), s.get(BE_SHORT, quote + quotedHeader) & 0xFFFF,
+                s.get(BE_INT, quote + 16), s.get(BE_SHORT, quote + quotedHeader + 2) & 0xFFFF);
+        return false; // the message was consumed; the caller frees the buffer
     }
 
     private boolean icmpInput(Ipv4Packet ip, Ipv4Repr header, boolean local, PacketBuffer p) {
@@ -354,6 +472,9 @@ public final class Ipv4Stack {
                 p.trimFront(ip.headerLength());
                 send(header.destination(), header.source(), Ipv4Packet.PROTOCOL_ICMP, p);
                 return true;
+            }
+            case Icmpv4Repr.DestinationUnreachable error -> {
+                return unreachableInput(icmp, error);
             }
             case Icmpv4Repr other -> {
                 return drop(IpDrop.ICMP_UNHANDLED);
@@ -417,7 +538,12 @@ public final class Ipv4Stack {
             throw new IllegalArgumentException("headroom " + payload.headroom() + " below the "
                     + Ipv4Packet.MIN_HEADER_LENGTH + " bytes of an IPv4 header");
         }
-        return send(source, destination, protocol, payload);
+        dispatch.enterSocket(null);
+        try {
+            return send(source, destination, protocol, payload);
+        } finally {
+            dispatch.exitSocket(null);
+        }
     }
 
     /** Output after the arguments were checked; consumes {@code p}. */
@@ -513,6 +639,10 @@ public final class Ipv4Stack {
         return "Ipv4Stack" + interfaces() + " " + counters;
     }
 
+    private UdpInput lvUdp() {
+        return (UdpInput) UDP.getAcquire(this);
+    }
+
     private Interface[] lvInterfaces() {
         return (Interface[]) INTERFACES.getAcquire(this);
     }
@@ -535,6 +665,7 @@ public final class Ipv4Stack {
         private int burst = 50;
         private long interval = TimeUnit.MILLISECONDS.toNanos(1);
         private int ttl = DEFAULT_TTL;
+        private Dispatch dispatch = Dispatch.MPSAFE;
 
         private Builder(GraceDomain domain, PacketPool pool, RouteTable routes) {
             this.domain = Objects.requireNonNull(domain, "domain");
@@ -582,6 +713,12 @@ public final class Ipv4Stack {
             return this;
         }
 
+        /** The dispatch model ({@link Dispatch#MPSAFE} unless set). */
+        public Builder dispatch(Dispatch dispatch) {
+            this.dispatch = Objects.requireNonNull(dispatch, "dispatch");
+            return this;
+        }
+
         /**
          * @throws IllegalStateException if no clock was given
          * @throws IllegalArgumentException if burst * interval overflows a long
@@ -597,12 +734,14 @@ public final class Ipv4Stack {
     // VarHandle mechanics
     private static final VarHandle INTERFACES;
     private static final VarHandle IDENTIFICATION;
+    private static final VarHandle UDP;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             INTERFACES = l.findVarHandle(Ipv4Stack.class, "interfaces", Interface[].class);
             IDENTIFICATION = l.findVarHandle(Ipv4Stack.class, "identification", int.class);
+            UDP = l.findVarHandle(Ipv4Stack.class, "udp", UdpInput.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
