@@ -50,4 +50,5 @@ module dev.mpsafe {
     exports dev.mpsafe.netstack.buffer;
     exports dev.mpsafe.netstack.device;
     exports dev.mpsafe.netstack.pcb;
+    exports dev.mpsafe.netstack.udp;
 }

@@ -1,0 +1,599 @@
+package dev.mpsafe.netstack.udp;
+
+import dev.mpsafe.netstack.buffer.PacketBuffer;
+import dev.mpsafe.netstack.buffer.PacketPool;
+import dev.mpsafe.netstack.ip.DispatchModel;
+import dev.mpsafe.netstack.ip.Ipv4Stack;
+import dev.mpsafe.netstack.pcb.Pcb;
+import dev.mpsafe.netstack.pcb.PcbTable;
+import dev.mpsafe.netstack.pcb.PortInUseException;
+import dev.mpsafe.netstack.pcb.PortsExhaustedException;
+import dev.mpsafe.netstack.wire.Ipv4Address;
+import dev.mpsafe.netstack.wire.Ipv4Packet;
+import dev.mpsafe.netstack.wire.UdpPacket;
+import dev.mpsafe.netstack.wire.UdpRepr;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.net.BindException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.PortUnreachableException;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.AlreadyBoundException;
+import java.nio.channels.AlreadyConnectedException;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NotYetConnectedException;
+import java.nio.channels.UnresolvedAddressException;
+import java.nio.channels.UnsupportedAddressTypeException;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A UDP socket of our stack, shaped like {@link java.nio.channels.DatagramChannel}: {@link #bind},
+ * {@link #connect}, {@link #send}/{@link #receive} with any peer, {@link #write}/{@link #read} with
+ * the connected one, blocking or not ({@link #configureBlocking}), and a receive with a timeout.
+ *
+ * <h2>Receiving</h2>
+ * Datagrams wait in a bounded receive queue ({@link Udp#open(int)}); when it is full, the receive
+ * path drops the datagram and counts it ({@link UdpDrop#QUEUE_FULL}), never waiting. A receive
+ * copies one datagram's data into the buffer; bytes that do not fit are discarded, as
+ * {@code DatagramChannel} does. In blocking mode a receive parks until a datagram comes; under
+ * {@link dev.mpsafe.netstack.ip.Dispatch#MPSAFE} the parking is the pcq's own, and the receive
+ * path's put wakes the reader (seed 003). Readers are served one at a time.
+ *
+ * <h2>Errors</h2>
+ * A connected socket that receives ICMP destination unreachable for its peer reports it once, as
+ * Linux does: the next {@code receive}/{@code read} that finds the queue empty, or the next
+ * {@code send}/{@code write}, throws {@link PortUnreachableException} (code 3) or
+ * {@link SocketException} (other codes).
+ *
+ * <h2>Closing</h2>
+ * {@link #close} unlinks the socket's PCB; a reader parked in {@code receive} wakes with
+ * {@link AsynchronousCloseException}. The datagrams still queued are freed after a grace period of
+ * the stack's domain, once no input thread that found the PCB can still be delivering to it. An
+ * interrupt of a thread blocked in {@code receive} closes the socket and throws
+ * {@link ClosedByInterruptException}, as for an interruptible channel. {@code close} must not be
+ * called inside a read section of the stack's domain (it may wait for a grace period).
+ *
+ * <p><b>Not implemented</b>: IPv6, multicast, broadcast sends ({@code SO_BROADCAST}),
+ * {@code disconnect}, socket options ({@code SO_REUSEADDR}, buffer sizes in bytes), selectors.
+ *
+ * <p>Thread safety: safe for any number of threads; receives are serialized among themselves.
+ */
+public final class UdpSocket implements AutoCloseable {
+
+    static final int ERROR_PORT_UNREACHABLE = 1;
+    static final int ERROR_UNREACHABLE = 2;
+
+    /** Put on the mailbox to wake a parked reader: after a close or an error. Never a datagram. */
+    private static final Object WAKE = new Object() {
+        @Override
+        public String toString() {
+            return "WAKE";
+        }
+    };
+    private static final ValueLayout.OfInt BE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort BE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    private final Udp udp;
+    private final Ipv4Stack stack;
+    private final PcbTable<UdpSocket> table;
+    private final DispatchModel dispatch;
+    final DispatchModel.Mailbox mailbox;
+    final SocketCounters counters = new SocketCounters();
+    /** Serializes bind, connect and close. */
+    private final ReentrantLock stateLock = new ReentrantLock();
+    /** Serializes readers: the mailbox has one consumer at a time. */
+    private final ReentrantLock readLock = new ReentrantLock();
+
+    /** The socket's PCB, or null before it is bound; written under stateLock. */
+    private volatile Pcb<UdpSocket> pcb;
+    private volatile InetSocketAddress remote;
+    private volatile boolean closed;
+    private volatile boolean blocking = true;
+    /** 0, or the ERROR_* code of an ICMP error not yet reported; see {@link #reportError}. */
+    private int pendingError;
+
+    UdpSocket(Udp udp, int receiveQueue) {
+        this.udp = udp;
+        this.stack = udp.stack;
+        this.table = udp.table;
+        this.dispatch = udp.dispatch;
+        this.mailbox = dispatch.newMailbox(receiveQueue);
+    }
+
+    // --- state ----------------------------------------------------------------------------------
+
+    /**
+     * Binds to {@code local}: a port of the wildcard address (0.0.0.0) or of one of the stack's
+     * addresses; port 0, or a null {@code local}, picks a free ephemeral port at random.
+     *
+     * @throws AlreadyBoundException if bound already
+     * @throws BindException if the port is in use on an overlapping address, no ephemeral port is
+     *     free, or the address is not the stack's
+     * @throws UnsupportedAddressTypeException for an address other than an IPv4 {@link InetSocketAddress}
+     * @throws ClosedChannelException if closed
+     */
+    public UdpSocket bind(SocketAddress local) throws IOException {
+        InetSocketAddress a = local == null ? new InetSocketAddress(0) : checkAddress(local);
+        int address = a.getAddress().isAnyLocalAddress() ? 0 : toInt(a);
+        stateLock.lock();
+        try {
+            ensureOpen();
+            if (pcb != null) {
+                throw new AlreadyBoundException();
+            }
+            if (address != 0 && !stack.isLocalAddress(address)) {
+                throw new BindException("cannot assign " + a + ": " + Ipv4Address.format(address)
+                        + " is not an address of this stack");
+            }
+            pcb = bindPcb(address, a.getPort());
+            return this;
+        } finally {
+            stateLock.unlock();
+        }
+    }
+
+    private Pcb<UdpSocket> bindPcb(int address, int port) throws BindException {
+        dispatch.enterSocket(this);
+        try {
+            return table.bind(address, port, this);
+        } catch (PortInUseException | PortsExhaustedException e) {
+            BindException b = new BindException(e.getMessage());
+            b.initCause(e);
+            throw b;
+        } finally {
+            dispatch.exitSocket(this);
+        }
+    }
+
+    /**
+     * Connects to {@code remote}: from now on only its datagrams are received (those already
+     * queued from others are discarded as they are read), and {@link #read}/{@link #write} work.
+     * An unbound socket is bound to an ephemeral port first; a socket bound to the wildcard
+     * address takes the address of the interface the route to {@code remote} leaves by.
+     *
+     * @throws AlreadyConnectedException if connected already
+     * @throws NoRouteToHostException if the stack has no route to {@code remote}
+     * @throws BindException if that 4-tuple is in use, or no ephemeral port is free
+     * @throws ClosedChannelException if closed
+     */
+    public UdpSocket connect(SocketAddress remote) throws IOException {
+        InetSocketAddress r = checkAddress(remote);
+        int address = toInt(r);
+        if (address == 0 || r.getPort() == 0) {
+            throw new IllegalArgumentException("cannot connect to " + r + ": address and port must be non-zero");
+        }
+        stateLock.lock();
+        try {
+            ensureOpen();
+            if (this.remote != null) {
+                throw new AlreadyConnectedException();
+            }
+            Ipv4Stack.OutputPath path = stack.pathTo(address);
+            if (path == null) {
+                throw new NoRouteToHostException("no route to " + r);
+            }
+            Pcb<UdpSocket> bound = pcb;
+            boolean boundHere = bound == null;
+            if (boundHere) {
+                bound = bindPcb(0, 0);
+            }
+            int local = bound.localAddress() != 0 ? bound.localAddress() : path.source();
+            dispatch.enterSocket(this);
+            try {
+                pcb = table.connect(bound, local, address, r.getPort());
+            } catch (PortInUseException e) {
+                if (boundHere) {
+                    table.remove(bound, null);
+                } else {
+                    pcb = bound;
+                }
+                BindException b = new BindException(e.getMessage());
+                b.initCause(e);
+                throw b;
+            } finally {
+                dispatch.exitSocket(this);
+            }
+            this.remote = new InetSocketAddress(r.getAddress(), r.getPort());
+            return this;
+        } finally {
+            stateLock.unlock();
+        }
+    }
+
+    /** Sets blocking (the default) or non-blocking mode for receive and send. */
+    public UdpSocket configureBlocking(boolean block) {
+        this.blocking = block;
+        return this;
+    }
+
+    public boolean isBlocking() {
+        return blocking;
+    }
+
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    public boolean isConnected() {
+        return remote != null;
+    }
+
+    /** The bound address and port, or null if unbound. */
+    public InetSocketAddress getLocalAddress() {
+        Pcb<UdpSocket> p = pcb;
+        return p == null ? null : new InetSocketAddress(inet(p.localAddress()), p.localPort());
+    }
+
+    /** The connected peer, or null. */
+    public InetSocketAddress getRemoteAddress() {
+        return remote;
+    }
+
+    /** This socket's counters. */
+    public SocketCounters counters() {
+        return counters;
+    }
+
+    /** Whether a reader holds the read lock now (waiting, or about to); for tests. */
+    boolean readerWaiting() {
+        return readLock.isLocked();
+    }
+
+    /** Datagrams waiting in the receive queue now (an estimate while datagrams arrive). */
+    public int queued() {
+        return mailbox.size();
+    }
+
+    /**
+     * Closes the socket: unlinks its PCB (no datagram is delivered to it afterwards), wakes a
+     * blocked reader with {@link AsynchronousCloseException}, and frees the queued datagrams after
+     * a grace period. Idempotent.
+     *
+     * @throws IllegalStateException if called inside a read section of the stack's domain
+     */
+    @Override
+    public void close() {
+        Pcb<UdpSocket> p;
+        stateLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            p = pcb;
+        } finally {
+            stateLock.unlock();
+        }
+        mailbox.deliver(WAKE); // if full, a reader is not parked: it sees closed on its next look
+        if (p != null) {
+            // Outside the dispatch lock: the grace period may be waited for here (BSD sleeps for
+            // it without softnet_lock too). After it, no input thread can still hold the PCB.
+            table.remove(p, this::reclaim);
+        } else {
+            reclaim();
+        }
+    }
+
+    /** After the grace period: frees what is still queued. Serialized with readers. */
+    private void reclaim() {
+        readLock.lock();
+        try {
+            mailbox.drain(item -> {
+                if (item instanceof PacketBuffer b) {
+                    b.free();
+                }
+            });
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    // --- receive ----------------------------------------------------------------------------------
+
+    /**
+     * Receives one datagram into {@code dst} and returns its sender: waits for one in blocking
+     * mode, returns null at once in non-blocking mode when none is queued. An unbound socket is
+     * bound to an ephemeral port first.
+     */
+    public InetSocketAddress receive(ByteBuffer dst) throws IOException {
+        return receive(dst, blocking ? -1 : 0);
+    }
+
+    /**
+     * As {@link #receive(ByteBuffer)}, waiting at most {@code timeout} whatever the mode; null if
+     * none came.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     */
+    public InetSocketAddress receive(ByteBuffer dst, long timeout, TimeUnit unit) throws IOException {
+        if (timeout < 0) {
+            throw new IllegalArgumentException("timeout " + timeout + " " + unit + " is negative");
+        }
+        return receive(dst, Math.max(0, unit.toNanos(timeout)));
+    }
+
+    /**
+     * Reads one datagram from the connected peer into {@code dst}; returns the bytes copied, or 0
+     * when non-blocking and none is queued.
+     *
+     * @throws NotYetConnectedException if not connected
+     */
+    public int read(ByteBuffer dst) throws IOException {
+        if (remote == null) {
+            throw new NotYetConnectedException();
+        }
+        int before = dst.position();
+        return receive(dst, blocking ? -1 : 0) == null ? 0 : dst.position() - before;
+    }
+
+    /** nanos: negative waits forever, 0 never waits. */
+    private InetSocketAddress receive(ByteBuffer dst, long nanos) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read-only buffer");
+        }
+        ensureOpen();
+        if (pcb == null) {
+            bindIfUnbound();
+        }
+        try {
+            readLock.lockInterruptibly();
+        } catch (InterruptedException e) {
+            close();
+            throw new ClosedByInterruptException();
+        }
+        try {
+            final long deadline = nanos > 0 ? System.nanoTime() + nanos : 0;
+            boolean waited = false;
+            while (true) {
+                if (closed) {
+                    throw waited ? new AsynchronousCloseException() : new ClosedChannelException();
+                }
+                Object item = mailbox.poll();
+                if (item == null) {
+                    reportPendingError();
+                    long wait = nanos <= 0 ? nanos : deadline - System.nanoTime();
+                    if (nanos == 0 || nanos > 0 && wait <= 0) {
+                        return null;
+                    }
+                    waited = true;
+                    try {
+                        item = mailbox.receive(wait);
+                    } catch (InterruptedException e) {
+                        readLock.unlock();
+                        try {
+                            close();
+                        } finally {
+                            readLock.lock(); // the finally below unlocks
+                        }
+                        throw new ClosedByInterruptException();
+                    }
+                }
+                if (item instanceof PacketBuffer p) {
+                    InetSocketAddress from = copyOut(p, dst);
+                    if (from != null) {
+                        return from;
+                    }
+                }
+                // WAKE, a timeout (checked at the top), or a datagram from before connect: look again
+            }
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    /**
+     * Copies the datagram's data into {@code dst} and frees the buffer. The buffer's data window
+     * starts at its IPv4 header, which the IP layer checked, and ends with the UDP datagram.
+     *
+     * @return the sender, or null for a datagram from someone other than the connected peer
+     *     (queued before {@link #connect}), which is discarded
+     */
+    private InetSocketAddress copyOut(PacketBuffer p, ByteBuffer dst) {
+        try {
+            final MemorySegment d = p.data();
+            final int ipHeader = (d.get(ValueLayout.JAVA_BYTE, 0) & 0xF) * 4;
+            final int source = d.get(BE_INT, 12);
+            final int port = d.get(BE_SHORT, ipHeader) & 0xFFFF;
+            final InetSocketAddress peer = remote;
+            if (peer != null && (toInt(peer) != source || peer.getPort() != port)) {
+                return null;
+            }
+            final int data = ipHeader + UdpPacket.HEADER_LENGTH;
+            final int n = Math.min(p.length() - data, dst.remaining());
+            MemorySegment.copy(d, data, MemorySegment.ofBuffer(dst), 0, n);
+            dst.position(dst.position() + n);
+            return peer != null ? peer : new InetSocketAddress(inet(source), port);
+        } finally {
+            p.free();
+        }
+    }
+
+    private void bindIfUnbound() throws IOException {
+        stateLock.lock();
+        try {
+            ensureOpen();
+            if (pcb == null) {
+                pcb = bindPcb(0, 0);
+            }
+        } finally {
+            stateLock.unlock();
+        }
+    }
+
+    // --- send -------------------------------------------------------------------------------------
+
+    /**
+     * Sends the bytes remaining in {@code src} as one datagram to {@code target}; returns how many
+     * (all of them), or 0 in non-blocking mode when no packet buffer is free now. Binds an unbound
+     * socket to an ephemeral port first. The stack does not fragment: the data must fit the
+     * outgoing interface's MTU less 28 bytes of headers.
+     *
+     * @throws AlreadyConnectedException if connected to another peer
+     * @throws NoRouteToHostException if the stack has no route to {@code target}
+     * @throws SocketException if the datagram is longer than the route's MTU allows
+     * @throws PortUnreachableException if a connected socket has an ICMP error to report
+     */
+    public int send(ByteBuffer src, SocketAddress target) throws IOException {
+        InetSocketAddress t = checkAddress(target);
+        InetSocketAddress peer = remote;
+        if (peer != null && !(toInt(peer) == toInt(t) && peer.getPort() == t.getPort())) {
+            throw new AlreadyConnectedException();
+        }
+        return sendTo(src, toInt(t), t.getPort());
+    }
+
+    /**
+     * Sends the bytes remaining in {@code src} as one datagram to the connected peer.
+     *
+     * @throws NotYetConnectedException if not connected
+     */
+    public int write(ByteBuffer src) throws IOException {
+        InetSocketAddress peer = remote;
+        if (peer == null) {
+            throw new NotYetConnectedException();
+        }
+        return sendTo(src, toInt(peer), peer.getPort());
+    }
+
+    private int sendTo(ByteBuffer src, int address, int port) throws IOException {
+        Objects.requireNonNull(src, "src");
+        if (port < 1 || port > 0xFFFF) {
+            throw new IllegalArgumentException("destination port " + port + " outside 1..65535");
+        }
+        ensureOpen();
+        if (remote != null) {
+            reportPendingError();
+        }
+        if (pcb == null) {
+            bindIfUnbound();
+        }
+        final Pcb<UdpSocket> from = pcb;
+        final Ipv4Stack.OutputPath path = stack.pathTo(address);
+        if (path == null) {
+            throw new NoRouteToHostException("no route to " + Ipv4Address.format(address));
+        }
+        final int n = src.remaining();
+        final int max = Math.min(path.mtu() - Ipv4Packet.MIN_HEADER_LENGTH - UdpPacket.HEADER_LENGTH,
+                UdpRepr.MAX_PAYLOAD_LENGTH);
+        if (n > max) {
+            throw new SocketException("datagram of " + n + " bytes is above " + max + ", the most that fits the MTU of "
+                    + path.mtu() + " on interface " + path.ifindex() + " (this stack does not fragment)");
+        }
+        final PacketPool pool = stack.pool();
+        PacketBuffer b = pool.tryAllocate(Ipv4Stack.HEADROOM);
+        if (b == null) {
+            if (!blocking) {
+                return 0;
+            }
+            try {
+                b = pool.allocate(Ipv4Stack.HEADROOM);
+            } catch (IllegalStateException e) {
+                throw new IOException("no packet buffer to send from: " + e.getMessage(), e);
+            }
+        }
+        dispatch.enterSocket(this);
+        try {
+            MemorySegment.copy(MemorySegment.ofBuffer(src), 0, b.append(n), 0, n);
+            final int source = from.localAddress() != 0 ? from.localAddress() : path.source();
+            b.prepend(UdpPacket.HEADER_LENGTH);
+            new UdpRepr(from.localPort(), port, n).emit(UdpPacket.wrap(b.data()), source, address);
+            src.position(src.position() + n);
+            if (stack.output(source, address, Ipv4Packet.PROTOCOL_UDP, b)) {
+                counters.sent.increment();
+                udp.counters.sent.increment();
+            }
+            return n;
+        } finally {
+            dispatch.exitSocket(this);
+        }
+    }
+
+    // --- errors -----------------------------------------------------------------------------------
+
+    /** From the receive path: remembers the error and wakes a parked reader. */
+    void reportError(int error) {
+        PENDING.setVolatile(this, error);
+        mailbox.deliver(WAKE); // if full, the reader is busy and checks the error when it empties
+    }
+
+    /** Throws the pending error once, clearing it (getAndSet: one caller reports it). */
+    private void reportPendingError() throws SocketException {
+        int e = (int) PENDING.getAndSet(this, 0);
+        if (e == ERROR_PORT_UNREACHABLE) {
+            throw new PortUnreachableException("ICMP port unreachable from " + remote);
+        }
+        if (e != 0) {
+            throw new SocketException("ICMP destination unreachable for " + remote);
+        }
+    }
+
+    // --- helpers ----------------------------------------------------------------------------------
+
+    private void ensureOpen() throws ClosedChannelException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    private static InetSocketAddress checkAddress(SocketAddress a) {
+        Objects.requireNonNull(a, "address");
+        if (!(a instanceof InetSocketAddress i)) {
+            throw new UnsupportedAddressTypeException();
+        }
+        if (i.isUnresolved()) {
+            throw new UnresolvedAddressException();
+        }
+        if (!(i.getAddress() instanceof Inet4Address) && !i.getAddress().isAnyLocalAddress()) {
+            throw new UnsupportedAddressTypeException();
+        }
+        return i;
+    }
+
+    private static int toInt(InetSocketAddress a) {
+        if (a.getAddress().isAnyLocalAddress()) {
+            return 0;
+        }
+        byte[] b = a.getAddress().getAddress();
+        return (b[0] & 0xFF) << 24 | (b[1] & 0xFF) << 16 | (b[2] & 0xFF) << 8 | b[3] & 0xFF;
+    }
+
+    private static InetAddress inet(int address) {
+        try {
+            return InetAddress.getByAddress(new byte[] {(byte) (address >>> 24), (byte) (address >>> 16),
+                    (byte) (address >>> 8), (byte) address});
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e); // four bytes are always an address
+        }
+    }
+
+    @Override
+    public String toString() {
+        Pcb<UdpSocket> p = pcb;
+        return "UdpSocket[" + (closed ? "closed" : p == null ? "unbound" : p.toString()) + "]";
+    }
+
+    private static final VarHandle PENDING;
+
+    static {
+        try {
+            PENDING = MethodHandles.lookup().findVarHandle(UdpSocket.class, "pendingError", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+}

@@ -1,0 +1,399 @@
+package dev.mpsafe.netstack.udp;
+
+import static dev.mpsafe.netstack.udp.UdpRig.A;
+import static dev.mpsafe.netstack.udp.UdpRig.B;
+import static dev.mpsafe.netstack.udp.UdpRig.at;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mpsafe.netstack.ip.Dispatch;
+import dev.mpsafe.netstack.ip.IpDrop;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.PortUnreachableException;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AlreadyBoundException;
+import java.nio.channels.AlreadyConnectedException;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NotYetConnectedException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * UDP sockets end to end between two stacks on an in-memory link, under both dispatch models and
+ * every grace-period scheme: the DatagramChannel-like API, counters, errors, and that the packet
+ * pool balances after each test ({@link UdpRig#close()}).
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class UdpSocketTest {
+
+    static Stream<Arguments> models() {
+        List<Arguments> all = new ArrayList<>();
+        for (Dispatch d : Dispatch.values()) {
+            for (UdpRig.Scheme s : UdpRig.Scheme.values()) {
+                all.add(Arguments.of(d, s));
+            }
+        }
+        return all.stream();
+    }
+
+    static ByteBuffer text(String s) {
+        return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String text(ByteBuffer b) {
+        b.flip();
+        return StandardCharsets.UTF_8.decode(b).toString();
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void datagramsGoBothWaysWithTheirSenders(Dispatch dispatch, UdpRig.Scheme scheme) throws Exception {
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+                UdpSocket client = rig.a.udp.open()) {
+            server.configureBlocking(false);
+            client.configureBlocking(false);
+            assertEquals(5, client.send(text("hello"), at(B, 7)));
+            InetSocketAddress local = client.getLocalAddress();
+            assertNotNull(local, "send binds an unbound socket");
+            assertTrue(local.getPort() >= 49152, local.toString());
+            rig.pump();
+
+            ByteBuffer got = ByteBuffer.allocate(100);
+            InetSocketAddress from = server.receive(got);
+            assertEquals(at(A, local.getPort()), from);
+            assertEquals("hello", text(got));
+            assertNull(server.receive(ByteBuffer.allocate(100)), "one datagram, received once");
+
+            server.send(text("world"), from);
+            rig.pump();
+            ByteBuffer back = ByteBuffer.allocate(100);
+            assertEquals(at(B, 7), client.receive(back));
+            assertEquals("world", text(back));
+
+            assertEquals(1, server.counters().received());
+            assertEquals(1, server.counters().delivered());
+            assertEquals(1, server.counters().sent());
+            assertEquals(1, rig.b.udp.counters().delivered());
+            assertEquals(1, rig.a.udp.counters().sent());
+            assertEquals(0, rig.b.udp.counters().droppedTotal());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void zeroLengthAndMtuSizedDatagramsArriveWhole(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(B, 9000));
+                UdpSocket client = rig.a.udp.open()) {
+            server.configureBlocking(false);
+            byte[] big = new byte[1500 - 28];
+            for (int i = 0; i < big.length; i++) {
+                big[i] = (byte) (i * 31 + 7);
+            }
+            client.send(ByteBuffer.allocate(0), at(B, 9000));
+            client.send(ByteBuffer.wrap(big), at(B, 9000));
+            rig.pump();
+            ByteBuffer empty = ByteBuffer.allocate(10);
+            assertNotNull(server.receive(empty));
+            assertEquals(0, empty.position());
+            ByteBuffer whole = ByteBuffer.allocate(2000);
+            assertNotNull(server.receive(whole));
+            assertEquals(big.length, whole.position());
+            assertEquals(ByteBuffer.wrap(big), whole.flip());
+        }
+    }
+
+    @Test
+    void aDatagramLongerThanTheBufferIsTruncatedAsDatagramChannelDoes() throws Exception {
+        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.EPOCH, Dispatch.MPSAFE);
+                UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+                UdpSocket client = rig.a.udp.open()) {
+            server.configureBlocking(false);
+            client.send(text("0123456789"), at(B, 7));
+            client.send(text("next"), at(B, 7));
+            rig.pump();
+            ByteBuffer small = ByteBuffer.allocate(4);
+            assertNotNull(server.receive(small));
+            assertEquals("0123", text(small));
+            ByteBuffer b = ByteBuffer.allocate(10);
+            assertNotNull(server.receive(b));
+            assertEquals("next", text(b), "the rest of the first datagram was discarded");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void aConnectedSocketHearsOnlyItsPeerAndLearnsOfAClosedPort(Dispatch dispatch, UdpRig.Scheme scheme)
+            throws Exception {
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(B, 7));
+                UdpSocket other = rig.b.udp.open().bind(at(B, 8));
+                UdpSocket client = rig.a.udp.open()) {
+            client.configureBlocking(false);
+            client.connect(at(B, 7));
+            assertEquals(at(B, 7), client.getRemoteAddress());
+            assertEquals(A, UdpRigAddresses.of(client.getLocalAddress()), "connect picks the route's source");
+            client.write(text("ping"));
+            rig.pump();
+            ByteBuffer in = ByteBuffer.allocate(64);
+            InetSocketAddress from = server.receive(in);
+            assertEquals(client.getLocalAddress(), from);
+            server.send(text("pong"), from);
+            other.send(text("stranger"), from); // not the peer: the exact PCB does not match it
+            rig.pump();
+            ByteBuffer r = ByteBuffer.allocate(64);
+            assertEquals(4, client.read(r));
+            assertEquals("pong", text(r));
+            assertEquals(0, client.read(ByteBuffer.allocate(64)), "the stranger's datagram was not delivered");
+            assertEquals(1, rig.a.udp.counters().dropped(UdpDrop.NO_PORT));
+
+            // The peer goes away: port unreachable comes back and is reported once.
+            server.close();
+            rig.quiesce();
+            client.write(text("anyone?"));
+            rig.pump();
+            assertEquals(1, rig.b.stack.counters().drops(IpDrop.PORT_UNREACHABLE));
+            assertEquals(1, rig.a.udp.counters().errorsReported());
+            assertThrows(PortUnreachableException.class, () -> client.read(ByteBuffer.allocate(64)));
+            assertEquals(0, client.read(ByteBuffer.allocate(64)), "reported once");
+            assertThrows(AlreadyConnectedException.class, () -> client.send(text("x"), at(B, 8)));
+            assertThrows(AlreadyConnectedException.class, () -> client.connect(at(B, 8)));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void anUnconnectedSocketGetsNoIcmpErrors(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_LAZY, dispatch);
+                UdpSocket client = rig.a.udp.open()) {
+            client.configureBlocking(false);
+            client.send(text("x"), at(B, 9));
+            rig.pump();
+            assertEquals(1, rig.b.stack.counters().icmpErrorsSent());
+            assertEquals(0, rig.a.udp.counters().errorsReported());
+            assertNull(client.receive(ByteBuffer.allocate(8)));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void aParkedReaderIsWokenByTheReceivePath(Dispatch dispatch, UdpRig.Scheme scheme) throws Exception {
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+                UdpSocket client = rig.a.udp.open()) {
+            rig.startPump();
+            CompletableFuture<String> got = CompletableFuture.supplyAsync(() -> {
+                ByteBuffer b = ByteBuffer.allocate(64);
+                try {
+                    server.receive(b); // blocking
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+                return text(b);
+            }, r -> Thread.ofPlatform().start(r));
+            waitUntilParked(server);
+            client.send(text("wake"), at(B, 7));
+            assertEquals("wake", got.get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void closeWakesAParkedReaderAndInterruptCloses(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.EPOCH, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+                UdpSocket other = rig.b.udp.open().bind(at(0, 8))) {
+            CompletableFuture<Throwable> closed = receiveFailure(server);
+            waitUntilParked(server);
+            server.close();
+            assertInstanceOf(AsynchronousCloseException.class, closed.get(10, TimeUnit.SECONDS));
+            assertThrows(ClosedChannelException.class, () -> server.receive(ByteBuffer.allocate(8)));
+
+            Thread[] reader = new Thread[1];
+            CompletableFuture<Throwable> interrupted = new CompletableFuture<>();
+            reader[0] = Thread.ofPlatform().start(() -> {
+                try {
+                    other.receive(ByteBuffer.allocate(8));
+                    interrupted.complete(null);
+                } catch (Throwable t) {
+                    interrupted.complete(t);
+                }
+            });
+            waitUntilParked(other);
+            reader[0].interrupt();
+            assertInstanceOf(ClosedByInterruptException.class, interrupted.get(10, TimeUnit.SECONDS));
+            assertFalse(other.isOpen(), "an interrupt closes the socket, as for an interruptible channel");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void receiveWithATimeoutReturnsNullWhenNothingCame(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(0, 7))) {
+            long start = System.nanoTime();
+            assertNull(server.receive(ByteBuffer.allocate(8), 50, TimeUnit.MILLISECONDS));
+            assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(50), "waited the timeout");
+            server.configureBlocking(false);
+            assertNull(server.receive(ByteBuffer.allocate(8)));
+            assertThrows(IllegalArgumentException.class, () -> server.receive(ByteBuffer.allocate(8), -1,
+                    TimeUnit.SECONDS));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void aFullQueueDropsAndCountsWithBoundedMemoryAndServesAfterwards(Dispatch dispatch, UdpRig.Scheme scheme)
+            throws Exception {
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket server = rig.b.udp.open(4).bind(at(0, 7));
+                UdpSocket client = rig.a.udp.open()) {
+            server.configureBlocking(false);
+            for (int i = 0; i < 200; i++) {
+                client.send(text("flood " + i), at(B, 7));
+                if (i % 32 == 31) {
+                    rig.pump();
+                }
+            }
+            rig.pump();
+            assertEquals(200, server.counters().received());
+            assertEquals(4, server.counters().delivered());
+            assertEquals(196, server.counters().dropped(UdpDrop.QUEUE_FULL));
+            assertEquals(196, rig.b.udp.counters().dropped(UdpDrop.QUEUE_FULL));
+            assertEquals(196, rig.b.stack.counters().drops(IpDrop.UDP_QUEUE_FULL));
+            assertEquals(4, server.queued());
+            assertEquals(4, rig.pool.outstanding(), "only the queued datagrams hold buffers");
+            for (int i = 0; i < 4; i++) {
+                ByteBuffer b = ByteBuffer.allocate(64);
+                assertNotNull(server.receive(b));
+                assertEquals("flood " + i, text(b), "the first four, in order");
+            }
+            client.send(text("after"), at(B, 7));
+            rig.pump();
+            ByteBuffer b = ByteBuffer.allocate(64);
+            assertNotNull(server.receive(b));
+            assertEquals("after", text(b));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void closingFreesWhatIsQueued(Dispatch dispatch, UdpRig.Scheme scheme) throws Exception {
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket client = rig.a.udp.open()) {
+            UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+            for (int i = 0; i < 10; i++) {
+                client.send(text("q" + i), at(B, 7));
+            }
+            rig.pump();
+            assertEquals(10, server.queued());
+            server.close();
+            rig.quiesce();
+            assertEquals(0, rig.pool.outstanding(), "the queued buffers went back after the grace period");
+            assertEquals(0, rig.b.udp.sockets());
+            assertThrows(ClosedChannelException.class, () -> server.send(text("x"), at(A, 1)));
+        }
+    }
+
+    @Test
+    void bindRefusesWhatItCannotGiveAndNothingIsHalfApplied() throws Exception {
+        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, Dispatch.MPSAFE);
+                UdpSocket first = rig.b.udp.open().bind(at(0, 53));
+                UdpSocket second = rig.b.udp.open()) {
+            BindException inUse = assertThrows(BindException.class, () -> second.bind(at(B, 53)));
+            assertTrue(inUse.getMessage().contains("53"), inUse.getMessage());
+            BindException notOurs = assertThrows(BindException.class, () -> second.bind(at(A, 53)));
+            assertTrue(notOurs.getMessage().contains("10.0.0.1"), notOurs.getMessage());
+            assertNull(second.getLocalAddress(), "still unbound");
+            second.bind(at(B, 54));
+            assertThrows(AlreadyBoundException.class, () -> second.bind(at(B, 55)));
+            assertEquals(2, rig.b.udp.sockets());
+        }
+    }
+
+    @Test
+    void ephemeralPortsRunOutWithAnErrorNamingTheRange() throws Exception {
+        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, Dispatch.MPSAFE)) {
+            Udp small = null;
+            // a third stack on its own with a tiny range
+            var stack = dev.mpsafe.netstack.ip.Ipv4Stack.builder(rig.domain, rig.pool,
+                    dev.mpsafe.netstack.ip.RouteTable.create(rig.domain)).clock(System::nanoTime).build();
+            small = Udp.attach(stack, 40000, 40002, new java.util.SplittableRandom(3));
+            List<UdpSocket> open = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    open.add(small.open().bind(null));
+                }
+                UdpSocket one = small.open();
+                BindException e = assertThrows(BindException.class, () -> one.bind(null));
+                assertTrue(e.getMessage().contains("40000") && e.getMessage().contains("40002"), e.getMessage());
+                one.close();
+            } finally {
+                open.forEach(UdpSocket::close);
+            }
+        }
+    }
+
+    @Test
+    void sendRefusesWhatItCannotSendAndConsumesNothing() throws Exception {
+        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, Dispatch.BIG_LOCK);
+                UdpSocket s = rig.a.udp.open()) {
+            ByteBuffer tooBig = ByteBuffer.allocate(1500 - 28 + 1);
+            SocketException e = assertThrows(SocketException.class, () -> s.send(tooBig, at(B, 7)));
+            assertTrue(e.getMessage().contains("1473") && e.getMessage().contains("1472"), e.getMessage());
+            assertEquals(0, tooBig.position(), "nothing consumed");
+            assertThrows(NoRouteToHostException.class, () -> s.send(text("x"), at(0x08080808, 53)));
+            assertThrows(NotYetConnectedException.class, () -> s.write(text("x")));
+            assertThrows(NotYetConnectedException.class, () -> s.read(ByteBuffer.allocate(1)));
+            assertThrows(IllegalArgumentException.class, () -> s.send(text("x"), at(B, 0)));
+            assertThrows(java.nio.channels.UnresolvedAddressException.class,
+                    () -> s.send(text("x"), InetSocketAddress.createUnresolved("nowhere", 7)));
+            assertEquals(0, rig.a.udp.counters().sent());
+        }
+    }
+
+    /** Waits until a thread is parked in {@code socket}'s receive (its queue empty, a reader waiting). */
+    static void waitUntilParked(UdpSocket socket) throws InterruptedException {
+        // The reader holds the read lock while it waits; give it time to get there.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!socket.readerWaiting() && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertTrue(socket.readerWaiting(), "no reader parked");
+        Thread.sleep(20); // from holding the lock to parking in the queue
+    }
+
+    static CompletableFuture<Throwable> receiveFailure(UdpSocket s) {
+        CompletableFuture<Throwable> f = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            try {
+                s.receive(ByteBuffer.allocate(8));
+                f.complete(null);
+            } catch (Throwable t) {
+                f.complete(t);
+            }
+        });
+        return f;
+    }
+}
