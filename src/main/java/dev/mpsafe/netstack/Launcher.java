@@ -2,10 +2,13 @@ package dev.mpsafe.netstack;
 
 import dev.mpsafe.epoch.Epoch;
 import dev.mpsafe.netstack.buffer.PacketPool;
+import dev.mpsafe.netstack.ip.Dispatch;
 import dev.mpsafe.netstack.ip.Ipv4Stack;
 import dev.mpsafe.netstack.ip.RouteTable;
 import dev.mpsafe.netstack.tun.Tun;
 import dev.mpsafe.netstack.tun.TunDevice;
+import dev.mpsafe.netstack.udp.Udp;
+import dev.mpsafe.netstack.udp.UdpSocket;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.pserialize.Pserialize;
 import dev.mpsafe.smr.Smr;
@@ -13,6 +16,9 @@ import dev.mpsafe.sync.GraceDomain;
 import dev.mpsafe.sync.GraceOptions;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,14 +29,16 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Brings the stack up on a TUN device inside a network namespace it creates, answers ping, prints
- * live counters once a second, and on Ctrl-C (or after {@code --seconds}) stops, deletes the
- * namespace and checks that the packet pool balances.
+ * Brings the stack up on a TUN device inside a network namespace it creates, answers ping, runs a
+ * UDP echo service (RFC 862) on port 7, prints live counters once a second, and on Ctrl-C (or
+ * after {@code --seconds}) stops, deletes the namespace and checks that the packet pool balances.
  *
  * <pre>
- *   bin/netstack [--scheme smr|smr-lazy|epoch|pserialize] [--seconds N] [--namespace NAME]
+ *   bin/netstack [--scheme smr|smr-lazy|epoch|pserialize] [--dispatch mpsafe|big-lock]
+ *                [--udp-echo PORT|off] [--seconds N] [--namespace NAME]
  *   # then, from another terminal:
  *   sudo ip netns exec NAME ping 10.77.0.2
+ *   echo hello | sudo ip netns exec NAME socat - UDP:10.77.0.2:7
  * </pre>
  *
  * It needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN), {@code /dev/net/tun} and {@code ip}
@@ -50,13 +58,19 @@ public final class Launcher {
     private final TunDevice device;
     private final int ifindex;
     private final Thread worker;
+    private final Udp udp;
+    private final UdpSocket echo;
+    private final Thread echoThread;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stop;
     private volatile Throwable failure;
 
     private Launcher(String namespace, GraceDomain domain, PacketPool pool, Ipv4Stack stack, TunDevice device,
-            int ifindex) {
+            int ifindex, Udp udp, UdpSocket echo) {
         this.namespace = namespace;
+        this.udp = udp;
+        this.echo = echo;
+        this.echoThread = echo == null ? null : Thread.ofPlatform().name("netstack-udp-echo").unstarted(this::echo);
         this.domain = domain;
         this.pool = pool;
         this.stack = stack;
@@ -72,11 +86,15 @@ public final class Launcher {
         String scheme = "smr";
         long seconds = 0;
         String namespace = "mpsafe-" + ProcessHandle.current().pid();
+        Dispatch dispatch = Dispatch.MPSAFE;
+        int echoPort = 7;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--scheme" -> scheme = value(args, ++i, "--scheme");
                 case "--seconds" -> seconds = Long.parseLong(value(args, ++i, "--seconds"));
                 case "--namespace" -> namespace = value(args, ++i, "--namespace");
+                case "--dispatch" -> dispatch = dispatch(value(args, ++i, "--dispatch"));
+                case "--udp-echo" -> echoPort = echoPort(value(args, ++i, "--udp-echo"));
                 case "-h", "--help" -> {
                     usage(System.out);
                     return;
@@ -92,16 +110,21 @@ public final class Launcher {
             System.err.println("netstack: " + missing);
             System.exit(EXIT_UNAVAILABLE);
         }
-        Launcher launcher = start(namespace, domain(scheme));
+        Launcher launcher = start(namespace, domain(scheme), dispatch, echoPort);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> launcher.stop(System.out)));
-        System.out.printf("netstack up: scheme %s, stack %s on %s in namespace %s (kernel side %s)%n", scheme,
-                Ipv4Address.format(STACK_ADDRESS), launcher.device.name(), namespace, KERNEL_CIDR);
+        System.out.printf("netstack up: scheme %s, dispatch %s, stack %s on %s in namespace %s (kernel side %s)%n",
+                scheme, dispatch, Ipv4Address.format(STACK_ADDRESS), launcher.device.name(), namespace, KERNEL_CIDR);
         System.out.printf("ping it from another terminal:  sudo ip netns exec %s ping %s%n", namespace,
                 Ipv4Address.format(STACK_ADDRESS));
+        if (echoPort != 0) {
+            System.out.printf("UDP echo on port %d:  echo hello | sudo ip netns exec %s socat - UDP:%s:%d%n", echoPort,
+                    namespace, Ipv4Address.format(STACK_ADDRESS), echoPort);
+        }
         System.out.println("Ctrl-C stops it" + (seconds > 0 ? " (or it stops after " + seconds + " s)" : "") + ".");
         long deadline = seconds > 0 ? System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds) : Long.MAX_VALUE;
         while (!launcher.stopped.await(1, TimeUnit.SECONDS)) {
-            System.out.println(launcher.stack.counters() + "; " + launcher.device.counters());
+            System.out.println(launcher.stack.counters() + "; udp " + launcher.udp.counters() + "; "
+                    + launcher.device.counters());
             if (System.nanoTime() - deadline >= 0) {
                 break;
             }
@@ -131,8 +154,17 @@ public final class Launcher {
         return null;
     }
 
-    /** Creates the namespace and the TUN device, builds the stack on it and starts its worker. */
+    /** As {@link #start(String, GraceDomain, Dispatch, int)} with MPSAFE and UDP echo on port 7. */
     static Launcher start(String namespace, GraceDomain domain) throws IOException, InterruptedException {
+        return start(namespace, domain, Dispatch.MPSAFE, 7);
+    }
+
+    /**
+     * Creates the namespace and the TUN device, builds the stack on it and starts its worker, and
+     * the UDP echo service on {@code echoPort} unless it is 0.
+     */
+    static Launcher start(String namespace, GraceDomain domain, Dispatch dispatch, int echoPort)
+            throws IOException, InterruptedException {
         ip("netns", "add", namespace);
         try {
             ip("-n", namespace, "link", "set", "lo", "up");
@@ -142,12 +174,17 @@ public final class Launcher {
             ip("-n", namespace, "link", "set", "tun0", "up");
             PacketPool pool = PacketPool.create(Smr.create("netstack-packets", Smr.Mode.DEFAULT), 2048, 16L << 20);
             Ipv4Stack stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain)).clock(System::nanoTime)
-                    .build();
+                    .dispatch(dispatch).build();
             TunDevice device = TunDevice.of(tun, pool, MTU, 64);
             int ifindex = stack.attach(device);
             stack.addAddress(ifindex, STACK_ADDRESS, 24);
-            Launcher launcher = new Launcher(namespace, domain, pool, stack, device, ifindex);
+            Udp udp = Udp.attach(stack);
+            UdpSocket echo = echoPort == 0 ? null : udp.open(1024).bind(new InetSocketAddress(echoPort));
+            Launcher launcher = new Launcher(namespace, domain, pool, stack, device, ifindex, udp, echo);
             launcher.worker.start();
+            if (launcher.echoThread != null) {
+                launcher.echoThread.start();
+            }
             return launcher;
         } catch (IOException | RuntimeException e) {
             deleteNamespace(namespace);
@@ -169,6 +206,22 @@ public final class Launcher {
         }
     }
 
+    /** The UDP echo service: sends every datagram back to its sender, until the socket closes. */
+    private void echo() {
+        ByteBuffer b = ByteBuffer.allocateDirect(65536);
+        try {
+            while (true) {
+                b.clear();
+                InetSocketAddress from = echo.receive(b); // parks until a datagram comes
+                echo.send(b.flip(), from);
+            }
+        } catch (ClosedChannelException e) { // AsynchronousCloseException included
+            // stop() closed the socket
+        } catch (Throwable t) {
+            failure = t;
+        }
+    }
+
     /**
      * Stops the worker, closes the device, deletes the namespace and checks the pool; prints the
      * final counters. Idempotent (the shutdown hook and the main thread may both call it).
@@ -183,12 +236,19 @@ public final class Launcher {
         boolean clean = true;
         try {
             worker.join(5_000);
+            if (echo != null) {
+                echo.close(); // wakes the echo thread, frees what is queued after a grace period
+                echoThread.join(5_000);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (domain instanceof dev.mpsafe.sync.Deferring d) {
+            d.barrier(); // the closed socket's queue is freed by a deferred callback
+        }
         device.close();
         deleteNamespace(namespace);
-        out.println("netstack down: " + stack.counters() + "; " + device.counters());
+        out.println("netstack down: " + stack.counters() + "; udp " + udp.counters() + "; " + device.counters());
         if (failure != null) {
             out.println("netstack: the worker failed: " + failure);
             clean = false;
@@ -212,6 +272,34 @@ public final class Launcher {
 
     Ipv4Stack stack() {
         return stack;
+    }
+
+    Udp udp() {
+        return udp;
+    }
+
+    static Dispatch dispatch(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "mpsafe" -> Dispatch.MPSAFE;
+            case "big-lock", "big_lock", "biglock" -> Dispatch.BIG_LOCK;
+            default -> throw new IllegalArgumentException("unknown dispatch model '" + name + "'; use mpsafe or big-lock");
+        };
+    }
+
+    static int echoPort(String value) {
+        if (value.equalsIgnoreCase("off")) {
+            return 0;
+        }
+        int port;
+        try {
+            port = Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--udp-echo '" + value + "' is not a port number (1..65535) or off");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("--udp-echo port " + port + " outside 1..65535");
+        }
+        return port;
     }
 
     static GraceDomain domain(String scheme) {
@@ -278,6 +366,7 @@ public final class Launcher {
     }
 
     private static void usage(PrintStream out) {
-        out.println("usage: bin/netstack [--scheme smr|smr-lazy|epoch|pserialize] [--seconds N] [--namespace NAME]");
+        out.println("usage: bin/netstack [--scheme smr|smr-lazy|epoch|pserialize] [--dispatch mpsafe|big-lock]");
+        out.println("                    [--udp-echo PORT|off] [--seconds N] [--namespace NAME]");
     }
 }
