@@ -72,11 +72,12 @@ final class UdpRig implements AutoCloseable {
     private Thread pump;
     final AtomicReference<Throwable> pumpFailure = new AtomicReference<>();
 
-    private UdpRig(Scheme scheme, Dispatch dispatch, Function<Device, Device> wrapB, int icmpBurst) {
+    private UdpRig(Scheme scheme, Dispatch dispatch, Function<Device, Device> wrapA, Function<Device, Device> wrapB,
+            int icmpBurst) {
         domain = scheme.factory.get();
         pool = PacketPool.create(Smr.create("udp-pool", Smr.Mode.DEFAULT), 2048, 8L << 20);
         link = LinkPair.create("udp", 1500, 1024);
-        a = host(dispatch, link.a(), A, icmpBurst, 1);
+        a = host(dispatch, wrapA.apply(link.a()), A, icmpBurst, 1);
         b = host(dispatch, wrapB.apply(link.b()), B, icmpBurst, 2);
     }
 
@@ -90,12 +91,16 @@ final class UdpRig implements AutoCloseable {
     }
 
     static UdpRig create(Scheme scheme, Dispatch dispatch) {
-        return new UdpRig(scheme, dispatch, d -> d, 50);
+        return new UdpRig(scheme, dispatch, d -> d, d -> d, 50);
     }
 
-    /** B's device wrapped (a fault injector, a pcap writer); ICMP errors limited to {@code icmpBurst} at once. */
-    static UdpRig create(Scheme scheme, Dispatch dispatch, Function<Device, Device> wrapB, int icmpBurst) {
-        return new UdpRig(scheme, dispatch, wrapB, icmpBurst);
+    /**
+     * Each host's device wrapped (a fault injector damages what its host sends); ICMP errors
+     * limited to {@code icmpBurst} at once.
+     */
+    static UdpRig create(Scheme scheme, Dispatch dispatch, Function<Device, Device> wrapA,
+            Function<Device, Device> wrapB, int icmpBurst) {
+        return new UdpRig(scheme, dispatch, wrapA, wrapB, icmpBurst);
     }
 
     /** Polls both hosts until neither device has a packet; returns how many were processed. */
@@ -151,8 +156,11 @@ final class UdpRig implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        if (a.device != link.a()) {
+            a.device.close(); // a wrapper: frees what it holds
+        }
         if (b.device != link.b()) {
-            b.device.close(); // a wrapper: closes what it holds, and the link end under it
+            b.device.close();
         }
         link.close();
         quiesce();
