@@ -140,6 +140,56 @@ final class NetnsFixture implements AutoCloseable {
         return q;
     }
 
+    /** An action that opens something inside the namespace. */
+    @FunctionalInterface
+    interface Opener<T> {
+        T open() throws IOException;
+    }
+
+    /**
+     * Runs {@code opener} on a new platform thread that first joins the namespace with
+     * {@code setns(2)} and ends right after, and returns what it opened. A socket belongs for good
+     * to the namespace of the thread that created it, so a {@link java.nio.channels.DatagramChannel}
+     * opened here is the kernel's UDP inside the namespace, usable from any thread; no thread that
+     * runs anything else ever joins the namespace (as {@link Tun#open(String, Path)} does it).
+     */
+    <T> T inside(Opener<T> opener) throws IOException {
+        Object[] result = new Object[1];
+        Thread t = Thread.ofPlatform().name("netns-inside").start(() -> {
+            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                int nsFd = LinuxCalls.open(a.allocateFrom(path().toString()),
+                        LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
+                if (nsFd < 0) {
+                    throw new ErrnoException("open(\"" + path() + "\")", LinuxCalls.errno(), null);
+                }
+                int rc = LinuxCalls.setns(nsFd, LinuxCalls.CLONE_NEWNET);
+                int errno = LinuxCalls.errno();
+                LinuxCalls.close(nsFd);
+                if (rc < 0) {
+                    throw new ErrnoException("setns(\"" + path() + "\", CLONE_NEWNET)", errno, null);
+                }
+                result[0] = opener.open();
+            } catch (Throwable e) {
+                result[0] = e;
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while opening inside netns " + name, e);
+        }
+        if (result[0] instanceof IOException e) {
+            throw e;
+        }
+        if (result[0] instanceof Throwable e) {
+            throw new IOException("opening inside netns " + name + " failed", e);
+        }
+        @SuppressWarnings("unchecked")
+        T opened = (T) result[0];
+        return opened;
+    }
+
     /** {@code ip addr add CIDR dev IFNAME; ip link set IFNAME up}, inside. */
     void up(String ifname, String cidr) throws IOException {
         ip("addr", "add", cidr, "dev", ifname);
