@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The launcher end to end: it creates its namespace and TUN device, the kernel's ping gets every
- * answer, and stopping it deletes the namespace with a balanced pool. Without privileges it says
- * what to do and exits with status 2. Root only (the test creates namespaces and drops privileges).
+ * answer, socat gets its UDP echoed, and stopping it deletes the namespace with a balanced pool.
+ * Without privileges it says what to do and exits with status 2. Root only (the test creates
+ * namespaces and drops privileges).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LauncherTest {
@@ -46,6 +47,41 @@ class LauncherTest {
         }
         assertTrue(clean, "worker failure or unbalanced pool");
         assertEquals(50, launcher.stack().counters().delivered());
+        assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
+    }
+
+    /**
+     * The launcher's UDP echo on port 7 answers socat in its namespace, byte for byte, at 1, 100
+     * and 1,472 bytes (the most a 1,500-byte MTU carries unfragmented); the stack counted exactly
+     * those three datagrams delivered and sent.
+     */
+    @Test
+    void shouldEchoUdpOnPortSevenInItsNamespace() throws Exception {
+        assumeRoot();
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/socat")),
+                "skipped: needs socat (apt-get install socat; .ci/run installs it)");
+        String ns = "mpsafe-launcher-udp-" + ProcessHandle.current().pid();
+        Launcher launcher = Launcher.start(ns, Smr.create("launcher-udp-test", Smr.Mode.DEFAULT));
+        boolean clean;
+        try {
+            for (int size : new int[] {1, 100, 1472}) {
+                byte[] data = new byte[size];
+                new java.util.SplittableRandom(size).nextBytes(data);
+                Process socat = new ProcessBuilder("ip", "netns", "exec", ns, "socat", "-t", "1", "-T", "5", "-",
+                        "UDP:10.77.0.2:7").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                socat.getOutputStream().write(data); // one write, one read by socat: one datagram
+                socat.getOutputStream().close();
+                byte[] back = socat.getInputStream().readAllBytes();
+                assertTrue(socat.waitFor(30, TimeUnit.SECONDS));
+                assertEquals(0, socat.exitValue());
+                assertTrue(java.util.Arrays.equals(data, back), size + " bytes sent, " + back.length + " came back");
+            }
+        } finally {
+            clean = launcher.stop(System.out);
+        }
+        assertTrue(clean, "worker failure or unbalanced pool");
+        assertEquals(3, launcher.udp().counters().delivered(), launcher.udp().counters().toString());
+        assertEquals(3, launcher.udp().counters().sent(), launcher.udp().counters().toString());
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
     }
 
