@@ -87,7 +87,7 @@ public final class PcbTable<T> {
      *             by exactLocks[j].
      * Why connected PCBs are not in wild: the wildcard scan never walks past connections, so the
      * thousands of connections a TCP listener's port will carry do not slow the lookup of datagrams
-     * for the listener (FreeBSD 14 split its wildcard hash for the same reason). Why ports[] is
+     * for the listener (FreeBSD 14 splits its PCB hash into exact and wildcard tables too). Why ports[] is
      * separate from wild[]: conflicts are judged against connected PCBs too, and readers never need
      * them there. Buckets hashed by port with `& mask` spread a range of consecutive ports (the
      * ephemeral range) perfectly; the exact table mixes all four fields.
@@ -145,7 +145,9 @@ public final class PcbTable<T> {
      * only then runs afterGrace. Any section that could have loaded an array holding the PCB began
      * before the unlinking store, hence before the wait began, so it has ended (PcbGraceTest).
      *
-     * Progress: lookup is wait-free (bounded by the bucket's length). Writers block on bucket locks.
+     * Progress: lookup is lock-free: bounded by the buckets' lengths plus one step per connect
+     * that replaced a PCB it holds while it ran (each such step follows a completed linearization
+     * point). Writers block on bucket locks.
      */
 
     /** The most buckets a table may have. */
@@ -299,7 +301,8 @@ public final class PcbTable<T> {
      *     or {@code bound} is bound to an address other than {@code localAddress}
      * @throws IllegalStateException if {@code bound} was removed (or replaced by an earlier connect)
      *     or belongs to another table
-     * @throws PortInUseException if another PCB is connected with exactly this 4-tuple
+     * @throws PortInUseException if another PCB is connected with exactly this 4-tuple (cannot
+     *     happen while bind refuses every overlap; kept for when reuse options come)
      * @throws NullPointerException if {@code bound} is null
      */
     public Pcb<T> connect(Pcb<T> bound, int localAddress, int remoteAddress, int remotePort) {
@@ -385,7 +388,8 @@ public final class PcbTable<T> {
      * @throws IllegalStateException if {@code pcb} was already removed (or replaced by
      *     {@code connect}), belongs to another table, or if the caller is inside a section of a
      *     domain that cannot defer while {@code afterGrace} is not null (the wait would never
-     *     end); nothing is changed then
+     *     end); nothing is changed then. Also if a {@link Deferring} domain was closed: the PCB
+     *     is unlinked then, and {@code afterGrace} will not run.
      * @throws NullPointerException if {@code pcb} is null
      */
     public void remove(Pcb<T> pcb, Runnable afterGrace) {
