@@ -110,8 +110,12 @@ public final class Ipv4Stack {
     // NOTE: the initial array is a plain write in the constructor; like any object, the stack must
     // be published safely to the threads that use it, which publishes this write with it.
     private Interface[] interfaces = new Interface[1];
-    /** Identification of the next packet sent; atomic counter, see {@link #nextIdentification}. */
-    private int identification;
+    /**
+     * Identification counters, {@value #ID_COUNTERS} of them, one per cache line (every
+     * {@value #ID_STRIDE}th int), picked by a hash of source, destination and protocol; see
+     * {@link #nextIdentification}. Started at random values.
+     */
+    private final int[] identifications = new int[ID_COUNTERS * ID_STRIDE];
 
     private Ipv4Stack(Builder b) {
         this.domain = b.domain;
@@ -120,6 +124,10 @@ public final class Ipv4Stack {
         this.ttl = b.ttl;
         this.errors = new TokenBucket(b.nanos, b.burst, b.interval);
         this.dispatch = DispatchModel.of(b.dispatch);
+        java.util.SplittableRandom random = new java.util.SplittableRandom();
+        for (int i = 0; i < ID_COUNTERS; i++) {
+            identifications[i * ID_STRIDE] = random.nextInt(); // plain: published with the stack
+        }
     }
 
     /**
@@ -574,7 +582,8 @@ public final class Ipv4Stack {
         }
         final int payloadLength = p.length();
         p.prepend(Ipv4Packet.MIN_HEADER_LENGTH);
-        new Ipv4Repr(from, destination, protocol, ttl, 0, nextIdentification(), false, false, 0, payloadLength)
+        new Ipv4Repr(from, destination, protocol, ttl, 0, nextIdentification(from, destination, protocol), false, false, 0,
+                payloadLength)
                 .emit(Ipv4Packet.wrap(p.data()));
         if (out.device().send(p)) {
             counters.sent.increment();
@@ -586,11 +595,17 @@ public final class Ipv4Stack {
 
     /**
      * The identification of the next datagram (RFC 791; RFC 6864 asks only that it not repeat
-     * too soon for a source, destination and protocol). A getAndAdd on one word: atomicity is all
-     * that is needed, it orders nothing else; the volatile mode is x86's locked xadd anyway.
+     * too soon for a source, destination and protocol). As Linux's {@code ip_idents}: one of
+     * {@value #ID_COUNTERS} counters chosen by a hash of the three, each on its own cache line, so
+     * flows sent from different CPUs do not write one shared word (a single counter was the one
+     * write every datagram of every flow shared). Random starting values keep IDs unpredictable
+     * from outside (RFC 7739). A getAndAdd: atomicity is all that is needed, it orders nothing
+     * else; the volatile mode is x86's locked xadd anyway.
      */
-    private int nextIdentification() {
-        return (int) IDENTIFICATION.getAndAdd(this, 1) & 0xFFFF;
+    private int nextIdentification(int source, int destination, int protocol) {
+        int h = (source * 0x9E3779B1 + destination) * 0x9E3779B1 + protocol;
+        int index = ((h ^ h >>> 16) & (ID_COUNTERS - 1)) * ID_STRIDE;
+        return (int) IDENTIFICATIONS.getAndAdd(identifications, index, 1) & 0xFFFF;
     }
 
     // --- helpers ----------------------------------------------------------------------------------
@@ -733,14 +748,17 @@ public final class Ipv4Stack {
 
     // VarHandle mechanics
     private static final VarHandle INTERFACES;
-    private static final VarHandle IDENTIFICATION;
+    private static final VarHandle IDENTIFICATIONS = MethodHandles.arrayElementVarHandle(int[].class);
+    /** Identification counters (a power of two). */
+    private static final int ID_COUNTERS = 256;
+    /** Ints per counter: one counter per 64-byte cache line, so flows on different CPUs share none. */
+    private static final int ID_STRIDE = 16;
     private static final VarHandle UDP;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             INTERFACES = l.findVarHandle(Ipv4Stack.class, "interfaces", Interface[].class);
-            IDENTIFICATION = l.findVarHandle(Ipv4Stack.class, "identification", int.class);
             UDP = l.findVarHandle(Ipv4Stack.class, "udp", UdpInput.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
