@@ -101,7 +101,7 @@ public class TunStackThroughput {
             ifindex = stack.attach(TunDevice.of(stackTun, pool, 1500, Ipv4Stack.HEADROOM));
             stack.addAddress(ifindex, STACK, 24);
             ns.up("st0", "10.98.3.1/24");
-            kernel = RawIcmpSocket.open(ns.path(), 1000);
+            kernel = RawIcmpSocket.open(ns, 1000);
 
             arena = Arena.ofShared();
             ceilingRequest = arena.allocate(2048);

@@ -17,7 +17,6 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-import java.nio.file.Path;
 
 /**
  * The Linux kernel's side of an ICMP exchange, for tests and benchmarks: a raw
@@ -77,57 +76,36 @@ final class RawIcmpSocket implements AutoCloseable {
     }
 
     /**
-     * Opens the socket inside {@code namespace} (a file such as {@code /run/netns/NAME}) from a
-     * short-lived thread that joins it, so no other thread of this JVM changes namespace. A
-     * receive waits at most {@code receiveTimeoutMillis}.
+     * Opens the socket inside {@code ns}'s namespace (from a short-lived thread that joins it, see
+     * {@link NetnsFixture#inside}). A receive waits at most {@code receiveTimeoutMillis}.
      */
-    static RawIcmpSocket open(Path namespace, int receiveTimeoutMillis) throws IOException {
-        Object[] result = new Object[1];
-        Thread t = Thread.ofPlatform().name("raw-icmp-open").start(() -> {
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment file = a.allocateFrom(namespace.toString());
-                int nsFd = LinuxCalls.open(file, LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
-                if (nsFd < 0) {
-                    throw new ErrnoException("open(\"" + namespace + "\")", LinuxCalls.errno(), null);
-                }
-                int rc = LinuxCalls.setns(nsFd, LinuxCalls.CLONE_NEWNET);
-                int errno = LinuxCalls.errno();
-                LinuxCalls.close(nsFd);
-                if (rc < 0) {
-                    throw new ErrnoException("setns(\"" + namespace + "\")", errno, null);
-                }
-                MemorySegment state = a.allocate(CAPTURE);
-                int fd = (int) SOCKET.invokeExact(state, AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
-                if (fd < 0) {
-                    throw new ErrnoException("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)", (int) ERRNO.get(state, 0L),
-                            "a raw socket needs CAP_NET_RAW");
-                }
-                MemorySegment timeval = a.allocate(16, 8);
-                timeval.set(JAVA_LONG, 0, receiveTimeoutMillis / 1000);
-                timeval.set(JAVA_LONG, 8, (receiveTimeoutMillis % 1000) * 1000L);
-                if ((int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16) < 0) {
-                    int e = (int) ERRNO.get(state, 0L);
-                    int ignored = (int) CLOSE.invokeExact(fd);
-                    throw new ErrnoException("setsockopt(SO_RCVTIMEO)", e, null);
-                }
-                result[0] = new RawIcmpSocket(fd);
-            } catch (Throwable e) {
-                result[0] = e;
+    static RawIcmpSocket open(NetnsFixture ns, int receiveTimeoutMillis) throws IOException {
+        return ns.inside(() -> openHere(receiveTimeoutMillis));
+    }
+
+    /** Opens the socket in the calling thread's namespace. */
+    private static RawIcmpSocket openHere(int receiveTimeoutMillis) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CAPTURE);
+            int fd = (int) SOCKET.invokeExact(state, AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+            if (fd < 0) {
+                throw new ErrnoException("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)", (int) ERRNO.get(state, 0L),
+                        "a raw socket needs CAP_NET_RAW");
             }
-        });
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while opening the raw socket", e);
-        }
-        if (result[0] instanceof IOException e) {
+            MemorySegment timeval = a.allocate(16, 8);
+            timeval.set(JAVA_LONG, 0, receiveTimeoutMillis / 1000);
+            timeval.set(JAVA_LONG, 8, (receiveTimeoutMillis % 1000) * 1000L);
+            if ((int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16) < 0) {
+                int e = (int) ERRNO.get(state, 0L);
+                int ignored = (int) CLOSE.invokeExact(fd);
+                throw new ErrnoException("setsockopt(SO_RCVTIMEO)", e, null);
+            }
+            return new RawIcmpSocket(fd);
+        } catch (IOException | RuntimeException | Error e) {
             throw e;
+        } catch (Throwable t) {
+            throw new IOException("opening the raw socket failed", t);
         }
-        if (result[0] instanceof Throwable e) {
-            throw new IOException("opening the raw socket failed", e);
-        }
-        return (RawIcmpSocket) result[0];
     }
 
     /** Sends {@code length} bytes of ICMP message (checksum included) to {@code address}. */
