@@ -531,8 +531,14 @@ public final class UdpSocket implements AutoCloseable {
         mailbox.deliver(WAKE); // if full, the reader is busy and checks the error when it empties
     }
 
-    /** Throws the pending error once, clearing it (getAndSet: one caller reports it). */
+    /**
+     * Throws the pending error once, clearing it (getAndSet: one caller reports it). The plain
+     * volatile read first keeps the common case, no error, free of a locked write on every send.
+     */
     private void reportPendingError() throws SocketException {
+        if ((int) PENDING.getVolatile(this) == 0) {
+            return;
+        }
         int e = (int) PENDING.getAndSet(this, 0);
         if (e == ERROR_PORT_UNREACHABLE) {
             throw new PortUnreachableException("ICMP port unreachable from " + remote);
