@@ -260,7 +260,10 @@ public final class Ipv4Stack {
             if (lvUdp() != null) {
                 throw new IllegalStateException("a UDP transport is attached already: " + lvUdp());
             }
-            // Release: a datagram that sees the transport sees it fully built.
+            // Release, paired with the acquire in lvUdp: an input thread that sees the transport
+            // sees everything its constructor and the caller did before attaching. Udp's own
+            // fields are final, so a plain store would already show them initialized; the pair
+            // also covers a transport whose state is not all final, and costs nothing on x86.
             UDP.setRelease(this, transport);
         } finally {
             config.unlock();
