@@ -366,6 +366,7 @@ public final class UdpSocket implements AutoCloseable {
             readLock.lockInterruptibly();
         } catch (InterruptedException e) {
             close();
+            Thread.currentThread().interrupt(); // as an interruptible channel leaves it
             throw new ClosedByInterruptException();
         }
         try {
@@ -388,10 +389,11 @@ public final class UdpSocket implements AutoCloseable {
                     } catch (InterruptedException e) {
                         readLock.unlock();
                         try {
-                            close();
+                            close(); // with the interrupt cleared, so a grace-period wait can park
                         } finally {
                             readLock.lock(); // the finally below unlocks
                         }
+                        Thread.currentThread().interrupt(); // as an interruptible channel leaves it
                         throw new ClosedByInterruptException();
                     }
                 }

@@ -237,7 +237,8 @@ class UdpSocketTest {
                     other.receive(ByteBuffer.allocate(8));
                     interrupted.complete(null);
                 } catch (Throwable t) {
-                    interrupted.complete(t);
+                    interrupted.complete(Thread.currentThread().isInterrupted() ? t
+                            : new AssertionError("the interrupt status was not kept", t));
                 }
             });
             waitUntilParked(other);
