@@ -371,10 +371,10 @@ public final class UdpSocket implements AutoCloseable {
         }
         try {
             final long deadline = nanos > 0 ? System.nanoTime() + nanos : 0;
-            boolean waited = false;
             while (true) {
                 if (closed) {
-                    throw waited ? new AsynchronousCloseException() : new ClosedChannelException();
+                    // closed after this receive began (ensureOpen passed on entry): as a channel does
+                    throw new AsynchronousCloseException();
                 }
                 Object item = mailbox.poll();
                 if (item == null) {
@@ -383,7 +383,6 @@ public final class UdpSocket implements AutoCloseable {
                     if (nanos == 0 || nanos > 0 && wait <= 0) {
                         return null;
                     }
-                    waited = true;
                     try {
                         item = mailbox.receive(wait);
                     } catch (InterruptedException e) {
