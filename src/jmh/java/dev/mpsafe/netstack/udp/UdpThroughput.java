@@ -14,11 +14,9 @@ import dev.mpsafe.sync.GraceDomain;
 import dev.mpsafe.sync.GraceOptions;
 import java.io.IOException;
 import java.net.DatagramPacket;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.StandardProtocolFamily;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.util.SplittableRandom;
@@ -255,11 +253,6 @@ public class UdpThroughput {
     }
 
     static InetSocketAddress at(int address, int port) {
-        try {
-            return new InetSocketAddress(InetAddress.getByAddress(new byte[] {(byte) (address >>> 24),
-                    (byte) (address >>> 16), (byte) (address >>> 8), (byte) address}), port);
-        } catch (UnknownHostException e) {
-            throw new AssertionError(e);
-        }
+        return new InetSocketAddress(Ipv4Address.toInetAddress(address), port);
     }
 }

@@ -277,11 +277,7 @@ public final class Ipv4Stack {
      * covers the source address.
      */
     public OutputPath pathTo(int destination) {
-        final int ifindex;
-        try (Section _ = domain.enter()) {
-            Route r = routes.lookup(destination);
-            ifindex = r == null ? -1 : r.interfaceIndex();
-        }
+        final int ifindex = routeInterface(destination);
         final Interface[] all = lvInterfaces();
         if (ifindex < 1 || ifindex >= all.length || all[ifindex].addresses().isEmpty()) {
             return null;
@@ -537,6 +533,17 @@ public final class Ipv4Stack {
      * @throws IllegalStateException if {@code payload} was freed
      */
     public boolean output(int source, int destination, int protocol, PacketBuffer payload) {
+        return output(null, source, destination, protocol, payload);
+    }
+
+    /**
+     * As {@link #output(int, int, int, PacketBuffer)}, but on the interface of {@code path}, which
+     * {@link #pathTo} returned for this destination just before: a transport that asked for the
+     * path (its checksum needs the source) does not pay for a second route lookup. A route change
+     * in between sends this one packet the old way, as a packet already queued would go. A null
+     * {@code path} routes as the other form does.
+     */
+    public boolean output(OutputPath path, int source, int destination, int protocol, PacketBuffer payload) {
         Objects.requireNonNull(payload, "payload");
         if (protocol < 0 || protocol > 0xFF) {
             throw new IllegalArgumentException("protocol " + protocol + " outside 0..255");
@@ -551,7 +558,8 @@ public final class Ipv4Stack {
         }
         dispatch.enterSocket(null);
         try {
-            return send(source, destination, protocol, payload);
+            int ifindex = path == null ? routeInterface(destination) : path.ifindex();
+            return sendOn(ifindex, source, destination, protocol, payload);
         } finally {
             dispatch.exitSocket(null);
         }
@@ -559,14 +567,24 @@ public final class Ipv4Stack {
 
     /** Output after the arguments were checked; consumes {@code p}. */
     private boolean send(int source, int destination, int protocol, PacketBuffer p) {
-        final int ifindex;
-        // The route is valid only inside the section (its removal hook may run after it); copy
-        // the one field we need and leave before touching the device, so the section stays short
-        // and never spans a device call that may wait.
+        return sendOn(routeInterface(destination), source, destination, protocol, p);
+    }
+
+    /**
+     * The index of the interface the route to {@code destination} leaves by, or -1. The route is
+     * valid only inside the section (its removal hook may run after it); this copies the one field
+     * needed and leaves before any device is touched, so the section stays short and never spans
+     * a device call that may wait.
+     */
+    private int routeInterface(int destination) {
         try (Section _ = domain.enter()) {
             Route r = routes.lookup(destination);
-            ifindex = r == null ? -1 : r.interfaceIndex();
+            return r == null ? -1 : r.interfaceIndex();
         }
+    }
+
+    /** Output on interface {@code ifindex} (-1: no route); consumes {@code p}. */
+    private boolean sendOn(int ifindex, int source, int destination, int protocol, PacketBuffer p) {
         final Interface[] all = lvInterfaces();
         if (ifindex < 1 || ifindex >= all.length) {
             return dropOut(IpDrop.NO_ROUTE, p);

@@ -25,7 +25,6 @@ import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
 import java.net.SocketAddress;
 import java.net.SocketException;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.AlreadyBoundException;
@@ -113,6 +112,9 @@ public final class UdpSocket implements AutoCloseable {
     /** The socket's PCB, or null before it is bound; written under stateLock. */
     private volatile Pcb<UdpSocket> pcb;
     private volatile InetSocketAddress remote;
+    /** The connected peer as the data path compares it; written before {@link #remote}, read after it. */
+    private int remoteAddress;
+    private int remotePort;
     private volatile boolean closed;
     private volatile boolean blocking = true;
     /** 0, or the ERROR_* code of an ICMP error not yet reported; see {@link #reportError}. */
@@ -140,7 +142,7 @@ public final class UdpSocket implements AutoCloseable {
      */
     public UdpSocket bind(SocketAddress local) throws IOException {
         InetSocketAddress a = local == null ? new InetSocketAddress(0) : checkAddress(local);
-        int address = a.getAddress().isAnyLocalAddress() ? 0 : toInt(a);
+        int address = toInt(a);
         stateLock.lock();
         try {
             ensureOpen();
@@ -219,7 +221,9 @@ public final class UdpSocket implements AutoCloseable {
             } finally {
                 dispatch.exitSocket(this);
             }
-            this.remote = new InetSocketAddress(r.getAddress(), r.getPort());
+            remoteAddress = address;
+            remotePort = r.getPort();
+            this.remote = new InetSocketAddress(r.getAddress(), r.getPort()); // volatile: publishes the two above
             return this;
         } finally {
             stateLock.unlock();
@@ -423,7 +427,7 @@ public final class UdpSocket implements AutoCloseable {
             final int source = d.get(BE_INT, 12);
             final int port = d.get(BE_SHORT, ipHeader) & 0xFFFF;
             final InetSocketAddress peer = remote;
-            if (peer != null && (toInt(peer) != source || peer.getPort() != port)) {
+            if (peer != null && (remoteAddress != source || remotePort != port)) {
                 return null;
             }
             final int data = ipHeader + UdpPacket.HEADER_LENGTH;
@@ -464,7 +468,7 @@ public final class UdpSocket implements AutoCloseable {
     public int send(ByteBuffer src, SocketAddress target) throws IOException {
         InetSocketAddress t = checkAddress(target);
         InetSocketAddress peer = remote;
-        if (peer != null && !(toInt(peer) == toInt(t) && peer.getPort() == t.getPort())) {
+        if (peer != null && !(remoteAddress == toInt(t) && remotePort == t.getPort())) {
             throw new AlreadyConnectedException();
         }
         return sendTo(src, toInt(t), t.getPort());
@@ -480,7 +484,7 @@ public final class UdpSocket implements AutoCloseable {
         if (peer == null) {
             throw new NotYetConnectedException();
         }
-        return sendTo(src, toInt(peer), peer.getPort());
+        return sendTo(src, remoteAddress, remotePort); // read after remote: see the fields
     }
 
     private int sendTo(ByteBuffer src, int address, int port) throws IOException {
@@ -526,7 +530,7 @@ public final class UdpSocket implements AutoCloseable {
             b.prepend(UdpPacket.HEADER_LENGTH);
             new UdpRepr(from.localPort(), port, n).emit(UdpPacket.wrap(b.data()), source, address);
             src.position(src.position() + n);
-            if (stack.output(source, address, Ipv4Packet.PROTOCOL_UDP, b)) {
+            if (stack.output(path, source, address, Ipv4Packet.PROTOCOL_UDP, b)) {
                 counters.sent.increment();
                 udp.counters.sent.increment();
             }
@@ -584,20 +588,11 @@ public final class UdpSocket implements AutoCloseable {
     }
 
     private static int toInt(InetSocketAddress a) {
-        if (a.getAddress().isAnyLocalAddress()) {
-            return 0;
-        }
-        byte[] b = a.getAddress().getAddress();
-        return (b[0] & 0xFF) << 24 | (b[1] & 0xFF) << 16 | (b[2] & 0xFF) << 8 | b[3] & 0xFF;
+        return a.getAddress() instanceof Inet4Address v4 ? Ipv4Address.of(v4) : 0; // else the wildcard (checkAddress)
     }
 
     private static InetAddress inet(int address) {
-        try {
-            return InetAddress.getByAddress(new byte[] {(byte) (address >>> 24), (byte) (address >>> 16),
-                    (byte) (address >>> 8), (byte) address});
-        } catch (UnknownHostException e) {
-            throw new AssertionError(e); // four bytes are always an address
-        }
+        return Ipv4Address.toInetAddress(address);
     }
 
     @Override

@@ -1,5 +1,9 @@
 package dev.mpsafe.netstack.wire;
 
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
 /**
  * IPv4 addresses as the wire layer holds them: the four bytes, big-endian, in an {@code int}
  * ({@code 192.0.2.1} is {@code 0xC0000201}). An {@code int} needs no allocation and compares with
@@ -47,5 +51,21 @@ public final class Ipv4Address {
     public static String format(int address) {
         return (address >>> 24) + "." + (address >>> 16 & 0xFF) + "." + (address >>> 8 & 0xFF) + "."
                 + (address & 0xFF);
+    }
+
+    /** The address {@code address} holds (its four bytes, big-endian). */
+    public static int of(Inet4Address address) {
+        byte[] b = address.getAddress();
+        return (b[0] & 0xFF) << 24 | (b[1] & 0xFF) << 16 | (b[2] & 0xFF) << 8 | b[3] & 0xFF;
+    }
+
+    /** The {@link Inet4Address} of {@code address}; no name lookup. */
+    public static Inet4Address toInetAddress(int address) {
+        try {
+            return (Inet4Address) InetAddress.getByAddress(new byte[] {(byte) (address >>> 24),
+                    (byte) (address >>> 16), (byte) (address >>> 8), (byte) address});
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e); // four bytes are always an IPv4 address
+        }
     }
 }

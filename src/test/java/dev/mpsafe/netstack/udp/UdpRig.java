@@ -13,9 +13,7 @@ import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.Deferring;
 import dev.mpsafe.sync.GraceDomain;
 import dev.mpsafe.sync.GraceOptions;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -131,12 +129,7 @@ final class UdpRig implements AutoCloseable {
     }
 
     static InetSocketAddress at(int address, int port) {
-        try {
-            return new InetSocketAddress(InetAddress.getByAddress(new byte[] {(byte) (address >>> 24),
-                    (byte) (address >>> 16), (byte) (address >>> 8), (byte) address}), port);
-        } catch (UnknownHostException e) {
-            throw new AssertionError(e);
-        }
+        return new InetSocketAddress(Ipv4Address.toInetAddress(address), port);
     }
 
     /** Waits for deferred reclamation (closed sockets' queues) to finish. */
