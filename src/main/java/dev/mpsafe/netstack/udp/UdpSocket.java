@@ -264,11 +264,6 @@ public final class UdpSocket implements AutoCloseable {
         return counters;
     }
 
-    /** Whether a reader holds the read lock now (waiting, or about to); for tests. */
-    boolean readerWaiting() {
-        return readLock.isLocked();
-    }
-
     /** Datagrams waiting in the receive queue now (an estimate while datagrams arrive). */
     public int queued() {
         return mailbox.size();

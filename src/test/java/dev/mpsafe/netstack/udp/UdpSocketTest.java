@@ -205,6 +205,7 @@ class UdpSocketTest {
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7));
                 UdpSocket client = rig.a.udp.open()) {
             rig.startPump();
+            Thread[] reader = new Thread[1];
             CompletableFuture<String> got = CompletableFuture.supplyAsync(() -> {
                 ByteBuffer b = ByteBuffer.allocate(64);
                 try {
@@ -213,8 +214,8 @@ class UdpSocketTest {
                     throw new RuntimeException(e);
                 }
                 return text(b);
-            }, r -> Thread.ofPlatform().start(r));
-            waitUntilParked(server);
+            }, r -> reader[0] = Thread.ofPlatform().start(r));
+            waitUntilParked(reader[0]);
             client.send(text("wake"), at(B, 7));
             assertEquals("wake", got.get(10, TimeUnit.SECONDS));
         }
@@ -226,8 +227,9 @@ class UdpSocketTest {
         try (UdpRig rig = UdpRig.create(UdpRig.Scheme.EPOCH, dispatch);
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7));
                 UdpSocket other = rig.b.udp.open().bind(at(0, 8))) {
-            CompletableFuture<Throwable> closed = receiveFailure(server);
-            waitUntilParked(server);
+            Thread[] first = new Thread[1];
+            CompletableFuture<Throwable> closed = receiveFailure(server, first);
+            waitUntilParked(first[0]);
             server.close();
             assertInstanceOf(AsynchronousCloseException.class, closed.get(10, TimeUnit.SECONDS));
             assertThrows(ClosedChannelException.class, () -> server.receive(ByteBuffer.allocate(8)));
@@ -243,7 +245,7 @@ class UdpSocketTest {
                             : new AssertionError("the interrupt status was not kept", t));
                 }
             });
-            waitUntilParked(other);
+            waitUntilParked(reader[0]);
             reader[0].interrupt();
             assertInstanceOf(ClosedByInterruptException.class, interrupted.get(10, TimeUnit.SECONDS));
             assertFalse(other.isOpen(), "an interrupt closes the socket, as for an interruptible channel");
@@ -376,20 +378,24 @@ class UdpSocketTest {
         }
     }
 
-    /** Waits until a thread is parked in {@code socket}'s receive (its queue empty, a reader waiting). */
-    static void waitUntilParked(UdpSocket socket) throws InterruptedException {
-        // The reader holds the read lock while it waits; give it time to get there.
+    /**
+     * Waits until {@code reader}, which does nothing but one receive, is parked in it (WAITING or
+     * TIMED_WAITING: in the pcq, or on the giant lock's condition).
+     */
+    static void waitUntilParked(Thread reader) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!socket.readerWaiting() && System.nanoTime() < deadline) {
-            Thread.sleep(1);
+        Thread.State state;
+        while ((state = reader.getState()) != Thread.State.WAITING && state != Thread.State.TIMED_WAITING
+                && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
         }
-        assertTrue(socket.readerWaiting(), "no reader parked");
-        Thread.sleep(20); // from holding the lock to parking in the queue
+        assertTrue(state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING,
+                "the reader did not park: " + state);
     }
 
-    static CompletableFuture<Throwable> receiveFailure(UdpSocket s) {
+    static CompletableFuture<Throwable> receiveFailure(UdpSocket s, Thread[] reader) {
         CompletableFuture<Throwable> f = new CompletableFuture<>();
-        Thread.ofPlatform().start(() -> {
+        reader[0] = Thread.ofPlatform().start(() -> {
             try {
                 s.receive(ByteBuffer.allocate(8));
                 f.complete(null);
