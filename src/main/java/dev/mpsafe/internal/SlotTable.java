@@ -16,6 +16,13 @@ import java.util.function.Supplier;
  * before that. A reader registers before its first announcement, so a writer whose scan follows
  * (in the synchronization order) a reader's announcement also sees the reader's slot in the array.
  *
+ * <p>Lookup: {@link #current()} first tries a small direct-mapped cache indexed by the thread's id
+ * and validated by the slot's owner, and falls back to a {@link ThreadLocal}. A cache entry is a
+ * hint, never trusted: a slot is used only if its owner is the calling thread, which only that
+ * thread can have made true (it created the slot, or claimed it by CAS). Entries are installed
+ * only over an empty entry or one whose owner is gone, so two live threads whose ids collide do not
+ * evict each other back and forth: the later one keeps using the thread-local.
+ *
  * <p>Thread safety: safe for concurrent use; growth is serialized by a lock, lookups are lock-free.
  *
  * @param <S> the scheme's slot type
@@ -23,10 +30,15 @@ import java.util.function.Supplier;
 public final class SlotTable<S extends ThreadSlot> {
 
     private static final VarHandle SLOTS;
+    private static final VarHandle HINTS = MethodHandles.arrayElementVarHandle(ThreadSlot[].class);
+    /** Entries of the thread-id cache; a power of two. */
+    static final int HINT_ENTRIES = 128;
 
     private final ReentrantLock growLock = new ReentrantLock();
     private final Supplier<S> factory;
     private final ThreadLocal<S> mine = new ThreadLocal<>();
+    /** The thread-id cache: slot i holds a hint for threads whose id is i modulo its length. */
+    private final ThreadSlot[] hints = new ThreadSlot[HINT_ENTRIES];
     @SuppressWarnings("unused") // accessed through SLOTS; its runtime type is S[]
     private ThreadSlot[] slots;
 
@@ -52,19 +64,47 @@ public final class SlotTable<S extends ThreadSlot> {
     }
 
     /** The calling thread's slot, registering it on first use. */
+    @SuppressWarnings("unchecked")
     public S current() {
+        final Thread me = Thread.currentThread();
+        // A plain read is enough: the entry is only a hint, and the owner check below is what
+        // makes it ours (see the class comment). A stale or torn-in-time entry fails that check.
+        ThreadSlot h = hints[hintIndex(me)];
+        if (h != null && h.owner() == me) {
+            return (S) h;
+        }
+        return currentSlow(me);
+    }
+
+    private S currentSlow(Thread me) {
         S s = mine.get();
-        if (s == null || s.owner() != Thread.currentThread()) {
+        if (s == null || s.owner() != me) {
             s = register();
             mine.set(s);
+        }
+        int i = hintIndex(me);
+        ThreadSlot h = (ThreadSlot) HINTS.getVolatile(hints, i);
+        if (h == null || h.ownerGone() || h == s) {
+            HINTS.setRelease(hints, i, s);
         }
         return s;
     }
 
     /** The calling thread's slot if it has one, without registering. */
     public S currentIfRegistered() {
+        final Thread me = Thread.currentThread();
+        ThreadSlot h = hints[hintIndex(me)];
+        if (h != null && h.owner() == me) {
+            @SuppressWarnings("unchecked")
+            S s = (S) h;
+            return s;
+        }
         S s = mine.get();
-        return s != null && s.owner() == Thread.currentThread() ? s : null;
+        return s != null && s.owner() == me ? s : null;
+    }
+
+    private static int hintIndex(Thread t) {
+        return (int) t.threadId() & (HINT_ENTRIES - 1);
     }
 
     /**
@@ -98,7 +138,7 @@ public final class SlotTable<S extends ThreadSlot> {
     public void release(S s) {
         if (s.owner() == Thread.currentThread()) {
             s.resetForNewOwner();
-            s.svOwner(null);
+            s.svOwner(null); // the hint, if it points here, now fails the owner check
             if (mine.get() == s) {
                 mine.remove();
             }
