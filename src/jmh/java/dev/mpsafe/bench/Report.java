@@ -19,7 +19,7 @@ final class Report {
 
     /** Rows that are peers or baselines, not mpsafe's own primitives. */
     static final Set<String> PEERS = Set.of("rwlock", "stamped", "stampedOptimistic", "refcount", "volatileRead",
-            "bareFenced", "abq", "jctools", "clq", "netbsd", "stpe", "tpe", "netty", "netFirst", "clqPool", "newObject",
+            "bareFenced", "abq", "jctools", "jctoolsRelaxed", "clq", "netbsd", "stpe", "tpe", "netty", "netFirst", "clqPool", "newObject",
             "arenaShared", "arenaConfined");
 
     private final Compare.Mode mode;

@@ -24,6 +24,12 @@ import org.openjdk.jmh.annotations.TearDown;
  * aux counter {@code pollsMade}: items that actually reached the consumer, per microsecond. The
  * primary score also counts failed offers and empty polls, so it is not the throughput.
  *
+ * <p>{@code pcq} and {@code jctools} poll with their strict operations ({@link Pcq#get()},
+ * {@code MpscArrayQueue.poll()}): an empty-looking slot makes them read the producers' index to
+ * tell "empty" from "claimed, not yet written", and that read pulls the line every producer CASes.
+ * {@code pcqRelaxed} and {@code jctoolsRelaxed} poll with the relaxed ones ({@link Pcq#relaxedGet()},
+ * {@code relaxedPoll()}), which return null at such a slot without that read.
+ *
  * <p>The peers run in the same run: JCTools {@code MpscArrayQueue}, {@code ArrayBlockingQueue},
  * {@code ConcurrentLinkedQueue} (unbounded, so its producers never fail), and the NetBSD-style
  * packed-word design. On a 2-core machine the 2P1C group oversubscribes the cores; compare ratios
@@ -37,7 +43,7 @@ public class PcqThroughput {
     /** A shared, preallocated item: the benchmark measures the queue, not allocation. */
     static final Integer ITEM = 777;
 
-    @Param({"pcq", "jctools", "abq", "clq", "netbsd"})
+    @Param({"pcq", "pcqRelaxed", "jctools", "jctoolsRelaxed", "abq", "clq", "netbsd"})
     public String impl;
 
     @Param({"1024"})
