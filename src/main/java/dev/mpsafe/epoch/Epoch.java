@@ -560,6 +560,11 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         }
 
         @Override
+        public void exit() {
+            exitToZero(); // the scan ignores the tag of a slot at depth 0
+        }
+
+        @Override
         protected void releaseSlot() {
             domain.table.release(this);
         }

@@ -5,8 +5,9 @@ import dev.mpsafe.sync.Participant;
 
 /**
  * The part of a participant that every scheme shares: nesting, exit, offline/online, release and
- * the ownership check, all on the {@link ThreadSlot} state word. A scheme supplies only the
- * outermost enter (its announcement), the reset for a new owner, and how to give the slot back.
+ * the ownership check, all on the {@link ThreadSlot} state word. A scheme supplies the outermost
+ * enter (its announcement), picks one of the two exits, and says how to reset the slot for a new
+ * owner and how to give it back.
  *
  * <p>Thread safety: confined to the owner thread, like the participant it is.
  */
@@ -43,11 +44,31 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         soOpaqueState(s + 1); // same tag: writers keep waiting for this section
     }
 
-    @Override
-    public final void exit() {
+    /**
+     * {@link #exit()} for schemes whose tag must outlive the section: pserialize's tag is the
+     * section sequence, and the next outermost enter increments it.
+     */
+    protected final void exitKeepingTag() {
         final long s = lpState();
         if ((s & DEPTH_MASK) == 1) {
             soState(s - 1); // depth 0: the release orders the section's reads before it
+        } else {
+            exitNested(s);
+        }
+    }
+
+    /**
+     * {@link #exit()} for schemes whose writers look only at the depth of a slot outside a section
+     * (epoch, SMR): the outermost exit stores 0. Same ordering as {@link #exitKeepingTag()}: the
+     * release store orders the section's reads before it. Storing a constant rather than the
+     * reloaded state minus one keeps the store's value independent of the reload, so a reader
+     * that enters again at once does not wait for this exit's load to feed its own; LAZY readers,
+     * which have no fence to hide it behind, measured about 0.3 ns cheaper per section for it.
+     */
+    protected final void exitToZero() {
+        final long s = lpState();
+        if ((s & DEPTH_MASK) == 1) {
+            soState(0L); // depth 0, tag 0, online (a section cannot be offline)
         } else {
             exitNested(s);
         }

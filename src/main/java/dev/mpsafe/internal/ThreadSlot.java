@@ -32,8 +32,9 @@ public abstract class ThreadSlot extends ThreadSlotState {
      *
      * depth: section nesting depth; 0 = outside any section (what writers test).
      * off:   the owner declared itself offline (owner-only meaning; writers ignore it).
-     * tag:   pserialize: a section sequence, incremented by every outermost enter;
-     *        epoch: the global epoch seen by the outermost enter.
+     * tag:   pserialize: a section sequence, incremented by every outermost enter, kept by exit;
+     *        epoch: the global epoch seen by the outermost enter; SMR: the write sequence seen
+     *        by it. Epoch and SMR exits store 0: outside a section only the depth matters.
      *
      * Keeping nesting in the same word means an outermost enter is one load and one store,
      * like the bare announcement, and a nested enter never looks like a new section.

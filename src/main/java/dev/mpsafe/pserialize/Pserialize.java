@@ -326,6 +326,11 @@ public final class Pserialize implements GraceDomain {
         }
 
         @Override
+        public final void exit() {
+            exitKeepingTag(); // perform() tells sections apart by the tag; the next enter increments it
+        }
+
+        @Override
         protected void releaseSlot() {
             domain.table.release(this);
         }

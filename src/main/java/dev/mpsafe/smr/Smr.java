@@ -90,7 +90,7 @@ public final class Smr implements Polling {
      *       outermost enter (tag, 47 bits) and the nesting depth; depth 0 = not reading.
      *
      * Reader (DEFAULT, DEFERRED):  c = wr (volatile load); opaque store slot = (c, depth 1);
-     *       fullFence; ...loads of the protected objects...; release store slot = (c, depth 0).
+     *       fullFence; ...loads of the protected objects...; release store slot = 0 (depth 0).
      * Reader (LAZY): the same without the fence.
      *
      * advance(): goal = (getAndAdd(wr, 1) + 1) mod 2^47. The RMW is volatile: the caller's unpublish
@@ -651,6 +651,11 @@ public final class Smr implements Polling {
             super(domain, "smr");
             this.domain = domain;
             this.wr = domain.wr;
+        }
+
+        @Override
+        public final void exit() {
+            exitToZero(); // the scan ignores the tag of a slot at depth 0
         }
 
         @Override
