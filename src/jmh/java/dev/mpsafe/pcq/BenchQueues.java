@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.Queue;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Supplier;
 import org.jctools.queues.MpscArrayQueue;
 
 /** The queues the pcq benchmarks compare, by the names used in {@code @Param}. */
@@ -23,57 +24,34 @@ final class BenchQueues {
             case "abq" -> new ArrayBlockingQueue<>(capacity);
             case "clq" -> new ConcurrentLinkedQueue<>(); // unbounded: no back-pressure on producers
             case "netbsd" -> new NetBsdPcq<>(capacity); // holds capacity - 1
-            case "pcqRelaxed" -> new RelaxedPcq<>(Pcq.create(capacity));
-            case "jctoolsRelaxed" -> new RelaxedMpsc<>(new MpscArrayQueue<>(capacity));
+            case "pcqRelaxed" -> {
+                Pcq<E> pcq = Pcq.create(capacity);
+                yield new RelaxedConsumer<>(pcq, pcq::relaxedGet, pcq::relaxedPeek);
+            }
+            case "jctoolsRelaxed" -> {
+                MpscArrayQueue<E> mpsc = new MpscArrayQueue<>(capacity);
+                yield new RelaxedConsumer<>(mpsc, mpsc::relaxedPoll, mpsc::relaxedPeek);
+            }
             default -> throw new IllegalArgumentException("unknown queue '" + name + "'; known: "
                     + String.join(", ", NAMES));
         };
     }
 
     /**
-     * pcq with {@code poll()} mapped to {@link Pcq#relaxedGet()}: the consumer may see null while
-     * the oldest slot's producer is between its claim and its write. Benchmark-only adapter; the
-     * extra call is monomorphic and inlined.
+     * A queue whose {@code poll()} and {@code peek()} are the relaxed consumer operations of the
+     * queue it wraps ({@link Pcq#relaxedGet()}, JCTools' {@code relaxedPoll()}): they may return
+     * null while the oldest slot's producer is between its claim and its write. Benchmark-only;
+     * each fork uses one queue kind, so the delegate calls are monomorphic and inlined.
      */
-    static final class RelaxedPcq<E> extends AbstractQueue<E> {
-        private final Pcq<E> q;
+    static final class RelaxedConsumer<E> extends AbstractQueue<E> {
+        private final Queue<E> q;
+        private final Supplier<E> poll;
+        private final Supplier<E> peek;
 
-        RelaxedPcq(Pcq<E> q) {
+        RelaxedConsumer(Queue<E> q, Supplier<E> poll, Supplier<E> peek) {
             this.q = q;
-        }
-
-        @Override
-        public boolean offer(E e) {
-            return q.put(e);
-        }
-
-        @Override
-        public E poll() {
-            return q.relaxedGet();
-        }
-
-        @Override
-        public E peek() {
-            return q.relaxedPeek();
-        }
-
-        @Override
-        public int size() {
-            return q.size();
-        }
-
-        @Override
-        public Iterator<E> iterator() {
-            return q.iterator();
-        }
-    }
-
-    /** JCTools' peer of {@link RelaxedPcq}: {@code poll()} mapped to {@code relaxedPoll()}. */
-    static final class RelaxedMpsc<E> extends AbstractQueue<E> {
-        private final MpscArrayQueue<E> q;
-
-        RelaxedMpsc(MpscArrayQueue<E> q) {
-            this.q = q;
+            this.poll = poll;
+            this.peek = peek;
         }
 
         @Override
@@ -83,12 +61,12 @@ final class BenchQueues {
 
         @Override
         public E poll() {
-            return q.relaxedPoll();
+            return poll.get();
         }
 
         @Override
         public E peek() {
-            return q.relaxedPeek();
+            return peek.get();
         }
 
         @Override

@@ -16,6 +16,10 @@ import java.util.function.Consumer;
  */
 public abstract sealed class DispatchModel permits DispatchModel.BigLock, DispatchModel.MpSafe {
 
+    private DispatchModel() {
+        // only the two nested models; obtained through Ipv4Stack.Builder.dispatch
+    }
+
     /** The model for {@code kind}. */
     static DispatchModel of(Dispatch kind) {
         return switch (kind) {

@@ -32,6 +32,10 @@ public final class Ipv4Counters {
     private final LongAdder[] wire = adders(DropReason.values().length);
     private final LongAdder[] ip = adders(IpDrop.values().length);
 
+    /** Made by the stack that counts; read through {@link Ipv4Stack#counters()}. */
+    Ipv4Counters() {
+    }
+
     private static LongAdder[] adders(int n) {
         LongAdder[] a = new LongAdder[n];
         for (int i = 0; i < n; i++) {

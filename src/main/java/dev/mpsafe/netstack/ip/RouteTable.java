@@ -85,7 +85,7 @@ public final class RouteTable {
 
     /** {@link #lookup} in a section of its own, for callers that are not in one. */
     public Route resolve(int destination) {
-        try (var section = domain.enter()) {
+        try (var _ = domain.enter()) {
             return table.load().lookup(destination);
         }
     }
@@ -184,13 +184,13 @@ public final class RouteTable {
 
     /** Every route, in no particular order (a snapshot). */
     public List<Route> routes() {
-        try (var section = domain.enter()) {
+        try (var _ = domain.enter()) {
             return List.of(table.load().routes());
         }
     }
 
     public int size() {
-        try (var section = domain.enter()) {
+        try (var _ = domain.enter()) {
             return table.load().size();
         }
     }
