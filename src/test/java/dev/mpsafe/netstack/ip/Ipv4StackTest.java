@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.buffer.PacketBuffer;
 import dev.mpsafe.netstack.buffer.PacketPool;
 import dev.mpsafe.netstack.device.LinkPair;
@@ -30,10 +31,8 @@ import dev.mpsafe.netstack.wire.Icmpv4Repr;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.netstack.wire.Ipv4Packet;
 import dev.mpsafe.netstack.wire.Ipv4Repr;
-import dev.mpsafe.pserialize.Pserialize;
 import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.GraceDomain;
-import dev.mpsafe.sync.GraceOptions;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -58,19 +57,6 @@ class Ipv4StackTest {
     static final int BURST = 5;
     static final long INTERVAL = 1_000_000;
 
-    enum Scheme {
-        PSERIALIZE_FENCED(() -> Pserialize.create(GraceOptions.named("ip"), Pserialize.Mode.FENCED)),
-        EPOCH(() -> Epoch.create("ip")),
-        SMR_DEFAULT(() -> Smr.create("ip", Smr.Mode.DEFAULT)),
-        SMR_DEFERRED(() -> Smr.create("ip", Smr.Mode.deferred(16)));
-
-        final Supplier<GraceDomain> factory;
-
-        Scheme(Supplier<GraceDomain> factory) {
-            this.factory = factory;
-        }
-    }
-
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     private GraceDomain domain;
     private PacketPool pool;
@@ -78,8 +64,8 @@ class Ipv4StackTest {
     private Ipv4Stack stack;
     private int ifindex;
 
-    private void up(Scheme scheme) {
-        domain = scheme.factory.get();
+    private void up(GraceScheme scheme) {
+        domain = scheme.create("ip");
         pool = PacketPool.create(Smr.create("ip-pool", Smr.Mode.DEFAULT), 2048, 4L << 20);
         link = LinkPair.create("ip", 1500, 256);
         stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain))
@@ -89,7 +75,7 @@ class Ipv4StackTest {
     }
 
     private void up() {
-        up(Scheme.SMR_DEFAULT);
+        up(GraceScheme.SMR_DEFAULT);
     }
 
     @AfterEach
@@ -151,8 +137,8 @@ class Ipv4StackTest {
     // --- echo -------------------------------------------------------------------------------------
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldAnswerEchoRequestWithValidReply(Scheme scheme) {
+    @EnumSource(GraceScheme.class)
+    void shouldAnswerEchoRequestWithValidReply(GraceScheme scheme) {
         up(scheme);
         List<byte[]> answers = exchange(echoRequest(PEER, US, 0x1234, 7, 56));
         assertEquals(1, answers.size());

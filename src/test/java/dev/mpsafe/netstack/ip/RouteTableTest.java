@@ -8,12 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.wire.Ipv4Address;
-import dev.mpsafe.pserialize.Pserialize;
-import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.Deferring;
 import dev.mpsafe.sync.GraceDomain;
-import dev.mpsafe.sync.GraceOptions;
 import dev.mpsafe.sync.Participant;
 import dev.mpsafe.sync.Section;
 import java.util.ArrayList;
@@ -27,7 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,26 +32,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 class RouteTableTest {
 
-    /** Every scheme the stack can be created with. */
-    enum Scheme {
-        PSERIALIZE_FENCED(() -> Pserialize.create(GraceOptions.named("routes"), Pserialize.Mode.FENCED)),
-        PSERIALIZE_ASYMMETRIC(() -> Pserialize.create(GraceOptions.named("routes"), Pserialize.Mode.ASYMMETRIC)),
-        EPOCH(() -> Epoch.create("routes")),
-        SMR_DEFAULT(() -> Smr.create("routes", Smr.Mode.DEFAULT)),
-        SMR_LAZY(() -> Smr.create("routes", Smr.Mode.LAZY)),
-        SMR_DEFERRED(() -> Smr.create("routes", Smr.Mode.deferred(16)));
-
-        final Supplier<GraceDomain> factory;
-
-        Scheme(Supplier<GraceDomain> factory) {
-            this.factory = factory;
-        }
-    }
-
     private final List<GraceDomain> domains = new ArrayList<>();
 
-    private GraceDomain domain(Scheme s) {
-        GraceDomain d = s.factory.get();
+    private GraceDomain domain(GraceScheme s) {
+        GraceDomain d = s.create("routes");
         domains.add(d);
         return d;
     }
@@ -74,7 +55,7 @@ class RouteTableTest {
 
     @Test
     void shouldMatchTheLongestPrefix() {
-        RouteTable t = RouteTable.create(domain(Scheme.SMR_DEFAULT));
+        RouteTable t = RouteTable.create(domain(GraceScheme.SMR_DEFAULT));
         Route def = Route.via(0, 0, ip("192.0.2.1"), 1);
         Route net8 = Route.onLink(ip("10.0.0.0"), 8, 2);
         Route net24 = Route.via(ip("10.1.2.0"), 24, ip("10.0.0.254"), 3);
@@ -94,8 +75,8 @@ class RouteTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldAgreeWithABruteForceLongestPrefixMatchOnRandomTables(Scheme scheme) {
+    @EnumSource(GraceScheme.class)
+    void shouldAgreeWithABruteForceLongestPrefixMatchOnRandomTables(GraceScheme scheme) {
         GraceDomain d = domain(scheme);
         RouteTable t = RouteTable.create(d);
         SplittableRandom random = new SplittableRandom(42 + scheme.ordinal());
@@ -143,7 +124,7 @@ class RouteTableTest {
 
     @Test
     void shouldRejectBadRoutesNamingTheValueAndTheLimitAndChangeNothing() {
-        RouteTable t = RouteTable.create(domain(Scheme.EPOCH));
+        RouteTable t = RouteTable.create(domain(GraceScheme.EPOCH));
         t.add(Route.onLink(ip("10.0.0.0"), 8, 1));
         var tooLong = assertThrows(IllegalArgumentException.class, () -> Route.onLink(0, 33, 1));
         assertEquals("prefix length 33 is outside 0..32", tooLong.getMessage());
@@ -163,7 +144,7 @@ class RouteTableTest {
 
     @Test
     void shouldRequireASectionForLookupWhenAssertionsAreOn() {
-        RouteTable t = RouteTable.create(domain(Scheme.SMR_DEFAULT));
+        RouteTable t = RouteTable.create(domain(GraceScheme.SMR_DEFAULT));
         boolean assertions = false;
         assert assertions = true;
         if (assertions) {
@@ -172,8 +153,8 @@ class RouteTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldNotHandARemovedRouteToTheHookWhileAReaderThatFoundItIsInside(Scheme scheme) throws Exception {
+    @EnumSource(GraceScheme.class)
+    void shouldNotHandARemovedRouteToTheHookWhileAReaderThatFoundItIsInside(GraceScheme scheme) throws Exception {
         GraceDomain d = domain(scheme);
         Set<Route> reclaimed = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
         RouteTable t = RouteTable.builder(d).onRemoved(reclaimed::add).build();
@@ -208,8 +189,8 @@ class RouteTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldNeverLetAReaderInsideASectionSeeAReclaimedRouteUnderChurn(Scheme scheme) throws Exception {
+    @EnumSource(GraceScheme.class)
+    void shouldNeverLetAReaderInsideASectionSeeAReclaimedRouteUnderChurn(GraceScheme scheme) throws Exception {
         GraceDomain d = domain(scheme);
         Set<Route> reclaimed = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
         RouteTable t = RouteTable.builder(d).onRemoved(reclaimed::add).build();

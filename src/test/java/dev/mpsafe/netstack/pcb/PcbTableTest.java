@@ -9,12 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.wire.Ipv4Address;
-import dev.mpsafe.pserialize.Pserialize;
-import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.Deferring;
 import dev.mpsafe.sync.GraceDomain;
-import dev.mpsafe.sync.GraceOptions;
 import dev.mpsafe.sync.Participant;
 import dev.mpsafe.sync.Section;
 import java.util.ArrayList;
@@ -31,29 +29,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 class PcbTableTest {
-
-    /** Every scheme the stack can be created with. */
-    enum Scheme {
-        PSERIALIZE_FENCED(() -> Pserialize.create(GraceOptions.named("pcbs"), Pserialize.Mode.FENCED)),
-        PSERIALIZE_ASYMMETRIC(() -> Pserialize.create(GraceOptions.named("pcbs"), Pserialize.Mode.ASYMMETRIC)),
-        EPOCH(() -> Epoch.create("pcbs")),
-        SMR_DEFAULT(() -> Smr.create("pcbs", Smr.Mode.DEFAULT)),
-        SMR_LAZY(() -> Smr.create("pcbs", Smr.Mode.LAZY)),
-        SMR_DEFERRED(() -> Smr.create("pcbs", Smr.Mode.deferred(16)));
-
-        final Supplier<GraceDomain> factory;
-
-        Scheme(Supplier<GraceDomain> factory) {
-            this.factory = factory;
-        }
-    }
 
     static final int A = ip("10.0.0.1");
     static final int B = ip("10.0.0.2");
@@ -62,13 +43,13 @@ class PcbTableTest {
 
     private final List<GraceDomain> domains = new ArrayList<>();
 
-    private GraceDomain domain(Scheme s) {
-        GraceDomain d = s.factory.get();
+    private GraceDomain domain(GraceScheme s) {
+        GraceDomain d = s.create("pcbs");
         domains.add(d);
         return d;
     }
 
-    private PcbTable<String> table(Scheme s) {
+    private PcbTable<String> table(GraceScheme s) {
         return PcbTable.<String>builder(domain(s)).name("udp").build();
     }
 
@@ -93,8 +74,8 @@ class PcbTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldPreferTheExactMatchThenTheSpecificAddressThenTheWildcard(Scheme scheme) {
+    @EnumSource(GraceScheme.class)
+    void shouldPreferTheExactMatchThenTheSpecificAddressThenTheWildcard(GraceScheme scheme) {
         PcbTable<String> t = table(scheme);
         Pcb<String> any = t.bind(0, 53, "any");
         assertSame(any, find(t, A, 53, PEER, 1000), "only the wildcard");
@@ -118,8 +99,8 @@ class PcbTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldPreferAConnectedPcbToTheWildcardOnItsPort(Scheme scheme) {
+    @EnumSource(GraceScheme.class)
+    void shouldPreferAConnectedPcbToTheWildcardOnItsPort(GraceScheme scheme) {
         PcbTable<String> t = table(scheme);
         Pcb<String> server = t.bind(A, 5000, "server");
         Pcb<String> conn = t.connect(t.bind(B, 5000, "conn"), B, PEER, 7);
@@ -135,7 +116,7 @@ class PcbTableTest {
 
     @Test
     void shouldRefuseOverlappingBindsNamingTheAddressPortAndHolder() {
-        PcbTable<String> t = table(Scheme.SMR_DEFAULT);
+        PcbTable<String> t = table(GraceScheme.SMR_DEFAULT);
         Pcb<String> any53 = t.bind(0, 53, "dns");
         var e = assertThrows(PortInUseException.class, () -> t.bind(A, 53, "x"));
         assertEquals("udp: local address 10.0.0.1:53 is in use by udp *:53 <- *:*", e.getMessage());
@@ -161,8 +142,8 @@ class PcbTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldReplaceTheBoundPcbWithANewConnectedOneOnConnect(Scheme scheme) {
+    @EnumSource(GraceScheme.class)
+    void shouldReplaceTheBoundPcbWithANewConnectedOneOnConnect(GraceScheme scheme) {
         PcbTable<String> t = table(scheme);
         Pcb<String> bound = t.bind(0, 4000, "sock");
         assertFalse(bound.connected());
@@ -203,7 +184,7 @@ class PcbTableTest {
 
     @Test
     void shouldRefuseBadArgumentsNamingTheValueAndTheLimitAndChangeNothing() {
-        GraceDomain d = domain(Scheme.SMR_DEFAULT);
+        GraceDomain d = domain(GraceScheme.SMR_DEFAULT);
         var buckets = assertThrows(IllegalArgumentException.class, () -> PcbTable.builder(d).buckets(1000));
         assertEquals("buckets 1000 is not a power of two in 1..1048576", buckets.getMessage());
         assertThrows(IllegalArgumentException.class, () -> PcbTable.builder(d).buckets(0));
@@ -252,7 +233,7 @@ class PcbTableTest {
 
     @Test
     void shouldRequireASectionForLookupWhenAssertionsAreOn() {
-        PcbTable<String> t = table(Scheme.SMR_DEFAULT);
+        PcbTable<String> t = table(GraceScheme.SMR_DEFAULT);
         boolean assertions = false;
         assert assertions = true;
         if (assertions) {
@@ -261,8 +242,8 @@ class PcbTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldNotRunAfterGraceWhileAReaderThatFoundThePcbIsInside(Scheme scheme) throws Exception {
+    @EnumSource(GraceScheme.class)
+    void shouldNotRunAfterGraceWhileAReaderThatFoundThePcbIsInside(GraceScheme scheme) throws Exception {
         GraceDomain d = domain(scheme);
         PcbTable<String> t = PcbTable.<String>builder(d).name("udp").build();
         Pcb<String> p = t.bind(A, 53, "dns");
@@ -301,8 +282,8 @@ class PcbTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldRemoveOnceAndRefuseToWaitInsideASection(Scheme scheme) {
+    @EnumSource(GraceScheme.class)
+    void shouldRemoveOnceAndRefuseToWaitInsideASection(GraceScheme scheme) {
         GraceDomain d = domain(scheme);
         PcbTable<String> t = PcbTable.<String>builder(d).name("udp").build();
         Pcb<String> p = t.bind(A, 53, "dns");
@@ -339,7 +320,7 @@ class PcbTableTest {
 
     @Test
     void shouldPickEphemeralPortsByRfc6056Algorithm1FromTheSeededGenerator() {
-        GraceDomain d = domain(Scheme.SMR_DEFAULT);
+        GraceDomain d = domain(GraceScheme.SMR_DEFAULT);
         PcbTable<String> t = PcbTable.<String>builder(d).ephemeralPorts(40000, 40999)
                 .random(new SplittableRandom(7)).build();
         SplittableRandom expected = new SplittableRandom(7);
@@ -372,7 +353,7 @@ class PcbTableTest {
 
     @Test
     void shouldPickDistinctRandomPortsInTheDefaultRange() {
-        PcbTable<String> t = table(Scheme.EPOCH);
+        PcbTable<String> t = table(GraceScheme.EPOCH);
         Set<Integer> ports = new HashSet<>();
         for (int i = 0; i < 2000; i++) {
             int port = t.bind(0, 0, "s" + i).localPort();
@@ -382,14 +363,14 @@ class PcbTableTest {
         // Randomized: the first ports of fresh tables (default generator) are not all the same.
         Set<Integer> starts = new HashSet<>();
         for (int i = 0; i < 8; i++) {
-            starts.add(table(Scheme.SMR_DEFAULT).bind(0, 0, "x").localPort());
+            starts.add(table(GraceScheme.SMR_DEFAULT).bind(0, 0, "x").localPort());
         }
         assertTrue(starts.size() > 1, "8 fresh tables all started at " + starts);
     }
 
     @Test
     void shouldReportExhaustionNamingTheRangeAndFreeAPortAgainAfterRemove() {
-        PcbTable<String> t = PcbTable.<String>builder(domain(Scheme.SMR_DEFAULT)).name("udp")
+        PcbTable<String> t = PcbTable.<String>builder(domain(GraceScheme.SMR_DEFAULT)).name("udp")
                 .ephemeralPorts(5000, 5009).random(new SplittableRandom(1)).build();
         List<Pcb<String>> bound = new ArrayList<>();
         Set<Integer> ports = new HashSet<>();
@@ -414,8 +395,8 @@ class PcbTableTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheme.class)
-    void shouldLoseNoPcbAndDuplicateNoneWhileWritersChurnAndReadersLookUp(Scheme scheme) throws Exception {
+    @EnumSource(GraceScheme.class)
+    void shouldLoseNoPcbAndDuplicateNoneWhileWritersChurnAndReadersLookUp(GraceScheme scheme) throws Exception {
         GraceDomain d = domain(scheme);
         PcbTable<Integer> t = PcbTable.<Integer>builder(d).name("udp").buckets(16)
                 .ephemeralPorts(20000, 20999).build();

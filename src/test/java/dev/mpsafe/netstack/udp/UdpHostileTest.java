@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.buffer.PacketBuffer;
 import dev.mpsafe.netstack.device.FaultInjector;
 import dev.mpsafe.netstack.ip.Dispatch;
@@ -72,7 +73,7 @@ class UdpHostileTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void everyHostileDatagramIsOneCountedDropAndTheStackServesAfterwards(Dispatch dispatch, UdpRig.Scheme scheme)
+    void everyHostileDatagramIsOneCountedDropAndTheStackServesAfterwards(Dispatch dispatch, GraceScheme scheme)
             throws Exception {
         try (UdpRig rig = UdpRig.create(scheme, dispatch);
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7))) {
@@ -132,7 +133,7 @@ class UdpHostileTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void floodsHoldBoundedMemoryAndTheStackServesAfterwards(Dispatch dispatch, UdpRig.Scheme scheme)
+    void floodsHoldBoundedMemoryAndTheStackServesAfterwards(Dispatch dispatch, GraceScheme scheme)
             throws Exception {
         // ICMP errors: 5 at once, then one per ms of the wall clock.
         try (UdpRig rig = UdpRig.create(scheme, dispatch, d -> d, d -> d, 5);
@@ -175,7 +176,7 @@ class UdpHostileTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void withFaultsTheCountersAddUpExactlyToWhatTheDeviceReceived(Dispatch dispatch, UdpRig.Scheme scheme)
+    void withFaultsTheCountersAddUpExactlyToWhatTheDeviceReceived(Dispatch dispatch, GraceScheme scheme)
             throws Exception {
         // A's sends go through the injector: B receives drops, corruptions, duplicates, reorders.
         List<FaultInjector> injector = new ArrayList<>();

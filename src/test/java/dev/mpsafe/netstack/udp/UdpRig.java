@@ -1,6 +1,7 @@
 package dev.mpsafe.netstack.udp;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.buffer.PacketPool;
 import dev.mpsafe.netstack.device.Device;
 import dev.mpsafe.netstack.device.LinkPair;
@@ -8,16 +9,13 @@ import dev.mpsafe.netstack.ip.Dispatch;
 import dev.mpsafe.netstack.ip.Ipv4Stack;
 import dev.mpsafe.netstack.ip.RouteTable;
 import dev.mpsafe.netstack.wire.Ipv4Address;
-import dev.mpsafe.pserialize.Pserialize;
 import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.Deferring;
 import dev.mpsafe.sync.GraceDomain;
-import dev.mpsafe.sync.GraceOptions;
 import java.net.InetSocketAddress;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * Two hosts on an in-memory link: A (10.0.0.1) and B (10.0.0.2), each an {@link Ipv4Stack} with
@@ -27,21 +25,6 @@ import java.util.function.Supplier;
  * the pool balances.
  */
 final class UdpRig implements AutoCloseable {
-
-    enum Scheme {
-        PSERIALIZE_FENCED(() -> Pserialize.create(GraceOptions.named("udp"), Pserialize.Mode.FENCED)),
-        PSERIALIZE_ASYMMETRIC(() -> Pserialize.create(GraceOptions.named("udp"), Pserialize.Mode.ASYMMETRIC)),
-        EPOCH(() -> Epoch.create("udp")),
-        SMR_DEFAULT(() -> Smr.create("udp", Smr.Mode.DEFAULT)),
-        SMR_LAZY(() -> Smr.create("udp", Smr.Mode.LAZY)),
-        SMR_DEFERRED(() -> Smr.create("udp", Smr.Mode.deferred(16)));
-
-        final Supplier<GraceDomain> factory;
-
-        Scheme(Supplier<GraceDomain> factory) {
-            this.factory = factory;
-        }
-    }
 
     static final int A = Ipv4Address.of(10, 0, 0, 1);
     static final int B = Ipv4Address.of(10, 0, 0, 2);
@@ -70,9 +53,9 @@ final class UdpRig implements AutoCloseable {
     private Thread pump;
     final AtomicReference<Throwable> pumpFailure = new AtomicReference<>();
 
-    private UdpRig(Scheme scheme, Dispatch dispatch, Function<Device, Device> wrapA, Function<Device, Device> wrapB,
+    private UdpRig(GraceScheme scheme, Dispatch dispatch, Function<Device, Device> wrapA, Function<Device, Device> wrapB,
             int icmpBurst) {
-        domain = scheme.factory.get();
+        domain = scheme.create("udp");
         pool = PacketPool.create(Smr.create("udp-pool", Smr.Mode.DEFAULT), 2048, 8L << 20);
         link = LinkPair.create("udp", 1500, 1024);
         a = host(dispatch, wrapA.apply(link.a()), A, icmpBurst, 1);
@@ -88,7 +71,7 @@ final class UdpRig implements AutoCloseable {
         return new Host(s, udp, device, ifindex);
     }
 
-    static UdpRig create(Scheme scheme, Dispatch dispatch) {
+    static UdpRig create(GraceScheme scheme, Dispatch dispatch) {
         return new UdpRig(scheme, dispatch, d -> d, d -> d, 50);
     }
 
@@ -96,7 +79,7 @@ final class UdpRig implements AutoCloseable {
      * Each host's device wrapped (a fault injector damages what its host sends); ICMP errors
      * limited to {@code icmpBurst} at once.
      */
-    static UdpRig create(Scheme scheme, Dispatch dispatch, Function<Device, Device> wrapA,
+    static UdpRig create(GraceScheme scheme, Dispatch dispatch, Function<Device, Device> wrapA,
             Function<Device, Device> wrapB, int icmpBurst) {
         return new UdpRig(scheme, dispatch, wrapA, wrapB, icmpBurst);
     }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.ip.Dispatch;
 import dev.mpsafe.netstack.ip.IpDrop;
 import dev.mpsafe.netstack.wire.Ipv4Address;
@@ -51,7 +52,7 @@ class UdpSocketTest {
     static Stream<Arguments> models() {
         List<Arguments> all = new ArrayList<>();
         for (Dispatch d : Dispatch.values()) {
-            for (UdpRig.Scheme s : UdpRig.Scheme.values()) {
+            for (GraceScheme s : GraceScheme.values()) {
                 all.add(Arguments.of(d, s));
             }
         }
@@ -69,7 +70,7 @@ class UdpSocketTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void datagramsGoBothWaysWithTheirSenders(Dispatch dispatch, UdpRig.Scheme scheme) throws Exception {
+    void datagramsGoBothWaysWithTheirSenders(Dispatch dispatch, GraceScheme scheme) throws Exception {
         try (UdpRig rig = UdpRig.create(scheme, dispatch);
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7));
                 UdpSocket client = rig.a.udp.open()) {
@@ -105,7 +106,7 @@ class UdpSocketTest {
     @ParameterizedTest
     @EnumSource(Dispatch.class)
     void zeroLengthAndMtuSizedDatagramsArriveWhole(Dispatch dispatch) throws Exception {
-        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, dispatch);
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, dispatch);
                 UdpSocket server = rig.b.udp.open().bind(at(B, 9000));
                 UdpSocket client = rig.a.udp.open()) {
             server.configureBlocking(false);
@@ -128,7 +129,7 @@ class UdpSocketTest {
 
     @Test
     void aDatagramLongerThanTheBufferIsTruncatedAsDatagramChannelDoes() throws Exception {
-        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.EPOCH, Dispatch.MPSAFE);
+        try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, Dispatch.MPSAFE);
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7));
                 UdpSocket client = rig.a.udp.open()) {
             server.configureBlocking(false);
@@ -146,7 +147,7 @@ class UdpSocketTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void aConnectedSocketHearsOnlyItsPeerAndLearnsOfAClosedPort(Dispatch dispatch, UdpRig.Scheme scheme)
+    void aConnectedSocketHearsOnlyItsPeerAndLearnsOfAClosedPort(Dispatch dispatch, GraceScheme scheme)
             throws Exception {
         try (UdpRig rig = UdpRig.create(scheme, dispatch);
                 UdpSocket server = rig.b.udp.open().bind(at(B, 7));
@@ -187,7 +188,7 @@ class UdpSocketTest {
     @ParameterizedTest
     @EnumSource(Dispatch.class)
     void anUnconnectedSocketGetsNoIcmpErrors(Dispatch dispatch) throws Exception {
-        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_LAZY, dispatch);
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_LAZY, dispatch);
                 UdpSocket client = rig.a.udp.open()) {
             client.configureBlocking(false);
             client.send(text("x"), at(B, 9));
@@ -200,7 +201,7 @@ class UdpSocketTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void aParkedReaderIsWokenByTheReceivePath(Dispatch dispatch, UdpRig.Scheme scheme) throws Exception {
+    void aParkedReaderIsWokenByTheReceivePath(Dispatch dispatch, GraceScheme scheme) throws Exception {
         try (UdpRig rig = UdpRig.create(scheme, dispatch);
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7));
                 UdpSocket client = rig.a.udp.open()) {
@@ -224,7 +225,7 @@ class UdpSocketTest {
     @ParameterizedTest
     @EnumSource(Dispatch.class)
     void closeWakesAParkedReaderAndInterruptCloses(Dispatch dispatch) throws Exception {
-        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.EPOCH, dispatch);
+        try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, dispatch);
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7));
                 UdpSocket other = rig.b.udp.open().bind(at(0, 8))) {
             Thread[] first = new Thread[1];
@@ -255,7 +256,7 @@ class UdpSocketTest {
     @ParameterizedTest
     @EnumSource(Dispatch.class)
     void receiveWithATimeoutReturnsNullWhenNothingCame(Dispatch dispatch) throws Exception {
-        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, dispatch);
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, dispatch);
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7))) {
             long start = System.nanoTime();
             assertNull(server.receive(ByteBuffer.allocate(8), 50, TimeUnit.MILLISECONDS));
@@ -269,7 +270,7 @@ class UdpSocketTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void aFullQueueDropsAndCountsWithBoundedMemoryAndServesAfterwards(Dispatch dispatch, UdpRig.Scheme scheme)
+    void aFullQueueDropsAndCountsWithBoundedMemoryAndServesAfterwards(Dispatch dispatch, GraceScheme scheme)
             throws Exception {
         try (UdpRig rig = UdpRig.create(scheme, dispatch);
                 UdpSocket server = rig.b.udp.open(4).bind(at(0, 7));
@@ -304,7 +305,7 @@ class UdpSocketTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void closingFreesWhatIsQueued(Dispatch dispatch, UdpRig.Scheme scheme) throws Exception {
+    void closingFreesWhatIsQueued(Dispatch dispatch, GraceScheme scheme) throws Exception {
         try (UdpRig rig = UdpRig.create(scheme, dispatch);
                 UdpSocket client = rig.a.udp.open()) {
             UdpSocket server = rig.b.udp.open().bind(at(0, 7));
@@ -323,7 +324,7 @@ class UdpSocketTest {
 
     @Test
     void bindRefusesWhatItCannotGiveAndNothingIsHalfApplied() throws Exception {
-        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, Dispatch.MPSAFE);
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.MPSAFE);
                 UdpSocket first = rig.b.udp.open().bind(at(0, 53));
                 UdpSocket second = rig.b.udp.open()) {
             BindException inUse = assertThrows(BindException.class, () -> second.bind(at(B, 53)));
@@ -339,7 +340,7 @@ class UdpSocketTest {
 
     @Test
     void ephemeralPortsRunOutWithAnErrorNamingTheRange() throws Exception {
-        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, Dispatch.MPSAFE)) {
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.MPSAFE)) {
             Udp small = null;
             // a third stack on its own with a tiny range
             var stack = dev.mpsafe.netstack.ip.Ipv4Stack.builder(rig.domain, rig.pool,
@@ -362,7 +363,7 @@ class UdpSocketTest {
 
     @Test
     void sendRefusesWhatItCannotSendAndConsumesNothing() throws Exception {
-        try (UdpRig rig = UdpRig.create(UdpRig.Scheme.SMR_DEFAULT, Dispatch.BIG_LOCK);
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.BIG_LOCK);
                 UdpSocket s = rig.a.udp.open()) {
             ByteBuffer tooBig = ByteBuffer.allocate(1500 - 28 + 1);
             SocketException e = assertThrows(SocketException.class, () -> s.send(tooBig, at(B, 7)));
