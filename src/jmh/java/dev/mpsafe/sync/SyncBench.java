@@ -5,10 +5,10 @@ import dev.mpsafe.pserialize.Pserialize;
 import dev.mpsafe.smr.Smr;
 
 /**
- * The grace-period domains the sync benchmarks compare, by the name their {@code impl} parameter
- * uses, so that every benchmark builds them the same way.
+ * The grace-period domains the benchmarks compare, by the name their {@code impl} parameter uses,
+ * so that every benchmark (the sync suite's and the netstack's lookups) builds them the same way.
  */
-final class SyncBench {
+public final class SyncBench {
 
     private SyncBench() {
     }
@@ -21,7 +21,7 @@ final class SyncBench {
      *
      * @throws IllegalArgumentException for any other name
      */
-    static GraceDomain domain(String impl, String name) {
+    public static GraceDomain domain(String impl, String name) {
         return domain(impl, GraceOptions.named(name));
     }
 
@@ -60,9 +60,43 @@ final class SyncBench {
     }
 
     /** Closes the domain if it has anything to close: an epoch's domain thread and pending callbacks. */
-    static void close(GraceDomain domain) {
+    public static void close(GraceDomain domain) {
         if (domain instanceof Epoch e) {
             e.close();
+        }
+    }
+
+    /**
+     * One thread's participant in each of six domains, one per scheme and mode, for benchmarks
+     * with a method per scheme (so that no dispatch sits between the harness and the section).
+     * A benchmark's thread-scoped state extends it and calls {@link #registerAll} from its setup
+     * (JMH runs a thread state's fixtures on its own thread) and {@link #releaseAll} from its
+     * teardown.
+     */
+    public static class Participants {
+        public Participant fenced;
+        public Participant asymmetric;
+        public Participant epoch;
+        public Participant smrDefault;
+        public Participant smrLazy;
+        public Participant smrDeferred;
+
+        /** Registers the calling thread with each domain, in the order of the fields. */
+        public final void registerAll(GraceDomain fenced, GraceDomain asymmetric, GraceDomain epoch,
+                GraceDomain smrDefault, GraceDomain smrLazy, GraceDomain smrDeferred) {
+            this.fenced = fenced.register();
+            this.asymmetric = asymmetric.register();
+            this.epoch = epoch.register();
+            this.smrDefault = smrDefault.register();
+            this.smrLazy = smrLazy.register();
+            this.smrDeferred = smrDeferred.register();
+        }
+
+        /** Gives every slot back. */
+        public final void releaseAll() {
+            for (Participant p : new Participant[] {fenced, asymmetric, epoch, smrDefault, smrLazy, smrDeferred}) {
+                p.release();
+            }
         }
     }
 }

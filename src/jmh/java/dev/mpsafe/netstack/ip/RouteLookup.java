@@ -1,11 +1,8 @@
 package dev.mpsafe.netstack.ip;
 
-import dev.mpsafe.epoch.Epoch;
-import dev.mpsafe.pserialize.Pserialize;
-import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.GraceDomain;
-import dev.mpsafe.sync.GraceOptions;
 import dev.mpsafe.sync.Participant;
+import dev.mpsafe.sync.SyncBench;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -93,20 +90,12 @@ public abstract class RouteLookup {
                         : routes.get(random.nextInt(routes.size())).network() | random.nextInt(256);
             }
             locked = RouteTable.Lpm.of(routes);
-            fenced = table(Pserialize.create(GraceOptions.named("rt-fenced"), Pserialize.Mode.FENCED), routes);
-            Pserialize asym = Pserialize.create(GraceOptions.named("rt-asym"), Pserialize.Mode.ASYMMETRIC);
-            if (asym.mode() != Pserialize.Mode.ASYMMETRIC) {
-                System.out.println("NOTE: pserialize ASYMMETRIC unavailable: the row measures FENCED");
-            }
-            asymmetric = table(asym, routes);
-            epoch = table(Epoch.create("rt-epoch"), routes);
-            smrDefault = table(Smr.create("rt-smr", Smr.Mode.DEFAULT), routes);
-            Smr lazy = Smr.create("rt-smr-lazy", Smr.Mode.LAZY);
-            if (lazy.mode() != Smr.Mode.LAZY) {
-                System.out.println("NOTE: smr LAZY unavailable: the row measures DEFAULT");
-            }
-            smrLazy = table(lazy, routes);
-            smrDeferred = table(Smr.create("rt-smr-deferred", Smr.Mode.deferred(64)), routes);
+            fenced = table(SyncBench.domain("pserializeFenced", "rt-fenced"), routes);
+            asymmetric = table(SyncBench.domain("pserializeAsymmetric", "rt-asym"), routes);
+            epoch = table(SyncBench.domain("epoch", "rt-epoch"), routes);
+            smrDefault = table(SyncBench.domain("smrDefault", "rt-smr"), routes);
+            smrLazy = table(SyncBench.domain("smrLazy", "rt-smr-lazy"), routes);
+            smrDeferred = table(SyncBench.domain("smrDeferred", "rt-smr-deferred"), routes);
         }
 
         private static RouteTable table(GraceDomain domain, List<Route> routes) {
@@ -117,37 +106,25 @@ public abstract class RouteLookup {
 
         @TearDown(Level.Trial)
         public void close() {
-            ((Epoch) epoch.domain()).close();
+            SyncBench.close(epoch.domain());
         }
     }
 
     /** A thread's participants and its position in the destination sequence. */
     @State(Scope.Thread)
-    public static class Reader {
-        Participant fenced;
-        Participant asymmetric;
-        Participant epoch;
-        Participant smrDefault;
-        Participant smrLazy;
-        Participant smrDeferred;
+    public static class Reader extends SyncBench.Participants {
         int next;
 
         @Setup(Level.Trial)
         public void register(Tables t) {
-            fenced = t.fenced.domain().register();
-            asymmetric = t.asymmetric.domain().register();
-            epoch = t.epoch.domain().register();
-            smrDefault = t.smrDefault.domain().register();
-            smrLazy = t.smrLazy.domain().register();
-            smrDeferred = t.smrDeferred.domain().register();
+            registerAll(t.fenced.domain(), t.asymmetric.domain(), t.epoch.domain(), t.smrDefault.domain(),
+                    t.smrLazy.domain(), t.smrDeferred.domain());
             next = (int) (Thread.currentThread().threadId() * 977);
         }
 
         @TearDown(Level.Trial)
         public void release() {
-            for (Participant p : List.of(fenced, asymmetric, epoch, smrDefault, smrLazy, smrDeferred)) {
-                p.release();
-            }
+            releaseAll();
         }
 
         int destination(Tables t) {

@@ -1,12 +1,9 @@
 package dev.mpsafe.netstack.pcb;
 
-import dev.mpsafe.epoch.Epoch;
-import dev.mpsafe.pserialize.Pserialize;
-import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.GraceDomain;
-import dev.mpsafe.sync.GraceOptions;
 import dev.mpsafe.sync.Participant;
 import dev.mpsafe.sync.Section;
+import dev.mpsafe.sync.SyncBench;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -96,20 +93,12 @@ public abstract class PcbLookup {
 
         @Setup(Level.Trial)
         public void build() {
-            fenced = table(Pserialize.create(GraceOptions.named("pcb-fenced"), Pserialize.Mode.FENCED));
-            Pserialize asym = Pserialize.create(GraceOptions.named("pcb-asym"), Pserialize.Mode.ASYMMETRIC);
-            if (asym.mode() != Pserialize.Mode.ASYMMETRIC) {
-                System.out.println("NOTE: pserialize ASYMMETRIC unavailable: the row measures FENCED");
-            }
-            asymmetric = table(asym);
-            epoch = table(Epoch.create("pcb-epoch"));
-            smrDefault = table(Smr.create("pcb-smr", Smr.Mode.DEFAULT));
-            Smr lazy = Smr.create("pcb-smr-lazy", Smr.Mode.LAZY);
-            if (lazy.mode() != Smr.Mode.LAZY) {
-                System.out.println("NOTE: smr LAZY unavailable: the row measures DEFAULT");
-            }
-            smrLazy = table(lazy);
-            smrDeferred = table(Smr.create("pcb-smr-deferred", Smr.Mode.deferred(64)));
+            fenced = table(SyncBench.domain("pserializeFenced", "pcb-fenced"));
+            asymmetric = table(SyncBench.domain("pserializeAsymmetric", "pcb-asym"));
+            epoch = table(SyncBench.domain("epoch", "pcb-epoch"));
+            smrDefault = table(SyncBench.domain("smrDefault", "pcb-smr"));
+            smrLazy = table(SyncBench.domain("smrLazy", "pcb-smr-lazy"));
+            smrDeferred = table(SyncBench.domain("smrDeferred", "pcb-smr-deferred"));
             List<PcbTable<Object>> all = List.of(fenced, asymmetric, epoch, smrDefault, smrLazy, smrDeferred);
 
             // The same binds on every table (seeded generators, so the same ephemeral ports).
@@ -216,37 +205,25 @@ public abstract class PcbLookup {
 
         @TearDown(Level.Trial)
         public void close() {
-            ((Epoch) epoch.domain()).close();
+            SyncBench.close(epoch.domain());
         }
     }
 
     /** A thread's participants and its position in the query sequence. */
     @State(Scope.Thread)
-    public static class Reader {
-        Participant fenced;
-        Participant asymmetric;
-        Participant epoch;
-        Participant smrDefault;
-        Participant smrLazy;
-        Participant smrDeferred;
+    public static class Reader extends SyncBench.Participants {
         int next;
 
         @Setup(Level.Trial)
         public void register(Tables t) {
-            fenced = t.fenced.domain().register();
-            asymmetric = t.asymmetric.domain().register();
-            epoch = t.epoch.domain().register();
-            smrDefault = t.smrDefault.domain().register();
-            smrLazy = t.smrLazy.domain().register();
-            smrDeferred = t.smrDeferred.domain().register();
+            registerAll(t.fenced.domain(), t.asymmetric.domain(), t.epoch.domain(), t.smrDefault.domain(),
+                    t.smrLazy.domain(), t.smrDeferred.domain());
             next = (int) (Thread.currentThread().threadId() * 977);
         }
 
         @TearDown(Level.Trial)
         public void release() {
-            for (Participant p : List.of(fenced, asymmetric, epoch, smrDefault, smrLazy, smrDeferred)) {
-                p.release();
-            }
+            releaseAll();
         }
 
         Query query(Tables t) {
