@@ -33,13 +33,22 @@ import java.util.function.Consumer;
  *   <li>{@link #get()}, {@link #peek()}, {@link #take()} and {@link #poll(long, TimeUnit)} are
  *       <b>strict</b>: if any slot has been claimed they wait (spinning, a few nanoseconds unless
  *       the producer was preempted between the two steps) for the item to appear. A strict get
- *       therefore never returns {@code null} while a completed put is pending.</li>
+ *       therefore never returns {@code null} while a completed put is pending. {@code take} and
+ *       {@code poll(timeout)} wait for a pending item by spinning, then yielding, then sleeping
+ *       in steps of at most {@value #PENDING_PARK_NANOS} ns, so they stay interruptible, and
+ *       {@code poll(timeout)} is strict only until its deadline: at the deadline it returns
+ *       {@code null} even if the oldest slot is still pending.</li>
  *   <li>{@link #relaxedGet()}, {@link #relaxedPeek()} and {@link #drain(Consumer, int)} are
  *       <b>relaxed</b>: they never wait, and report empty (or stop) at a claimed slot whose item is
  *       not written yet, even when a later producer has already completed its put. This is what
  *       NetBSD's {@code pcq_get} does. Use them when the caller will look again anyway (an event
  *       loop) and must never spin behind a preempted producer.</li>
  * </ul>
+ * A producer that never completes its put (its thread is stopped between the two steps, say by a
+ * {@code StackOverflowError}) leaves its slot pending for good: {@code get}, {@code peek} and
+ * {@code clear} then wait forever, {@code take} waits until interrupted, and the relaxed
+ * operations report empty while {@link #size()} counts the slot. JCTools' array queues share this;
+ * it is the price of a claim-then-write queue without locks.
  *
  * <h2>Size</h2>
  * {@link #size()} returns the number of claimed slots not yet consumed, read as one consistent
@@ -50,8 +59,9 @@ import java.util.function.Consumer;
  *
  * <h2>Interoperability</h2>
  * Pcq implements {@link java.util.Queue}: {@code offer} is {@link #put}, {@code poll()} is
- * {@link #get}, and {@code add}, {@code remove()}, {@code element()} and {@code clear()} follow
- * from them (the last three are consumer operations). Unsupported, because they would need to
+ * {@link #get}, and {@code add}, {@code remove()} and {@code element()} follow from them (the last
+ * two are consumer operations). {@link #clear()} is a consumer operation that removes only what
+ * was claimed when it started. Unsupported, because they would need to
  * traverse or edit the middle of a queue that producers are writing, and throwing
  * {@link UnsupportedOperationException}: {@link #iterator()} and everything built on it
  * ({@code contains}, {@code remove(Object)}, {@code removeAll}, {@code retainAll}, {@code toArray}),
@@ -59,9 +69,14 @@ import java.util.function.Consumer;
  *
  * <h2>Blocking</h2>
  * The consumer can park in {@link #take()} or {@link #poll(long, TimeUnit)}; both honour
- * interrupts. A producer pays for a wake-up (an {@code unpark}) only when the consumer is actually
- * parked; otherwise its only extra cost is one load of a field the consumer rarely writes.
- * Parking uses {@link LockSupport}, so a virtual-thread consumer releases its carrier.
+ * interrupts. Before it parks, the consumer announces itself in a field and looks at the queue
+ * once more. A producer pays for a wake-up (an {@code unpark}) only when it finds that
+ * announcement, and only one producer per announcement: each clears it by CAS before it unparks.
+ * Otherwise a put's only extra cost is one load of a field the consumer rarely writes. A producer
+ * that finds the announcement just as the consumer's second look finds its item wakes a consumer
+ * that did not park; that consumer's next {@code park} then returns at once, a spurious wake-up
+ * that {@link LockSupport} callers must tolerate anyway. Parking uses {@link LockSupport}, so a
+ * virtual-thread consumer releases its carrier.
  *
  * <p>Thread safety: safe for any number of producer threads and one consumer thread at a time.
  *
@@ -225,7 +240,10 @@ public final class Pcq<E> extends PcqFields<E> {
         soElement(buffer, offset(pIndex, mask), e); // P1: publishes the item and what it points to
         // Dekker with the consumer's svWaiter/lvProducerIndex: our CAS above is the store, this the load.
         final Thread waiter = lvWaiter();
-        if (waiter != null) {
+        // Claim the wake-up before paying for it: of the producers that see one announcement, only
+        // the one whose CAS clears it unparks. A failed CAS means another producer (or the consumer
+        // itself, retracting) took it, and the consumer needs nothing more from us.
+        if (waiter != null && casWaiter(waiter, null)) {
             LockSupport.unpark(waiter);
             return PUT_AND_WOKE;
         }
@@ -343,18 +361,23 @@ public final class Pcq<E> extends PcqFields<E> {
     public E relaxedGet() {
         assert enterConsumer("relaxedGet()");
         try {
-            final Object[] buffer = this.buffer;
-            final long cIndex = lpConsumerIndex();
-            final int offset = offset(cIndex, mask);
-            final E e = laElement(buffer, offset);
-            if (e != null) {
-                spElement(buffer, offset, null);
-                soConsumerIndex(cIndex + 1);
-            }
-            return e;
+            return takeWritten();
         } finally {
             assert exitConsumer();
         }
+    }
+
+    /** The relaxed removal: the oldest item if its producer has written it, else {@code null}. */
+    private E takeWritten() {
+        final Object[] buffer = this.buffer;
+        final long cIndex = lpConsumerIndex();
+        final int offset = offset(cIndex, mask);
+        final E e = laElement(buffer, offset);
+        if (e != null) {
+            spElement(buffer, offset, null); // published to producers by the release store below (P2)
+            soConsumerIndex(cIndex + 1);
+        }
+        return e;
     }
 
     /**
@@ -423,7 +446,7 @@ public final class Pcq<E> extends PcqFields<E> {
      * Removes and returns the oldest item, parking until one arrives. Strict. Single consumer only.
      *
      * @return the oldest item
-     * @throws InterruptedException if the thread is interrupted on entry or while parked; no item
+     * @throws InterruptedException if the thread is interrupted on entry or while waiting; no item
      *     is consumed then
      * @throws IllegalStateException with assertions enabled, if another thread is consuming now
      */
@@ -437,13 +460,16 @@ public final class Pcq<E> extends PcqFields<E> {
     }
 
     /**
-     * Removes and returns the oldest item, parking up to {@code timeout} for one to arrive. Strict.
-     * Single consumer only.
+     * Removes and returns the oldest item, parking up to {@code timeout} for one to arrive. Strict
+     * until the deadline: it waits for an item whose producer has claimed its slot but not yet
+     * written it, and returns {@code null} only when the deadline passes with no item written in
+     * the oldest slot. So with a zero timeout it behaves like {@link #relaxedGet()}. Single consumer
+     * only.
      *
-     * @param timeout how long to wait; zero or negative means do not park
+     * @param timeout how long to wait; zero or negative means do not wait
      * @param unit the unit of {@code timeout}
-     * @return the oldest item, or {@code null} if none arrived in time
-     * @throws InterruptedException if the thread is interrupted on entry or while parked; no item
+     * @return the oldest item, or {@code null} if none was written there in time
+     * @throws InterruptedException if the thread is interrupted on entry or while waiting; no item
      *     is consumed then
      * @throws NullPointerException if {@code unit} is {@code null}
      * @throws IllegalStateException with assertions enabled, if another thread is consuming now
@@ -464,25 +490,57 @@ public final class Pcq<E> extends PcqFields<E> {
         }
         final long deadline = timed ? System.nanoTime() + nanos : 0L;
         final Thread me = Thread.currentThread();
+        int pendingRounds = 0;
         for (;;) {
-            final E e = get0();
+            final E e = takeWritten();
             if (e != null) {
                 return e;
             }
             if (timed && (nanos = deadline - System.nanoTime()) <= 0L) {
-                return null;
+                return null; // possibly with the oldest slot still pending: see poll(timeout)
             }
-            if (prepareToPark(me)) {
-                if (timed) {
-                    LockSupport.parkNanos(this, nanos);
-                } else {
-                    LockSupport.park(this);
+            if (lvProducerIndex() != lpConsumerIndex()) {
+                // Pending: the oldest slot is claimed and its item not yet written. Its producer
+                // checks for a waiter after its claim, not after its write, so no unpark is owed
+                // for this wait and parking untimed could sleep forever. Back off instead, checking
+                // the deadline and the interrupt status between rounds.
+                pendingWait(pendingRounds++, timed, nanos);
+            } else {
+                pendingRounds = 0;
+                if (prepareToPark(me)) {
+                    if (timed) {
+                        LockSupport.parkNanos(this, nanos);
+                    } else {
+                        LockSupport.park(this);
+                    }
                 }
+                svWaiter(null); // nothing after this relies on it being seen promptly; see overview
             }
-            svWaiter(null); // nothing after this relies on it being seen promptly; see overview
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
+        }
+    }
+
+    /** Spin rounds before a consumer waiting on a pending slot starts yielding. */
+    static final int PENDING_SPINS = 256;
+    /** Yield rounds after the spins, before it starts sleeping. */
+    static final int PENDING_YIELDS = 64;
+    /** The longest sleep between looks at a pending slot, in ns: bounds the delay once it is written. */
+    static final long PENDING_PARK_NANOS = 50_000L;
+
+    /**
+     * One round of waiting for a pending slot's producer: spin (it normally writes within
+     * nanoseconds), then yield (it may be preempted), then sleep briefly (it may be descheduled for
+     * long, or have died between its claim and its write). A timed sleep returns on interrupt.
+     */
+    private void pendingWait(int round, boolean timed, long nanosLeft) {
+        if (round < PENDING_SPINS) {
+            Thread.onSpinWait();
+        } else if (round < PENDING_SPINS + PENDING_YIELDS) {
+            Thread.yield();
+        } else {
+            LockSupport.parkNanos(this, timed ? Math.min(nanosLeft, PENDING_PARK_NANOS) : PENDING_PARK_NANOS);
         }
     }
 
@@ -530,6 +588,26 @@ public final class Pcq<E> extends PcqFields<E> {
         // cIndex first: pIndex only grows, so a later pIndex read can only make us say "not empty".
         final long cIndex = lvConsumerIndex();
         return lvProducerIndex() == cIndex;
+    }
+
+    /**
+     * Removes the items that were claimed when it started, and no later ones: it returns even while
+     * producers keep putting. Strict, like {@link #get()}: it waits for each of those items whose
+     * producer is between its claim and its write. Single consumer only.
+     *
+     * @throws IllegalStateException with assertions enabled, if another thread is consuming now
+     */
+    @Override
+    public void clear() {
+        assert enterConsumer("clear()");
+        try {
+            final long end = lvProducerIndex();
+            while (lpConsumerIndex() - end < 0) {
+                get0(); // never null here: every index below end has been claimed
+            }
+        } finally {
+            assert exitConsumer();
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -732,6 +810,10 @@ abstract class PcqWaiterField<E> extends PcqPad3<E> {
 
     final void svWaiter(Thread value) {
         waiter = value;
+    }
+
+    final boolean casWaiter(Thread expect, Thread update) {
+        return WAITER.compareAndSet(this, expect, update);
     }
 
     static {

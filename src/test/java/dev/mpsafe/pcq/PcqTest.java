@@ -241,6 +241,101 @@ class PcqTest {
         assertEquals(42, got.get());
     }
 
+    @Test
+    void shouldWaitForPendingItemInPollUntilDeadlineThenReturnNull() throws Exception {
+        Pcq<Integer> q = Pcq.create(4);
+        assertTrue(q.casProducerIndex(0, 1)); // slot 0: claimed, never written (a stalled producer)
+        assertTrue(q.put(7)); // slot 1: a completed put behind it
+
+        long t0 = System.nanoTime();
+        assertNull(q.poll(50, TimeUnit.MILLISECONDS), "the oldest slot stayed pending past the deadline");
+        long waited = System.nanoTime() - t0;
+        assertTrue(waited >= TimeUnit.MILLISECONDS.toNanos(50), "returned before the deadline: " + waited + " ns");
+        assertTrue(waited < TimeUnit.SECONDS.toNanos(5), "overran the deadline: " + waited + " ns");
+        assertNull(q.poll(0, TimeUnit.SECONDS), "a zero timeout does not wait for a pending slot");
+        assertEquals(2, q.size(), "nothing was consumed");
+
+        // Within its deadline poll is strict: it waits for the pending item, not past it to 7.
+        AtomicReference<Object> got = new AtomicReference<>();
+        Thread consumer = new Thread(() -> {
+            try {
+                got.set(q.poll(30, TimeUnit.SECONDS));
+            } catch (InterruptedException e) {
+                got.set(e);
+            }
+        });
+        consumer.start();
+        consumer.join(100);
+        assertTrue(consumer.isAlive(), "poll returned while the oldest slot was pending");
+        PcqFields.soElement(q.buffer, PcqFields.offset(0, q.mask), 42); // the stalled producer finishes
+        consumer.join(10_000);
+        assertFalse(consumer.isAlive());
+        assertEquals(42, got.get());
+        assertEquals(7, q.get());
+    }
+
+    @Test
+    void shouldInterruptTakeWaitingForPendingItem() throws Exception {
+        Pcq<Integer> q = Pcq.create(4);
+        assertTrue(q.casProducerIndex(0, 1)); // claimed, never written
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread consumer = new Thread(() -> {
+            try {
+                outcome.set(q.take());
+            } catch (InterruptedException e) {
+                outcome.set(e);
+            }
+        });
+        consumer.start();
+        consumer.join(100);
+        assertTrue(consumer.isAlive(), "take returned while the only slot was pending");
+        consumer.interrupt();
+        consumer.join(10_000);
+        assertFalse(consumer.isAlive(), "take did not answer the interrupt while waiting on a pending slot");
+        assertTrue(outcome.get() instanceof InterruptedException, String.valueOf(outcome.get()));
+        assertEquals(1, q.size(), "nothing was consumed");
+    }
+
+    @Test
+    void shouldUnparkOncePerAnnouncement() {
+        Pcq<Integer> q = Pcq.create(4);
+        Thread neverStarted = new Thread(() -> { }, "announced-consumer");
+        assertTrue(q.prepareToPark(neverStarted), "empty: the consumer may park");
+        assertEquals(Pcq.PUT_AND_WOKE, q.put0(1), "the first producer after the announcement wakes the consumer");
+        assertEquals(Pcq.PUT, q.put0(2), "the announcement was claimed: a second producer pays nothing");
+        q.svWaiter(null);
+        assertEquals(Pcq.PUT, q.put0(3), "no announcement, no wake-up");
+    }
+
+    @Test
+    void shouldClearOnlyWhatWasClaimedWhenItStarted() throws Exception {
+        Pcq<Integer> q = Pcq.create(8);
+        q.put(1);
+        q.put(2);
+        q.clear();
+        assertTrue(q.isEmpty());
+        assertNull(q.get());
+
+        // A producer that never stops: clear() still returns, each time.
+        Pcq<Integer> busy = Pcq.create(1024);
+        Thread producer = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                busy.put(5);
+            }
+        });
+        producer.start();
+        try {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                for (int i = 0; i < 1_000; i++) {
+                    busy.clear();
+                }
+            });
+        } finally {
+            producer.interrupt();
+            producer.join(10_000);
+        }
+    }
+
     // --- blocking ------------------------------------------------------------------------------
 
     @Test
@@ -406,6 +501,11 @@ class PcqTest {
         assertThrows(IllegalStateException.class, q::peek);
         assertThrows(IllegalStateException.class, () -> q.drain(x -> { }, 1));
         assertThrows(IllegalStateException.class, () -> q.poll(1, TimeUnit.MILLISECONDS));
+        assertThrows(IllegalStateException.class, q::relaxedGet);
+        assertThrows(IllegalStateException.class, q::relaxedPeek);
+        assertThrows(IllegalStateException.class, q::take);
+        IllegalStateException c = assertThrows(IllegalStateException.class, q::clear);
+        assertTrue(c.getMessage().contains("clear()"), c.getMessage());
         consumer.interrupt();
         consumer.join(10_000);
         // After the first consumer left, a hand-over (join) makes this thread a legal consumer.
