@@ -96,7 +96,7 @@ public final class Smr implements Polling {
      * advance(): goal = (getAndAdd(wr, 1) + 1) mod 2^47. The RMW is volatile: the caller's unpublish
      *   (any store before it) happens-before any thread's later read of wr >= goal. DEFERRED: a
      *   per-thread counter (a thread-local); only every limit-th call does the RMW, the others
-     *   return wr + 1 without writing. Then, as FreeBSD does: if delta(goal, rd) >= maxDelta (a
+     *   fence and return wr + 1 without writing. Then, as FreeBSD does: if delta(goal, rd) >= maxDelta (a
      *   quarter of the space), wait until rd >= goal - maxDelta/2, so that a reader's sequence can
      *   never be lapped.
      *
@@ -122,8 +122,8 @@ public final class Smr implements Polling {
      *   - If the scan did not see R's announcement: store-buffering litmus. DEFAULT:
      *       R: store slot; fullFence; load pointer      P: (O unpublished before) fullFence; load slot
      *     With both fences one side sees the other's store: R's load of the pointer sees O's
-     *     unpublish. (jcstress SmrStoreLoadTest, per mode; SmrNoFenceNegativeControl shows the
-     *     failure without the reader's fence on x86.)
+     *     unpublish. (jcstress SmrStoreLoadTest, per mode. The same store-buffering shape without
+     *     the reader's fence is what SmrLazyNoMembarrierNegativeControl shows failing on x86.)
      *     LAZY: membarrier(PRIVATE_EXPEDITED) returns only after every running thread of the process
      *     executed a full barrier (and a thread that was not running passes one when it is
      *     scheduled). O's unpublish precedes the membarrier (it precedes the advance to g, which
@@ -140,10 +140,15 @@ public final class Smr implements Polling {
      *   - Dead owners: a thread that ended inside a section can run no more code, and its earlier
      *     actions happen-before our isAlive() that returned false.
      *
-     * DEFERRED's forced advance: the goal was wr + 1 when some thread called advance() after its
-     *   unpublish; the poller obtained it with happens-before, so its CAS of wr to >= g follows the
-     *   unpublish, and a reader that reads wr >= g sees the unpublish. (jcstress
-     *   SmrDeferredForcedAdvanceTest.)
+     * DEFERRED's forced advance: a deferred advance() fences after the caller's unpublish and then
+     *   reads wr = g - 1. Whoever later moves wr to >= g (a poller's forced CAS, any thread's
+     *   advance), its write is after that read in wr's order, and a reader that reads wr >= g and
+     *   then fences is ordered after it: unpublish; fence; read wr < g; [write wr >= g]; reader's read
+     *   of wr >= g; reader's fence; reader's loads. With both fences the reader's loads see the
+     *   unpublish, whichever thread forced wr and whichever threads share the goal g (several threads'
+     *   deferred advances routinely return the same value). The fence is the writer's cost of not
+     *   writing wr. (jcstress SmrDeferredForcedAdvanceTest: one thread publishes, advances and polls;
+     *   SmrDeferredSharedGoalTest: another thread forces the goal and reads.)
      *
      * Wrap: all comparisons use delta(a, b) = ((a - b) << 17) >> 17, the signed 47-bit difference.
      *   They are exact while the values are within 2^46 of each other; the forced wait keeps every
@@ -410,12 +415,19 @@ public final class Smr implements Polling {
     @Override
     public long advance() {
         if (deferLimit > 1) {
-            int[] calls = deferredCalls.get();
-            if (++calls[0] < deferLimit) {
+            final int[] calls = deferredCalls.get();
+            if (calls[0] + 1 < deferLimit) {
+                calls[0]++;
                 // No write: the goal is the next sequence; poll/await force it (see the overview).
+                // StoreLoad: the caller's unpublish before the read of wr. Another thread may force
+                // wr to this same goal, and a reader entering on it must see the unpublish; nothing
+                // else orders our earlier stores before this load (jcstress SmrDeferredSharedGoalTest).
+                VarHandle.fullFence();
                 return (wr.lvValue() + 1) & SEQ_MASK;
             }
+            final long goal = moveWriteSequence(); // may throw: then the count is left as it was
             calls[0] = 0;
+            return goal;
         }
         return moveWriteSequence();
     }
