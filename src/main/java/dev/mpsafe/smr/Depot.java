@@ -86,6 +86,7 @@ final class Depot<T> {
     private volatile long readyItems;
     private volatile long idleHighWater;
     private volatile long dropped;
+    private volatile long hookFailures;
     private volatile long tagged;
     /** Items moved into caches' alloc arrays; with the cached counts, gives the items handed out. */
     private volatile long movedToCaches;
@@ -157,11 +158,10 @@ final class Depot<T> {
         if (!smr.poll(goal)) {
             return false;
         }
-        Object[] items;
-        int count;
+        Bucket b;
         lock.lock();
         try {
-            Bucket b = pending.peekFirst();
+            b = pending.peekFirst();
             // Another thread may have taken the head meanwhile. Any bucket tagged with this goal has
             // passed: a goal is returned by advance() only while it is still ahead of the read bound.
             if (b == null || b.goal != goal) {
@@ -169,18 +169,55 @@ final class Depot<T> {
             }
             pending.pollFirst();
             pendingItems -= b.count;
-            items = b.items;
-            count = b.count;
+        } finally {
+            lock.unlock();
+        }
+        // The bucket is ours alone now: run the hook on every item before any can be handed out.
+        int hooked = 0;
+        try {
+            if (onReclaim != null) {
+                for (; hooked < b.count; hooked++) {
+                    onReclaim.accept(b.items[hooked]);
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            keepHookedRequeueRest(c, b, hooked);
+            throw e;
+        }
+        lock.lock();
+        try {
             take(c, b);
         } finally {
             lock.unlock();
         }
-        if (onReclaim != null) {
-            for (int i = 0; i < count; i++) {
-                onReclaim.accept(items[i]);
-            }
-        }
         return true;
+    }
+
+    /**
+     * The reclaim hook threw on item {@code failed} of bucket {@code b}: the items before it (hooked)
+     * go to the cache, that item is discarded (its state is unknown, so it is never reused), and
+     * the items after it go back to the head of the pending list with the same, passed goal, to be
+     * hooked before they are handed out.
+     */
+    private void keepHookedRequeueRest(Cache c, Bucket b, int failed) {
+        lock.lock();
+        try {
+            int rest = b.count - failed - 1;
+            if (rest > 0) {
+                Bucket r = takeEmpty();
+                System.arraycopy(b.items, failed + 1, r.items, 0, rest);
+                r.count = rest;
+                r.goal = b.goal;
+                pending.addFirst(r);
+                pendingItems += rest;
+            }
+            java.util.Arrays.fill(b.items, failed, b.count, null);
+            b.count = failed;
+            hookFailures++;
+            take(c, b);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Moves bucket {@code b}'s items into the cache's (empty) alloc array; b goes to the empties. Under lock. */
@@ -277,6 +314,17 @@ final class Depot<T> {
         }
     }
 
+    /** The goal of the oldest pending bucket, or -1 if none is pending. */
+    long oldestPendingGoal() {
+        lock.lock();
+        try {
+            Bucket head = pending.peekFirst();
+            return head == null ? -1L : head.goal;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Whether a pending bucket exists (something a wait could make available). */
     boolean hasPending() {
         return pendingItems > 0;
@@ -312,6 +360,11 @@ final class Depot<T> {
 
     long dropped() {
         return dropped;
+    }
+
+    /** Items discarded because the reclaim hook threw on them. */
+    long hookFailures() {
+        return hookFailures;
     }
 
     long bucketsTagged() {

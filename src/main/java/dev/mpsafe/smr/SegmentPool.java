@@ -1,6 +1,5 @@
 package dev.mpsafe.smr;
 
-import dev.mpsafe.internal.GraceWait;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -95,6 +94,9 @@ public final class SegmentPool implements AutoCloseable {
     private int carved;
     private volatile long segmentsCreated;
     private volatile boolean closed;
+    /** Set once the arena is closed; {@link #closeLock} serializes closers. */
+    private volatile boolean arenaClosed;
+    private final ReentrantLock closeLock = new ReentrantLock();
 
     /** An immutable snapshot of the slabs: bases sorted, with their segments and state words. */
     private record Slabs(long[] bases, MemorySegment[] slabs, int[][] states) {
@@ -104,6 +106,10 @@ public final class SegmentPool implements AutoCloseable {
         this.name = b.smr.name();
         this.segmentSize = b.segmentSize;
         this.alignment = b.alignment;
+        if (b.segmentSize > Long.MAX_VALUE - (b.alignment - 1)) {
+            throw new IllegalArgumentException("segmentSize " + b.segmentSize + " rounded up to alignment " + b.alignment
+                    + " exceeds the largest long (" + Long.MAX_VALUE + ")");
+        }
         this.stride = (b.segmentSize + b.alignment - 1) & -b.alignment;
         if (b.maxBytes < stride) {
             throw new IllegalArgumentException("maxBytes " + b.maxBytes + " is below one segment (" + segmentSize
@@ -154,9 +160,9 @@ public final class SegmentPool implements AutoCloseable {
             return s;
         }
         depot.flush(c); // this thread's own freed segments count towards what a wait can recover
-        GraceWait wait = null;
         while ((s = take(c)) == null) {
-            if (!depot.hasPending()) {
+            final long goal = depot.oldestPendingGoal();
+            if (goal < 0) {
                 throw new IllegalStateException("segment pool '" + name + "' exhausted: all "
                         + segmentsCreated + " segments of " + segmentSize + " bytes (maxBytes allows "
                         + (long) maxSlabs * segmentsPerSlab + ") are in use or in other threads' caches");
@@ -165,10 +171,7 @@ public final class SegmentPool implements AutoCloseable {
                 throw new IllegalStateException("segment pool '" + name + "': allocate() must wait for a grace"
                         + " period, but the calling thread is inside a section of the domain; use tryAllocate()");
             }
-            if (wait == null) {
-                wait = new GraceWait(smr().options());
-            }
-            wait.pause(null);
+            smr().await(goal); // parks, and reports a stall naming the reader that holds it back
         }
         return s;
     }
@@ -212,6 +215,10 @@ public final class SegmentPool implements AutoCloseable {
         if (at == FOREIGN || segment.byteSize() != segmentSize) {
             throw new IllegalArgumentException("segment pool '" + name + "': " + segment
                     + " is not one of its segments (" + segmentSize + " bytes, from its own arena)");
+        }
+        if (segment.isReadOnly()) {
+            throw new IllegalArgumentException("segment pool '" + name + "': " + segment
+                    + " is a read-only view; free the segment allocate() returned, not a view of it");
         }
         if (at == MISALIGNED) {
             throw new IllegalArgumentException("segment pool '" + name + "': " + segment
@@ -300,31 +307,40 @@ public final class SegmentPool implements AutoCloseable {
     }
 
     /**
-     * Closes the pool: waits for a grace period (no section can still see a segment), then closes
-     * the arena, freeing every slab. Idempotent.
+     * Closes the pool: refuses new allocations and frees, waits for a grace period (no section can
+     * still see a segment), then closes the arena, freeing every slab. Idempotent: a call that finds
+     * another in progress waits for it, and if closing the arena failed (it throws what
+     * {@link Arena#close()} threw), a later call tries again.
      *
-     * @throws IllegalStateException if the calling thread is inside a section of the domain
+     * @throws IllegalStateException if the calling thread is inside a section of the domain, or as
+     *     {@link Arena#close()}
      */
     @Override
     public void close() {
-        if (closed) {
+        if (arenaClosed) {
             return;
         }
         if (smr().inSection()) {
             throw new IllegalStateException("segment pool '" + name
                     + "': close() inside a section of its domain would wait for itself");
         }
-        slabLock.lock();
+        closeLock.lock();
         try {
-            if (closed) {
+            if (arenaClosed) {
                 return;
             }
-            closed = true;
+            slabLock.lock();
+            try {
+                closed = true; // no carve() after this; allocate() and free() check it first
+            } finally {
+                slabLock.unlock();
+            }
+            smr().synchronize();
+            arena.close();
+            arenaClosed = true;
         } finally {
-            slabLock.unlock();
+            closeLock.unlock();
         }
-        smr().synchronize();
-        arena.close();
     }
 
     /** Whether {@link #close()} was called. */

@@ -37,7 +37,10 @@ import java.util.function.Supplier;
  *       by the next thread that uses the pool. {@link #flush()} hands the calling thread's cached
  *       objects to the depot at once.</li>
  *   <li>{@link Builder#onReclaim} runs on each object when its grace period has passed, before it
- *       is handed out again: the place to poison it in tests, or to clear it.</li>
+ *       is handed out again: the place to poison it in tests, or to clear it. If it throws, the
+ *       exception reaches the {@code allocate()} that ran it; that object is discarded (counted in
+ *       {@link Stats#reclaimFailures()}), and the objects of its bucket not yet hooked stay queued
+ *       and are hooked before they are handed out.</li>
  * </ul>
  *
  * <p>Rules: free only objects that were unpublished (no new section can reach them) and that this
@@ -182,7 +185,7 @@ public final class SmrPool<T> {
     public Stats stats() {
         long[] c = depot.cacheCounters();
         return new Stats(c[0], c[1], c[2], depot.pendingItems(), depot.readyItems(), depot.cachedItems(),
-                depot.idleHighWater(), depot.dropped(), depot.bucketsTagged());
+                depot.idleHighWater(), depot.dropped(), depot.bucketsTagged(), depot.hookFailures());
     }
 
     @Override
@@ -202,9 +205,11 @@ public final class SmrPool<T> {
      * @param idleHighWater the most objects ever waiting in the depot (pending + ready)
      * @param dropped freed objects left to the GC because the depot was at its bound
      * @param bucketsTagged full buckets tagged with a goal (one {@code advance()} each)
+     * @param reclaimFailures objects discarded, never reused, because {@link Builder#onReclaim} threw
+     *     on them
      */
     public record Stats(long created, long reused, long freed, long pending, long ready, long cached,
-            long idleHighWater, long dropped, long bucketsTagged) {
+            long idleHighWater, long dropped, long bucketsTagged, long reclaimFailures) {
     }
 
     /**
@@ -242,7 +247,8 @@ public final class SmrPool<T> {
 
         /**
          * The most freed objects the depot keeps (default {@value #DEFAULT_MAX_IDLE}); beyond it,
-         * full buckets are dropped to the GC and counted.
+         * full buckets are dropped to the GC and counted. 0 keeps nothing (a pool that never
+         * reuses); a positive bound below the bucket size is rejected by {@link #build()}.
          *
          * @throws IllegalArgumentException if negative
          */
@@ -263,8 +269,18 @@ public final class SmrPool<T> {
             return this;
         }
 
-        /** The pool. */
+        /**
+         * The pool.
+         *
+         * @throws IllegalArgumentException if {@code maxIdle} is positive but below
+         *     {@code bucketSize}: no bucket could ever wait in the depot, so nothing would be reused
+         */
         public SmrPool<T> build() {
+            if (maxIdle > 0 && maxIdle < bucketSize) {
+                throw new IllegalArgumentException("maxIdle " + maxIdle + " is below bucketSize " + bucketSize
+                        + ": every freed bucket would be dropped and nothing reused; use maxIdle >= bucketSize,"
+                        + " or 0 for a pool that never reuses");
+            }
             return new SmrPool<>(this);
         }
     }

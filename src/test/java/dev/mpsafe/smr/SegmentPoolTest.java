@@ -109,6 +109,8 @@ class SegmentPoolTest {
             MemorySegment shifted = mine.reinterpret(256).asSlice(8, 128);
             e = assertThrows(IllegalArgumentException.class, () -> pool.free(shifted));
             assertTrue(e.getMessage().contains("does not start at a segment boundary"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> pool.free(mine.asReadOnly()));
+            assertTrue(e.getMessage().contains("read-only view"), e.getMessage());
             pool.free(mine);
             IllegalStateException s = assertThrows(IllegalStateException.class, () -> pool.free(mine));
             assertTrue(s.getMessage().contains("double free"), s.getMessage());
@@ -211,6 +213,38 @@ class SegmentPoolTest {
             assertEquals(1, small.stats().slabs());
         }
         assertThrows(NullPointerException.class, () -> SegmentPool.builder(null, 64));
+        e = assertThrows(IllegalArgumentException.class,
+                () -> SegmentPool.builder(smr, Long.MAX_VALUE).alignment(64).build());
+        assertTrue(e.getMessage().contains("segmentSize " + Long.MAX_VALUE + " rounded up to alignment 64"),
+                e.getMessage());
+    }
+
+    @Test
+    void shouldReportStallWhenAllocateWaitsOnAReader() throws Exception {
+        AtomicReference<String> reported = new AtomicReference<>();
+        CountDownLatch stalled = new CountDownLatch(1);
+        Smr smr = Smr.create(dev.mpsafe.sync.GraceOptions.named("segment-stall")
+                .withStallThreshold(java.time.Duration.ofMillis(20))
+                .withStallHandler(st -> {
+                    reported.compareAndSet(null, st.reader().getName());
+                    stalled.countDown();
+                }), Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 512).slabBytes(1024).maxBytes(1024).bucketSize(2).build()) {
+            MemorySegment a = pool.allocate();
+            MemorySegment b = pool.allocate();
+            CountDownLatch leave = new CountDownLatch(1);
+            Thread t = reader(smr, leave);
+            pool.free(a);
+            pool.free(b);
+            Thread waiter = new Thread(pool::allocate, "segment-waiter");
+            waiter.start();
+            assertTrue(stalled.await(10, TimeUnit.SECONDS), "allocate waited on the reader and reported nothing");
+            leave.countDown();
+            t.join();
+            waiter.join(TimeUnit.SECONDS.toMillis(10));
+            assertFalse(waiter.isAlive());
+            assertEquals("segment-reader", reported.get());
+        }
     }
 
     @Test

@@ -99,6 +99,37 @@ class SmrPoolTest {
     }
 
     @Test
+    void shouldNeverHandOutAnItemWhoseReclaimHookDidNotRunEvenWhenTheHookThrows() {
+        Smr smr = Smr.create("hook-throws", Smr.Mode.DEFAULT);
+        Item[] made = new Item[8];
+        AtomicInteger n = new AtomicInteger();
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, () -> made[n.getAndIncrement()] = new Item())
+                .bucketSize(4).onReclaim(it -> {
+                    if (it == made[1] && !it.reclaimed) {
+                        it.reclaimed = true; // half-done, then fails: this one must never come back
+                        throw new IllegalStateException("hook failed on purpose");
+                    }
+                    it.reclaimed = true;
+                }).build();
+        Item[] out = {pool.allocate(), pool.allocate(), pool.allocate(), pool.allocate()};
+        for (Item it : out) {
+            pool.free(it); // the fourth free tags the bucket
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, pool::allocate);
+        assertEquals("hook failed on purpose", e.getMessage());
+        assertEquals(1, pool.stats().reclaimFailures(), pool.stats().toString());
+        Set<Item> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < 3; i++) {
+            Item it = pool.allocate();
+            assertTrue(it.reclaimed, "handed out before its hook ran");
+            assertTrue(it != made[1], "the item whose hook threw came back");
+            assertTrue(seen.add(it), "handed out twice");
+        }
+        assertEquals(4, n.get(), "the three good items were reused, none created");
+        assertTrue(pool.allocate() != made[1], "a new item, not the discarded one");
+    }
+
+    @Test
     void shouldBoundIdleItemsAndDropTheRestToTheGc() {
         Smr smr = Smr.create("bound", Smr.Mode.DEFAULT);
         SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).maxIdle(8).build();
@@ -141,6 +172,10 @@ class SmrPoolTest {
         assertTrue(e.getMessage().contains("bucketSize must be within [1, 65536], got 0"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> SmrPool.builder(smr, Item::new).maxIdle(-1));
         assertTrue(e.getMessage().contains("got -1"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> SmrPool.builder(smr, Item::new).bucketSize(64).maxIdle(10).build());
+        assertTrue(e.getMessage().contains("maxIdle 10 is below bucketSize 64"), e.getMessage());
+        SmrPool.builder(smr, Item::new).bucketSize(64).maxIdle(0).build(); // never reuses: allowed
         SmrPool<Item> pool = SmrPool.create(smr, Item::new);
         NullPointerException npe = assertThrows(NullPointerException.class, () -> pool.free(null));
         assertEquals("item", npe.getMessage());
