@@ -314,6 +314,30 @@ final class Depot<T> {
         }
     }
 
+    /**
+     * Moves into the depot the items held by caches whose owner thread has ended (a dead thread's
+     * cache is otherwise inherited only by a thread that registers anew, which a fixed set of
+     * long-lived threads never does). Returns whether any item moved. A claimed cache is emptied and
+     * its slot left ownerless, ready for the next thread that registers.
+     */
+    boolean recoverDeadCaches() {
+        final Thread me = Thread.currentThread();
+        boolean moved = false;
+        for (Cache c : caches.snapshot()) {
+            final Thread owner = c.owner();
+            // The dead owner's writes to its cache happen-before our isAlive() that returned false,
+            // and the CAS makes us the cache's only user until we give it back.
+            if (owner != null && owner != me && !owner.isAlive() && c.casOwner(owner, me)) {
+                if (c.allocCount > 0 || c.freeCount > 0) {
+                    flush(c);
+                    moved = true;
+                }
+                c.svOwner(null);
+            }
+        }
+        return moved;
+    }
+
     /** The goal of the oldest pending bucket, or -1 if none is pending. */
     long oldestPendingGoal() {
         lock.lock();

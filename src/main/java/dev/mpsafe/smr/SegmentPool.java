@@ -162,10 +162,13 @@ public final class SegmentPool implements AutoCloseable {
         depot.flush(c); // this thread's own freed segments count towards what a wait can recover
         while ((s = take(c)) == null) {
             final long goal = depot.oldestPendingGoal();
+            if (goal < 0 && depot.recoverDeadCaches()) {
+                continue; // ended threads' cached segments are back in the depot: look again
+            }
             if (goal < 0) {
                 throw new IllegalStateException("segment pool '" + name + "' exhausted: all "
                         + segmentsCreated + " segments of " + segmentSize + " bytes (maxBytes allows "
-                        + (long) maxSlabs * segmentsPerSlab + ") are in use or in other threads' caches");
+                        + (long) maxSlabs * segmentsPerSlab + ") are in use or in live threads' caches");
             }
             if (smr().inSection()) {
                 throw new IllegalStateException("segment pool '" + name + "': allocate() must wait for a grace"

@@ -220,6 +220,27 @@ class SegmentPoolTest {
     }
 
     @Test
+    void shouldRecoverSegmentsCachedByAnEndedThreadBeforeReportingExhaustion() throws Exception {
+        Smr smr = Smr.create("dead-cache", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 512).slabBytes(1024).maxBytes(1024).bucketSize(2).build()) {
+            pool.flush(); // this thread has its own cache already, so it will not inherit the helper's
+            AtomicReference<MemorySegment> cached = new AtomicReference<>();
+            Thread helper = new Thread(() -> {
+                MemorySegment a = pool.allocate();
+                pool.allocate(); // kept (leaked) by the helper: one segment stays in use
+                pool.free(a); // one free of a bucket of two: stays in the helper's cache
+                cached.set(a);
+            }, "segment-helper");
+            helper.start();
+            helper.join();
+            MemorySegment got = pool.allocate();
+            assertEquals(cached.get().address(), got.address(), "the ended thread's cached segment came back");
+            IllegalStateException e = assertThrows(IllegalStateException.class, pool::allocate);
+            assertTrue(e.getMessage().contains("exhausted"), e.getMessage());
+        }
+    }
+
+    @Test
     void shouldReportStallWhenAllocateWaitsOnAReader() throws Exception {
         AtomicReference<String> reported = new AtomicReference<>();
         CountDownLatch stalled = new CountDownLatch(1);
