@@ -87,6 +87,8 @@ final class Depot<T> {
     private volatile long idleHighWater;
     private volatile long dropped;
     private volatile long hookFailures;
+    /** Safe items a flush dropped past the bound; counted apart, they were already counted freed. */
+    private volatile long droppedOnFlush;
     private volatile long tagged;
     /** Items moved into caches' alloc arrays; with the cached counts, gives the items handed out. */
     private volatile long movedToCaches;
@@ -127,9 +129,12 @@ final class Depot<T> {
             n = c.allocCount;
         }
         c.allocCount = --n;
-        // The slot keeps its reference until the array is refilled: at most a bucket of objects
-        // that are in use anyway (or were dropped by their user) stays reachable a little longer.
-        return (T) c.allocItems[n];
+        final Object[] items = c.allocItems;
+        final T item = (T) items[n];
+        // Clear the slot: emptied arrays go to the depot's spares, and a reference left there would
+        // keep an object its user dropped reachable for as long as the spare waits.
+        items[n] = null;
+        return item;
     }
 
     /**
@@ -299,15 +304,28 @@ final class Depot<T> {
         if (n > 0) {
             lock.lock();
             try {
+                // The cache count first: a racing stats() then over-counts the reused items for a
+                // moment instead of under-counting them below zero.
+                c.allocCount = 0;
+                movedToCaches -= n; // they were never handed out
+                if (pendingItems + readyItems + n > maxIdle) {
+                    // Past the bound: drop them to the GC like a full free array (safe: their grace
+                    // period has passed, and the GC keeps an object alive while anyone holds it).
+                    droppedOnFlush += n; // not in dropped: these were counted as freed when retired
+                    java.util.Arrays.fill(c.allocItems, 0, n, null);
+                    return;
+                }
                 Bucket b = takeEmpty();
                 Object[] spare = b.items;
                 b.items = c.allocItems;
                 b.count = n;
                 ready.addLast(b);
                 readyItems += n;
-                movedToCaches -= n; // they were never handed out
+                long idle = pendingItems + readyItems;
+                if (idle > idleHighWater) {
+                    idleHighWater = idle;
+                }
                 c.allocItems = spare;
-                c.allocCount = 0;
             } finally {
                 lock.unlock();
             }
@@ -367,7 +385,8 @@ final class Depot<T> {
             cachedAlloc += c.allocCount;
             cachedFree += c.freeCount;
         }
-        return new long[] {created, movedToCaches - cachedAlloc, retired + dropped + cachedFree};
+        // Racy against running threads (see above), so keep the derived figure within its range.
+        return new long[] {created, Math.max(0, movedToCaches - cachedAlloc), retired + dropped + cachedFree};
     }
 
     long pendingItems() {
@@ -383,7 +402,7 @@ final class Depot<T> {
     }
 
     long dropped() {
-        return dropped;
+        return dropped + droppedOnFlush;
     }
 
     /** Items discarded because the reclaim hook threw on them. */

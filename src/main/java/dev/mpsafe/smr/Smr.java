@@ -108,9 +108,10 @@ public final class Smr implements Polling {
      *   reached iff delta(rd, goal) >= 0. One scan per poll.
      *
      * LAZY's tick: a poll whose goal no membarrier covers yet performs one only if the last ended
-     *   at least LAZY_TICK_NANOS ago; otherwise it reports "not yet" at once. So polls cost at most
+     *   at least LAZY_TICK_NANOS ago; otherwise it reports "not yet" at once. So polls cost about
      *   one membarrier per tick (FreeBSD's LAZY likewise advances with the clock tick), however
-     *   often they come; await() and synchronize() do not wait for the tick.
+     *   often they come; nothing claims the tick atomically, so pollers that find it due at the
+     *   same moment may each run one. await() and synchronize() do not wait for the tick.
      *
      * Why m is a correct bound (key invariant: when rd = m, no running section can still reach an
      * object that was unpublished before a goal g <= m was issued). Take such an object O and a
@@ -453,7 +454,8 @@ public final class Smr implements Polling {
      * scan of the readers.
      *
      * @throws IllegalArgumentException if {@code goal} is not a sequence ({@code [0, SEQ_MASK]}) or
-     *     is ahead of anything {@link #advance()} can have returned
+     *     is ahead of anything {@link #advance()} can have returned (detected up to 2^46 ahead: the
+     *     comparison is wrap-safe, so a value further ahead reads as one far behind)
      */
     @Override
     public boolean poll(long goal) {

@@ -30,8 +30,9 @@ import java.util.function.Supplier;
  *   <li>Never hands out an object that a section of the domain may still see: the bucket's goal
  *       was taken after the object was freed, so after it was unpublished.</li>
  *   <li>Bounded: at most {@link Builder#maxIdle} freed objects wait in the depot; a full bucket that
- *       would exceed it is dropped to the garbage collector (safe without a grace period: the GC
- *       keeps an object alive while a reader holds it) and counted. Each thread's cache holds at
+ *       would exceed it, or cached objects a {@link #flush()} would push past it, are dropped to the
+ *       garbage collector (safe without a grace period: the GC keeps an object alive while a reader
+ *       holds it) and counted. Each thread's cache holds at
  *       most {@code 2 * bucketSize} more. Allocation never blocks.</li>
  *   <li>No objects are lost with a thread: a dead thread's cache, with its objects, is inherited
  *       by the next thread that uses the pool. {@link #flush()} hands the calling thread's cached
@@ -203,7 +204,8 @@ public final class SmrPool<T> {
      * @param ready objects in the depot whose grace period passed, not yet in a thread's cache
      * @param cached objects in threads' caches (free buckets not yet tagged, and alloc buckets)
      * @param idleHighWater the most objects ever waiting in the depot (pending + ready)
-     * @param dropped freed objects left to the GC because the depot was at its bound
+     * @param dropped objects left to the GC because the depot was at its bound: full free buckets,
+     *     and safe cached objects that {@link #flush()} could not return
      * @param bucketsTagged full buckets tagged with a goal (one {@code advance()} each)
      * @param reclaimFailures objects discarded, never reused, because {@link Builder#onReclaim} threw
      *     on them

@@ -146,6 +146,26 @@ class SmrPoolTest {
     }
 
     @Test
+    void shouldKeepTheIdleBoundWhenAFlushReturnsCachedItems() {
+        Smr smr = Smr.create("flush-bound", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).maxIdle(8).build();
+        for (int i = 0; i < 8; i++) {
+            pool.free(new Item()); // two tagged buckets: the depot is at its bound
+        }
+        pool.allocate(); // takes a bucket (its goal passed: no readers), hands out one, caches three
+        for (int i = 0; i < 4; i++) {
+            pool.free(new Item()); // back to the bound
+        }
+        pool.flush(); // the three cached safe items would pass the bound
+        SmrPool.Stats st = pool.stats();
+        assertTrue(st.pending() + st.ready() <= 8, "the depot passed maxIdle: " + st);
+        assertTrue(st.idleHighWater() <= 8, st.toString());
+        assertEquals(3, st.dropped(), "the three were dropped to the GC and counted: " + st);
+        assertEquals(12, st.freed(), "freed counts each object once: " + st);
+        assertTrue(st.reused() >= 0, st.toString());
+    }
+
+    @Test
     void shouldInheritDeadThreadsCachedItems() throws Exception {
         Smr smr = Smr.create("inherit", Smr.Mode.DEFAULT);
         SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(8).build();
