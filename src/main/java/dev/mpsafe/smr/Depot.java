@@ -237,17 +237,26 @@ final class Depot<T> {
         c.allocCount = count;
     }
 
-    /** Frees an item the caller has unpublished. */
+    /**
+     * Frees an item the caller has unpublished. All or nothing: if it throws (the tagging
+     * {@code advance()} would have to wait inside a section of the domain), the item was not taken.
+     */
     void push(Cache c, T item) {
         int n = c.freeCount;
         if (n == bucketSize) {
-            retire(c); // a previous retire threw (advance inside a section): try again first
+            retire(c); // an earlier retire was refused (see below): try again; a throw stores nothing
             n = c.freeCount;
         }
         c.freeItems[n++] = item;
         c.freeCount = n;
         if (n == bucketSize) {
-            retire(c);
+            try {
+                retire(c);
+            } catch (IllegalStateException refused) {
+                // advance() refused to wait inside the caller's section. The item is stored, so this
+                // free has happened and must not throw (a caller that retried would free it twice);
+                // the full array stays in the cache, and the next push or flush tags it.
+            }
         }
     }
 

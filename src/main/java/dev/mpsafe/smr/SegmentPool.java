@@ -227,10 +227,16 @@ public final class SegmentPool implements AutoCloseable {
             throw new IllegalArgumentException("segment pool '" + name + "': " + segment
                     + " does not start at a segment boundary (stride " + stride + ")");
         }
-        if (!STATE.compareAndSet(snap.states[(int) (at >>> 32)], (int) at, IN_USE, FREE)) {
+        final int[] states = snap.states[(int) (at >>> 32)];
+        if (!STATE.compareAndSet(states, (int) at, IN_USE, FREE)) {
             throw new IllegalStateException("segment pool '" + name + "': double free of " + segment);
         }
-        depot.push(depot.cache(), segment);
+        try {
+            depot.push(depot.cache(), segment);
+        } catch (RuntimeException | Error e) {
+            STATE.setRelease(states, (int) at, IN_USE); // not taken: the caller still owns it
+            throw e;
+        }
     }
 
     /** Hands the calling thread's cached segments to the depot (freed ones tagged now). */

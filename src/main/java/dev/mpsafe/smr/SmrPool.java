@@ -116,6 +116,10 @@ public final class SmrPool<T> {
      * Gives back an object the caller has unpublished; it is reused after a grace period.
      *
      * @throws NullPointerException if {@code item} is null
+     * @throws IllegalStateException if the calling thread is inside a section of the pool's domain
+     *     and tagging its cache's full bucket would have to wait for that section (the write
+     *     sequence is 2^45 ahead of the oldest reader); the object is not taken then, and the
+     *     caller may free it again outside the section
      */
     public void free(T item) {
         Objects.requireNonNull(item, "item");

@@ -166,6 +166,45 @@ class SmrPoolTest {
     }
 
     @Test
+    void shouldTakeAFreedItemExactlyOnceWhenTaggingIsRefusedInsideASection() {
+        // maxDelta 4: inside a section, the fifth advance would have to wait for that section.
+        Smr smr = Smr.create(dev.mpsafe.sync.GraceOptions.named("refused"), Smr.Mode.DEFAULT, 0, 4, true, null);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(1).build();
+        List<Item> freed = new ArrayList<>();
+        Item refused = null;
+        dev.mpsafe.sync.Participant p = smr.register();
+        p.enter();
+        try {
+            for (int i = 0; i < 20 && refused == null; i++) {
+                Item it = new Item();
+                try {
+                    pool.free(it);
+                    freed.add(it);
+                } catch (IllegalStateException e) {
+                    assertTrue(e.getMessage().contains("inside a section"), e.getMessage());
+                    refused = it;
+                }
+            }
+        } finally {
+            p.exit();
+        }
+        assertTrue(refused != null, "tagging was never refused inside the section");
+        pool.free(refused); // not taken before, so this is its first free, not a double one
+        freed.add(refused);
+        Set<Item> out = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < freed.size(); i++) {
+            Item it = pool.allocate();
+            assertTrue(out.add(it), "handed out twice");
+        }
+        Set<Item> expected = Collections.newSetFromMap(new IdentityHashMap<>());
+        expected.addAll(freed);
+        assertEquals(expected, out, "every freed item comes back exactly once");
+        Item extra = pool.allocate();
+        assertTrue(!expected.contains(extra), "a freed item was held twice and came back again");
+        assertEquals(0, pool.stats().reused() - freed.size(), pool.stats().toString());
+    }
+
+    @Test
     void shouldInheritDeadThreadsCachedItems() throws Exception {
         Smr smr = Smr.create("inherit", Smr.Mode.DEFAULT);
         SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(8).build();
