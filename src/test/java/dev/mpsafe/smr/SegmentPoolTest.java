@@ -213,6 +213,14 @@ class SegmentPoolTest {
             assertEquals(1, small.stats().slabs());
         }
         assertThrows(NullPointerException.class, () -> SegmentPool.builder(null, 64));
+        e = assertThrows(IllegalArgumentException.class, () -> SegmentPool.builder(smr, 64).alignment(1 << 21));
+        assertTrue(e.getMessage().contains("within [1, 2^20], got 2097152"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SegmentPool.builder(smr, 64).slabBytes(0));
+        assertTrue(e.getMessage().contains("slabBytes must be > 0, got 0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SegmentPool.builder(smr, 64).maxBytes(0));
+        assertTrue(e.getMessage().contains("maxBytes must be > 0, got 0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SegmentPool.builder(smr, 64).bucketSize(65_537));
+        assertTrue(e.getMessage().contains("within [1, 65536], got 65537"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> SegmentPool.builder(smr, Long.MAX_VALUE).alignment(64).build());
         assertTrue(e.getMessage().contains("segmentSize " + Long.MAX_VALUE + " rounded up to alignment 64"),

@@ -205,6 +205,30 @@ class SmrPoolTest {
     }
 
     @Test
+    void shouldRefuseALocalHandleUsedByAnotherThreadWhenAssertionsEnabled() throws Exception {
+        assertTrue(SmrPool.class.desiredAssertionStatus(), "tests run with -ea (see pom.xml)");
+        Smr smr = Smr.create("local", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.create(smr, Item::new);
+        SmrPool.Local<Item> mine = pool.local();
+        Item it = mine.allocate();
+        mine.free(it);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread other = new Thread(() -> {
+            try {
+                mine.allocate();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        }, "not-the-owner");
+        other.start();
+        other.join();
+        assertTrue(failure.get() instanceof IllegalStateException, String.valueOf(failure.get()));
+        assertTrue(failure.get().getMessage().contains("'not-the-owner'")
+                && failure.get().getMessage().contains("'" + Thread.currentThread().getName() + "'"),
+                failure.get().getMessage());
+    }
+
+    @Test
     void shouldInheritDeadThreadsCachedItems() throws Exception {
         Smr smr = Smr.create("inherit", Smr.Mode.DEFAULT);
         SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(8).build();
