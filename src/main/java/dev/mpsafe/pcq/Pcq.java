@@ -71,7 +71,8 @@ import java.util.function.Consumer;
  * The consumer can park in {@link #take()} or {@link #poll(long, TimeUnit)}; both honour
  * interrupts. Before it parks, the consumer announces itself in a field and looks at the queue
  * once more. A producer pays for a wake-up (an {@code unpark}) only when it finds that
- * announcement, and only one producer per announcement: each clears it by CAS before it unparks.
+ * announcement, and only one producer per announcement: each clears it by CAS before it unparks
+ * (so a producer preempted between its CAS and its unpark delays the wake-up until it runs again).
  * Otherwise a put's only extra cost is one load of a field the consumer rarely writes. A producer
  * that finds the announcement just as the consumer's second look finds its item wakes a consumer
  * that did not park; that consumer's next {@code park} then returns at once, a spurious wake-up
@@ -488,6 +489,9 @@ public final class Pcq<E> extends PcqFields<E> {
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
+        if (timed && nanos <= 0L) {
+            return takeWritten(); // do not wait (and a saturated negative timeout cannot wrap below)
+        }
         final long deadline = timed ? System.nanoTime() + nanos : 0L;
         final Thread me = Thread.currentThread();
         int pendingRounds = 0;
@@ -504,7 +508,10 @@ public final class Pcq<E> extends PcqFields<E> {
                 // checks for a waiter after its claim, not after its write, so no unpark is owed
                 // for this wait and parking untimed could sleep forever. Back off instead, checking
                 // the deadline and the interrupt status between rounds.
-                pendingWait(pendingRounds++, timed, nanos);
+                pendingWait(pendingRounds, timed, nanos);
+                if (pendingRounds < PENDING_SPINS + PENDING_YIELDS) {
+                    pendingRounds++; // saturates: past it every round sleeps, for as long as it takes
+                }
             } else {
                 pendingRounds = 0;
                 if (prepareToPark(me)) {

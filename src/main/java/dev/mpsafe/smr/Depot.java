@@ -64,6 +64,8 @@ final class Depot<T> {
         int freeCount;
         /** Objects SmrPool's factory made for this thread; owner-written, read racily by stats. */
         long created;
+        /** Inside refill (owner only): a reclaim hook that allocates from its own pool is refused. */
+        boolean refilling;
 
         @Override
         protected void resetForNewOwner() {
@@ -87,8 +89,9 @@ final class Depot<T> {
     private volatile long idleHighWater;
     private volatile long dropped;
     private volatile long hookFailures;
-    /** Safe items a flush dropped past the bound; counted apart, they were already counted freed. */
-    private volatile long droppedOnFlush;
+    /** Safe items dropped past the bound (by a flush, or a requeue after a failed hook); counted
+     *  apart from {@code dropped}, since they were already counted freed. */
+    private volatile long droppedSafe;
     private volatile long tagged;
     /** Items moved into caches' alloc arrays; with the cached counts, gives the items handed out. */
     private volatile long movedToCaches;
@@ -143,6 +146,19 @@ final class Depot<T> {
      * perform a membarrier, and a scan reads every reader slot), and the reclaim hook too.
      */
     private boolean refill(Cache c) {
+        if (c.refilling) {
+            throw new IllegalStateException("the pool's onReclaim hook allocated from the pool it belongs to;"
+                    + " a hook may only prepare the object it is given");
+        }
+        c.refilling = true;
+        try {
+            return refill0(c);
+        } finally {
+            c.refilling = false;
+        }
+    }
+
+    private boolean refill0(Cache c) {
         long goal;
         lock.lock();
         try {
@@ -208,13 +224,21 @@ final class Depot<T> {
         lock.lock();
         try {
             int rest = b.count - failed - 1;
-            if (rest > 0) {
+            if (rest > 0 && pendingItems + readyItems + rest > maxIdle) {
+                // Others filled the room while we hooked: drop the rest to the GC rather than pass
+                // the bound (safe: their grace period has passed).
+                droppedSafe += rest;
+            } else if (rest > 0) {
                 Bucket r = takeEmpty();
                 System.arraycopy(b.items, failed + 1, r.items, 0, rest);
                 r.count = rest;
                 r.goal = b.goal;
                 pending.addFirst(r);
                 pendingItems += rest;
+                long idle = pendingItems + readyItems;
+                if (idle > idleHighWater) {
+                    idleHighWater = idle;
+                }
             }
             java.util.Arrays.fill(b.items, failed, b.count, null);
             b.count = failed;
@@ -242,11 +266,27 @@ final class Depot<T> {
      * {@code advance()} would have to wait inside a section of the domain), the item was not taken.
      */
     void push(Cache c, T item) {
-        int n = c.freeCount;
-        if (n == bucketSize) {
-            retire(c); // an earlier retire was refused (see below): try again; a throw stores nothing
-            n = c.freeCount;
+        makeRoom(c);
+        storeAndTag(c, item);
+    }
+
+    /**
+     * The first half of {@link #push}: if an earlier tagging was refused and left the free array
+     * full, tag it now. May throw (the refusal again); nothing is stored then.
+     */
+    void makeRoom(Cache c) {
+        if (c.freeCount == bucketSize) {
+            retire(c);
         }
+    }
+
+    /**
+     * The second half of {@link #push}, after {@link #makeRoom}: stores the item, so it is taken
+     * whatever happens next, and tags the array if that filled it. A refusal to wait is absorbed:
+     * the full array stays in the cache for the next push or flush to tag.
+     */
+    void storeAndTag(Cache c, T item) {
+        int n = c.freeCount;
         c.freeItems[n++] = item;
         c.freeCount = n;
         if (n == bucketSize) {
@@ -254,8 +294,7 @@ final class Depot<T> {
                 retire(c);
             } catch (IllegalStateException refused) {
                 // advance() refused to wait inside the caller's section. The item is stored, so this
-                // free has happened and must not throw (a caller that retried would free it twice);
-                // the full array stays in the cache, and the next push or flush tags it.
+                // free has happened and must not throw (a caller that retried would free it twice).
             }
         }
     }
@@ -320,7 +359,7 @@ final class Depot<T> {
                 if (pendingItems + readyItems + n > maxIdle) {
                     // Past the bound: drop them to the GC like a full free array (safe: their grace
                     // period has passed, and the GC keeps an object alive while anyone holds it).
-                    droppedOnFlush += n; // not in dropped: these were counted as freed when retired
+                    droppedSafe += n; // not in dropped: these were counted as freed when retired
                     java.util.Arrays.fill(c.allocItems, 0, n, null);
                     return;
                 }
@@ -355,11 +394,14 @@ final class Depot<T> {
             // The dead owner's writes to its cache happen-before our isAlive() that returned false,
             // and the CAS makes us the cache's only user until we give it back.
             if (owner != null && owner != me && !owner.isAlive() && c.casOwner(owner, me)) {
-                if (c.allocCount > 0 || c.freeCount > 0) {
-                    flush(c);
-                    moved = true;
+                try {
+                    if (c.allocCount > 0 || c.freeCount > 0) {
+                        flush(c);
+                        moved = true;
+                    }
+                } finally {
+                    c.svOwner(null); // even if the flush threw: what is left is inherited later
                 }
-                c.svOwner(null);
             }
         }
         return moved;
@@ -411,7 +453,7 @@ final class Depot<T> {
     }
 
     long dropped() {
-        return dropped + droppedOnFlush;
+        return dropped + droppedSafe;
     }
 
     /** Items discarded because the reclaim hook threw on them. */

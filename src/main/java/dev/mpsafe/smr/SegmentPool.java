@@ -231,12 +231,15 @@ public final class SegmentPool implements AutoCloseable {
         if (!STATE.compareAndSet(states, (int) at, IN_USE, FREE)) {
             throw new IllegalStateException("segment pool '" + name + "': double free of " + segment);
         }
+        final Depot.Cache c = depot.cache();
         try {
-            depot.push(depot.cache(), segment);
+            depot.makeRoom(c);
         } catch (RuntimeException | Error e) {
             STATE.setRelease(states, (int) at, IN_USE); // not taken: the caller still owns it
             throw e;
         }
+        depot.storeAndTag(c, segment); // taken from here on, whatever it throws
+
     }
 
     /** Hands the calling thread's cached segments to the depot (freed ones tagged now). */

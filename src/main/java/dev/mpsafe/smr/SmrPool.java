@@ -41,7 +41,9 @@ import java.util.function.Supplier;
  *       is handed out again: the place to poison it in tests, or to clear it. If it throws, the
  *       exception reaches the {@code allocate()} that ran it; that object is discarded (counted in
  *       {@link Stats#reclaimFailures()}), and the objects of its bucket not yet hooked stay queued
- *       and are hooked before they are handed out.</li>
+ *       and are hooked before they are handed out. The hook must not allocate from its own pool
+ *       (that would refill the cache it is refilling); such an allocation throws
+ *       {@link IllegalStateException}.</li>
  * </ul>
  *
  * <p>Rules: free only objects that were unpublished (no new section can reach them) and that this

@@ -346,6 +346,8 @@ class PcqTest {
         assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(20), "returned before the timeout");
         assertNull(q.poll(0, TimeUnit.SECONDS));
         assertNull(q.poll(-5, TimeUnit.SECONDS));
+        // toNanos saturates to Long.MIN_VALUE: the deadline arithmetic must not wrap into a long wait
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertNull(q.poll(Long.MIN_VALUE, TimeUnit.DAYS)));
         q.put(9);
         assertEquals(9, q.poll(0, TimeUnit.SECONDS));
     }

@@ -130,6 +130,30 @@ class SmrPoolTest {
     }
 
     @Test
+    void shouldRefuseAReclaimHookThatAllocatesFromItsOwnPoolWithoutLosingItems() {
+        Smr smr = Smr.create("hook-reenters", Smr.Mode.DEFAULT);
+        AtomicReference<SmrPool<Item>> self = new AtomicReference<>();
+        AtomicInteger hookCalls = new AtomicInteger();
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(2).onReclaim(it -> {
+            if (hookCalls.getAndIncrement() == 0) {
+                self.get().allocate(); // not allowed: refills the cache being refilled
+            }
+            it.reclaimed = true;
+        }).build();
+        self.set(pool);
+        Item a = pool.allocate();
+        Item b = pool.allocate();
+        pool.free(a);
+        pool.free(b); // tags the bucket
+        IllegalStateException e = assertThrows(IllegalStateException.class, pool::allocate);
+        assertTrue(e.getMessage().contains("onReclaim hook allocated from the pool it belongs to"), e.getMessage());
+        Item next = pool.allocate(); // the other item: requeued, then hooked
+        assertTrue(next == a || next == b);
+        assertTrue(next.reclaimed);
+        assertEquals(1, pool.stats().reclaimFailures(), pool.stats().toString());
+    }
+
+    @Test
     void shouldBoundIdleItemsAndDropTheRestToTheGc() {
         Smr smr = Smr.create("bound", Smr.Mode.DEFAULT);
         SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).maxIdle(8).build();
