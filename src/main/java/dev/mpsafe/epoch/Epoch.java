@@ -77,7 +77,15 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * after the caller's unpublish, so tag >= the epoch at retirement). A bucket's tag is the largest
      * tag put in it, which can only delay its callbacks. dispatch takes the ready buckets (tag + 2 <=
      * G) under cbLock, in tag order, swaps in spare arrays, and runs the callbacks outside the lock,
-     * serialized by dispatchLock so that completion order follows call order (barrier relies on it).
+     * serialized by dispatchLock (never re-entered from a callback), so batches complete in the
+     * order they were taken. Completion does NOT follow call order: a later call can raise a
+     * bucket's tag and hold back the callbacks already in it while another bucket runs.
+     *
+     * barrier(): under cbLock, note every non-empty bucket's count of batches taken so far, and the
+     * total taken. It returns once the batch in flight at that moment (if any) has completed and,
+     * for each noted bucket, its next batch has completed: every callback accepted before the
+     * barrier is in one of those. (A count of completed callbacks is not enough, for the reason
+     * above.)
      *
      * Callback visibility (jcstress EpochCallbackVisibilityTest): call() takes cbLock after the
      * caller's writes; dispatch takes cbLock before running the callback; lock release/acquire
@@ -105,6 +113,12 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     private final int[] bucketSize = new int[BUCKETS];
     private final long[] bucketTag = new long[BUCKETS];
     private Runnable[] spare = new Runnable[16];
+    /** Per bucket: batches taken from it, and batches from it that completed (under cbLock). */
+    private final long[] bucketTaken = new long[BUCKETS];
+    private final long[] bucketDone = new long[BUCKETS];
+    /** Batches taken and completed, all buckets (under cbLock). */
+    private long batchesTaken;
+    private long batchesDone;
     /** Callbacks accepted: written only under cbLock; volatile for lock-free readers. */
     private volatile long called;
     /** Callbacks run (or failed): written under dispatchLock, read by barrier waiters. */
@@ -266,7 +280,9 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         if (closed) {
             throw new IllegalStateException("epoch '" + name() + "' is closed");
         }
-        if (pendingCallbacks() >= options.maxPendingCallbacks() && !inSection()) {
+        // Over the bound, wait for room, unless this thread is the one that makes room: a callback
+        // (on the domain thread, or dispatched on a caller's) that defers more would wait for itself.
+        if (pendingCallbacks() >= options.maxPendingCallbacks() && !inSection() && !dispatching()) {
             relieve();
         }
         // StoreLoad: the caller's unpublish (often only a release store) must be visible before we
@@ -278,6 +294,11 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         long pendingBefore;
         cbLock.lock();
         try {
+            if (closed) {
+                // close() sets closed under cbLock before its final drain: a call that got in first
+                // is drained there; one that did not is refused, never stranded.
+                throw new IllegalStateException("epoch '" + name() + "' is closed");
+            }
             long e = global.lvValue();
             int b = (int) (e & (BUCKETS - 1));
             int n = bucketSize[b];
@@ -324,8 +345,16 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         }
     }
 
+    /** Whether the calling thread runs this domain's callbacks now (or is the domain thread). */
+    private boolean dispatching() {
+        return dispatchLock.isHeldByCurrentThread() || Thread.currentThread() == reclaimer;
+    }
+
     /** Runs the callbacks whose grace period has passed; returns how many ran. */
     private int dispatchReady() {
+        if (dispatchLock.isHeldByCurrentThread()) {
+            return 0; // called from a callback: the batch being run must finish first
+        }
         if (!dispatchLock.tryLock()) {
             return 0; // someone else is dispatching
         }
@@ -334,6 +363,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             for (;;) {
                 Runnable[] batch;
                 int n;
+                int taken;
                 cbLock.lock();
                 try {
                     long g = global.lvValue();
@@ -352,6 +382,9 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                     buckets[best] = spare;
                     bucketSize[best] = 0;
                     spare = null;
+                    taken = best;
+                    bucketTaken[best]++;
+                    batchesTaken++;
                 } finally {
                     cbLock.unlock();
                 }
@@ -374,6 +407,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                 cbLock.lock();
                 try {
                     spare = batch; // reuse the array: no allocation in steady state
+                    bucketDone[taken]++;
+                    batchesDone++;
                 } finally {
                     cbLock.unlock();
                 }
@@ -404,28 +439,60 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     @Override
     public void barrier() {
         checkNotInSection("barrier()");
-        long target;
+        checkNotDispatching("barrier()");
+        final long[] need = new long[BUCKETS]; // per bucket: batches that must have completed; 0 = none
+        final long inFlight;
         cbLock.lock();
         try {
-            target = called;
+            for (int b = 0; b < BUCKETS; b++) {
+                if (bucketSize[b] > 0) {
+                    need[b] = bucketTaken[b] + 1; // the next batch from b holds its callbacks
+                }
+            }
+            inFlight = batchesTaken; // a batch taken but still running holds callbacks too
         } finally {
             cbLock.unlock();
         }
         GraceWait wait = null;
-        while (completed < target) {
+        while (!barrierReached(need, inFlight)) {
             Reader blocker = tryAdvance();
             if (ownThread) {
                 wakeReclaimer();
             } else {
                 dispatchReady();
             }
-            if (completed >= target) {
+            if (barrierReached(need, inFlight)) {
                 break;
             }
             if (wait == null) {
                 wait = new GraceWait(options);
             }
             wait.pause(blocker);
+        }
+    }
+
+    private boolean barrierReached(long[] need, long inFlight) {
+        cbLock.lock();
+        try {
+            if (batchesDone < inFlight) {
+                return false;
+            }
+            for (int b = 0; b < BUCKETS; b++) {
+                if (bucketDone[b] < need[b]) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            cbLock.unlock();
+        }
+    }
+
+    /** Refuses a wait for callbacks from the thread that runs them: it would wait for itself. */
+    private void checkNotDispatching(String op) {
+        if (dispatching()) {
+            throw new IllegalStateException("epoch '" + name() + "': " + op + " called from one of its callbacks"
+                    + " (or its domain thread) would wait for the callback that is running");
         }
     }
 
@@ -473,6 +540,9 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
     private void reclaimLoop() {
         while (!closed) {
+            // Ours alone: an interrupt left by a callback means nothing here, and a set flag would
+            // turn every park below into a busy spin.
+            Thread.interrupted();
             if (pendingCallbacks() == 0) {
                 LockSupport.park(this); // nothing to reclaim: no scans at all
                 continue;
@@ -494,7 +564,13 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     @Override
     public void close() {
         checkNotInSection("close()");
-        closed = true;
+        checkNotDispatching("close()");
+        cbLock.lock();
+        try {
+            closed = true; // under cbLock: see call()
+        } finally {
+            cbLock.unlock();
+        }
         Thread t = reclaimer;
         if (t != null) {
             LockSupport.unpark(t);

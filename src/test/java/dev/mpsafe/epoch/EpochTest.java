@@ -127,6 +127,107 @@ class EpochTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void shouldLetCallbacksDeferMoreAtTheBoundButRefuseToWaitForThemselves(boolean domainThread) throws Exception {
+        Epoch e = Epoch.create(GraceOptions.named("reentrant").withCallbacksOnDomainThread(domainThread)
+                .withMaxPendingCallbacks(1));
+        AtomicInteger inner = new AtomicInteger();
+        AtomicReference<Throwable> barrierFromCallback = new AtomicReference<>();
+        AtomicReference<Throwable> closeFromCallback = new AtomicReference<>();
+        CountDownLatch outerRan = new CountDownLatch(1);
+        e.call(() -> {
+            e.call(inner::incrementAndGet); // at the bound: must not wait for the running callback
+            e.poll(); // must not re-enter dispatch (it used to leave a bucket without its array)
+            try {
+                e.barrier();
+            } catch (Throwable t) {
+                barrierFromCallback.set(t);
+            }
+            try {
+                e.close();
+            } catch (Throwable t) {
+                closeFromCallback.set(t);
+            }
+            outerRan.countDown();
+        });
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            while (outerRan.getCount() > 0) {
+                e.poll();
+                Thread.onSpinWait();
+            }
+            e.barrier();
+        });
+        assertEquals(1, inner.get(), "the callback's own call ran");
+        assertTrue(barrierFromCallback.get() instanceof IllegalStateException, String.valueOf(barrierFromCallback.get()));
+        assertTrue(barrierFromCallback.get().getMessage().contains("from one of its callbacks"),
+                barrierFromCallback.get().getMessage());
+        assertTrue(closeFromCallback.get() instanceof IllegalStateException, String.valueOf(closeFromCallback.get()));
+        for (int i = 0; i < 16; i++) { // every bucket still has its array: call() in each epoch works
+            e.call(inner::incrementAndGet);
+            e.synchronize();
+        }
+        e.barrier();
+        assertEquals(17, inner.get());
+        e.close();
+    }
+
+    @Test
+    void shouldKeepParkingAfterACallbackLeavesTheDomainThreadInterrupted() throws Exception {
+        Epoch e = epoch(true);
+        CountDownLatch ran = new CountDownLatch(1);
+        AtomicReference<Thread> domainThread = new AtomicReference<>();
+        e.call(() -> {
+            domainThread.set(Thread.currentThread());
+            Thread.currentThread().interrupt(); // the usual "restore the interrupt" idiom
+            ran.countDown();
+        });
+        assertTrue(ran.await(20, java.util.concurrent.TimeUnit.SECONDS));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        Thread.State state;
+        while ((state = domainThread.get().getState()) != Thread.State.WAITING && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertEquals(Thread.State.WAITING, state, "the idle domain thread must park, not spin");
+        e.close();
+    }
+
+    @Test
+    void barrierShouldWaitForEveryEarlierCallbackEvenWhenLaterOnesFinishFirst() throws Exception {
+        // Callbacks complete out of call order when a later call raises a bucket's tag; a barrier
+        // must not count its way past an earlier callback that is still held back.
+        for (boolean domainThread : new boolean[] {true, false}) {
+            Epoch e = epoch(domainThread);
+            int threads = 3;
+            int rounds = 300;
+            AtomicReference<String> failure = new AtomicReference<>();
+            Thread[] ts = new Thread[threads];
+            for (int t = 0; t < threads; t++) {
+                ts[t] = new Thread(() -> {
+                    for (int r = 0; r < rounds && failure.get() == null; r++) {
+                        AtomicBoolean done = new AtomicBoolean();
+                        e.call(() -> {
+                            if ((System.nanoTime() & 7) == 0) {
+                                java.util.concurrent.locks.LockSupport.parkNanos(200_000); // a slow one
+                            }
+                            done.set(true);
+                        });
+                        e.barrier();
+                        if (!done.get()) {
+                            failure.compareAndSet(null, "barrier returned before a callback called before it ran");
+                        }
+                    }
+                });
+                ts[t].start();
+            }
+            for (Thread t : ts) {
+                t.join(60_000);
+            }
+            e.close();
+            assertEquals(null, failure.get(), "domainThread=" + domainThread);
+        }
+    }
+
     @Test
     void shouldBoundPendingCallbacksOutsideSections() {
         Epoch e = Epoch.create(GraceOptions.named("bounded").withCallbacksOnDomainThread(false)
