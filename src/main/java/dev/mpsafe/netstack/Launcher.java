@@ -64,6 +64,8 @@ public final class Launcher {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stop;
     private volatile Throwable failure;
+    /** Echo requests whose sender could not be answered (source port 0, no route back). */
+    private final java.util.concurrent.atomic.AtomicLong echoUnanswerable = new java.util.concurrent.atomic.AtomicLong();
 
     private Launcher(String namespace, GraceDomain domain, PacketPool pool, Ipv4Stack stack, TunDevice device,
             int ifindex, Udp udp, UdpSocket echo) {
@@ -206,14 +208,24 @@ public final class Launcher {
         }
     }
 
-    /** The UDP echo service: sends every datagram back to its sender, until the socket closes. */
+    /**
+     * The UDP echo service: sends every datagram back to its sender, until the socket closes. A
+     * datagram that cannot be answered (source port 0, a source with no route back) is a counted
+     * drop, never the end of the service.
+     */
     private void echo() {
         ByteBuffer b = ByteBuffer.allocateDirect(65536);
         try {
             while (true) {
                 b.clear();
                 InetSocketAddress from = echo.receive(b); // parks until a datagram comes
-                echo.send(b.flip(), from);
+                try {
+                    echo.send(b.flip(), from);
+                } catch (ClosedChannelException e) {
+                    throw e;
+                } catch (IOException | IllegalArgumentException e) {
+                    echoUnanswerable.incrementAndGet(); // the sender's address cannot be replied to
+                }
             }
         } catch (ClosedChannelException e) { // AsynchronousCloseException included
             // stop() closed the socket
@@ -248,7 +260,8 @@ public final class Launcher {
         }
         device.close();
         deleteNamespace(namespace);
-        out.println("netstack down: " + stack.counters() + "; udp " + udp.counters() + "; " + device.counters());
+        out.println("netstack down: " + stack.counters() + "; udp " + udp.counters() + "; " + device.counters()
+                + "; echo unanswerable " + echoUnanswerable.get());
         if (failure != null) {
             out.println("netstack: the worker failed: " + failure);
             clean = false;

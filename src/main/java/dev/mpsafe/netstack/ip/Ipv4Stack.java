@@ -89,8 +89,11 @@ public final class Ipv4Stack {
     public static final int DEFAULT_TTL = 64;
     /** Headroom of the buffers the stack allocates for ICMP errors: an IPv4 header and room for a link header. */
     public static final int HEADROOM = 64;
+
     /** Bytes of the offending payload an ICMP error quotes after its header (RFC 792). */
     static final int QUOTED_PAYLOAD = 8;
+    /** The largest ICMP error the stack builds: ICMP header, the longest IPv4 header, 8 bytes. */
+    static final int LARGEST_ICMP_ERROR = Icmpv4Packet.HEADER_LENGTH + 60 + QUOTED_PAYLOAD;
     private static final ValueLayout.OfInt BE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfShort BE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     /** The highest interface index. */
@@ -762,6 +765,12 @@ public final class Ipv4Stack {
         public Ipv4Stack build() {
             if (nanos == null) {
                 throw new IllegalStateException("no clock: call clock(LongSupplier) (the stack reads no system clock)");
+            }
+            final int least = HEADROOM + LARGEST_ICMP_ERROR;
+            if (pool.bufferSize() < least) {
+                throw new IllegalArgumentException("packet buffers of " + pool.bufferSize() + " bytes are below " + least
+                        + ": the stack's " + HEADROOM + " bytes of headroom plus its largest ICMP error ("
+                        + LARGEST_ICMP_ERROR + " bytes)");
             }
             return new Ipv4Stack(this);
         }

@@ -94,6 +94,8 @@ public final class UdpSocket implements AutoCloseable {
     final SocketCounters counters = new SocketCounters();
     /** Serializes bind, connect and close. */
     private final ReentrantLock stateLock = new ReentrantLock();
+    /** Serializes close(): held across the unlink, so a second close returns only after it. */
+    private final ReentrantLock closeLock = new ReentrantLock();
     /** Serializes readers: the mailbox has one consumer at a time. */
     private final ReentrantLock readLock = new ReentrantLock();
 
@@ -278,6 +280,21 @@ public final class UdpSocket implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (stack.domain().inSection() && !(stack.domain() instanceof dev.mpsafe.sync.Deferring)) {
+            // Checked before anything changes: marking the socket closed and then failing to
+            // unlink it would leave its port bound and its queue filling with nobody to drain it.
+            throw new IllegalStateException("close() of " + this + " inside a read section of domain '"
+                    + stack.domain().name() + "', which cannot defer: the unlink would wait for this section");
+        }
+        closeLock.lock(); // a second close() waits until the first has unlinked the socket
+        try {
+            close0();
+        } finally {
+            closeLock.unlock();
+        }
+    }
+
+    private void close0() {
         Pcb<UdpSocket> p;
         stateLock.lock();
         try {
@@ -507,6 +524,11 @@ public final class UdpSocket implements AutoCloseable {
                     + path.mtu() + " on interface " + path.ifindex() + " (this stack does not fragment)");
         }
         final PacketPool pool = stack.pool();
+        final int fits = pool.bufferSize() - Ipv4Stack.HEADROOM; // headers go in the headroom
+        if (n > fits) {
+            throw new SocketException("datagram of " + n + " bytes is above " + fits + ", the most a packet buffer of "
+                    + pool.bufferSize() + " bytes holds after the stack's " + Ipv4Stack.HEADROOM + " bytes of headroom");
+        }
         PacketBuffer b = pool.tryAllocate(Ipv4Stack.HEADROOM);
         if (b == null) {
             if (!blocking) {
@@ -518,19 +540,25 @@ public final class UdpSocket implements AutoCloseable {
                 throw new IOException("no packet buffer to send from: " + e.getMessage(), e);
             }
         }
+        boolean handedOff = false;
         dispatch.enterSocket(this);
         try {
             MemorySegment.copy(MemorySegment.ofBuffer(src), 0, b.append(n), 0, n);
             final int source = from.localAddress() != 0 ? from.localAddress() : path.source();
             b.prepend(UdpPacket.HEADER_LENGTH);
             new UdpRepr(from.localPort(), port, n).emit(UdpPacket.wrap(b.data()), source, address);
+            final boolean sent = stack.output(path, source, address, Ipv4Packet.PROTOCOL_UDP, b);
+            handedOff = true; // output() returned: it took the buffer, sent or dropped and freed
             src.position(src.position() + n);
-            if (stack.output(path, source, address, Ipv4Packet.PROTOCOL_UDP, b)) {
+            if (sent) {
                 counters.sent.increment();
                 udp.counters.sent.increment();
             }
             return n;
         } finally {
+            if (!handedOff) {
+                b.free(); // nothing may leak from a send that failed before the stack took the buffer
+            }
             dispatch.exitSocket(this);
         }
     }

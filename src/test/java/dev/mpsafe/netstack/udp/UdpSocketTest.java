@@ -128,6 +128,60 @@ class UdpSocketTest {
     }
 
     @Test
+    void aDatagramLargerThanAPacketBufferIsRefusedWithTheLimitAndLeaksNothing() throws Exception {
+        dev.mpsafe.sync.GraceDomain domain = GraceScheme.SMR_DEFAULT.create("jumbo");
+        dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
+                dev.mpsafe.smr.Smr.create("jumbo-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 2048, 1L << 20);
+        dev.mpsafe.netstack.device.LinkPair link = dev.mpsafe.netstack.device.LinkPair.create("jumbo", 9000, 64);
+        dev.mpsafe.netstack.ip.Ipv4Stack s = dev.mpsafe.netstack.ip.Ipv4Stack
+                .builder(domain, pool, dev.mpsafe.netstack.ip.RouteTable.create(domain)).clock(System::nanoTime).build();
+        int ifindex = s.attach(link.a());
+        s.addAddress(ifindex, A, 24);
+        Udp udp = Udp.attach(s, 49152, 65535, new java.util.SplittableRandom(1));
+        try (UdpSocket client = udp.open()) {
+            ByteBuffer big = ByteBuffer.allocate(2000); // fits the 9000-byte MTU, not a 2048-byte buffer
+            SocketException e = assertThrows(SocketException.class, () -> client.send(big, at(B, 7)));
+            assertTrue(e.getMessage().contains("datagram of 2000 bytes is above 1984"), e.getMessage());
+            assertEquals(0, big.position(), "nothing consumed");
+            assertEquals(1984, client.send(ByteBuffer.allocate(1984), at(B, 7)), "the limit itself is sent");
+        }
+        link.b().receive(p -> p.free(), 64); // drop what reached the other end
+        assertEquals(0, pool.outstanding(), "a refused send leaks no buffer");
+    }
+
+    @Test
+    void aStackRefusesPacketBuffersTooSmallForItsIcmpErrors() {
+        dev.mpsafe.sync.GraceDomain domain = GraceScheme.SMR_DEFAULT.create("tiny");
+        dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
+                dev.mpsafe.smr.Smr.create("tiny-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 128, 1L << 20);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> dev.mpsafe.netstack.ip.Ipv4Stack
+                .builder(domain, pool, dev.mpsafe.netstack.ip.RouteTable.create(domain)).clock(System::nanoTime).build());
+        assertTrue(e.getMessage().contains("packet buffers of 128 bytes are below 140"), e.getMessage());
+    }
+
+    @Test
+    void closeInsideASectionOfADomainThatCannotDeferChangesNothing() throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.MPSAFE);
+                UdpSocket server = rig.b.udp.open().bind(at(B, 7))) {
+            dev.mpsafe.sync.Participant p = rig.domain.register();
+            p.enter();
+            try {
+                IllegalStateException e = assertThrows(IllegalStateException.class, server::close);
+                assertTrue(e.getMessage().contains("inside a read section"), e.getMessage());
+            } finally {
+                p.exit();
+                p.release();
+            }
+            assertTrue(server.isOpen(), "a refused close leaves the socket open");
+            server.close();
+            assertFalse(server.isOpen());
+            try (UdpSocket again = rig.b.udp.open().bind(at(B, 7))) {
+                assertTrue(again.isOpen(), "the port was freed by the real close");
+            }
+        }
+    }
+
+    @Test
     void aDatagramLongerThanTheBufferIsTruncatedAsDatagramChannelDoes() throws Exception {
         try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, Dispatch.MPSAFE);
                 UdpSocket server = rig.b.udp.open().bind(at(0, 7));
