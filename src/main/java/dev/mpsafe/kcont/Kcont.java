@@ -363,6 +363,11 @@ public final class Kcont {
         }
         if ((s & QUEUED) == 0) {
             enqueue(laHome(), tick);
+        } else {
+            // The inbox entry is already there (an earlier request, cancelled since), but whoever put
+            // it decided about the wake-up for that request's deadline, and the worker may be parked
+            // past this one's: decide again, as reschedule does.
+            laHome().wakeFor(tick);
         }
         return true;
     }

@@ -210,6 +210,40 @@ class KcontThreadedTest {
     }
 
     @Test
+    void shouldWakeAParkedWorkerForAnImmediateRequestWhoseInboxEntryIsAlreadyThere() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("requeue").workers(1).build()) {
+            CountDownLatch started = new CountDownLatch(1);
+            AtomicReference<Thread> worker = new AtomicReference<>();
+            g.worker(0).kcont("who", Priority.NET, () -> {
+                worker.set(Thread.currentThread());
+                started.countDown();
+            }).schedule();
+            assertTrue(started.await(TIMEOUT_S, TimeUnit.SECONDS));
+            g.worker(0).kcont("far", Priority.CLOCK, () -> { }).schedule(1, TimeUnit.HOURS);
+            Thread t = worker.get();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+            while (t.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(Thread.State.TIMED_WAITING, t.getState(), "parked until its timer's tick");
+            for (int i = 0; i < 20; i++) {
+                CountDownLatch ran = new CountDownLatch(1);
+                Kcont k = g.worker(0).kcont("k" + i, Priority.NET, ran::countDown);
+                assertTrue(k.schedule(10, TimeUnit.SECONDS)); // posts; the parked worker need not wake
+                assertTrue(k.cancel());
+                long t0 = System.nanoTime();
+                assertTrue(k.schedule()); // the inbox entry is there already: this must wake it
+                assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS));
+                long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                assertTrue(tookMs < 100, "an immediate request waited " + tookMs + " ms for the worker's timer tick");
+                while (t.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                    Thread.sleep(1); // parked again before the next round
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldSurviveThrowingContinuationsOnAWorkerThread() throws Exception {
         AtomicInteger reported = new AtomicInteger();
         CountDownLatch handled = new CountDownLatch(1);
