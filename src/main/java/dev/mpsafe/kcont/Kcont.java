@@ -502,7 +502,18 @@ public final class Kcont {
 
     /** Clears R (and W) after a run and wakes drainers that announced themselves with W. */
     void finishRun() {
-        final long old = (long) STATE.getAndBitwiseAnd(this, ~(RUNNING | WAITERS)); // O3
+        long old;
+        for (;;) { // O3: one atomic write clears R (and, for a drainer, cancels)
+            old = lvState();
+            // A drainer is waiting: cancel on its behalf in the same write, or a body that
+            // reschedules itself is running again before the notified drainer can cancel it, and
+            // drain() would never return.
+            final long next = (old & WAITERS) != 0 ? old & KEEP_ON_CANCEL & ~(RUNNING | WAITERS)
+                    : old & ~(RUNNING | WAITERS);
+            if (casState(old, next)) {
+                break;
+            }
+        }
         if ((old & WAITERS) != 0) {
             synchronized (drainMonitor) {
                 drainMonitor.notifyAll();

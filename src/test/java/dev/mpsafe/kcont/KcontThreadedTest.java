@@ -109,6 +109,33 @@ class KcontThreadedTest {
     }
 
     @Test
+    void shouldDrainASelfReschedulingContinuationWhoseBodyTakesLong() throws Exception {
+        try (KcontGroup g = KcontGroup.builder("self-resched-long").workers(1).build()) {
+            AtomicLong runs = new AtomicLong();
+            Kcont[] self = new Kcont[1];
+            self[0] = g.worker(0).kcont("slow-loop", Priority.NET, () -> {
+                runs.incrementAndGet();
+                long until = System.nanoTime() + 1_000_000; // a 1 ms body: longer than a drainer's wake-up
+                while (System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+                self[0].schedule();
+            });
+            self[0].schedule();
+            while (runs.get() < 5) {
+                Thread.sleep(1);
+            }
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+                    () -> self[0].drain(), "drain() of a self-rescheduling continuation must return");
+            assertFalse(self[0].isPending());
+            assertFalse(self[0].isRunning());
+            long after = runs.get();
+            Thread.sleep(20);
+            assertEquals(after, runs.get(), "ran after drain returned");
+        }
+    }
+
+    @Test
     void shouldNeverRunAfterCancelReturnedTrueOrAfterDrainReturned() throws Exception {
         try (KcontGroup g = KcontGroup.builder("race").workers(2).build()) {
             AtomicInteger inside = new AtomicInteger();
