@@ -36,7 +36,8 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
     /** The slow path of enter: already inside (nest one more level), or offline (refuse). */
     protected final void enterNested(long s) {
         if ((s & OFFLINE_BIT) != 0) {
-            throw fail("enter() on an offline participant; call online() first");
+            throw fail(owner() == null ? "enter() on a released participant; register() a new one"
+                    : "enter() on an offline participant; call online() first");
         }
         if (depthOf(s) == MAX_DEPTH) {
             throw fail("sections nested deeper than " + MAX_DEPTH);
@@ -98,6 +99,9 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
 
     @Override
     public final void online() {
+        if (owner() == null) {
+            throw fail("online() on a released participant; register() a new one");
+        }
         soOpaqueState(lpState() & ~OFFLINE_BIT);
     }
 

@@ -138,6 +138,10 @@ public final class SlotTable<S extends ThreadSlot> {
     public void release(S s) {
         if (s.owner() == Thread.currentThread()) {
             s.resetForNewOwner();
+            // Offline until the next owner's reset: an enter() through a kept reference to the
+            // released participant takes the slow path and is refused there, at no cost to the
+            // fast path (writers skip offline slots, and an ownerless one anyway).
+            s.soOpaqueState(s.lpState() | ThreadSlot.OFFLINE_BIT);
             s.svOwner(null); // the hint, if it points here, now fails the owner check
             if (mine.get() == s) {
                 mine.remove();

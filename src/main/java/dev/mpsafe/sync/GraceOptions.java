@@ -59,6 +59,9 @@ public final class GraceOptions {
                 GraceOptions::logCallbackFailure, true, DEFAULT_MAX_PENDING);
     }
 
+    /** The longest stall threshold: {@code Long.MAX_VALUE} nanoseconds. */
+    static final Duration MAX_STALL_THRESHOLD = Duration.ofNanos(Long.MAX_VALUE);
+
     /** {@value #DEFAULT_STALL_THRESHOLD_MS}, for the javadoc. */
     static final long DEFAULT_STALL_THRESHOLD_MS = 1000;
 
@@ -66,12 +69,18 @@ public final class GraceOptions {
      * How long a writer waits for one reader before it reports a {@link Stall} (to the handler, and
      * as a {@code dev.mpsafe.GracePeriodStall} JFR event). The writer keeps waiting.
      *
-     * @throws IllegalArgumentException if not positive
+     * @throws IllegalArgumentException if not positive, or longer than {@code Long.MAX_VALUE}
+     *     nanoseconds (about 292 years), which a wait could not measure
      */
     public GraceOptions withStallThreshold(Duration threshold) {
         Objects.requireNonNull(threshold, "threshold");
         if (threshold.isNegative() || threshold.isZero()) {
             throw new IllegalArgumentException("stall threshold must be positive, got " + threshold);
+        }
+        if (threshold.compareTo(MAX_STALL_THRESHOLD) > 0) {
+            // Checked here, not when a writer first waits: there the overflow would throw mid-wait.
+            throw new IllegalArgumentException("stall threshold " + threshold + " is above " + MAX_STALL_THRESHOLD
+                    + " (Long.MAX_VALUE ns), the longest a wait can measure");
         }
         return new GraceOptions(name, threshold, stallHandler, callbackErrorHandler, callbacksOnDomainThread,
                 maxPendingCallbacks);

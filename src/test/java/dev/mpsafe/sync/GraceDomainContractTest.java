@@ -189,6 +189,25 @@ public abstract class GraceDomainContractTest {
     }
 
     @Test
+    void shouldRefuseAReleasedParticipantWithoutRelyingOnAssertions() {
+        GraceDomain d = create();
+        Participant p = d.register();
+        p.release();
+        // The slot is marked offline on release, so enter()'s fast path falls to the refusal even
+        // with assertions off (here -ea also checks the owner; the mark is what works without it).
+        long state = ((dev.mpsafe.internal.ThreadSlot) p).lpState();
+        assertTrue((state & dev.mpsafe.internal.ThreadSlot.OFFLINE_BIT) != 0, "released slot not marked: " + state);
+        IllegalStateException e = assertThrows(IllegalStateException.class, p::online);
+        assertTrue(e.getMessage().contains("released"), e.getMessage());
+        e = assertThrows(IllegalStateException.class, p::enter);
+        assertTrue(e.getMessage().contains("released"), e.getMessage());
+        Participant q = d.register(); // the recycled slot starts clean for its new owner
+        q.enter();
+        q.exit();
+        q.release();
+    }
+
+    @Test
     void shouldRejectParticipantUsedByAnotherThreadWhenAssertionsEnabled() throws Exception {
         GraceDomain d = create();
         Participant p = d.register();
