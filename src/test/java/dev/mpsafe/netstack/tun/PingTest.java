@@ -32,6 +32,11 @@ class PingTest {
     static final int[] SIZES = {0, 8, 56, 64, 100, 512, 1000, 1400, 1471, 1472};
     static final int PER_SIZE = 100;
 
+    /** Sizes run a second time after a loss that was not the responder's (at most one per test). */
+    private int retried;
+    /** Replies the responder wrote during such a lost run. */
+    private long retriedReplies;
+
     private static final Pattern SUMMARY = Pattern.compile(
             "(\\d+) packets transmitted, (\\d+) received(, \\+(\\d+) duplicates)?(, \\+(\\d+) errors)?, ([\\d.]+)% packet loss");
 
@@ -84,7 +89,7 @@ class PingTest {
             sent += ping(size, PER_SIZE);
         }
         assertEquals(1_000, sent);
-        assertEquals(1_000, responder.replies(), responder.toString());
+        assertEquals(1_000 + retriedReplies, responder.replies(), responder.toString());
         assertNull(serverFailure.get());
         System.out.printf("PingTest: 1,000 echo requests in %d sizes answered in %.1f s; %s%n", SIZES.length,
                 (System.nanoTime() - start) / 1e9, responder);
@@ -108,7 +113,7 @@ class PingTest {
         }
         assertEquals(10L * hostile.size(), responder.totalDrops() - dropsBefore);
         assertEquals(50, ping(1472, 50));
-        assertEquals(100, responder.replies());
+        assertEquals(100 + retriedReplies, responder.replies());
         assertNull(serverFailure.get());
     }
 
@@ -119,10 +124,22 @@ class PingTest {
      * @return the number ping transmitted
      */
     private long ping(int size, int count) throws Exception {
+        final long repliesBefore = responder.replies();
         NetnsFixture.Result r = ns.execAllowingFailure(30, "ping", "-n", "-q", "-c", Integer.toString(count),
                 "-i", interval(size), "-W", "2", "-s", Integer.toString(size), "10.99.0.2");
         Matcher m = SUMMARY.matcher(r.output());
         assertTrue(m.find(), "no summary from ping -s " + size + ":\n" + r.output());
+        final long answered = responder.replies() - repliesBefore;
+        if (Long.parseLong(m.group(2)) < count && answered == count && retried == 0) {
+            // The responder wrote a reply to every request, and the kernel or ping's own socket
+            // lost one (seen once in CI at 56 bytes: ping descheduled on a busy 2-core machine).
+            // That is not the responder's loss: run this size once more, which must be perfect.
+            retried++;
+            retriedReplies += answered;
+            System.out.printf("PingTest: ping -s %d lost a reply the responder had written (%s); once more%n",
+                    size, m.group());
+            return ping(size, count);
+        }
         String where = "ping -s " + size + " -c " + count + ": " + m.group() + "; " + responder;
         assertEquals(count, Long.parseLong(m.group(1)), where);
         assertEquals(count, Long.parseLong(m.group(2)), where);
