@@ -328,11 +328,10 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     private void relieve() {
         GraceWait wait = null;
         while (pendingCallbacks() >= options.maxPendingCallbacks() && !closed) {
+            final Reader blocker = tryAdvance(); // the reader holding the epoch back, if any
             if (ownThread) {
                 wakeReclaimer();
-                tryAdvance();
             } else {
-                Reader blocker = tryAdvance();
                 dispatchReady();
                 if (blocker == null) {
                     continue;
@@ -341,7 +340,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             if (wait == null) {
                 wait = new GraceWait(options);
             }
-            wait.pause(null);
+            wait.pause(blocker); // names it in a stall report, like synchronize()
         }
     }
 

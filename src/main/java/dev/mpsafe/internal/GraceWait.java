@@ -54,7 +54,19 @@ public final class GraceWait {
             Thread.yield();
         } else {
             long park = Math.min(MAX_PARK_NANOS, 1_000L << Math.min(20, r - SPINS - YIELDS));
+            // These waits are not interruptible, but a set interrupt flag makes parkNanos return at
+            // once: clear it for the park and restore it after, so the waiter parks instead of
+            // spinning and its caller still sees the interrupt. Restoring it (Thread.interrupt)
+            // also leaves a park permit, so the next round first spends that permit in a 1 ns park;
+            // at worst that swallows a real unpark, which only lengthens this bounded park.
+            final boolean interrupted = Thread.interrupted();
+            if (interrupted) {
+                LockSupport.parkNanos(this, 1L);
+            }
             LockSupport.parkNanos(this, park);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

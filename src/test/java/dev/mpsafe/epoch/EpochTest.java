@@ -192,6 +192,74 @@ class EpochTest {
         e.close();
     }
 
+    /** A thread inside a section of {@code e} until {@code leave}; returns once it is inside. */
+    private static Thread readerInside(Epoch e, CountDownLatch leave) throws InterruptedException {
+        CountDownLatch inside = new CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            try (Section s = e.enter()) {
+                inside.countDown();
+                leave.await();
+            } catch (InterruptedException x) {
+                throw new AssertionError(x);
+            }
+        }, "epoch-reader");
+        t.start();
+        inside.await();
+        return t;
+    }
+
+    @Test
+    void shouldReportTheReaderThatHoldsACallAtTheBound() throws Exception {
+        AtomicReference<String> reported = new AtomicReference<>();
+        CountDownLatch stalled = new CountDownLatch(1);
+        Epoch e = Epoch.create(GraceOptions.named("bound-stall").withCallbacksOnDomainThread(false)
+                .withMaxPendingCallbacks(1).withStallThreshold(Duration.ofMillis(20)).withStallHandler(st -> {
+                    reported.compareAndSet(null, st.reader().getName());
+                    stalled.countDown();
+                }));
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = readerInside(e, leave);
+        e.call(() -> { }); // at the bound now
+        Thread caller = new Thread(() -> e.call(() -> { }), "epoch-caller");
+        caller.start();
+        assertTrue(stalled.await(10, java.util.concurrent.TimeUnit.SECONDS), "the call at the bound reported no stall");
+        leave.countDown();
+        reader.join();
+        caller.join(10_000);
+        assertFalse(caller.isAlive());
+        assertEquals("epoch-reader", reported.get());
+        e.barrier();
+        e.close();
+    }
+
+    @Test
+    void shouldParkRatherThanSpinWhenAnInterruptedWriterWaits() throws Exception {
+        Epoch e = epoch(false);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = readerInside(e, leave);
+        AtomicBoolean stillInterrupted = new AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            Thread.currentThread().interrupt();
+            e.synchronize(); // not interruptible: waits for the reader
+            stillInterrupted.set(Thread.currentThread().isInterrupted());
+        }, "interrupted-writer");
+        writer.start();
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadCpuTimeSupported(), "no per-thread CPU time here");
+        Thread.sleep(100); // past the spin and yield rounds
+        long cpu0 = mx.getThreadCpuTime(writer.threadId());
+        Thread.sleep(300);
+        long cpuMs = (mx.getThreadCpuTime(writer.threadId()) - cpu0) / 1_000_000;
+        assertTrue(writer.isAlive(), "the writer must still be waiting for the reader");
+        assertTrue(cpuMs < 100, "an interrupted writer must park, not spin: it used " + cpuMs + " ms of CPU in 300 ms");
+        leave.countDown();
+        reader.join();
+        writer.join(10_000);
+        assertFalse(writer.isAlive());
+        assertTrue(stillInterrupted.get(), "the writer's interrupt status was kept");
+        e.close();
+    }
+
     @Test
     void barrierShouldWaitForEveryEarlierCallbackEvenWhenLaterOnesFinishFirst() throws Exception {
         // Callbacks complete out of call order when a later call raises a bucket's tag; a barrier
