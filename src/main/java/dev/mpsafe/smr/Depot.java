@@ -224,7 +224,7 @@ final class Depot<T> {
         lock.lock();
         try {
             int rest = b.count - failed - 1;
-            if (rest > 0 && pendingItems + readyItems + rest > maxIdle) {
+            if (rest > 0 && wouldPassBound(rest)) {
                 // Others filled the room while we hooked: drop the rest to the GC rather than pass
                 // the bound (safe: their grace period has passed).
                 droppedSafe += rest;
@@ -235,10 +235,7 @@ final class Depot<T> {
                 r.goal = b.goal;
                 pending.addFirst(r);
                 pendingItems += rest;
-                long idle = pendingItems + readyItems;
-                if (idle > idleHighWater) {
-                    idleHighWater = idle;
-                }
+                noteIdle();
             }
             java.util.Arrays.fill(b.items, failed, b.count, null);
             b.count = failed;
@@ -307,7 +304,7 @@ final class Depot<T> {
         int n = c.freeCount;
         lock.lock();
         try {
-            if (pendingItems + readyItems + n > maxIdle) {
+            if (wouldPassBound(n)) {
                 dropped += n;
                 java.util.Arrays.fill(c.freeItems, 0, n, null);
                 c.freeCount = 0;
@@ -323,14 +320,24 @@ final class Depot<T> {
             pendingItems += n;
             retired += n;
             tagged++;
-            long idle = pendingItems + readyItems;
-            if (idle > idleHighWater) {
-                idleHighWater = idle;
-            }
+            noteIdle();
             c.freeItems = spare;
             c.freeCount = 0;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Whether {@code n} more idle items would pass {@code maxIdle}. Under lock. */
+    private boolean wouldPassBound(long n) {
+        return pendingItems + readyItems + n > maxIdle;
+    }
+
+    /** Raises the high-water mark to the current idle count. Under lock. */
+    private void noteIdle() {
+        long idle = pendingItems + readyItems;
+        if (idle > idleHighWater) {
+            idleHighWater = idle;
         }
     }
 
@@ -356,7 +363,7 @@ final class Depot<T> {
                 // moment instead of under-counting them below zero.
                 c.allocCount = 0;
                 movedToCaches -= n; // they were never handed out
-                if (pendingItems + readyItems + n > maxIdle) {
+                if (wouldPassBound(n)) {
                     // Past the bound: drop them to the GC like a full free array (safe: their grace
                     // period has passed, and the GC keeps an object alive while anyone holds it).
                     droppedSafe += n; // not in dropped: these were counted as freed when retired
@@ -369,10 +376,7 @@ final class Depot<T> {
                 b.count = n;
                 ready.addLast(b);
                 readyItems += n;
-                long idle = pendingItems + readyItems;
-                if (idle > idleHighWater) {
-                    idleHighWater = idle;
-                }
+                noteIdle();
                 c.allocItems = spare;
             } finally {
                 lock.unlock();

@@ -375,6 +375,15 @@ public final class PcbTable<T> {
     }
 
     /**
+     * Whether a removal with an after-grace action, made now, would have to wait for the caller's
+     * own section: inside a section of a domain that cannot defer. {@link #remove} throws then;
+     * callers that must decide before they change anything of their own ask first.
+     */
+    public boolean removalWouldWaitForCaller() {
+        return !(domain instanceof Deferring) && domain.inSection();
+    }
+
+    /**
      * Unlinks {@code pcb}; lookups that begin after this returns no longer find it. Then, once
      * every section that could have found it has ended, runs {@code afterGrace}: on this thread
      * after {@link GraceDomain#synchronize()} (so this call waits), or, when the domain is
@@ -395,7 +404,7 @@ public final class PcbTable<T> {
     public void remove(Pcb<T> pcb, Runnable afterGrace) {
         Objects.requireNonNull(pcb, "pcb");
         checkOurs(pcb);
-        if (afterGrace != null && !(domain instanceof Deferring) && domain.inSection()) {
+        if (afterGrace != null && removalWouldWaitForCaller()) {
             throw new IllegalStateException("remove(" + pcb + ") inside a section of domain '" + domain.name()
                     + "', which cannot defer: waiting for the grace period would wait for this section");
         }

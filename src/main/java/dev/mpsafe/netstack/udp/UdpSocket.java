@@ -280,7 +280,7 @@ public final class UdpSocket implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (stack.domain().inSection() && !(stack.domain() instanceof dev.mpsafe.sync.Deferring)) {
+        if (table.removalWouldWaitForCaller()) {
             // Checked before anything changes: marking the socket closed and then failing to
             // unlink it would leave its port bound and its queue filling with nobody to drain it.
             throw new IllegalStateException("close() of " + this + " inside a read section of domain '"
