@@ -2,6 +2,7 @@ package dev.mpsafe.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -36,7 +37,13 @@ public final class SlotTable<S extends ThreadSlot> {
 
     private final ReentrantLock growLock = new ReentrantLock();
     private final Supplier<S> factory;
-    private final ThreadLocal<S> mine = new ThreadLocal<>();
+    /**
+     * The calling thread's slot, held weakly. A strong value would pin the domain for as long as
+     * the thread lives: the value (the slot) reaches the domain, the domain this table, and the table
+     * this thread-local, which is the key of the thread's entry, so the entry's weak key would never
+     * clear. The slots array keeps every slot strongly reachable while the domain is.
+     */
+    private final ThreadLocal<WeakReference<S>> mine = new ThreadLocal<>();
     /** The thread-id cache: slot i holds a hint for threads whose id is i modulo its length. */
     private final ThreadSlot[] hints = new ThreadSlot[HINT_ENTRIES];
     @SuppressWarnings("unused") // accessed through SLOTS; its runtime type is S[]
@@ -77,10 +84,10 @@ public final class SlotTable<S extends ThreadSlot> {
     }
 
     private S currentSlow(Thread me) {
-        S s = mine.get();
+        S s = mineOrNull();
         if (s == null || s.owner() != me) {
             s = register();
-            mine.set(s);
+            mine.set(new WeakReference<>(s));
         }
         int i = hintIndex(me);
         ThreadSlot h = (ThreadSlot) HINTS.getVolatile(hints, i);
@@ -99,8 +106,13 @@ public final class SlotTable<S extends ThreadSlot> {
             S s = (S) h;
             return s;
         }
-        S s = mine.get();
+        S s = mineOrNull();
         return s != null && s.owner() == me ? s : null;
+    }
+
+    private S mineOrNull() {
+        final WeakReference<S> ref = mine.get();
+        return ref == null ? null : ref.get();
     }
 
     private static int hintIndex(Thread t) {
@@ -143,7 +155,7 @@ public final class SlotTable<S extends ThreadSlot> {
             // fast path (writers skip offline slots, and an ownerless one anyway).
             s.soOpaqueState(s.lpState() | ThreadSlot.OFFLINE_BIT);
             s.svOwner(null); // the hint, if it points here, now fails the owner check
-            if (mine.get() == s) {
+            if (mineOrNull() == s) {
                 mine.remove();
             }
         }

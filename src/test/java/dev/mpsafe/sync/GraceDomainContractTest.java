@@ -2,11 +2,13 @@ package dev.mpsafe.sync;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +46,33 @@ public abstract class GraceDomainContractTest {
             assertTrue(d.inSection(), "the section ends only at the outermost exit");
         }
         assertFalse(d.inSection());
+    }
+
+    @Test
+    void shouldBeCollectableOnceUnreachableAlthoughALiveThreadEnteredIt() throws Exception {
+        // The test thread outlives the domain: its thread-local entry must not keep the domain.
+        WeakReference<GraceDomain> domain = useOnceAndDrop();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (domain.get() != null && System.nanoTime() - deadline < 0) {
+            System.gc();
+            Thread.onSpinWait();
+        }
+        assertNull(domain.get(), "a domain that only a live thread's slot lookup refers to was never collected");
+    }
+
+    private WeakReference<GraceDomain> useOnceAndDrop() throws Exception {
+        GraceDomain d = create();
+        try (Section s = d.enter()) {
+            assertTrue(d.inSection());
+        }
+        Participant p = d.register(); // an explicit handle, never released
+        p.enter();
+        p.exit();
+        d.synchronize();
+        if (d instanceof AutoCloseable c) {
+            c.close();
+        }
+        return new WeakReference<>(d);
     }
 
     @Test
