@@ -63,11 +63,18 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * published its slot late is handled by the StoreLoad argument below.
      *
      * Ordering (store-buffering, jcstress EpochStoreLoadTest):
-     *   reader: e = load G; opaque store slot = (e, depth 1); fullFence; load pointer
+     *   reader: e = load G; release store slot = (e, depth 1); fullFence; load pointer
      *   writer: store pointer (release); fullFence; load slots (inside tryAdvance)
      * Either the writer sees the reader's slot (and waits for it), or the reader sees the new
      * pointer. A reader whose slot carries a stale epoch (G moved on between its load of G and its
      * store) only holds advances back longer: conservative, never unsafe.
+     *
+     * A scan that sees a reader outside a section saw its exit, a release store; one that sees it in
+     * a later section (a newer epoch) saw that section's enter, which is a release store for this
+     * reason: either way the earlier section's reads happen-before what the writer does after the
+     * grace period (jcstress GraceNextSectionReleaseTest). An opaque enter would leave that to the
+     * hardware (on ARM a store to the same word after a store-release stays after it), not to the
+     * JMM; the release is free on x86 and an stlr instead of an str on ARM.
      *
      * synchronize(): fence; e0 = G; advance until G >= e0 + 2. Readers active at the call have
      * epoch <= e0, so they have all exited.
@@ -627,7 +634,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             }
             final long s = lpState();
             if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
-                soOpaqueState((global.lvValue() << TAG_SHIFT) | 1); // this epoch, depth 1
+                soState((global.lvValue() << TAG_SHIFT) | 1); // this epoch, depth 1 (release: see overview)
                 VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
             } else {
                 enterNested(s);

@@ -6,8 +6,8 @@ import java.lang.invoke.VarHandle;
 /**
  * A reader's slot in a grace-period domain: the one word ({@code state}) a reader writes when it
  * enters or leaves a section and that writers scan, plus the owner-only bookkeeping around it.
- * Each scheme gives {@code state} its own meaning (a counter whose odd values mean "inside"; an
- * epoch with an active bit; a read sequence).
+ * Every scheme packs the same three fields into it (a scheme-defined tag, an offline bit, the
+ * nesting depth; see the layout below) and gives only the tag its own meaning.
  *
  * <p>The slot is padded on both sides of {@code state} so that readers on different cores never
  * share a cache line: a reader's enter and exit then cost a store to a line it owns.

@@ -63,7 +63,7 @@ public final class Pserialize implements GraceDomain {
      * recycling a dead thread's slot advances the sequence and clears the depth.
      *
      * Ordering, FENCED (store-buffering litmus; jcstress PserializeFencedStoreLoadTest):
-     *   reader: opaque store slot=(seq+1, depth 1); fullFence; load pointer
+     *   reader: release store slot=(seq+1, depth 1); fullFence; load pointer
      *   writer: release store pointer; fullFence; load slot
      * With both fences, at least one side sees the other's store: either the writer sees the reader
      * inside (and waits), or the reader sees the new pointer (and did not need waiting for).
@@ -76,7 +76,7 @@ public final class Pserialize implements GraceDomain {
      * returns and step 2 sees it), or R's load executed after its barrier (then it is ordered after
      * the writer's pointer store, which preceded the membarrier call, and sees the new pointer).
      * This argument is about the hardware; it also needs the JIT to keep R's store before R's load in
-     * the compiled code. The JMM does not promise that for an opaque store followed by an acquire
+     * the compiled code. The JMM does not promise that for a release store followed by an acquire
      * load. HotSpot's C2 emits opaque (and stronger) VarHandle accesses with compiler memory barriers
      * (MemBarCPUOrder) around them, which forbid moving the load above the store; C1 and the
      * interpreter do not reorder memory accesses. That is an implementation property of HotSpot, not
@@ -84,7 +84,12 @@ public final class Pserialize implements GraceDomain {
      * jcstress test runs the litmus (with -XX:+StressGCM/LCM etc. in its default configurations).
      *
      * The outermost exit is a release store of depth 0, so every read in the section happens-before
-     * a writer's acquire load that sees the exit.
+     * a writer's acquire load that sees the exit. The writer may instead see a later value: the
+     * reader has already entered its next section. The outermost enter is therefore a release store
+     * too, so that seeing it also orders the previous section's reads before the writer's reclaim.
+     * With an opaque enter this would rest on the hardware (on ARM a store to the same word after a
+     * store-release stays after it), not on the JMM. It costs nothing on x86 (a plain mov either way)
+     * and an stlr instead of an str on ARM. jcstress GraceNextSectionReleaseTest.
      *
      * Progress: readers are wait-free. perform blocks until readers leave; it parks after a short
      * spin, and reports stalls (GraceWait).
@@ -356,7 +361,7 @@ public final class Pserialize implements GraceDomain {
             }
             final long s = lpState();
             if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
-                soOpaqueState(s + TAG_ONE + 1); // outermost and online: next sequence, depth 1
+                soState(s + TAG_ONE + 1); // outermost and online: next sequence, depth 1 (release: see overview)
                 VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
             } else {
                 enterNested(s);
@@ -377,7 +382,7 @@ public final class Pserialize implements GraceDomain {
             }
             final long s = lpState();
             if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
-                soOpaqueState(s + TAG_ONE + 1); // outermost and online: next sequence, depth 1
+                soState(s + TAG_ONE + 1); // outermost and online: next sequence, depth 1 (release: see overview)
             } else {
                 enterNested(s);
             }

@@ -89,7 +89,7 @@ public final class Smr implements Polling {
      *   slots: each reader's state word (ThreadSlot layout) holds the sequence c it read at its
      *       outermost enter (tag, 47 bits) and the nesting depth; depth 0 = not reading.
      *
-     * Reader (DEFAULT, DEFERRED):  c = wr (volatile load); opaque store slot = (c, depth 1);
+     * Reader (DEFAULT, DEFERRED):  c = wr (volatile load); release store slot = (c, depth 1);
      *       fullFence; ...loads of the protected objects...; release store slot = 0 (depth 0).
      * Reader (LAZY): the same without the fence.
      *
@@ -133,13 +133,21 @@ public final class Smr implements Polling {
      *     visible when membarrier returns, and the scan after it sees the slot), or the load
      *     executed after R's barrier (then it sees the unpublish). This is the asymmetric
      *     pserialize argument (see Pserialize), with the same caveat: it also relies on HotSpot
-     *     keeping R's opaque store before R's later loads in compiled code (C2 places compiler
-     *     barriers around opaque accesses), which the JMM does not promise. A scan is valid for
+     *     keeping R's release store before R's later loads in compiled code (C2 places compiler
+     *     barriers around opaque and release accesses), which the JMM does not promise. A scan is valid for
      *     goal g only if it follows a membarrier that itself followed wr reaching g: that is what
      *     tick records, published by a release CAS after the membarrier returned and read with
      *     acquire before the scan. (jcstress SmrLazyStoreLoadTest.)
      *   - Dead owners: a thread that ended inside a section can run no more code, and its earlier
      *     actions happen-before our isAlive() that returned false.
+     *   The reclaimer's later writes to O must also not race with reads of O by R's sections that
+     *   the scan found over. If it saw R's exit (depth 0), that exit is a release store and the
+     *   scan's load an acquire: R's reads happen-before. If it saw R already inside a later section
+     *   (c >= g), it saw that section's enter, so the enter is a release store as well. With an
+     *   opaque enter the earlier section's reads would be ordered only by the hardware (on ARM a
+     *   store to the same word after a store-release stays after it), not by the JMM. The release
+     *   costs nothing on x86 and an stlr instead of an str on ARM. (jcstress
+     *   GraceNextSectionReleaseTest.)
      *
      * DEFERRED's forced advance: a deferred advance() fences after the caller's unpublish and then
      *   reads wr = g - 1. Whoever later moves wr to >= g (a poller's forced CAS, any thread's
@@ -696,7 +704,7 @@ public final class Smr implements Polling {
             }
             final long s = lpState();
             if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
-                soOpaqueState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr (the shift drops the high bits), depth 1
+                soState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr (the shift drops the high bits), depth 1; release: see overview
                 VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
             } else {
                 enterNested(s);
@@ -717,7 +725,7 @@ public final class Smr implements Polling {
             }
             final long s = lpState();
             if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
-                soOpaqueState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr, depth 1; no fence (see overview)
+                soState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr, depth 1; release, no fence (see overview)
             } else {
                 enterNested(s);
             }
