@@ -244,6 +244,17 @@ public final class PacketBuffer {
         return s;
     }
 
+    /**
+     * Undoes {@link #release()} when the pool did not take the segment. Only the thread whose
+     * release CAS succeeded calls it, so the field is still null.
+     */
+    void unrelease(MemorySegment s) {
+        if (!casSegment(null, s)) {
+            throw new IllegalStateException("packet buffer from pool '" + pool.name()
+                    + "' was touched by another thread while its free was being undone");
+        }
+    }
+
     /** The live segment, or an exception naming the use after free. */
     private MemorySegment live() {
         MemorySegment s = lpSegment();

@@ -138,13 +138,21 @@ public final class PacketPool implements AutoCloseable {
 
     /**
      * A new buffer with the same headroom and data as {@code original}, or null when no segment is
-     * available now (never waits). The original is unchanged and still owned by the caller.
+     * available now (never waits). The original is unchanged and still owned by the caller; it may
+     * come from another pool.
      *
+     * @throws IllegalArgumentException if the original's headroom and data do not fit this pool's
+     *     buffers (checked before anything is allocated)
      * @throws IllegalStateException if {@code original} was freed, or the pool is closed
      */
     public PacketBuffer tryCopy(PacketBuffer original) {
         MemorySegment data = original.data();
-        PacketBuffer copy = tryAllocate(original.headroom());
+        final int headroom = original.headroom();
+        if ((long) headroom + data.byteSize() > bufferSize) {
+            throw new IllegalArgumentException("cannot copy a packet of " + data.byteSize() + " bytes at headroom "
+                    + headroom + " into pool '" + name + "': its buffers hold " + bufferSize + " bytes");
+        }
+        PacketBuffer copy = tryAllocate(headroom);
         if (copy != null) {
             MemorySegment.copy(data, 0, copy.append((int) data.byteSize()), 0, data.byteSize());
         }
@@ -170,7 +178,9 @@ public final class PacketPool implements AutoCloseable {
      *
      * @throws NullPointerException if {@code buffer} is null
      * @throws IllegalArgumentException if it came from another pool
-     * @throws IllegalStateException if it was already freed (double free), or the pool is closed
+     * @throws IllegalStateException if it was already freed (double free), or the pool is closed, or
+     *     the segment pool refused the segment; except for a double free, the buffer is then still
+     *     live and owned by the caller, who may free it again later
      */
     public void free(PacketBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");
@@ -181,7 +191,16 @@ public final class PacketPool implements AutoCloseable {
         if (segments.isClosed()) {
             throw new IllegalStateException("packet pool '" + name + "' is closed");
         }
-        segments.free(buffer.release());
+        final MemorySegment s = buffer.release();
+        try {
+            segments.free(s);
+        } catch (RuntimeException | Error e) {
+            // Not taken (the pool closed since the check above, or its tagging advance refused to
+            // wait inside the caller's section): give the buffer its segment back, so that nothing
+            // is half-done and a later free() is not reported as a double free.
+            buffer.unrelease(s);
+            throw e;
+        }
         freed.increment();
     }
 

@@ -23,7 +23,9 @@ import java.lang.invoke.VarHandle;
  * <p>Memory consistency effects: the fields are final, and a PCB reaches other threads only
  * through the table's release stores (see {@link PcbTable}), so every thread that finds it sees
  * its fields and the state of its owner as they were when {@code bind} or {@code connect}
- * published it. A thread that reads {@code removed() == true} sees the table without this PCB.
+ * published it. {@code removed()} turns true before the PCB is unlinked: from then on every
+ * lookup skips it, but the lock-free {@link PcbTable#size()} may still count it until the
+ * unlinking ends.
  *
  * @param <T> the owner's type
  */

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.smr.SegmentPool;
 import dev.mpsafe.smr.Smr;
+import dev.mpsafe.smr.SmrTestHooks;
 import dev.mpsafe.sync.Section;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -30,6 +31,51 @@ class PacketPoolTest {
         pool.close();
         assertEquals(0, pool.outstanding(), pool.toString());
         pool.checkBalanced();
+    }
+
+    @Test
+    void shouldLeaveTheBufferLiveAndOwnedWhenTheSegmentPoolRefusesItsFree() {
+        // advance() refuses to wait inside the caller's own section once it is maxDelta ahead; with
+        // buckets of one, every free advances, so a free inside a section soon meets the refusal.
+        Smr smr = SmrTestHooks.withMaxDelta("refusing", 2);
+        PacketPool pool = PacketPool.of(SegmentPool.builder(smr, 128).bucketSize(1).maxBytes(1 << 16).build());
+        List<PacketBuffer> held = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            held.add(pool.allocate(0));
+        }
+        PacketBuffer refused = null;
+        try (Section s = smr.enter()) {
+            for (PacketBuffer b : held) {
+                try {
+                    pool.free(b);
+                } catch (IllegalStateException e) {
+                    assertTrue(e.getMessage().contains("inside a section"), e.getMessage());
+                    refused = b;
+                    break;
+                }
+            }
+        }
+        assertNotNull(refused, "no free was refused inside the section: " + pool);
+        held = held.subList(held.indexOf(refused), held.size());
+        assertEquals(held.size(), pool.outstanding(), "the refused buffer still counts as outstanding");
+        refused.append(4).set(JAVA_BYTE, 0, (byte) 1); // still live: no use-after-free exception
+        held.forEach(pool::free); // the refused one again: no double-free report
+        closeBalanced(pool);
+    }
+
+    @Test
+    void shouldRefuseACopyThatDoesNotFitBeforeAllocating() {
+        PacketPool big = pool("big", 512, 1 << 16);
+        PacketPool small = pool("small", 128, 1 << 16);
+        PacketBuffer original = big.allocate(16);
+        original.append(200);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> small.tryCopy(original));
+        assertTrue(e.getMessage().contains("200 bytes at headroom 16") && e.getMessage().contains("hold 128 bytes"),
+                e.getMessage());
+        assertEquals(0, small.outstanding(), "the refused copy allocated nothing");
+        original.free();
+        closeBalanced(big);
+        closeBalanced(small);
     }
 
     @Test
