@@ -152,7 +152,9 @@ public final class SlotTable<S extends ThreadSlot> {
             s.resetForNewOwner();
             // Offline until the next owner's reset: an enter() through a kept reference to the
             // released participant takes the slow path and is refused there, at no cost to the
-            // fast path (writers skip offline slots, and an ownerless one anyway).
+            // fast path (writers skip offline slots, and an ownerless one anyway). Once another
+            // thread registers and the reset clears the bit, only the -ea owner check still
+            // catches such an enter (Participant.enter says so).
             s.soOpaqueState(s.lpState() | ThreadSlot.OFFLINE_BIT);
             s.svOwner(null); // the hint, if it points here, now fails the owner check
             if (mineOrNull() == s) {

@@ -42,7 +42,10 @@ public interface Participant extends Section {
      * Enters a section, or one more nesting level of the current one.
      *
      * @throws IllegalStateException if the participant is offline or released, or (with
-     *     {@code -ea}) used by a thread other than its owner
+     *     {@code -ea}) used by a thread other than its owner. Without {@code -ea}, an enter through a
+     *     kept reference to a released participant is refused only until another registration
+     *     reuses its slot; after that it would nest on the new owner's section, so never use a
+     *     participant after {@link #release()}
      */
     void enter();
 
