@@ -12,6 +12,7 @@ import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.netstack.wire.Ipv4Packet;
 import dev.mpsafe.netstack.wire.UdpPacket;
 import dev.mpsafe.netstack.wire.UdpRepr;
+import dev.mpsafe.sync.Deferring;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -61,10 +62,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>Closing</h2>
  * {@link #close} unlinks the socket's PCB; a reader parked in {@code receive} wakes with
  * {@link AsynchronousCloseException}. The datagrams still queued are freed after a grace period of
- * the stack's domain, once no input thread that found the PCB can still be delivering to it. An
+ * the stack's domain, once no input thread that found the PCB can still be delivering to it, even
+ * when the domain was closed first (the close then waits for the grace period itself). An
  * interrupt of a thread blocked in {@code receive} closes the socket and throws
  * {@link ClosedByInterruptException}, as for an interruptible channel. {@code close} must not be
- * called inside a read section of the stack's domain (it may wait for a grace period).
+ * called inside a read section of the stack's domain unless the domain can defer (it may wait
+ * for a grace period).
  *
  * <p><b>Not implemented</b>: IPv6, multicast, broadcast sends ({@code SO_BROADCAST}),
  * {@code disconnect}, socket options ({@code SO_REUSEADDR}, buffer sizes in bytes), selectors.
@@ -274,9 +277,14 @@ public final class UdpSocket implements AutoCloseable {
     /**
      * Closes the socket: unlinks its PCB (no datagram is delivered to it afterwards), wakes a
      * blocked reader with {@link AsynchronousCloseException}, and frees the queued datagrams after
-     * a grace period. Idempotent.
+     * a grace period: from a deferred callback when the stack's domain is {@link Deferring}, on
+     * this thread after waiting for the grace period otherwise, or when that domain was closed
+     * (it takes no more callbacks, and the queued buffers must still go back to the pool).
+     * Idempotent.
      *
-     * @throws IllegalStateException if called inside a read section of the stack's domain
+     * @throws IllegalStateException if called inside a read section of the stack's domain when that
+     *     domain cannot defer (it has no callbacks, or was closed): the wait would never end.
+     *     Nothing is changed then: the socket stays open, bound and with its queue
      */
     @Override
     public void close() {
@@ -284,7 +292,9 @@ public final class UdpSocket implements AutoCloseable {
             // Checked before anything changes: marking the socket closed and then failing to
             // unlink it would leave its port bound and its queue filling with nobody to drain it.
             throw new IllegalStateException("close() of " + this + " inside a read section of domain '"
-                    + stack.domain().name() + "', which cannot defer: the unlink would wait for this section");
+                    + stack.domain().name() + "', " + (stack.domain() instanceof Deferring
+                            ? "which is closed and defers no more callbacks" : "which cannot defer")
+                    + ": the unlink would wait for this section");
         }
         closeLock.lock(); // a second close() waits until the first has unlinked the socket
         try {

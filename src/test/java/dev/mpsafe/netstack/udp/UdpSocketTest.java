@@ -376,6 +376,49 @@ class UdpSocketTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void closingAfterTheEpochWasClosedStillFreesWhatIsQueued(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, dispatch);
+                UdpSocket client = rig.a.udp.open()) {
+            UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+            for (int i = 0; i < 10; i++) {
+                client.send(text("q" + i), at(B, 7));
+            }
+            rig.pump();
+            assertEquals(10, server.queued());
+            ((dev.mpsafe.epoch.Epoch) rig.domain).close(); // refuses deferred callbacks from now on
+            server.close();
+            assertFalse(server.isOpen());
+            assertEquals(0, rig.pool.outstanding(), "the queued buffers went back although the epoch defers no more");
+            assertEquals(0, rig.b.udp.sockets(), "the port was unlinked");
+            try (UdpSocket again = rig.b.udp.open().bind(at(0, 7))) {
+                assertTrue(again.isOpen(), "and can be bound again");
+            }
+        }
+    }
+
+    @Test
+    void closeInsideASectionOfAClosedEpochChangesNothing() throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, Dispatch.MPSAFE);
+                UdpSocket client = rig.a.udp.open()) {
+            UdpSocket server = rig.b.udp.open().bind(at(B, 7));
+            client.send(text("held"), at(B, 7));
+            rig.pump();
+            ((dev.mpsafe.epoch.Epoch) rig.domain).close();
+            try (dev.mpsafe.sync.Section _ = rig.domain.enter()) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, server::close);
+                assertTrue(e.getMessage().contains("is closed"), e.getMessage());
+            }
+            assertTrue(server.isOpen(), "a refused close leaves the socket open");
+            assertEquals(1, server.queued(), "and its queue as it was");
+            assertEquals(1, rig.b.udp.sockets(), "and its port bound");
+            server.close();
+            assertEquals(0, rig.pool.outstanding());
+            assertEquals(0, rig.b.udp.sockets());
+        }
+    }
+
     @Test
     void bindRefusesWhatItCannotGiveAndNothingIsHalfApplied() throws Exception {
         try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.MPSAFE);
