@@ -18,8 +18,6 @@ public enum IpDrop {
     NOT_FOR_US(true),
     /** The source is a broadcast, multicast or class E address (RFC 1122 3.2.1.3: silently discard). */
     BAD_SOURCE(true),
-    /** TTL 0 on arrival (RFC 1122 3.2.1.7: no host may send one). */
-    TTL_ZERO(true),
     /** A fragment (MF set or a non-zero offset): not reassembled. */
     FRAGMENT(true),
     /** For us, but a protocol this stack does not implement (TCP included, for now). */

@@ -44,14 +44,16 @@ import java.util.function.LongSupplier;
  * reply is the request rewritten in place), or freed. Each packet ends as exactly one of:
  * delivered, or a drop counted under one {@link DropReason} (the wire layer's checks: version,
  * IHL, total length against the buffer, options, header checksum; then ICMP's) or one input
- * {@link IpDrop} (in this order: bad source, not for us, TTL 0, fragment, then per protocol:
+ * {@link IpDrop} (in this order: bad source, not for us, fragment, then per protocol:
  * ICMP and UDP are checked and parsed by the wire layer too, so a damaged UDP datagram is a
  * {@code UDP_*} drop and earns no error). No
  * bytes make it throw: the wire layer's checked views cannot throw once the check passed.
  *
  * <p>This stack is a host, not a router: packets for other hosts are {@link IpDrop#NOT_FOR_US},
  * never forwarded, so it never sends time exceeded. Fragments are counted and dropped, not
- * reassembled. Multicast destinations are not for us (no group is joined).
+ * reassembled. Multicast destinations are not for us (no group is joined). The TTL is not
+ * looked at: RFC 1122 3.2.1.7 forbids a host to discard a datagram because it was received with a
+ * TTL below 2, so TTL 0 and 1 are delivered like any other.
  *
  * <h2>ICMP errors</h2>
  * Destination unreachable quotes the offending IPv4 header as received and the first 8 bytes of
@@ -374,9 +376,9 @@ public final class Ipv4Stack {
         if (!local && !broadcast) {
             return drop(IpDrop.NOT_FOR_US);
         }
-        if (header.ttl() == 0) {
-            return drop(IpDrop.TTL_ZERO);
-        }
+        // No TTL check: RFC 1122 3.2.1.7 forbids a host to discard a datagram only because it
+        // arrived with a TTL below 2, and local delivery never decrements it. (A forwarder would
+        // check it; this stack does not forward.)
         if (header.moreFragments() || header.fragmentOffset() != 0) {
             return drop(IpDrop.FRAGMENT);
         }

@@ -191,6 +191,28 @@ class Ipv4StackTest {
         assertEquals(new Icmpv4Repr.EchoReply(5, 6, 0), icmp(answers.getFirst(), US, PEER));
     }
 
+    @Test
+    void shouldDeliverDatagramsReceivedWithTtlZeroOrOne() {
+        // RFC 1122 3.2.1.7: a host must not discard a datagram only because its TTL is below 2.
+        up();
+        for (int ttl : new int[] {0, 1}) {
+            List<byte[]> answers = exchange(reheader(echoRequest(PEER, US, 9, ttl, 16), ip -> ip.setTtl(ttl)));
+            assertEquals(1, answers.size(), "TTL " + ttl + " echo request answered");
+            assertEquals(new Icmpv4Repr.EchoReply(9, ttl, 16), icmp(answers.getFirst(), US, PEER),
+                    "the reply carries our own TTL, not the request's");
+            byte[] datagram = reheader(udp(PEER, US, 40000, 9, 8), ip -> ip.setTtl(ttl));
+            answers = exchange(datagram);
+            assertEquals(1, answers.size(), "TTL " + ttl + " UDP reaches UDP, which finds no socket");
+            assertEquals(new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28),
+                    icmp(answers.getFirst(), US, PEER));
+        }
+        Ipv4Counters c = stack.counters();
+        assertEquals(2, c.delivered());
+        assertEquals(2, c.drops(IpDrop.PORT_UNREACHABLE));
+        assertEquals(2, c.inputDrops(), "the two datagrams for a closed port, nothing for the TTL; " + c);
+        assertEveryPacketAccounted();
+    }
+
     // --- ICMP errors ------------------------------------------------------------------------------
 
     @Test
@@ -316,7 +338,6 @@ class Ipv4StackTest {
                 DropReason.IPV4_BAD_OPTION));
         m.put("option of length 1", Map.entry(withOption(valid.get(), new byte[] {7, 1, 0, 0}),
                 DropReason.IPV4_BAD_OPTION));
-        m.put("TTL 0", Map.entry(reheader(valid.get(), ip -> ip.setTtl(0)), IpDrop.TTL_ZERO));
         m.put("first fragment (MF)", Map.entry(fragment(valid.get(), true, 0), IpDrop.FRAGMENT));
         m.put("last fragment (offset 64)", Map.entry(fragment(valid.get(), false, 64), IpDrop.FRAGMENT));
         m.put("overlapping fragment (offset 8, MF)", Map.entry(fragment(valid.get(), true, 8), IpDrop.FRAGMENT));
