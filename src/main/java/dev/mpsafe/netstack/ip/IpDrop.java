@@ -52,6 +52,12 @@ public enum IpDrop {
     /** An echo request to a broadcast address (RFC 1122 3.2.2.6 allows a host to ignore it). */
     ECHO_TO_BROADCAST(true),
     /**
+     * An ICMP error (destination unreachable, time exceeded) sent to a broadcast or multicast
+     * address: RFC 1122 3.2.2 forbids sending one there, so it is forged or broken, and is
+     * neither reported to a socket nor otherwise used.
+     */
+    ICMP_ERROR_TO_BROADCAST(true),
+    /**
      * A valid ICMP message nothing consumes: an echo reply, time exceeded, or a destination
      * unreachable that does not quote UDP (or arrives with no UDP transport attached).
      */

@@ -466,6 +466,12 @@ public final class Ipv4Stack {
         return false; // the message was consumed; the caller frees the buffer
     }
 
+    /**
+     * ICMP for us; {@code local} is false when the datagram went to a broadcast address (the only
+     * other destination that gets here). An echo request to a broadcast is ignored
+     * (RFC 1122 3.2.2.6 allows it) and an error sent to one is dropped: RFC 1122 3.2.2 forbids
+     * sending an ICMP error to a broadcast or multicast address, so it cannot be genuine.
+     */
     private boolean icmpInput(Ipv4Packet ip, Ipv4Repr header, boolean local, PacketBuffer p) {
         final Icmpv4Packet icmp;
         switch (Icmpv4Packet.check(ip.payload())) {
@@ -490,6 +496,12 @@ public final class Ipv4Stack {
                 p.trimFront(ip.headerLength());
                 send(header.destination(), header.source(), Ipv4Packet.PROTOCOL_ICMP, p);
                 return true;
+            }
+            case Icmpv4Repr.DestinationUnreachable error when !local -> {
+                return drop(IpDrop.ICMP_ERROR_TO_BROADCAST); // RFC 1122 3.2.2: never sent there
+            }
+            case Icmpv4Repr.TimeExceeded error when !local -> {
+                return drop(IpDrop.ICMP_ERROR_TO_BROADCAST);
             }
             case Icmpv4Repr.DestinationUnreachable error -> {
                 return unreachableInput(icmp, error);

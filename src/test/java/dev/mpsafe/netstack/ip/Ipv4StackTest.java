@@ -290,6 +290,30 @@ class Ipv4StackTest {
     }
 
     @Test
+    void shouldDropIcmpErrorsSentToABroadcastAddress() {
+        up();
+        byte[] offending = udp(US, PEER, 1, 9, 8);
+        List<byte[]> errors = new ArrayList<>();
+        for (int to : new int[] {-1, Ipv4Address.of(10, 0, 0, 255)}) {
+            for (int type : new int[] {Icmpv4Packet.TYPE_DESTINATION_UNREACHABLE, Icmpv4Packet.TYPE_TIME_EXCEEDED}) {
+                byte[] error = new byte[20 + 8 + 28];
+                System.arraycopy(offending, 0, error, 28, 28);
+                MemorySegment s = MemorySegment.ofArray(error);
+                Icmpv4Repr repr = type == Icmpv4Packet.TYPE_TIME_EXCEEDED ? new Icmpv4Repr.TimeExceeded(0, 28)
+                        : new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28);
+                repr.emit(Icmpv4Packet.wrap(s, 20, 36));
+                Ipv4Repr.of(PEER, to, Ipv4Packet.PROTOCOL_ICMP, 64, 36).emit(Ipv4Packet.wrap(s, 0, error.length));
+                errors.add(error);
+            }
+        }
+        assertEquals(0, exchange(errors.toArray(byte[][]::new)).size());
+        Ipv4Counters c = stack.counters();
+        assertEquals(4, c.drops(IpDrop.ICMP_ERROR_TO_BROADCAST), c.toString());
+        assertEquals(4, c.inputDrops(), c.toString());
+        assertEveryPacketAccounted();
+    }
+
+    @Test
     void shouldSendNoErrorForAFragment() {
         up();
         assertEquals(0, exchange(fragment(udp(PEER, US, 1, 9, 16), true, 0),

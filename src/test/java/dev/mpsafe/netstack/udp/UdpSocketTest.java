@@ -239,6 +239,52 @@ class UdpSocketTest {
         }
     }
 
+    /**
+     * ICMP port unreachable from {@code from} to {@code to}, quoting the header and first 8 bytes
+     * of {@code offending} (RFC 792), both checksums right.
+     */
+    static dev.mpsafe.netstack.buffer.PacketBuffer portUnreachable(UdpRig rig, int from, int to, byte[] offending) {
+        final int quoted = 28;
+        dev.mpsafe.netstack.buffer.PacketBuffer p = rig.pool.allocate(64);
+        java.lang.foreign.MemorySegment s = p.append(20 + 8 + quoted);
+        java.lang.foreign.MemorySegment.copy(offending, 0, s, java.lang.foreign.ValueLayout.JAVA_BYTE, 28, quoted);
+        new dev.mpsafe.netstack.wire.Icmpv4Repr.DestinationUnreachable(
+                dev.mpsafe.netstack.wire.Icmpv4Packet.UNREACHABLE_PORT, 0, quoted)
+                .emit(dev.mpsafe.netstack.wire.Icmpv4Packet.wrap(s, 20, 8 + quoted));
+        dev.mpsafe.netstack.wire.Ipv4Repr.of(from, to, dev.mpsafe.netstack.wire.Ipv4Packet.PROTOCOL_ICMP, 64, 8 + quoted)
+                .emit(dev.mpsafe.netstack.wire.Ipv4Packet.wrap(s, 0, s.byteSize()));
+        return p;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void anIcmpErrorToABroadcastAddressIsDroppedAndNeverReported(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, dispatch);
+                UdpSocket client = rig.a.udp.open()) {
+            client.configureBlocking(false);
+            client.connect(at(B, 7));
+            client.write(text("x"));
+            dev.mpsafe.netstack.buffer.PacketBuffer[] sent = new dev.mpsafe.netstack.buffer.PacketBuffer[1];
+            assertEquals(1, rig.link.b().receive(sent, 0, 1), "the datagram, taken off the link as B would");
+            byte[] offending = sent[0].data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            sent[0].free();
+            // RFC 1122 3.2.2: an ICMP error is never sent to a broadcast (or multicast) address.
+            assertTrue(rig.link.b().send(portUnreachable(rig, B, -1, offending)));
+            assertTrue(rig.link.b().send(portUnreachable(rig, B, Ipv4Address.of(10, 0, 0, 255), offending)));
+            rig.pump();
+            assertEquals(2, rig.a.stack.counters().drops(IpDrop.ICMP_ERROR_TO_BROADCAST),
+                    rig.a.stack.counters().toString());
+            assertEquals(0, rig.a.udp.counters().errorsReported());
+            assertEquals(0, client.read(ByteBuffer.allocate(8)), "no error reported to the socket");
+            assertEquals(0, rig.a.stack.counters().delivered());
+            // The same error sent to the socket's own address is reported: the two above could have been.
+            assertTrue(rig.link.b().send(portUnreachable(rig, B, A, offending)));
+            rig.pump();
+            assertEquals(1, rig.a.udp.counters().errorsReported());
+            assertThrows(PortUnreachableException.class, () -> client.read(ByteBuffer.allocate(8)));
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Dispatch.class)
     void anUnconnectedSocketGetsNoIcmpErrors(Dispatch dispatch) throws Exception {
