@@ -423,6 +423,73 @@ class UdpSocketTest {
     }
 
     @ParameterizedTest
+    @MethodSource("models")
+    void closingWhileAnotherThreadDeliversLeaksNothingAndNoWorkerThrows(Dispatch dispatch, GraceScheme scheme)
+            throws Exception {
+        // The rig's pump thread is the input worker: it runs both stacks' input, so it delivers to
+        // the server's queue while this thread closes the server and a third thread reads from it.
+        // A throwable out of the pump fails the test in rig.close(), which also checks the pool.
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket client = rig.a.udp.open()) {
+            client.configureBlocking(false);
+            rig.startPump();
+            List<UdpSocket> closed = new ArrayList<>();
+            int sent = 0;
+            for (int round = 0; round < 4; round++) {
+                UdpSocket server = rig.b.udp.open(32).bind(at(0, 7));
+                closed.add(server);
+                Thread[] reader = new Thread[1];
+                CompletableFuture<Throwable> ended = new CompletableFuture<>();
+                reader[0] = Thread.ofPlatform().start(() -> {
+                    ByteBuffer b = ByteBuffer.allocate(64);
+                    try {
+                        while (true) {
+                            server.receive(b.clear());
+                        }
+                    } catch (Throwable t) {
+                        ended.complete(t);
+                    }
+                });
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (server.counters().received() < 64 && System.nanoTime() < deadline) {
+                    sent += client.send(text("d"), at(B, 7));
+                }
+                assertTrue(server.counters().received() >= 64, "the worker is delivering: " + server.counters());
+                for (int i = 0; i < 64; i++) {
+                    sent += client.send(text("d"), at(B, 7)); // in flight while the socket closes
+                }
+                server.close();
+                for (int i = 0; i < 64; i++) {
+                    sent += client.send(text("d"), at(B, 7)); // after: no socket on the port
+                }
+                Throwable t = ended.get(10, TimeUnit.SECONDS);
+                assertTrue(t instanceof AsynchronousCloseException || t instanceof ClosedChannelException,
+                        "the reader ends with the close, not with " + t);
+            }
+            assertTrue(sent > 0);
+            // Wait (bounded) until the worker has taken in everything A sent, then the counts close.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (rig.b.stack.counters().received() < rig.a.stack.counters().sent() && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(rig.a.stack.counters().sent(), rig.b.stack.counters().received(), "the worker stalled");
+            rig.quiesce();
+            for (UdpSocket server : closed) {
+                SocketCounters c = server.counters();
+                long dropped = 0;
+                for (UdpDrop why : UdpDrop.values()) {
+                    dropped += c.dropped(why);
+                }
+                assertEquals(c.received(), c.delivered() + dropped, c.toString());
+            }
+            assertEquals(0, rig.b.udp.sockets());
+            assertEquals(rig.b.stack.counters().received(),
+                    rig.b.stack.counters().delivered() + rig.b.stack.counters().inputDrops());
+            assertNull(rig.pumpFailure.get(), "the worker threw");
+        } // rig.close(): the pool balances
+    }
+
+    @ParameterizedTest
     @EnumSource(Dispatch.class)
     void closingAfterTheEpochWasClosedStillFreesWhatIsQueued(Dispatch dispatch) throws Exception {
         try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, dispatch);
