@@ -306,6 +306,14 @@ public final class Ipv4Stack {
     public record OutputPath(int ifindex, int source, int mtu) {
     }
 
+    /**
+     * Whether {@code address} is a broadcast address for this stack: 255.255.255.255, or the
+     * directed broadcast of a prefix of one of its interfaces (a prefix of 31 or 32 bits has none).
+     */
+    public boolean isBroadcastAddress(int address) {
+        return address == -1 || isBroadcastOnAny(lvInterfaces(), address);
+    }
+
     /** Whether {@code address} is one of this stack's interface addresses. */
     public boolean isLocalAddress(int address) {
         return isLocal(lvInterfaces(), address);

@@ -69,8 +69,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * called inside a read section of the stack's domain unless the domain can defer (it may wait
  * for a grace period).
  *
- * <p><b>Not implemented</b>: IPv6, multicast, broadcast sends ({@code SO_BROADCAST}),
- * {@code disconnect}, socket options ({@code SO_REUSEADDR}, buffer sizes in bytes), selectors.
+ * <h2>Broadcast</h2>
+ * Sends and connects to 255.255.255.255 or to the directed broadcast of one of the stack's
+ * prefixes throw {@link BroadcastNotEnabledException} unless {@link #setBroadcast}{@code (true)}
+ * ({@code SO_BROADCAST}). A broadcast goes where the route to its address leads: a directed
+ * broadcast out of its prefix's interface; 255.255.255.255 only if a route covers it (a default
+ * route), else {@link NoRouteToHostException} (the stack does not pick an interface for it).
+ *
+ * <p><b>Not implemented</b>: IPv6, multicast, {@code disconnect}, socket options other than
+ * broadcast ({@code SO_REUSEADDR}, buffer sizes in bytes), selectors.
  *
  * <p>Thread safety: safe for any number of threads; receives are serialized among themselves.
  */
@@ -122,6 +129,8 @@ public final class UdpSocket implements AutoCloseable {
     private int remotePort;
     private volatile boolean closed;
     private volatile boolean blocking = true;
+    /** SO_BROADCAST: whether sends and connects to a broadcast address are allowed. */
+    private volatile boolean broadcast;
     /** 0, or the ERROR_* code of an ICMP error not yet reported; see {@link #reportError}. */
     private int pendingError;
 
@@ -187,6 +196,8 @@ public final class UdpSocket implements AutoCloseable {
      * @throws AlreadyConnectedException if connected already
      * @throws NoRouteToHostException if the stack has no route to {@code remote}
      * @throws BindException if that 4-tuple is in use, or no ephemeral port is free
+     * @throws BroadcastNotEnabledException if {@code remote} is a broadcast address and
+     *     {@link #setBroadcast} has not allowed broadcasts; nothing changes then
      * @throws ClosedChannelException if closed
      */
     public UdpSocket connect(SocketAddress remote) throws IOException {
@@ -195,6 +206,7 @@ public final class UdpSocket implements AutoCloseable {
         if (address == 0 || r.getPort() == 0) {
             throw new IllegalArgumentException("cannot connect to " + r + ": address and port must be non-zero");
         }
+        checkBroadcast("connect to", address);
         stateLock.lock();
         try {
             ensureOpen();
@@ -243,6 +255,22 @@ public final class UdpSocket implements AutoCloseable {
 
     public boolean isBlocking() {
         return blocking;
+    }
+
+    /**
+     * Allows (true) or refuses (false, the default) sends and connects to a broadcast address:
+     * 255.255.255.255 or the directed broadcast of one of the stack's prefixes ({@code SO_BROADCAST};
+     * Linux refuses them with {@code EACCES} without it). Takes effect for the next send, including
+     * writes of a socket already connected to a broadcast address.
+     */
+    public UdpSocket setBroadcast(boolean on) {
+        this.broadcast = on;
+        return this;
+    }
+
+    /** Whether broadcasts are allowed ({@link #setBroadcast}). */
+    public boolean getBroadcast() {
+        return broadcast;
     }
 
     public boolean isOpen() {
@@ -485,6 +513,8 @@ public final class UdpSocket implements AutoCloseable {
      * @throws AlreadyConnectedException if connected to another peer
      * @throws NoRouteToHostException if the stack has no route to {@code target}
      * @throws SocketException if the datagram is longer than the route's MTU allows
+     * @throws BroadcastNotEnabledException if {@code target} is a broadcast address and
+     *     {@link #setBroadcast} has not allowed broadcasts; nothing is bound, sent or consumed then
      * @throws PortUnreachableException if a connected socket has an ICMP error to report
      */
     public int send(ByteBuffer src, SocketAddress target) throws IOException {
@@ -500,6 +530,8 @@ public final class UdpSocket implements AutoCloseable {
      * Sends the bytes remaining in {@code src} as one datagram to the connected peer.
      *
      * @throws NotYetConnectedException if not connected
+     * @throws BroadcastNotEnabledException if the peer is a broadcast address and broadcasts are
+     *     not allowed now ({@link #setBroadcast})
      */
     public int write(ByteBuffer src) throws IOException {
         InetSocketAddress peer = remote;
@@ -515,6 +547,7 @@ public final class UdpSocket implements AutoCloseable {
             throw new IllegalArgumentException("destination port " + port + " outside 1..65535");
         }
         ensureOpen();
+        checkBroadcast("send to", address); // before anything changes: nothing bound or consumed
         if (remote != null) {
             reportPendingError();
         }
@@ -599,6 +632,13 @@ public final class UdpSocket implements AutoCloseable {
     }
 
     // --- helpers ----------------------------------------------------------------------------------
+
+    /** Refuses a broadcast {@code address} unless {@link #setBroadcast} allowed it. */
+    private void checkBroadcast(String operation, int address) throws BroadcastNotEnabledException {
+        if (!broadcast && stack.isBroadcastAddress(address)) {
+            throw new BroadcastNotEnabledException(operation, address);
+        }
+    }
 
     private void ensureOpen() throws ClosedChannelException {
         if (closed) {

@@ -571,6 +571,49 @@ class UdpSocketTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void aBroadcastSendIsRefusedNamingTheAddressUntilSetBroadcast(Dispatch dispatch) throws Exception {
+        int directed = Ipv4Address.of(10, 0, 0, 255);
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+                UdpSocket client = rig.a.udp.open();
+                UdpSocket connecting = rig.a.udp.open()) {
+            server.configureBlocking(false);
+            assertFalse(client.getBroadcast(), "off by default, as SO_BROADCAST");
+            ByteBuffer data = text("all");
+            for (int to : new int[] {-1, directed}) {
+                var e = assertThrows(BroadcastNotEnabledException.class, () -> client.send(data, at(to, 7)));
+                assertEquals(to, e.address());
+                assertTrue(e.getMessage().contains(Ipv4Address.format(to)) && e.getMessage().contains("setBroadcast(true)"),
+                        e.getMessage());
+                assertEquals(0, data.position(), "nothing consumed");
+            }
+            assertNull(client.getLocalAddress(), "a refused send does not even bind");
+            var c = assertThrows(BroadcastNotEnabledException.class, () -> connecting.connect(at(directed, 7)));
+            assertEquals(directed, c.address());
+            assertFalse(connecting.isConnected());
+            assertNull(connecting.getLocalAddress(), "a refused connect does not bind");
+            assertEquals(0, rig.a.udp.counters().sent());
+            assertEquals(0, rig.a.stack.counters().sent());
+
+            assertTrue(client.setBroadcast(true).getBroadcast());
+            assertEquals(3, client.send(data, at(directed, 7)));
+            rig.pump();
+            ByteBuffer got = ByteBuffer.allocate(16);
+            assertEquals(client.getLocalAddress().getPort(), server.receive(got).getPort());
+            assertEquals("all", text(got));
+
+            connecting.setBroadcast(true).connect(at(directed, 7));
+            assertEquals(2, connecting.write(text("to")));
+            connecting.setBroadcast(false);
+            assertThrows(BroadcastNotEnabledException.class, () -> connecting.write(text("no")));
+            client.setBroadcast(false);
+            assertThrows(BroadcastNotEnabledException.class, () -> client.send(text("no"), at(directed, 7)));
+            assertEquals(3, client.send(text("one"), at(B, 7)), "unicast needs no option");
+        }
+    }
+
     @Test
     void sendRefusesWhatItCannotSendAndConsumesNothing() throws Exception {
         try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.BIG_LOCK);
