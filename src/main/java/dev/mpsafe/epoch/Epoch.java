@@ -606,6 +606,12 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         }
     }
 
+    /** Whether {@link #close()} was called: {@link #call} refuses callbacks from then on. */
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
     @Override
     public String toString() {
         return "Epoch[" + name() + ", epoch " + epoch() + ", " + participants() + " participants, "

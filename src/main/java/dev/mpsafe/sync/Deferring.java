@@ -31,4 +31,15 @@ public interface Deferring extends GraceDomain {
 
     /** Callbacks accepted and not yet run. */
     long pendingCallbacks();
+
+    /**
+     * Whether the domain was closed, so that {@link #call} refuses every callback from now on.
+     * Callers that must decide before they change anything whether a deferral will be accepted
+     * (a socket's close unlinks first and defers after) ask here; the domain's read sections and
+     * {@link #synchronize()} keep working after a close. The default is for domains that cannot
+     * be closed.
+     */
+    default boolean isClosed() {
+        return false;
+    }
 }

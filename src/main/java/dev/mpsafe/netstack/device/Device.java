@@ -48,6 +48,15 @@ public interface Device extends AutoCloseable {
     int mtu();
 
     /**
+     * Whether this is a loopback device (BSD's {@code IFF_LOOPBACK}): what it receives is what this
+     * host sent, so the IP layer accepts 127/8 and its own addresses as sources on it, and drops
+     * them as martians on any other device. Middleware answers for the device it wraps.
+     */
+    default boolean isLoopback() {
+        return false;
+    }
+
+    /**
      * Sends a packet, taking ownership of the buffer. Returns whether the device accepted it; a
      * refused packet is counted and freed, and the caller must not touch it either way.
      *

@@ -128,6 +128,12 @@ public final class FaultInjector implements Device {
         return inner.mtu();
     }
 
+    /** The wrapped device's answer. */
+    @Override
+    public boolean isLoopback() {
+        return inner.isLoopback();
+    }
+
     /**
      * Decides this packet's fault and applies it; see the class javadoc. Returns the inner
      * device's answer for a packet sent now, and true for one dropped or held by the injector.

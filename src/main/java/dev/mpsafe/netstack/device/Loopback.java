@@ -30,6 +30,12 @@ public final class Loopback extends QueueDevice {
         return new Loopback(name, mtu, Pcq.create(capacity));
     }
 
+    /** True: what arrives here was sent by this host. */
+    @Override
+    public boolean isLoopback() {
+        return true;
+    }
+
     @Override
     Pcq<PacketBuffer> tx() {
         return queue;

@@ -186,6 +186,12 @@ public final class PcapWriter implements Device {
         return inner.mtu();
     }
 
+    /** The wrapped device's answer. */
+    @Override
+    public boolean isLoopback() {
+        return inner.isLoopback();
+    }
+
     @Override
     public boolean send(PacketBuffer packet) {
         record(packet);

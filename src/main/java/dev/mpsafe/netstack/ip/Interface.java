@@ -41,6 +41,11 @@ public final class Interface {
         return device;
     }
 
+    /** Whether its device is a loopback device ({@link Device#isLoopback()}). */
+    public boolean isLoopback() {
+        return device.isLoopback();
+    }
+
     /** Its addresses, in the order they were added (the first is the source for packets it sends). */
     public List<InterfaceAddress> addresses() {
         return addresses;

@@ -16,10 +16,31 @@ public enum IpDrop {
 
     /** The destination is none of our addresses (this stack is a host: it does not forward). */
     NOT_FOR_US(true),
-    /** The source is a broadcast, multicast or class E address (RFC 1122 3.2.1.3: silently discard). */
-    BAD_SOURCE(true),
-    /** TTL 0 on arrival (RFC 1122 3.2.1.7: no host may send one). */
-    TTL_ZERO(true),
+    /*
+     * Martian sources: addresses no real sender on a link can have (RFC 1122 3.2.1.3, which says to
+     * discard them silently; RFC 1812 5.3.7 lists them for routers). Dropped first, before the
+     * destination is looked at, and never answered. Ipv4Counters.martianSources() sums the four.
+     */
+
+    /**
+     * Martian: the source is 255.255.255.255, a directed broadcast of one of our prefixes, multicast
+     * (224/4) or class E (240/4): no datagram is ever sent from a broadcast or group address.
+     */
+    MARTIAN_BROADCAST_OR_MULTICAST(true),
+    /**
+     * Martian: the source is in 0/8 ("this network"). Only 0.0.0.0 itself is accepted, and only
+     * towards 255.255.255.255: a host that does not know its address yet (a BOOTP or DHCP client)
+     * sends so (RFC 1122 3.2.1.3 (a)). From 0.0.0.0 to anything else, or from any other 0/8
+     * address, this reason.
+     */
+    MARTIAN_THIS_NETWORK(true),
+    /** Martian: the source is in 127/8 and the datagram came in on an interface that is not loopback. */
+    MARTIAN_LOOPBACK(true),
+    /**
+     * Martian: the source is one of this stack's own addresses and the datagram came in on an
+     * interface that is not loopback (a spoof, or our own packet looped back by the link).
+     */
+    MARTIAN_OURS(true),
     /** A fragment (MF set or a non-zero offset): not reassembled. */
     FRAGMENT(true),
     /** For us, but a protocol this stack does not implement (TCP included, for now). */
@@ -30,6 +51,12 @@ public enum IpDrop {
     UDP_QUEUE_FULL(true),
     /** An echo request to a broadcast address (RFC 1122 3.2.2.6 allows a host to ignore it). */
     ECHO_TO_BROADCAST(true),
+    /**
+     * An ICMP error (destination unreachable, time exceeded) sent to a broadcast or multicast
+     * address: RFC 1122 3.2.2 forbids sending one there, so it is forged or broken, and is
+     * neither reported to a socket nor otherwise used.
+     */
+    ICMP_ERROR_TO_BROADCAST(true),
     /**
      * A valid ICMP message nothing consumes: an echo reply, time exceeded, or a destination
      * unreachable that does not quote UDP (or arrives with no UDP transport attached).

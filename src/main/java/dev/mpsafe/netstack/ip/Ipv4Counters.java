@@ -95,6 +95,15 @@ public final class Ipv4Counters {
         return ip[why.ordinal()].sum();
     }
 
+    /**
+     * Datagrams dropped for a martian source ({@code MARTIAN_*}: broadcast or multicast, 0/8,
+     * 127/8 or one of our addresses on a non-loopback interface), all four reasons together.
+     */
+    public long martianSources() {
+        return drops(IpDrop.MARTIAN_BROADCAST_OR_MULTICAST) + drops(IpDrop.MARTIAN_THIS_NETWORK)
+                + drops(IpDrop.MARTIAN_LOOPBACK) + drops(IpDrop.MARTIAN_OURS);
+    }
+
     /** Every input drop: the wire layer's and the IP layer's input reasons. */
     public long inputDrops() {
         long sum = 0;

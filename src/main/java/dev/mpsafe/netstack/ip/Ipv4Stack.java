@@ -44,21 +44,28 @@ import java.util.function.LongSupplier;
  * reply is the request rewritten in place), or freed. Each packet ends as exactly one of:
  * delivered, or a drop counted under one {@link DropReason} (the wire layer's checks: version,
  * IHL, total length against the buffer, options, header checksum; then ICMP's) or one input
- * {@link IpDrop} (in this order: bad source, not for us, TTL 0, fragment, then per protocol:
+ * {@link IpDrop} (in this order: a martian source, not for us, fragment, then per protocol:
  * ICMP and UDP are checked and parsed by the wire layer too, so a damaged UDP datagram is a
  * {@code UDP_*} drop and earns no error). No
  * bytes make it throw: the wire layer's checked views cannot throw once the check passed.
  *
+ * <p>Martian sources (RFC 1122 3.2.1.3) are dropped silently, first, each under its
+ * {@code MARTIAN_*} reason: a broadcast, multicast or class E source; one in 0/8 (0.0.0.0 is
+ * accepted towards 255.255.255.255 only, where a host without an address, a BOOTP or DHCP client,
+ * sends from it); and, on an interface that is not loopback ({@link Device#isLoopback()}), one in
+ * 127/8 or one of our own addresses.
+ *
  * <p>This stack is a host, not a router: packets for other hosts are {@link IpDrop#NOT_FOR_US},
  * never forwarded, so it never sends time exceeded. Fragments are counted and dropped, not
- * reassembled. Multicast destinations are not for us (no group is joined).
+ * reassembled. Multicast destinations are not for us (no group is joined). The TTL is not
+ * looked at: RFC 1122 3.2.1.7 forbids a host to discard a datagram because it was received with a
+ * TTL below 2, so TTL 0 and 1 are delivered like any other.
  *
  * <h2>ICMP errors</h2>
  * Destination unreachable quotes the offending IPv4 header as received and the first 8 bytes of
  * its payload (RFC 792, RFC 1122 3.2.2). None is sent for an ICMP message (the stack answers every
  * ICMP type itself or drops it), a fragment (dropped before protocols are looked at), a packet to
- * a broadcast address or from 0.0.0.0, or one from a broadcast or multicast source (dropped
- * first). Errors are rate-limited by a token bucket on the caller's clock: {@code burst} at once,
+ * a broadcast address or from 0.0.0.0, or one from a martian source (dropped first). Errors are rate-limited by a token bucket on the caller's clock: {@code burst} at once,
  * one more every {@code interval}; the defaults, 50 and 1 ms, are Linux's
  * ({@code icmp_msgs_burst}, {@code icmp_msgs_per_sec}).
  *
@@ -299,6 +306,14 @@ public final class Ipv4Stack {
     public record OutputPath(int ifindex, int source, int mtu) {
     }
 
+    /**
+     * Whether {@code address} is a broadcast address for this stack: 255.255.255.255, or the
+     * directed broadcast of a prefix of one of its interfaces (a prefix of 31 or 32 bits has none).
+     */
+    public boolean isBroadcastAddress(int address) {
+        return address == -1 || isBroadcastOnAny(lvInterfaces(), address);
+    }
+
     /** Whether {@code address} is one of this stack's interface addresses. */
     public boolean isLocalAddress(int address) {
         return isLocal(lvInterfaces(), address);
@@ -366,17 +381,18 @@ public final class Ipv4Stack {
         final Interface[] all = lvInterfaces();
         final int source = header.source();
         final int destination = header.destination();
-        if (!isUnicast(source) && source != 0 || isBroadcastOnAny(all, source)) {
-            return drop(IpDrop.BAD_SOURCE);
+        final IpDrop martian = martianSource(in, all, source, destination);
+        if (martian != null) {
+            return drop(martian); // silently (RFC 1122 3.2.1.3): nothing is answered to it
         }
         final boolean local = isLocal(all, destination);
         final boolean broadcast = !local && in.isBroadcast(destination);
         if (!local && !broadcast) {
             return drop(IpDrop.NOT_FOR_US);
         }
-        if (header.ttl() == 0) {
-            return drop(IpDrop.TTL_ZERO);
-        }
+        // No TTL check: RFC 1122 3.2.1.7 forbids a host to discard a datagram only because it
+        // arrived with a TTL below 2, and local delivery never decrements it. (A forwarder would
+        // check it; this stack does not forward.)
         if (header.moreFragments() || header.fragmentOffset() != 0) {
             return drop(IpDrop.FRAGMENT);
         }
@@ -458,6 +474,12 @@ public final class Ipv4Stack {
         return false; // the message was consumed; the caller frees the buffer
     }
 
+    /**
+     * ICMP for us; {@code local} is false when the datagram went to a broadcast address (the only
+     * other destination that gets here). An echo request to a broadcast is ignored
+     * (RFC 1122 3.2.2.6 allows it) and an error sent to one is dropped: RFC 1122 3.2.2 forbids
+     * sending an ICMP error to a broadcast or multicast address, so it cannot be genuine.
+     */
     private boolean icmpInput(Ipv4Packet ip, Ipv4Repr header, boolean local, PacketBuffer p) {
         final Icmpv4Packet icmp;
         switch (Icmpv4Packet.check(ip.payload())) {
@@ -482,6 +504,12 @@ public final class Ipv4Stack {
                 p.trimFront(ip.headerLength());
                 send(header.destination(), header.source(), Ipv4Packet.PROTOCOL_ICMP, p);
                 return true;
+            }
+            case Icmpv4Repr.DestinationUnreachable error when !local -> {
+                return drop(IpDrop.ICMP_ERROR_TO_BROADCAST); // RFC 1122 3.2.2: never sent there
+            }
+            case Icmpv4Repr.TimeExceeded error when !local -> {
+                return drop(IpDrop.ICMP_ERROR_TO_BROADCAST);
             }
             case Icmpv4Repr.DestinationUnreachable error -> {
                 return unreachableInput(icmp, error);
@@ -666,6 +694,28 @@ public final class Ipv4Stack {
             }
         }
         return false;
+    }
+
+    /**
+     * Why {@code source} cannot be a real sender's for a datagram that came in on {@code in}, or
+     * null when it can: the {@code MARTIAN_*} reasons of {@link IpDrop}. 0.0.0.0 is let through
+     * towards 255.255.255.255 only, where a host that has no address yet sends from it; 127/8 and
+     * our own addresses only on a loopback interface, which receives what this host sent.
+     */
+    private static IpDrop martianSource(Interface in, Interface[] all, int source, int destination) {
+        if ((source >>> 28) >= 0xE || isBroadcastOnAny(all, source)) { // 224/4, 240/4 (255.255.255.255 too)
+            return IpDrop.MARTIAN_BROADCAST_OR_MULTICAST;
+        }
+        if ((source >>> 24) == 0) {
+            return source == 0 && destination == -1 ? null : IpDrop.MARTIAN_THIS_NETWORK;
+        }
+        if (in.isLoopback()) {
+            return null;
+        }
+        if ((source >>> 24) == 127) {
+            return IpDrop.MARTIAN_LOOPBACK;
+        }
+        return isLocal(all, source) ? IpDrop.MARTIAN_OURS : null;
     }
 
     /** Not 0.0.0.0, not 255.255.255.255, not multicast (224/4) or class E (240/4). */

@@ -43,7 +43,7 @@ import java.util.random.RandomGenerator;
  * port, then at most two buckets of the exact table), so writers on different ports rarely meet.
  * Each either applies completely or throws and changes nothing. A writer must not hold a section
  * of the domain when it calls {@link #remove} with a callback on a domain that is not
- * {@link Deferring} (it would wait for itself; it throws instead).
+ * {@link Deferring}, or is closed (it would wait for itself; it throws instead).
  *
  * <p><b>Lookup rule</b> (BSD {@code in_pcblookup_hash}): a connected PCB whose 4-tuple equals the
  * datagram's wins; otherwise the best unconnected PCB on the local port: one bound to the
@@ -141,8 +141,8 @@ public final class PcbTable<T> {
      * invariant the one PCB that could match was absent from its arrays or read as removed).
      *
      * Reclamation: remove unlinks under the locks, releases them, then waits for a grace period
-     * (Deferring.call on the domain if it can defer, else synchronize() on the caller's thread) and
-     * only then runs afterGrace. Any section that could have loaded an array holding the PCB began
+     * (Deferring.call on the domain if it can defer and is not closed, else synchronize() on the
+     * caller's thread) and only then runs afterGrace. Any section that could have loaded an array holding the PCB began
      * before the unlinking store, hence before the wait began, so it has ended (PcbGraceTest).
      *
      * Progress: lookup is lock-free: bounded by the buckets' lengths plus one step per connect
@@ -376,11 +376,22 @@ public final class PcbTable<T> {
 
     /**
      * Whether a removal with an after-grace action, made now, would have to wait for the caller's
-     * own section: inside a section of a domain that cannot defer. {@link #remove} throws then;
-     * callers that must decide before they change anything of their own ask first.
+     * own section: inside a section of a domain that cannot defer, because it has no callbacks
+     * (pserialize, SMR) or because it was closed ({@link Deferring#isClosed()}). {@link #remove}
+     * throws then; callers that must decide before they change anything of their own ask first.
      */
     public boolean removalWouldWaitForCaller() {
-        return !(domain instanceof Deferring) && domain.inSection();
+        return !canDefer() && domain.inSection();
+    }
+
+    /** Whether the domain takes deferred callbacks now: {@link Deferring} and not closed. */
+    private boolean canDefer() {
+        return domain instanceof Deferring deferring && !deferring.isClosed();
+    }
+
+    /** Why {@link #removalWouldWaitForCaller()} is true, for messages: what the domain is now. */
+    private String whyNoDeferral() {
+        return domain instanceof Deferring ? "which is closed and defers no more callbacks" : "which cannot defer";
     }
 
     /**
@@ -388,7 +399,9 @@ public final class PcbTable<T> {
      * every section that could have found it has ended, runs {@code afterGrace}: on this thread
      * after {@link GraceDomain#synchronize()} (so this call waits), or, when the domain is
      * {@link Deferring} (epoch), from the domain's callbacks (this call returns at once; see
-     * {@link Deferring#barrier()}). With a null {@code afterGrace} nothing waits.
+     * {@link Deferring#barrier()}). A {@link Deferring} domain that was closed takes no more
+     * callbacks: then this call waits and runs {@code afterGrace} itself, as for a domain that
+     * cannot defer, so the action is never lost. With a null {@code afterGrace} nothing waits.
      *
      * <p>Not idempotent: removing a PCB twice is a bug in the caller's bookkeeping, and throws.
      *
@@ -396,9 +409,11 @@ public final class PcbTable<T> {
      *     resources), or null; must not enter a section of the domain it waits for
      * @throws IllegalStateException if {@code pcb} was already removed (or replaced by
      *     {@code connect}), belongs to another table, or if the caller is inside a section of a
-     *     domain that cannot defer while {@code afterGrace} is not null (the wait would never
-     *     end); nothing is changed then. Also if a {@link Deferring} domain was closed: the PCB
-     *     is unlinked then, and {@code afterGrace} will not run.
+     *     domain that cannot defer now (no callbacks, or closed) while {@code afterGrace} is not
+     *     null (the wait would never end); nothing is changed then. If the domain is closed by
+     *     another thread between that check and the deferral (closing a domain that is still in
+     *     use is the caller's race), the PCB is unlinked and the exception says that
+     *     {@code afterGrace} did not run.
      * @throws NullPointerException if {@code pcb} is null
      */
     public void remove(Pcb<T> pcb, Runnable afterGrace) {
@@ -406,7 +421,7 @@ public final class PcbTable<T> {
         checkOurs(pcb);
         if (afterGrace != null && removalWouldWaitForCaller()) {
             throw new IllegalStateException("remove(" + pcb + ") inside a section of domain '" + domain.name()
-                    + "', which cannot defer: waiting for the grace period would wait for this section");
+                    + "', " + whyNoDeferral() + ": waiting for the grace period would wait for this section");
         }
         final int pi = pcb.localPort & mask;
         PortBucket bucket = ports[pi];
@@ -435,12 +450,26 @@ public final class PcbTable<T> {
         if (afterGrace == null) {
             return;
         }
-        if (domain instanceof Deferring deferring) {
-            deferring.call(afterGrace);
-        } else {
-            domain.synchronize();
-            afterGrace.run();
+        if (domain instanceof Deferring deferring && !deferring.isClosed()) {
+            try {
+                deferring.call(afterGrace);
+                return;
+            } catch (IllegalStateException closed) {
+                // Closed since the check above (call() refuses only then). Wait here instead,
+                // unless this thread is in a section: that wait would never end.
+                if (domain.inSection()) {
+                    IllegalStateException e = new IllegalStateException("remove(" + pcb + ") unlinked the PCB, but domain '"
+                            + domain.name() + "' was closed meanwhile and this thread is inside one of its sections:"
+                            + " afterGrace did not run");
+                    e.initCause(closed);
+                    throw e;
+                }
+            }
         }
+        // A domain that cannot defer, or one closed (its callbacks refused): the grace period is
+        // waited for here. Outside a section (checked above), so the wait ends.
+        domain.synchronize();
+        afterGrace.run();
     }
 
     /**

@@ -12,6 +12,7 @@ import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.netstack.wire.Ipv4Packet;
 import dev.mpsafe.netstack.wire.UdpPacket;
 import dev.mpsafe.netstack.wire.UdpRepr;
+import dev.mpsafe.sync.Deferring;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -61,13 +62,22 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>Closing</h2>
  * {@link #close} unlinks the socket's PCB; a reader parked in {@code receive} wakes with
  * {@link AsynchronousCloseException}. The datagrams still queued are freed after a grace period of
- * the stack's domain, once no input thread that found the PCB can still be delivering to it. An
+ * the stack's domain, once no input thread that found the PCB can still be delivering to it, even
+ * when the domain was closed first (the close then waits for the grace period itself). An
  * interrupt of a thread blocked in {@code receive} closes the socket and throws
  * {@link ClosedByInterruptException}, as for an interruptible channel. {@code close} must not be
- * called inside a read section of the stack's domain (it may wait for a grace period).
+ * called inside a read section of the stack's domain unless the domain can defer (it may wait
+ * for a grace period).
  *
- * <p><b>Not implemented</b>: IPv6, multicast, broadcast sends ({@code SO_BROADCAST}),
- * {@code disconnect}, socket options ({@code SO_REUSEADDR}, buffer sizes in bytes), selectors.
+ * <h2>Broadcast</h2>
+ * Sends and connects to 255.255.255.255 or to the directed broadcast of one of the stack's
+ * prefixes throw {@link BroadcastNotEnabledException} unless {@link #setBroadcast}{@code (true)}
+ * ({@code SO_BROADCAST}). A broadcast goes where the route to its address leads: a directed
+ * broadcast out of its prefix's interface; 255.255.255.255 only if a route covers it (a default
+ * route), else {@link NoRouteToHostException} (the stack does not pick an interface for it).
+ *
+ * <p><b>Not implemented</b>: IPv6, multicast, {@code disconnect}, socket options other than
+ * broadcast ({@code SO_REUSEADDR}, buffer sizes in bytes), selectors.
  *
  * <p>Thread safety: safe for any number of threads; receives are serialized among themselves.
  */
@@ -119,6 +129,8 @@ public final class UdpSocket implements AutoCloseable {
     private int remotePort;
     private volatile boolean closed;
     private volatile boolean blocking = true;
+    /** SO_BROADCAST: whether sends and connects to a broadcast address are allowed. */
+    private volatile boolean broadcast;
     /** 0, or the ERROR_* code of an ICMP error not yet reported; see {@link #reportError}. */
     private int pendingError;
 
@@ -184,6 +196,8 @@ public final class UdpSocket implements AutoCloseable {
      * @throws AlreadyConnectedException if connected already
      * @throws NoRouteToHostException if the stack has no route to {@code remote}
      * @throws BindException if that 4-tuple is in use, or no ephemeral port is free
+     * @throws BroadcastNotEnabledException if {@code remote} is a broadcast address and
+     *     {@link #setBroadcast} has not allowed broadcasts; nothing changes then
      * @throws ClosedChannelException if closed
      */
     public UdpSocket connect(SocketAddress remote) throws IOException {
@@ -192,6 +206,7 @@ public final class UdpSocket implements AutoCloseable {
         if (address == 0 || r.getPort() == 0) {
             throw new IllegalArgumentException("cannot connect to " + r + ": address and port must be non-zero");
         }
+        checkBroadcast("connect to", address);
         stateLock.lock();
         try {
             ensureOpen();
@@ -242,6 +257,22 @@ public final class UdpSocket implements AutoCloseable {
         return blocking;
     }
 
+    /**
+     * Allows (true) or refuses (false, the default) sends and connects to a broadcast address:
+     * 255.255.255.255 or the directed broadcast of one of the stack's prefixes ({@code SO_BROADCAST};
+     * Linux refuses them with {@code EACCES} without it). Takes effect for the next send, including
+     * writes of a socket already connected to a broadcast address.
+     */
+    public UdpSocket setBroadcast(boolean on) {
+        this.broadcast = on;
+        return this;
+    }
+
+    /** Whether broadcasts are allowed ({@link #setBroadcast}). */
+    public boolean getBroadcast() {
+        return broadcast;
+    }
+
     public boolean isOpen() {
         return !closed;
     }
@@ -274,9 +305,14 @@ public final class UdpSocket implements AutoCloseable {
     /**
      * Closes the socket: unlinks its PCB (no datagram is delivered to it afterwards), wakes a
      * blocked reader with {@link AsynchronousCloseException}, and frees the queued datagrams after
-     * a grace period. Idempotent.
+     * a grace period: from a deferred callback when the stack's domain is {@link Deferring}, on
+     * this thread after waiting for the grace period otherwise, or when that domain was closed
+     * (it takes no more callbacks, and the queued buffers must still go back to the pool).
+     * Idempotent.
      *
-     * @throws IllegalStateException if called inside a read section of the stack's domain
+     * @throws IllegalStateException if called inside a read section of the stack's domain when that
+     *     domain cannot defer (it has no callbacks, or was closed): the wait would never end.
+     *     Nothing is changed then: the socket stays open, bound and with its queue
      */
     @Override
     public void close() {
@@ -284,7 +320,9 @@ public final class UdpSocket implements AutoCloseable {
             // Checked before anything changes: marking the socket closed and then failing to
             // unlink it would leave its port bound and its queue filling with nobody to drain it.
             throw new IllegalStateException("close() of " + this + " inside a read section of domain '"
-                    + stack.domain().name() + "', which cannot defer: the unlink would wait for this section");
+                    + stack.domain().name() + "', " + (stack.domain() instanceof Deferring
+                            ? "which is closed and defers no more callbacks" : "which cannot defer")
+                    + ": the unlink would wait for this section");
         }
         closeLock.lock(); // a second close() waits until the first has unlinked the socket
         try {
@@ -475,6 +513,8 @@ public final class UdpSocket implements AutoCloseable {
      * @throws AlreadyConnectedException if connected to another peer
      * @throws NoRouteToHostException if the stack has no route to {@code target}
      * @throws SocketException if the datagram is longer than the route's MTU allows
+     * @throws BroadcastNotEnabledException if {@code target} is a broadcast address and
+     *     {@link #setBroadcast} has not allowed broadcasts; nothing is bound, sent or consumed then
      * @throws PortUnreachableException if a connected socket has an ICMP error to report
      */
     public int send(ByteBuffer src, SocketAddress target) throws IOException {
@@ -490,6 +530,8 @@ public final class UdpSocket implements AutoCloseable {
      * Sends the bytes remaining in {@code src} as one datagram to the connected peer.
      *
      * @throws NotYetConnectedException if not connected
+     * @throws BroadcastNotEnabledException if the peer is a broadcast address and broadcasts are
+     *     not allowed now ({@link #setBroadcast})
      */
     public int write(ByteBuffer src) throws IOException {
         InetSocketAddress peer = remote;
@@ -505,6 +547,7 @@ public final class UdpSocket implements AutoCloseable {
             throw new IllegalArgumentException("destination port " + port + " outside 1..65535");
         }
         ensureOpen();
+        checkBroadcast("send to", address); // before anything changes: nothing bound or consumed
         if (remote != null) {
             reportPendingError();
         }
@@ -589,6 +632,13 @@ public final class UdpSocket implements AutoCloseable {
     }
 
     // --- helpers ----------------------------------------------------------------------------------
+
+    /** Refuses a broadcast {@code address} unless {@link #setBroadcast} allowed it. */
+    private void checkBroadcast(String operation, int address) throws BroadcastNotEnabledException {
+        if (!broadcast && stack.isBroadcastAddress(address)) {
+            throw new BroadcastNotEnabledException(operation, address);
+        }
+    }
 
     private void ensureOpen() throws ClosedChannelException {
         if (closed) {

@@ -25,6 +25,7 @@ import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.buffer.PacketBuffer;
 import dev.mpsafe.netstack.buffer.PacketPool;
 import dev.mpsafe.netstack.device.LinkPair;
+import dev.mpsafe.netstack.device.Loopback;
 import dev.mpsafe.netstack.wire.DropReason;
 import dev.mpsafe.netstack.wire.Icmpv4Packet;
 import dev.mpsafe.netstack.wire.Icmpv4Repr;
@@ -191,6 +192,28 @@ class Ipv4StackTest {
         assertEquals(new Icmpv4Repr.EchoReply(5, 6, 0), icmp(answers.getFirst(), US, PEER));
     }
 
+    @Test
+    void shouldDeliverDatagramsReceivedWithTtlZeroOrOne() {
+        // RFC 1122 3.2.1.7: a host must not discard a datagram only because its TTL is below 2.
+        up();
+        for (int ttl : new int[] {0, 1}) {
+            List<byte[]> answers = exchange(reheader(echoRequest(PEER, US, 9, ttl, 16), ip -> ip.setTtl(ttl)));
+            assertEquals(1, answers.size(), "TTL " + ttl + " echo request answered");
+            assertEquals(new Icmpv4Repr.EchoReply(9, ttl, 16), icmp(answers.getFirst(), US, PEER),
+                    "the reply carries our own TTL, not the request's");
+            byte[] datagram = reheader(udp(PEER, US, 40000, 9, 8), ip -> ip.setTtl(ttl));
+            answers = exchange(datagram);
+            assertEquals(1, answers.size(), "TTL " + ttl + " UDP reaches UDP, which finds no socket");
+            assertEquals(new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28),
+                    icmp(answers.getFirst(), US, PEER));
+        }
+        Ipv4Counters c = stack.counters();
+        assertEquals(2, c.delivered());
+        assertEquals(2, c.drops(IpDrop.PORT_UNREACHABLE));
+        assertEquals(2, c.inputDrops(), "the two datagrams for a closed port, nothing for the TTL; " + c);
+        assertEveryPacketAccounted();
+    }
+
     // --- ICMP errors ------------------------------------------------------------------------------
 
     @Test
@@ -267,6 +290,30 @@ class Ipv4StackTest {
     }
 
     @Test
+    void shouldDropIcmpErrorsSentToABroadcastAddress() {
+        up();
+        byte[] offending = udp(US, PEER, 1, 9, 8);
+        List<byte[]> errors = new ArrayList<>();
+        for (int to : new int[] {-1, Ipv4Address.of(10, 0, 0, 255)}) {
+            for (int type : new int[] {Icmpv4Packet.TYPE_DESTINATION_UNREACHABLE, Icmpv4Packet.TYPE_TIME_EXCEEDED}) {
+                byte[] error = new byte[20 + 8 + 28];
+                System.arraycopy(offending, 0, error, 28, 28);
+                MemorySegment s = MemorySegment.ofArray(error);
+                Icmpv4Repr repr = type == Icmpv4Packet.TYPE_TIME_EXCEEDED ? new Icmpv4Repr.TimeExceeded(0, 28)
+                        : new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28);
+                repr.emit(Icmpv4Packet.wrap(s, 20, 36));
+                Ipv4Repr.of(PEER, to, Ipv4Packet.PROTOCOL_ICMP, 64, 36).emit(Ipv4Packet.wrap(s, 0, error.length));
+                errors.add(error);
+            }
+        }
+        assertEquals(0, exchange(errors.toArray(byte[][]::new)).size());
+        Ipv4Counters c = stack.counters();
+        assertEquals(4, c.drops(IpDrop.ICMP_ERROR_TO_BROADCAST), c.toString());
+        assertEquals(4, c.inputDrops(), c.toString());
+        assertEveryPacketAccounted();
+    }
+
+    @Test
     void shouldSendNoErrorForAFragment() {
         up();
         assertEquals(0, exchange(fragment(udp(PEER, US, 1, 9, 16), true, 0),
@@ -289,8 +336,103 @@ class Ipv4StackTest {
         assertEquals(0, c.icmpErrorsSent());
         // Nor for a datagram from a broadcast or multicast source: dropped first.
         assertEquals(0, exchange(udp(subnet, US, 1, 9, 8), udp(Ipv4Address.of(224, 0, 0, 1), US, 1, 9, 8)).size());
-        assertEquals(2, c.drops(IpDrop.BAD_SOURCE));
+        assertEquals(2, c.drops(IpDrop.MARTIAN_BROADCAST_OR_MULTICAST));
         assertEveryPacketAccounted();
+    }
+
+    // --- martian sources ---------------------------------------------------------------------------
+
+    /** A source no real sender on a link can have, and the reason it must be counted under. */
+    record Martian(String name, int source, IpDrop reason) {
+    }
+
+    static List<Martian> martians(int second) {
+        return List.of(
+                new Martian("loopback 127.0.0.1", Ipv4Address.of(127, 0, 0, 1), IpDrop.MARTIAN_LOOPBACK),
+                new Martian("loopback 127.255.255.254", Ipv4Address.of(127, 255, 255, 254), IpDrop.MARTIAN_LOOPBACK),
+                new Martian("this network 0.0.0.1", Ipv4Address.of(0, 0, 0, 1), IpDrop.MARTIAN_THIS_NETWORK),
+                new Martian("this network 0.200.0.7", Ipv4Address.of(0, 200, 0, 7), IpDrop.MARTIAN_THIS_NETWORK),
+                new Martian("0.0.0.0 to a unicast address", 0, IpDrop.MARTIAN_THIS_NETWORK),
+                new Martian("limited broadcast", -1, IpDrop.MARTIAN_BROADCAST_OR_MULTICAST),
+                new Martian("directed broadcast of our prefix", Ipv4Address.of(10, 0, 0, 255),
+                        IpDrop.MARTIAN_BROADCAST_OR_MULTICAST),
+                new Martian("directed broadcast of our second prefix", Ipv4Address.of(172, 16, 255, 255),
+                        IpDrop.MARTIAN_BROADCAST_OR_MULTICAST),
+                new Martian("multicast 224.0.0.1", Ipv4Address.of(224, 0, 0, 1), IpDrop.MARTIAN_BROADCAST_OR_MULTICAST),
+                new Martian("multicast 239.255.255.250", Ipv4Address.of(239, 255, 255, 250),
+                        IpDrop.MARTIAN_BROADCAST_OR_MULTICAST),
+                new Martian("class E 240.0.0.1", Ipv4Address.of(240, 0, 0, 1), IpDrop.MARTIAN_BROADCAST_OR_MULTICAST),
+                new Martian("our own address", US, IpDrop.MARTIAN_OURS),
+                new Martian("our second address", second, IpDrop.MARTIAN_OURS));
+    }
+
+    @Test
+    void shouldDropMartianSourcesSilentlyEachUnderItsReason() {
+        up();
+        int second = Ipv4Address.of(172, 16, 5, 1);
+        stack.addAddress(ifindex, second, 16);
+        Ipv4Counters c = stack.counters();
+        List<Martian> martians = martians(second);
+        for (Martian m : martians) {
+            long drops = c.inputDrops();
+            long reason = c.drops(m.reason());
+            // An echo request (would be answered), UDP to a closed port and an unknown protocol
+            // (would earn errors): each is dropped before anything looks at it.
+            assertEquals(0, exchange(echoRequest(m.source(), US, 1, 1, 8), udp(m.source(), US, 40000, 9, 8),
+                    raw(m.source(), US, 253, 8)).size(), m.name() + " was answered");
+            assertEquals(drops + 3, c.inputDrops(), m.name() + ": not one drop each; " + c);
+            assertEquals(reason + 3, c.drops(m.reason()), m.name() + ": not counted as " + m.reason() + "; " + c);
+        }
+        assertEquals(3L * martians.size(), c.martianSources());
+        assertEquals(0, c.icmpErrorsSent() + c.icmpErrorsRateLimited() + c.icmpErrorsWithheld(),
+                "silently: no error was even considered; " + c);
+        assertEquals(0, c.delivered());
+        assertEquals(1, exchange(echoRequest(PEER, US, 3, 4, 8)).size(), "a real peer is still answered");
+        assertEveryPacketAccounted();
+    }
+
+    @Test
+    void shouldAcceptTheZeroSourceOnlyToTheLimitedBroadcast() {
+        // A host that has no address yet (a BOOTP or DHCP client) sends from 0.0.0.0 to
+        // 255.255.255.255 (RFC 1122 3.2.1.3 (a)); nothing else may come from 0.0.0.0.
+        up();
+        Ipv4Counters c = stack.counters();
+        assertEquals(0, exchange(udp(0, -1, 68, 67, 8), raw(0, -1, 253, 8)).size());
+        assertEquals(1, c.drops(IpDrop.PORT_UNREACHABLE), "reached UDP; " + c);
+        assertEquals(1, c.drops(IpDrop.PROTOCOL_UNREACHABLE), "reached the protocol switch; " + c);
+        assertEquals(2, c.icmpErrorsWithheld(), "no error to 0.0.0.0 or for a broadcast");
+        assertEquals(0, c.martianSources());
+        assertEquals(0, exchange(udp(0, Ipv4Address.of(10, 0, 0, 255), 68, 67, 8), udp(0, US, 68, 67, 8)).size());
+        assertEquals(2, c.drops(IpDrop.MARTIAN_THIS_NETWORK), "to a directed broadcast or to us: martian; " + c);
+        assertEveryPacketAccounted();
+    }
+
+    @Test
+    void shouldAcceptLoopbackAndOwnSourcesOnALoopbackInterface() {
+        up();
+        int localhost = Ipv4Address.of(127, 0, 0, 1);
+        try (Loopback lo = Loopback.create("lo", 65535, 64)) {
+            int loIndex = stack.attach(lo);
+            stack.addAddress(loIndex, localhost, 8);
+            Ipv4Counters c = stack.counters();
+            // 127.0.0.1 to itself, in on lo: answered, and the reply comes back in on lo.
+            stack.input(loIndex, buffer(pool, echoRequest(localhost, localhost, 1, 1, 8)));
+            assertEquals(1, c.delivered(), c.toString());
+            assertEquals(1, stack.poll(loIndex, 64), "the reply went out on lo");
+            assertEquals(1, c.drops(IpDrop.ICMP_UNHANDLED), "and came back in as an echo reply; " + c);
+            // One of our other addresses as the source, in on lo: answered too (routed out the link).
+            stack.input(loIndex, buffer(pool, echoRequest(US, localhost, 2, 2, 8)));
+            PacketBuffer[] got = new PacketBuffer[1];
+            assertEquals(1, link.b().receive(got, 0, 1));
+            byte[] reply = got[0].data().toArray(JAVA_BYTE);
+            got[0].free();
+            assertEquals(new Icmpv4Repr.EchoReply(2, 2, 8), icmp(reply, localhost, US));
+            assertEquals(0, c.martianSources(), c.toString());
+            // The same 127.0.0.1 source arriving on the link is a martian.
+            assertEquals(0, exchange(echoRequest(localhost, US, 3, 3, 8)).size());
+            assertEquals(1, c.drops(IpDrop.MARTIAN_LOOPBACK));
+            assertEveryPacketAccounted();
+        }
     }
 
     // --- hostile input ------------------------------------------------------------------------------
@@ -316,7 +458,6 @@ class Ipv4StackTest {
                 DropReason.IPV4_BAD_OPTION));
         m.put("option of length 1", Map.entry(withOption(valid.get(), new byte[] {7, 1, 0, 0}),
                 DropReason.IPV4_BAD_OPTION));
-        m.put("TTL 0", Map.entry(reheader(valid.get(), ip -> ip.setTtl(0)), IpDrop.TTL_ZERO));
         m.put("first fragment (MF)", Map.entry(fragment(valid.get(), true, 0), IpDrop.FRAGMENT));
         m.put("last fragment (offset 64)", Map.entry(fragment(valid.get(), false, 64), IpDrop.FRAGMENT));
         m.put("overlapping fragment (offset 8, MF)", Map.entry(fragment(valid.get(), true, 8), IpDrop.FRAGMENT));
@@ -325,7 +466,8 @@ class Ipv4StackTest {
                 IpDrop.NOT_FOR_US));
         m.put("multicast destination", Map.entry(reheader(valid.get(), ip -> ip.setDestination(
                 Ipv4Address.of(224, 0, 0, 1))), IpDrop.NOT_FOR_US));
-        m.put("limited broadcast source", Map.entry(reheader(valid.get(), ip -> ip.setSource(-1)), IpDrop.BAD_SOURCE));
+        m.put("limited broadcast source", Map.entry(reheader(valid.get(), ip -> ip.setSource(-1)),
+                IpDrop.MARTIAN_BROADCAST_OR_MULTICAST));
         m.put("ICMP truncated (4 bytes)", Map.entry(cut(reheader(valid.get(), ip -> {
             Datagrams.setTotalLength(ip.segment(), 24);
         }), 24), DropReason.ICMP_TRUNCATED));

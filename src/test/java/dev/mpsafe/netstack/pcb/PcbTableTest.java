@@ -319,6 +319,30 @@ class PcbTableTest {
     }
 
     @Test
+    void shouldRunAfterGraceOnTheCallerWhenTheEpochWasClosed() {
+        Epoch d = (Epoch) domain(GraceScheme.EPOCH);
+        PcbTable<String> t = PcbTable.<String>builder(d).name("udp").build();
+        Pcb<String> p = t.bind(A, 53, "dns");
+        Pcb<String> q = t.bind(A, 54, "ntp");
+        d.close();
+        AtomicInteger runs = new AtomicInteger();
+        try (Section s = d.enter()) {
+            assertTrue(t.removalWouldWaitForCaller(), "a closed epoch defers no more");
+            var inside = assertThrows(IllegalStateException.class, () -> t.remove(p, runs::incrementAndGet));
+            assertTrue(inside.getMessage().contains("which is closed and defers no more callbacks"),
+                    inside.getMessage());
+            assertFalse(p.removed(), "nothing changed");
+            assertSame(p, t.lookup(A, 53, PEER, 1));
+        }
+        assertFalse(t.removalWouldWaitForCaller());
+        t.remove(p, runs::incrementAndGet);
+        assertEquals(1, runs.get(), "ran on the caller after the grace period, not handed to the closed epoch");
+        assertTrue(p.removed());
+        t.remove(q, null);
+        assertEquals(0, t.size());
+    }
+
+    @Test
     void shouldPickEphemeralPortsByRfc6056Algorithm1FromTheSeededGenerator() {
         GraceDomain d = domain(GraceScheme.SMR_DEFAULT);
         PcbTable<String> t = PcbTable.<String>builder(d).ephemeralPorts(40000, 40999)

@@ -225,6 +225,95 @@ class UdpHostileTest {
         }
     }
 
+    /**
+     * A raw IPv4/UDP packet from A (port 40000) to B's {@code port}: {@code options} (a multiple
+     * of 4 bytes) after the fixed IPv4 header, a UDP length covering {@code data}, then
+     * {@code trailer} bytes of 0xEE inside the IP payload but after the datagram. Both checksums
+     * right (UDP's over the datagram only, as RFC 768 defines it).
+     */
+    static byte[] udpBytes(int port, byte[] options, byte[] data, int trailer) {
+        final int ihl = 20 + options.length;
+        final int udpLength = UdpPacket.HEADER_LENGTH + data.length;
+        byte[] b = new byte[ihl + udpLength + trailer];
+        MemorySegment s = MemorySegment.ofArray(b);
+        Ipv4Repr.of(A, B, Ipv4Packet.PROTOCOL_UDP, 64, udpLength + trailer).emit(Ipv4Packet.wrap(s, 0, b.length));
+        System.arraycopy(options, 0, b, 20, options.length);
+        s.set(ValueLayout.JAVA_BYTE, 0, (byte) (0x40 | ihl / 4));
+        s.set(BE_SHORT, 2, (short) b.length);
+        Ipv4Packet.wrap(s, 0, b.length).fillChecksum();
+        System.arraycopy(data, 0, b, ihl + UdpPacket.HEADER_LENGTH, data.length);
+        java.util.Arrays.fill(b, ihl + udpLength, b.length, (byte) 0xEE);
+        new UdpRepr(40000, port, data.length).emit(UdpPacket.wrap(s, ihl, udpLength), A, B);
+        return b;
+    }
+
+    static void send(UdpRig rig, byte[] bytes) {
+        PacketBuffer p = rig.pool.allocate(64);
+        MemorySegment.copy(bytes, 0, p.append(bytes.length), ValueLayout.JAVA_BYTE, 0, bytes.length);
+        assertTrue(rig.link.a().send(p), "the link took it");
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void aDatagramWithIpOptionsIsDeliveredWithItsOwnPayload(Dispatch dispatch, GraceScheme scheme) throws Exception {
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(B, 7))) {
+            server.configureBlocking(false);
+            byte[] routerAlert = {(byte) 148, 4, 0, 0}; // RFC 2113, IHL 6
+            byte[] longest = new byte[40];              // IHL 15: 39 NOPs and an end of list
+            java.util.Arrays.fill(longest, 0, 39, (byte) 1);
+            byte[] first = "after a router alert".getBytes();
+            byte[] second = "after forty bytes of options".getBytes();
+            send(rig, udpBytes(7, routerAlert, first, 0));
+            send(rig, udpBytes(7, longest, second, 0));
+            rig.pump();
+            ByteBuffer b = ByteBuffer.allocate(64);
+            assertEquals(at(A, 40000), server.receive(b));
+            assertArrayEquals(first, java.util.Arrays.copyOf(b.array(), b.position()), "not shifted by the options");
+            b.clear();
+            assertEquals(at(A, 40000), server.receive(b));
+            assertArrayEquals(second, java.util.Arrays.copyOf(b.array(), b.position()));
+            assertEquals(2, server.counters().delivered());
+            assertEquals(0, rig.b.stack.counters().inputDrops(), rig.b.stack.counters().toString());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void aUdpLengthShorterThanTheIpPayloadIgnoresTheRestAndALongerOneIsADrop(Dispatch dispatch, GraceScheme scheme)
+            throws Exception {
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(B, 7))) {
+            server.configureBlocking(false);
+            byte[] data = "exactly these".getBytes();
+            // Shorter: 6 bytes after the datagram inside the IP payload are not its data (RFC 768;
+            // Linux trims them). With options too, so the trim counts from the right header end.
+            send(rig, udpBytes(7, new byte[0], data, 6));
+            send(rig, udpBytes(7, new byte[] {1, 1, 1, 0}, data, 1));
+            rig.pump();
+            ByteBuffer b = ByteBuffer.allocate(64);
+            for (int i = 0; i < 2; i++) {
+                b.clear();
+                assertNotNull(server.receive(b), "datagram " + i);
+                assertArrayEquals(data, java.util.Arrays.copyOf(b.array(), b.position()), "datagram " + i
+                        + ": the trailing bytes were not delivered as data");
+            }
+            // Longer than the IP payload by one byte: a counted drop (its checksum is right for the
+            // bytes there are, so only the length is wrong).
+            byte[] longer = udpBytes(7, new byte[0], data, 0);
+            MemorySegment.ofArray(longer).set(BE_SHORT, 24, (short) (UdpPacket.HEADER_LENGTH + data.length + 1));
+            send(rig, longer);
+            rig.pump();
+            assertNull(server.receive(ByteBuffer.allocate(64)));
+            Ipv4Counters ip = rig.b.stack.counters();
+            assertEquals(1, ip.drops(DropReason.UDP_LENGTH_PAST_BUFFER), ip.toString());
+            assertEquals(1, ip.inputDrops(), ip.toString());
+            assertEquals(0, ip.icmpErrorsSent(), "no error for a damaged datagram");
+            assertEquals(2, server.counters().delivered());
+            assertEquals(0, rig.pool.outstanding(), "every buffer went back, the trimmed and the dropped");
+        }
+    }
+
     /** Datagram {@code i}: its index, then bytes derived from it; 4 to 1,000 bytes long. */
     static byte[] payload(int i) {
         int n = 4 + (i * 37) % 997;

@@ -239,6 +239,52 @@ class UdpSocketTest {
         }
     }
 
+    /**
+     * ICMP port unreachable from {@code from} to {@code to}, quoting the header and first 8 bytes
+     * of {@code offending} (RFC 792), both checksums right.
+     */
+    static dev.mpsafe.netstack.buffer.PacketBuffer portUnreachable(UdpRig rig, int from, int to, byte[] offending) {
+        final int quoted = 28;
+        dev.mpsafe.netstack.buffer.PacketBuffer p = rig.pool.allocate(64);
+        java.lang.foreign.MemorySegment s = p.append(20 + 8 + quoted);
+        java.lang.foreign.MemorySegment.copy(offending, 0, s, java.lang.foreign.ValueLayout.JAVA_BYTE, 28, quoted);
+        new dev.mpsafe.netstack.wire.Icmpv4Repr.DestinationUnreachable(
+                dev.mpsafe.netstack.wire.Icmpv4Packet.UNREACHABLE_PORT, 0, quoted)
+                .emit(dev.mpsafe.netstack.wire.Icmpv4Packet.wrap(s, 20, 8 + quoted));
+        dev.mpsafe.netstack.wire.Ipv4Repr.of(from, to, dev.mpsafe.netstack.wire.Ipv4Packet.PROTOCOL_ICMP, 64, 8 + quoted)
+                .emit(dev.mpsafe.netstack.wire.Ipv4Packet.wrap(s, 0, s.byteSize()));
+        return p;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void anIcmpErrorToABroadcastAddressIsDroppedAndNeverReported(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, dispatch);
+                UdpSocket client = rig.a.udp.open()) {
+            client.configureBlocking(false);
+            client.connect(at(B, 7));
+            client.write(text("x"));
+            dev.mpsafe.netstack.buffer.PacketBuffer[] sent = new dev.mpsafe.netstack.buffer.PacketBuffer[1];
+            assertEquals(1, rig.link.b().receive(sent, 0, 1), "the datagram, taken off the link as B would");
+            byte[] offending = sent[0].data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            sent[0].free();
+            // RFC 1122 3.2.2: an ICMP error is never sent to a broadcast (or multicast) address.
+            assertTrue(rig.link.b().send(portUnreachable(rig, B, -1, offending)));
+            assertTrue(rig.link.b().send(portUnreachable(rig, B, Ipv4Address.of(10, 0, 0, 255), offending)));
+            rig.pump();
+            assertEquals(2, rig.a.stack.counters().drops(IpDrop.ICMP_ERROR_TO_BROADCAST),
+                    rig.a.stack.counters().toString());
+            assertEquals(0, rig.a.udp.counters().errorsReported());
+            assertEquals(0, client.read(ByteBuffer.allocate(8)), "no error reported to the socket");
+            assertEquals(0, rig.a.stack.counters().delivered());
+            // The same error sent to the socket's own address is reported: the two above could have been.
+            assertTrue(rig.link.b().send(portUnreachable(rig, B, A, offending)));
+            rig.pump();
+            assertEquals(1, rig.a.udp.counters().errorsReported());
+            assertThrows(PortUnreachableException.class, () -> client.read(ByteBuffer.allocate(8)));
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Dispatch.class)
     void anUnconnectedSocketGetsNoIcmpErrors(Dispatch dispatch) throws Exception {
@@ -376,6 +422,116 @@ class UdpSocketTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("models")
+    void closingWhileAnotherThreadDeliversLeaksNothingAndNoWorkerThrows(Dispatch dispatch, GraceScheme scheme)
+            throws Exception {
+        // The rig's pump thread is the input worker: it runs both stacks' input, so it delivers to
+        // the server's queue while this thread closes the server and a third thread reads from it.
+        // A throwable out of the pump fails the test in rig.close(), which also checks the pool.
+        try (UdpRig rig = UdpRig.create(scheme, dispatch);
+                UdpSocket client = rig.a.udp.open()) {
+            client.configureBlocking(false);
+            rig.startPump();
+            List<UdpSocket> closed = new ArrayList<>();
+            int sent = 0;
+            for (int round = 0; round < 4; round++) {
+                UdpSocket server = rig.b.udp.open(32).bind(at(0, 7));
+                closed.add(server);
+                Thread[] reader = new Thread[1];
+                CompletableFuture<Throwable> ended = new CompletableFuture<>();
+                reader[0] = Thread.ofPlatform().start(() -> {
+                    ByteBuffer b = ByteBuffer.allocate(64);
+                    try {
+                        while (true) {
+                            server.receive(b.clear());
+                        }
+                    } catch (Throwable t) {
+                        ended.complete(t);
+                    }
+                });
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (server.counters().received() < 64 && System.nanoTime() < deadline) {
+                    sent += client.send(text("d"), at(B, 7));
+                }
+                assertTrue(server.counters().received() >= 64, "the worker is delivering: " + server.counters());
+                for (int i = 0; i < 64; i++) {
+                    sent += client.send(text("d"), at(B, 7)); // in flight while the socket closes
+                }
+                server.close();
+                for (int i = 0; i < 64; i++) {
+                    sent += client.send(text("d"), at(B, 7)); // after: no socket on the port
+                }
+                Throwable t = ended.get(10, TimeUnit.SECONDS);
+                assertTrue(t instanceof AsynchronousCloseException || t instanceof ClosedChannelException,
+                        "the reader ends with the close, not with " + t);
+            }
+            assertTrue(sent > 0);
+            // Wait (bounded) until the worker has taken in everything A sent, then the counts close.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (rig.b.stack.counters().received() < rig.a.stack.counters().sent() && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(rig.a.stack.counters().sent(), rig.b.stack.counters().received(), "the worker stalled");
+            rig.quiesce();
+            for (UdpSocket server : closed) {
+                SocketCounters c = server.counters();
+                long dropped = 0;
+                for (UdpDrop why : UdpDrop.values()) {
+                    dropped += c.dropped(why);
+                }
+                assertEquals(c.received(), c.delivered() + dropped, c.toString());
+            }
+            assertEquals(0, rig.b.udp.sockets());
+            assertEquals(rig.b.stack.counters().received(),
+                    rig.b.stack.counters().delivered() + rig.b.stack.counters().inputDrops());
+            assertNull(rig.pumpFailure.get(), "the worker threw");
+        } // rig.close(): the pool balances
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void closingAfterTheEpochWasClosedStillFreesWhatIsQueued(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, dispatch);
+                UdpSocket client = rig.a.udp.open()) {
+            UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+            for (int i = 0; i < 10; i++) {
+                client.send(text("q" + i), at(B, 7));
+            }
+            rig.pump();
+            assertEquals(10, server.queued());
+            ((dev.mpsafe.epoch.Epoch) rig.domain).close(); // refuses deferred callbacks from now on
+            server.close();
+            assertFalse(server.isOpen());
+            assertEquals(0, rig.pool.outstanding(), "the queued buffers went back although the epoch defers no more");
+            assertEquals(0, rig.b.udp.sockets(), "the port was unlinked");
+            try (UdpSocket again = rig.b.udp.open().bind(at(0, 7))) {
+                assertTrue(again.isOpen(), "and can be bound again");
+            }
+        }
+    }
+
+    @Test
+    void closeInsideASectionOfAClosedEpochChangesNothing() throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, Dispatch.MPSAFE);
+                UdpSocket client = rig.a.udp.open()) {
+            UdpSocket server = rig.b.udp.open().bind(at(B, 7));
+            client.send(text("held"), at(B, 7));
+            rig.pump();
+            ((dev.mpsafe.epoch.Epoch) rig.domain).close();
+            try (dev.mpsafe.sync.Section _ = rig.domain.enter()) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, server::close);
+                assertTrue(e.getMessage().contains("is closed"), e.getMessage());
+            }
+            assertTrue(server.isOpen(), "a refused close leaves the socket open");
+            assertEquals(1, server.queued(), "and its queue as it was");
+            assertEquals(1, rig.b.udp.sockets(), "and its port bound");
+            server.close();
+            assertEquals(0, rig.pool.outstanding());
+            assertEquals(0, rig.b.udp.sockets());
+        }
+    }
+
     @Test
     void bindRefusesWhatItCannotGiveAndNothingIsHalfApplied() throws Exception {
         try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.MPSAFE);
@@ -412,6 +568,49 @@ class UdpSocketTest {
             } finally {
                 open.forEach(UdpSocket::close);
             }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void aBroadcastSendIsRefusedNamingTheAddressUntilSetBroadcast(Dispatch dispatch) throws Exception {
+        int directed = Ipv4Address.of(10, 0, 0, 255);
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+                UdpSocket client = rig.a.udp.open();
+                UdpSocket connecting = rig.a.udp.open()) {
+            server.configureBlocking(false);
+            assertFalse(client.getBroadcast(), "off by default, as SO_BROADCAST");
+            ByteBuffer data = text("all");
+            for (int to : new int[] {-1, directed}) {
+                var e = assertThrows(BroadcastNotEnabledException.class, () -> client.send(data, at(to, 7)));
+                assertEquals(to, e.address());
+                assertTrue(e.getMessage().contains(Ipv4Address.format(to)) && e.getMessage().contains("setBroadcast(true)"),
+                        e.getMessage());
+                assertEquals(0, data.position(), "nothing consumed");
+            }
+            assertNull(client.getLocalAddress(), "a refused send does not even bind");
+            var c = assertThrows(BroadcastNotEnabledException.class, () -> connecting.connect(at(directed, 7)));
+            assertEquals(directed, c.address());
+            assertFalse(connecting.isConnected());
+            assertNull(connecting.getLocalAddress(), "a refused connect does not bind");
+            assertEquals(0, rig.a.udp.counters().sent());
+            assertEquals(0, rig.a.stack.counters().sent());
+
+            assertTrue(client.setBroadcast(true).getBroadcast());
+            assertEquals(3, client.send(data, at(directed, 7)));
+            rig.pump();
+            ByteBuffer got = ByteBuffer.allocate(16);
+            assertEquals(client.getLocalAddress().getPort(), server.receive(got).getPort());
+            assertEquals("all", text(got));
+
+            connecting.setBroadcast(true).connect(at(directed, 7));
+            assertEquals(2, connecting.write(text("to")));
+            connecting.setBroadcast(false);
+            assertThrows(BroadcastNotEnabledException.class, () -> connecting.write(text("no")));
+            client.setBroadcast(false);
+            assertThrows(BroadcastNotEnabledException.class, () -> client.send(text("no"), at(directed, 7)));
+            assertEquals(3, client.send(text("one"), at(B, 7)), "unicast needs no option");
         }
     }
 
