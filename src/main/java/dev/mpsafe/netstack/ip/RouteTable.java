@@ -28,8 +28,10 @@ import java.util.function.Consumer;
  * so a reader sees either the old table or the new one, each complete. A reader inside a section
  * may still hold a route the writer just removed; the {@linkplain Builder#onRemoved removal hook}
  * therefore runs only after a grace period: at once after {@code synchronize()} on the writer's
- * thread, or, when the domain is {@link Deferring} (epoch), from {@code call()} without making the
- * writer wait. Use the hook to release what a route holds (a reference on a neighbour entry, a
+ * thread, or, when the domain is {@link Deferring} (epoch) and not closed, from {@code call()}
+ * without making the writer wait. A writer inside a section of a domain that cannot defer (one
+ * without callbacks, or a closed epoch) is refused before anything changes, since the wait would
+ * be for its own section. Use the hook to release what a route holds (a reference on a neighbour entry, a
  * cached header in a pool).
  *
  * <p><b>Lookup structure.</b> A multibit trie (strides 16, 8, 8) with prefix expansion: a lookup
@@ -94,9 +96,13 @@ public final class RouteTable {
      * Adds {@code route}, replacing the route with the same network and prefix length if there is
      * one (which then goes to the removal hook after a grace period).
      *
+     * <p>Adding the very route object that is already in the table changes nothing and returns
+     * null: it replaces nothing, and the hook does not see it.
+     *
      * @return the route it replaced, or null
      * @throws IllegalStateException if the table holds {@value #MAX_ROUTES} routes and this one is
-     *     new; nothing changes then
+     *     new, or if it replaces a route while the caller is inside a section of a domain that
+     *     cannot defer the removal hook now (see {@link #remove}); nothing changes then
      */
     public Route add(Route route) {
         Objects.requireNonNull(route, "route");
@@ -105,8 +111,14 @@ public final class RouteTable {
         try {
             Lpm current = table.serializedLoad();
             old = current.exact(route.network(), route.prefixLength());
+            if (old == route) {
+                return null; // already there: no new table, nothing for the hook
+            }
             if (old == null && current.size() >= MAX_ROUTES) {
                 throw new IllegalStateException("route table full: " + MAX_ROUTES + " routes; not adding " + route);
+            }
+            if (old != null) {
+                checkRetireWouldNotWaitForCaller("add(" + route + ")");
             }
             List<Route> next = new ArrayList<>(current.size() + 1);
             for (Route r : current.routes()) {
@@ -128,6 +140,9 @@ public final class RouteTable {
      *
      * @return the route removed (handed to the removal hook after a grace period), or null if none
      * @throws IllegalArgumentException for a prefix length outside 0..32 or host bits in {@code network}
+     * @throws IllegalStateException if the table has a removal hook and the caller is inside a
+     *     section of a domain that cannot defer it now (pserialize, SMR, or an epoch that was
+     *     closed): running the hook would wait for the caller's own section. Nothing changes then
      */
     public Route remove(int network, int prefixLength) {
         Route.onLink(network, prefixLength, 0); // validates, with the same messages as a route
@@ -139,6 +154,7 @@ public final class RouteTable {
             if (old == null) {
                 return null;
             }
+            checkRetireWouldNotWaitForCaller("remove(" + old + ")");
             List<Route> next = new ArrayList<>(current.size());
             for (Route r : current.routes()) {
                 if (r != old) {
@@ -159,6 +175,8 @@ public final class RouteTable {
      *
      * @throws IllegalArgumentException if two routes have the same network and prefix length, or
      *     there are more than {@value #MAX_ROUTES}; nothing changes then
+     * @throws IllegalStateException if it removes a route while the caller is inside a section of
+     *     a domain that cannot defer the removal hook now (see {@link #remove}); nothing changes then
      */
     public void replaceAll(Collection<Route> routes) {
         List<Route> next = List.copyOf(routes);
@@ -174,6 +192,9 @@ public final class RouteTable {
                 if (built.exact(r.network(), r.prefixLength()) != r) {
                     removed.add(r);
                 }
+            }
+            if (!removed.isEmpty()) {
+                checkRetireWouldNotWaitForCaller("replaceAll(" + next.size() + " routes)");
             }
             table.exchange(built);
         } finally {
@@ -195,17 +216,50 @@ public final class RouteTable {
         }
     }
 
-    /** Hands {@code removed} to the hook once no section can still see them. */
+    /** Whether the domain takes deferred callbacks now: {@link Deferring} and not closed. */
+    private boolean canDefer() {
+        return domain instanceof Deferring deferring && !deferring.isClosed();
+    }
+
+    /**
+     * Throws, before anything changes, if handing a removed route to the hook would have to wait
+     * for the caller's own section: the domain cannot defer now and the caller is inside one.
+     */
+    private void checkRetireWouldNotWaitForCaller(String op) {
+        if (onRemoved != null && !canDefer() && domain.inSection()) {
+            throw new IllegalStateException(op + " inside a section of domain '" + domain.name() + "', which "
+                    + (domain instanceof Deferring ? "is closed and defers no more callbacks" : "cannot defer")
+                    + ": the removal hook would wait for this section; nothing was changed");
+        }
+    }
+
+    /**
+     * Hands {@code removed} to the hook once no section can still see them: deferred when the
+     * domain takes callbacks, else after a wait on this thread (which the callers' check made sure
+     * is outside a section), so the hook is never lost, even if the domain is closed meanwhile.
+     */
     private void retire(List<Route> removed) {
         if (removed.isEmpty() || onRemoved == null) {
             return;
         }
-        if (domain instanceof Deferring deferring) {
-            deferring.call(() -> removed.forEach(onRemoved));
-        } else {
-            domain.synchronize();
-            removed.forEach(onRemoved);
+        if (canDefer()) {
+            try {
+                ((Deferring) domain).call(() -> removed.forEach(onRemoved));
+                return;
+            } catch (IllegalStateException closed) {
+                // Closed since the check (call() refuses only then): wait here instead, unless this
+                // thread is in a section, where that wait would never end.
+                if (domain.inSection()) {
+                    IllegalStateException e = new IllegalStateException("routes " + removed + " were removed, but"
+                            + " domain '" + domain.name() + "' was closed meanwhile and this thread is inside one of"
+                            + " its sections: the removal hook did not run for them");
+                    e.initCause(closed);
+                    throw e;
+                }
+            }
         }
+        domain.synchronize();
+        removed.forEach(onRemoved);
     }
 
     @Override
@@ -225,7 +279,9 @@ public final class RouteTable {
         /**
          * Called with each route removed or replaced, once no section can still see it: on the
          * writer's thread after {@code synchronize()}, or from the domain's callbacks when it is
-         * {@link Deferring}. It must not enter a section of the domain it waits for.
+         * {@link Deferring} and not closed. It must not enter a section of the domain it waits
+         * for. A route handed to the hook, or removed and waiting for it, must not be added again
+         * (the hook would release what the table still uses): add a new {@link Route} instead.
          */
         public Builder onRemoved(Consumer<? super Route> hook) {
             this.onRemoved = Objects.requireNonNull(hook, "hook");

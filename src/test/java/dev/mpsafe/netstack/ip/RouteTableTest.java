@@ -143,6 +143,58 @@ class RouteTableTest {
     }
 
     @Test
+    void shouldNotHandARouteStillInTheTableToTheHookWhenItIsAddedAgain() {
+        List<Route> reclaimed = new ArrayList<>();
+        RouteTable t = RouteTable.builder(domain(GraceScheme.SMR_DEFAULT)).onRemoved(reclaimed::add).build();
+        Route r = Route.onLink(ip("10.0.0.0"), 8, 1);
+        assertNull(t.add(r));
+        assertNull(t.add(r), "the same route again replaces nothing");
+        assertEquals(List.of(), reclaimed, "the hook saw a route that lookups still return");
+        assertSame(r, t.resolve(ip("10.1.2.3")));
+    }
+
+    @Test
+    void shouldRunTheRemovalHookAfterTheEpochWasClosed() {
+        Epoch e = (Epoch) domain(GraceScheme.EPOCH);
+        List<Route> reclaimed = Collections.synchronizedList(new ArrayList<>());
+        RouteTable t = RouteTable.builder(e).onRemoved(reclaimed::add).build();
+        Route a = Route.onLink(ip("10.0.0.0"), 8, 1);
+        Route b = Route.onLink(ip("10.0.0.0"), 8, 2);
+        Route c = Route.onLink(ip("11.0.0.0"), 8, 3);
+        t.add(a);
+        t.add(c);
+        e.close();
+        assertSame(a, t.add(b), "replaced");
+        assertSame(c, t.remove(ip("11.0.0.0"), 8));
+        t.replaceAll(List.of());
+        assertEquals(List.of(a, c, b), reclaimed, "the hook ran for every removed route, on the writer's thread");
+    }
+
+    @ParameterizedTest
+    @EnumSource(GraceScheme.class)
+    void shouldRefuseARemovalWhoseHookWouldWaitForTheCallersSectionChangingNothing(GraceScheme scheme) {
+        GraceDomain d = domain(scheme);
+        if (d instanceof Epoch e) {
+            e.close(); // a closed epoch defers nothing: like the schemes without callbacks
+        }
+        List<Route> reclaimed = new ArrayList<>();
+        RouteTable t = RouteTable.builder(d).onRemoved(reclaimed::add).build();
+        Route r = Route.onLink(ip("10.0.0.0"), 8, 1);
+        t.add(r);
+        try (Section s = d.enter()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.remove(ip("10.0.0.0"), 8));
+            assertTrue(e.getMessage().contains("would wait for this section"), e.getMessage());
+            assertThrows(IllegalStateException.class, () -> t.add(Route.onLink(ip("10.0.0.0"), 8, 2)));
+            assertThrows(IllegalStateException.class, () -> t.replaceAll(List.of()));
+            assertSame(r, t.lookup(ip("10.1.1.1")), "nothing changed");
+            t.add(Route.onLink(ip("11.0.0.0"), 8, 3)); // replaces nothing: allowed
+        }
+        assertEquals(List.of(), reclaimed);
+        assertSame(r, t.remove(ip("10.0.0.0"), 8), "outside the section the removal goes ahead");
+        assertEquals(List.of(r), reclaimed);
+    }
+
+    @Test
     void shouldRequireASectionForLookupWhenAssertionsAreOn() {
         RouteTable t = RouteTable.create(domain(GraceScheme.SMR_DEFAULT));
         boolean assertions = false;
