@@ -3,6 +3,7 @@ package dev.mpsafe.kcont;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,8 +35,15 @@ import java.util.concurrent.TimeUnit;
  *       same group and schedules it there; a request already pending moves with it.</li>
  *   <li><b>Failures.</b> A run that throws is caught, counted ({@link WorkerStats#failures()}) and
  *       reported to the group's error handler; the worker survives.</li>
- *   <li><b>Shutdown.</b> Once the group is shutting down, {@code schedule} refuses new requests: it
- *       returns {@code false} and counts them ({@link KcontGroup#rejectedCount()}).</li>
+ *   <li><b>Shutdown.</b> Once the group is shutting down, {@code schedule}, {@code schedule(delay)}
+ *       and {@code scheduleOn} refuse new requests: they throw {@link RejectedExecutionException}
+ *       naming the group and its state, change nothing, and are counted
+ *       ({@link KcontGroup#rejectedCount()}), as {@code ScheduledThreadPoolExecutor} does. So
+ *       {@code false} always means "coalesced into the pending request, which will run or be
+ *       counted as discarded", never "refused". A body that re-arms itself should stop doing so
+ *       once {@link KcontGroup#isShutdown()}, or catch the exception: if it escapes the body, it is
+ *       a failure like any other (counted and reported). {@link #reschedule} and {@link #cancel}
+ *       act on a request already accepted and are not refused.</li>
  * </ul>
  *
  * <p>Deadlines are rounded up to the group's tick: a continuation scheduled with a delay never
@@ -195,7 +203,8 @@ public final class Kcont {
      * Makes this continuation pending for immediate execution on its worker.
      *
      * @return {@code true} if this call made it pending; {@code false} if it was pending already
-     *     (the call is folded into that request and counted) or the group is shutting down
+     *     (the call is folded into that request and counted)
+     * @throws RejectedExecutionException if the group is shutting down (nothing is changed)
      */
     public boolean schedule() {
         return request(IMMEDIATE, true);
@@ -208,9 +217,10 @@ public final class Kcont {
      * @param delay how long to wait, {@code >= 0}, at most {@link KcontGroup#maxDelayNanos()}
      * @param unit the unit of {@code delay}
      * @return {@code true} if this call made it pending; {@code false} if it was pending already
-     *     (its deadline is kept; see {@link #reschedule}) or the group is shutting down
+     *     (its deadline is kept; see {@link #reschedule})
      * @throws IllegalArgumentException if {@code delay} is negative or above the maximum
      * @throws NullPointerException if {@code unit} is {@code null}
+     * @throws RejectedExecutionException if the group is shutting down (nothing is changed)
      */
     public boolean schedule(long delay, TimeUnit unit) {
         return request(group.deadlineTick(delay, unit), true);
@@ -225,6 +235,7 @@ public final class Kcont {
      * @return as {@link #schedule()}
      * @throws NullPointerException if {@code worker} is {@code null}
      * @throws IllegalArgumentException if {@code worker} belongs to another group
+     * @throws RejectedExecutionException if the group is shutting down
      */
     public boolean scheduleOn(Worker worker) {
         Objects.requireNonNull(worker, "worker");
@@ -340,9 +351,8 @@ public final class Kcont {
      * {@code external}: refused while the group shuts down (the worker's own wake-up is not).
      */
     private boolean request(long tick, boolean external) {
-        if (external && group.isShuttingDown()) {
-            group.countRejected();
-            return false;
+        if (external) {
+            admit();
         }
         long s;
         for (;;) {
@@ -370,6 +380,19 @@ public final class Kcont {
             laHome().wakeFor(tick);
         }
         return true;
+    }
+
+    /**
+     * Admission of a new request: the linearization point of a refusal. A call that passes it is
+     * accepted; if shutdown then overtakes it, the request it makes is run or discarded (and
+     * counted) by the shutdown like any request made before it.
+     */
+    private void admit() {
+        final KcontGroup g = group;
+        if (g.isShuttingDown()) {
+            g.countRejected();
+            throw g.refusal(this);
+        }
     }
 
     private static long requestBits(long tick) {

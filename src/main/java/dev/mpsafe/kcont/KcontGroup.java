@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,9 +36,10 @@ import java.util.function.LongSupplier;
  * within a tick or two under a saturated network class (docs/kcont.md).
  *
  * <h2>Shutdown</h2>
- * {@link #shutdown(ShutdownPolicy)} refuses new requests at once, then either runs what is due
+ * {@link #shutdown(ShutdownPolicy)} refuses new requests at once ({@code schedule} throws
+ * {@link RejectedExecutionException}), then either runs what is due
  * ({@link ShutdownPolicy#RUN_PENDING}) or discards what is pending ({@link ShutdownPolicy#DISCARD});
- * discarded requests are counted ({@link #discardedCount()}), refused ones too
+ * discarded requests are counted ({@link #discardedCount()}), refused calls too
  * ({@link #rejectedCount()}). {@link #close()} is {@code shutdown(RUN_PENDING)} and waiting.
  *
  * <h2>Manual groups</h2>
@@ -198,7 +200,8 @@ public final class KcontGroup implements AutoCloseable {
     }
 
     /**
-     * Returns how many {@code schedule} calls were refused because the group was shutting down.
+     * Returns how many {@code schedule}, {@code schedule(delay)} and {@code scheduleOn} calls were
+     * refused (they threw {@link RejectedExecutionException}) because the group was shutting down.
      *
      * @return the rejected count
      */
@@ -207,7 +210,9 @@ public final class KcontGroup implements AutoCloseable {
     }
 
     /**
-     * Returns how many pending requests shutdown discarded without running them.
+     * Returns how many accepted requests never ran because shutdown discarded them: pending ones,
+     * and those whose call was accepted just before shutdown began but reached the worker only
+     * after it had ended.
      *
      * @return the discarded count
      */
@@ -352,6 +357,13 @@ public final class KcontGroup implements AutoCloseable {
 
     ShutdownPolicy policy() {
         return policy;
+    }
+
+    /** The exception of a call refused because the group is shutting down; names the group's state. */
+    RejectedExecutionException refusal(Kcont k) {
+        final ShutdownPolicy p = policy; // written before stopping (volatile), which the caller saw
+        return new RejectedExecutionException("kcont '" + k.name() + "' refused: group '" + name + "' "
+                + (isTerminated() ? "has terminated" : "is shutting down (" + p + ")"));
     }
 
     long now() {

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -384,9 +386,49 @@ class KcontTest {
         assertEquals(1, g.discardedCount());
         assertFalse(later.isPending());
         assertTrue(g.isTerminated());
-        assertFalse(later.schedule(), "refused after shutdown");
+        assertThrows(RejectedExecutionException.class, later::schedule, "refused after shutdown");
         assertEquals(1, g.rejectedCount());
         assertThrows(IllegalStateException.class, w::runRound);
+    }
+
+    @Test
+    void shouldTellARefusalAfterShutdownFromACoalescedRequest() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        Kcont k = w.kcont("rexmt", Priority.CLOCK, () -> { });
+        Kcont idle = w.kcont("idle", Priority.NET, () -> { });
+        assertTrue(k.schedule());
+        assertFalse(k.schedule(), "coalesced: false, and counted in the pending request");
+        assertEquals(2, k.pendingCount());
+        g.shutdown(ShutdownPolicy.DISCARD);
+        RejectedExecutionException e = assertThrows(RejectedExecutionException.class, idle::schedule);
+        assertEquals("kcont 'idle' refused: group 't' has terminated", e.getMessage());
+        assertThrows(RejectedExecutionException.class, () -> idle.schedule(5, TimeUnit.MILLISECONDS));
+        assertThrows(RejectedExecutionException.class, () -> idle.scheduleOn(w));
+        assertFalse(idle.isPending(), "a refused call changes nothing");
+        assertEquals(0, idle.pendingCount());
+        assertEquals(3, g.rejectedCount());
+        assertEquals(1, g.discardedCount(), "the coalesced request was accepted, then discarded: not refused");
+        // Bad arguments are still reported as such, before the refusal.
+        assertThrows(IllegalArgumentException.class, () -> idle.schedule(-1, TimeUnit.MILLISECONDS));
+    }
+
+    @Test
+    void shouldNameTheShutdownPolicyInARefusalWhileShuttingDown() throws Exception {
+        KcontGroup g = KcontGroup.builder("net").workers(1).build();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        g.worker(0).kcont("blocker", Priority.NET, () -> {
+            entered.countDown();
+            KcontThreadedTest.await(release);
+        }).schedule();
+        assertTrue(entered.await(30, TimeUnit.SECONDS));
+        g.shutdown(ShutdownPolicy.RUN_PENDING);
+        Kcont k = g.worker(0).kcont("rexmt", Priority.CLOCK, () -> { });
+        RejectedExecutionException e = assertThrows(RejectedExecutionException.class, k::schedule);
+        assertEquals("kcont 'rexmt' refused: group 'net' is shutting down (RUN_PENDING)", e.getMessage());
+        release.countDown();
+        assertTrue(g.awaitTermination(30, TimeUnit.SECONDS));
     }
 
     @Test

@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -311,7 +313,8 @@ class KcontThreadedTest {
         }
         w.kcont("timer", Priority.CLOCK, others::incrementAndGet).schedule(1, TimeUnit.HOURS);
         g.shutdown(ShutdownPolicy.DISCARD);
-        assertFalse(w.kcont("refused", Priority.NET, others::incrementAndGet).schedule());
+        Kcont refused = w.kcont("refused", Priority.NET, others::incrementAndGet);
+        assertThrows(RejectedExecutionException.class, refused::schedule);
         release.countDown();
         assertTrue(g.awaitTermination(TIMEOUT_S, TimeUnit.SECONDS));
         assertTrue(finished.get(), "the run in progress was cut short");
