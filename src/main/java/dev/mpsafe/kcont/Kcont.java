@@ -32,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  *       continuation's own worker thread throws {@link IllegalStateException} instead of
  *       deadlocking.</li>
  *   <li><b>Moving.</b> {@link #scheduleOn(Worker)} binds the continuation to another worker of the
- *       same group and schedules it there; a request already pending moves with it.</li>
+ *       same group and schedules it there; a request already pending moves with it. A call that
+ *       throws leaves the continuation bound where it was.</li>
  *   <li><b>Failures.</b> A run that throws is caught, counted ({@link WorkerStats#failures()}) and
  *       reported to the group's error handler; the worker survives.</li>
  *   <li><b>Shutdown.</b> Once the group is shutting down, {@code schedule}, {@code schedule(delay)}
@@ -235,7 +236,8 @@ public final class Kcont {
      * @return as {@link #schedule()}
      * @throws NullPointerException if {@code worker} is {@code null}
      * @throws IllegalArgumentException if {@code worker} belongs to another group
-     * @throws RejectedExecutionException if the group is shutting down
+     * @throws RejectedExecutionException if the group is shutting down; the continuation then
+     *     stays bound to its worker
      */
     public boolean scheduleOn(Worker worker) {
         Objects.requireNonNull(worker, "worker");
@@ -243,8 +245,11 @@ public final class Kcont {
             throw new IllegalArgumentException("worker '" + worker.name() + "' belongs to group '"
                     + worker.group.name() + "', but kcont '" + name + "' belongs to group '" + group.name() + "'");
         }
+        // Admission before binding: a refused call must leave the continuation where it was. Once
+        // admitted the call is accepted, even if shutdown begins before the request below is made.
+        admit();
         bound = worker; // volatile: read by the old home when it meets this continuation next
-        final boolean made = request(IMMEDIATE, true);
+        final boolean made = request(IMMEDIATE, false);
         if (!made && (lvState() & (PENDING | QUEUED)) == PENDING) {
             // Pending and linked in the old home's queues: ask the old home to hand it over now
             // rather than when its deadline comes.
@@ -347,11 +352,12 @@ public final class Kcont {
     }
 
     /**
-     * Makes a request for deadline {@code tick} ({@link #IMMEDIATE} for now).
-     * {@code external}: refused while the group shuts down (the worker's own wake-up is not).
+     * Makes a request for deadline {@code tick} ({@link #IMMEDIATE} for now). {@code admit}: pass
+     * admission first (refused while the group shuts down); false for the worker's own wake-up,
+     * which is never refused, and for scheduleOn, which was admitted before it bound.
      */
-    private boolean request(long tick, boolean external) {
-        if (external) {
+    private boolean request(long tick, boolean admit) {
+        if (admit) {
             admit();
         }
         long s;

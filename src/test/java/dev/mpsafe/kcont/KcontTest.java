@@ -479,6 +479,19 @@ class KcontTest {
         assertEquals(2, runs.get());
     }
 
+    @Test
+    void shouldLeaveTheBindingAloneWhenScheduleOnIsRefused() {
+        KcontGroup g = manual().workers(2).build();
+        Worker w0 = g.worker(0);
+        Worker w1 = g.worker(1);
+        Kcont k = w0.kcont("k", Priority.NET, () -> { });
+        g.shutdown(ShutdownPolicy.DISCARD);
+        assertThrows(RejectedExecutionException.class, () -> k.scheduleOn(w1));
+        assertSame(w0, k.worker(), "a refused scheduleOn rebound the continuation");
+        assertFalse(k.isPending());
+        assertEquals("Kcont[k on t-0, NET]", k.toString());
+    }
+
     // ------------------------------------------------------------------------------------------
     // Bad arguments: specific exceptions, nothing half-applied
 
