@@ -383,7 +383,14 @@ public final class Kcont {
             // The inbox entry is already there (an earlier request, cancelled since), but whoever put
             // it decided about the wake-up for that request's deadline, and the worker may be parked
             // past this one's: decide again, as reschedule does.
-            laHome().wakeFor(tick);
+            final Worker h = laHome();
+            h.wakeFor(tick);
+            // That entry may sit in the inbox of a worker that has ended: put after its last look,
+            // by a caller that then saw it dead and withdrew its own request (enqueue), leaving Q
+            // set. Nobody will ever take it, so this request must not rely on it. Dekker with
+            // Worker.terminate(): our CAS above is the store, this load of dead the load; the
+            // worker stores dead, then CASes the state of every entry it takes (discardEntry).
+            withdrawIfDead(h);
         }
         return true;
     }
@@ -399,6 +406,10 @@ public final class Kcont {
             g.countRejected();
             throw g.refusal(this);
         }
+        final Runnable hook = g.afterAdmission;
+        if (hook != null) {
+            hook.run();
+        }
     }
 
     private static long requestBits(long tick) {
@@ -413,7 +424,7 @@ public final class Kcont {
     /**
      * Hands this continuation (whose Q bit the caller set) to {@code w}'s inbox and wakes {@code w}
      * if it is parked past {@code tick} (the request's deadline tick, or {@link #IMMEDIATE}). If
-     * {@code w} has already terminated, withdraws the request and counts it as rejected.
+     * {@code w} has already terminated, withdraws the request and counts it as discarded.
      */
     void enqueue(Worker w, long tick) {
         w.post(this);
@@ -421,8 +432,18 @@ public final class Kcont {
         // load of the worker's wake-up time the load.
         w.wakeFor(tick);
         // Dekker with Worker.terminate(): the same CAS is the store, this the load.
-        if (w.isDead() && cancel()) {
-            group.countRejected();
+        withdrawIfDead(w);
+    }
+
+    /**
+     * If {@code w} has ended, nobody will take the inbox entry this request relies on: withdraw the
+     * request and count it as discarded. It was accepted (its call passed admission before
+     * shutdown began, or is the worker's own wake-up, which is not counted), so it is not a
+     * refusal; and exactly one of this cancel and the ending worker's discard clears P and counts.
+     */
+    private void withdrawIfDead(Worker w) {
+        if (w.isDead() && cancel() && this != w.wake) {
+            group.countDiscarded();
         }
     }
 

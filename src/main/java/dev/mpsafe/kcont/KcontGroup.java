@@ -75,6 +75,12 @@ public final class KcontGroup implements AutoCloseable {
     private final AtomicLong handlerFailures = new AtomicLong();
     private volatile boolean stopping;
     private volatile ShutdownPolicy policy;
+    /**
+     * Test hook, null in production: run by a call right after it passed admission and before it
+     * touches the continuation, so a test can let shutdown overtake an admitted call. Plain field:
+     * a test sets it before it starts the threads that call (Thread.start orders it).
+     */
+    Runnable afterAdmission;
 
     private KcontGroup(Builder b) {
         this.name = b.name;

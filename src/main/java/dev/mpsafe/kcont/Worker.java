@@ -52,7 +52,11 @@ public final class Worker {
      * then empties the inbox with strict gets, whose emptiness test is a volatile load of the
      * producer index; a producer's put CASes that index, then loads dead (Kcont.enqueue). Either
      * the worker finds the entry or the producer sees dead and withdraws its request: a request is
-     * never left pending in a dead inbox without being counted.
+     * never left pending in a dead inbox without being counted. The worker clears Q on the entries
+     * it takes (discardEntry), and a producer whose request relies on an entry already there (Q
+     * set) also loads dead after its CAS (Kcont.request), because an entry put after the worker's
+     * last get is never taken. Late producers are calls admitted before shutdown began: their
+     * requests were accepted, so a withdrawn one counts as discarded, not rejected.
      *
      * Counters are written only by this thread (plain read, opaque write: no lost updates with a
      * single writer, untorn 64-bit values) and read by stats() with opaque loads.
@@ -579,9 +583,28 @@ public final class Worker {
         discardAll(expired);
         Kcont k;
         while ((k = inbox.get()) != null) {
-            discard(k);
+            discardEntry(k);
         }
         setCounter(C_DEPTH, 0);
+    }
+
+    /**
+     * Discards an entry the ending worker took from its inbox: clears P and Q in one CAS. Clearing
+     * Q matters: a call admitted before shutdown may make its request after this, and with Q still
+     * set it would rely on this entry, which nobody will take again (the request would stay
+     * pending forever, counted nowhere). With Q clear it posts its own entry and then sees dead.
+     * Dekker with Kcont.enqueue/request: dead (volatile) is stored before this CAS, and a producer
+     * CASes the state before it loads dead, so this CAS sees its request or it sees dead; if both,
+     * this CAS and its cancel race for P and exactly one of them counts the discard.
+     */
+    private void discardEntry(Kcont k) {
+        long s;
+        do {
+            s = k.lvState();
+        } while (!k.casState(s, s & (Kcont.RUNNING | Kcont.WAITERS)));
+        if ((s & Kcont.PENDING) != 0 && k != wake) {
+            group.countDiscarded();
+        }
     }
 
     /** RUN_PENDING for a manual group: run rounds on the caller until nothing is due, then end. */

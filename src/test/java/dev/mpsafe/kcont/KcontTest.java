@@ -452,6 +452,96 @@ class KcontTest {
         assertEquals(3, g.discardedCount());
     }
 
+    /**
+     * A schedule call on its own thread that passes admission before shutdown and then waits, in
+     * the group's test hook, until {@link #finish()} lets it go on: shutdown overtakes it exactly
+     * between admission and its request.
+     */
+    static final class LateCall {
+        final CountDownLatch admitted = new CountDownLatch(1);
+        final CountDownLatch go = new CountDownLatch(1);
+        final AtomicReference<Object> outcome = new AtomicReference<>();
+        final Thread thread;
+
+        LateCall(KcontGroup g, java.util.concurrent.ConcurrentHashMap<Thread, LateCall> calls, Kcont k)
+                throws InterruptedException {
+            thread = new Thread(() -> {
+                try {
+                    outcome.set(k.schedule());
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            }, "late-" + k.name());
+            calls.put(thread, this);
+            thread.start();
+            assertTrue(admitted.await(30, TimeUnit.SECONDS), "the call never passed admission");
+        }
+
+        Object finish() throws InterruptedException {
+            go.countDown();
+            thread.join(30_000);
+            assertFalse(thread.isAlive());
+            return outcome.get();
+        }
+
+        static java.util.concurrent.ConcurrentHashMap<Thread, LateCall> install(KcontGroup g) {
+            java.util.concurrent.ConcurrentHashMap<Thread, LateCall> calls = new java.util.concurrent.ConcurrentHashMap<>();
+            g.afterAdmission = () -> {
+                LateCall c = calls.get(Thread.currentThread());
+                if (c != null) {
+                    c.admitted.countDown();
+                    KcontThreadedTest.await(c.go);
+                }
+            };
+            return calls;
+        }
+    }
+
+    @Test
+    void shouldCountARequestAdmittedBeforeShutdownButPostedAfterItAsDiscardedNotRejected() throws Exception {
+        KcontGroup g = manual().build();
+        var calls = LateCall.install(g);
+        Kcont k = g.worker(0).kcont("k", Priority.NET, () -> { });
+        LateCall late = new LateCall(g, calls, k);
+        g.shutdown(ShutdownPolicy.DISCARD); // the worker ends while the call is between admission and request
+        assertEquals(Boolean.TRUE, late.finish(), "admitted before shutdown: accepted, not refused");
+        assertFalse(k.isPending());
+        assertEquals(0, g.rejectedCount(), "an accepted call was counted as refused");
+        assertEquals(1, g.discardedCount(), "the accepted request that shutdown never ran was not counted");
+    }
+
+    @Test
+    void shouldNotStrandARequestAdmittedBeforeShutdownWhoseInboxEntryShutdownTook() throws Exception {
+        KcontGroup g = manual().build();
+        var calls = LateCall.install(g);
+        Kcont k = g.worker(0).kcont("k", Priority.NET, () -> { });
+        assertTrue(k.schedule());
+        assertTrue(k.cancel()); // nothing pending, but its inbox entry is still there
+        LateCall late = new LateCall(g, calls, k);
+        g.shutdown(ShutdownPolicy.DISCARD); // takes that entry: nothing pending to discard
+        assertEquals(Boolean.TRUE, late.finish());
+        assertFalse(k.isPending(), "an accepted request was left pending in a dead inbox, counted nowhere");
+        assertEquals(0, g.rejectedCount());
+        assertEquals(1, g.discardedCount());
+    }
+
+    @Test
+    void shouldNotStrandARequestWhoseInboxEntryArrivedAfterTheWorkerEnded() throws Exception {
+        KcontGroup g = manual().build();
+        var calls = LateCall.install(g);
+        Kcont k = g.worker(0).kcont("k", Priority.NET, () -> { });
+        LateCall first = new LateCall(g, calls, k);
+        LateCall second = new LateCall(g, calls, k);
+        g.shutdown(ShutdownPolicy.DISCARD);
+        // The first posts an entry that no worker will ever take, sees the worker dead and withdraws
+        // its request; the entry stays. The second then finds that entry and must not rely on it.
+        assertEquals(Boolean.TRUE, first.finish());
+        assertEquals(Boolean.TRUE, second.finish());
+        assertFalse(k.isPending(), "the second request was left pending behind an entry in a dead inbox");
+        assertEquals(0, g.rejectedCount());
+        assertEquals(2, g.discardedCount());
+    }
+
     // ------------------------------------------------------------------------------------------
     // Moving between workers
 
