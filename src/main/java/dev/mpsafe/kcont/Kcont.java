@@ -35,7 +35,17 @@ import java.util.concurrent.TimeUnit;
  *       same group and schedules it there; a request already pending moves with it. A call that
  *       throws leaves the continuation bound where it was.</li>
  *   <li><b>Failures.</b> A run that throws is caught, counted ({@link WorkerStats#failures()}) and
- *       reported to the group's error handler; the worker survives.</li>
+ *       reported to the group's error handler; the worker survives, unless the handler itself
+ *       throws an {@code Error} (its verdict that the failure is fatal).</li>
+ *   <li><b>Worker death.</b> A worker thread killed by something thrown outside every body (an
+ *       {@code Error} from the error handler, a failing ticker, an out-of-memory in the worker's
+ *       own code) is recorded ({@link Worker#deathCause()}, {@link KcontGroup#deadWorkers()}) and
+ *       reported once (an ERROR on the {@code dev.mpsafe.kcont} logger and a
+ *       {@code dev.mpsafe.KcontWorkerDeath} JFR event); what was pending on it is discarded and
+ *       counted, and later {@code schedule} and {@code scheduleOn} calls that need it throw
+ *       {@link RejectedExecutionException} naming it and its cause. They are not rebound to
+ *       another worker: the caller bound them there (the worker owns its continuations' data, the
+ *       DragonFly model), so moving them is the caller's decision, on new continuations.</li>
  *   <li><b>Shutdown.</b> Once the group is shutting down, {@code schedule}, {@code schedule(delay)}
  *       and {@code scheduleOn} refuse new requests: they throw {@link RejectedExecutionException}
  *       naming the group and its state, change nothing, and are counted
@@ -205,7 +215,8 @@ public final class Kcont {
      *
      * @return {@code true} if this call made it pending; {@code false} if it was pending already
      *     (the call is folded into that request and counted)
-     * @throws RejectedExecutionException if the group is shutting down (nothing is changed)
+     * @throws RejectedExecutionException if the group is shutting down, or its worker has died
+     *     (nothing is changed)
      */
     public boolean schedule() {
         return request(IMMEDIATE, true);
@@ -221,7 +232,8 @@ public final class Kcont {
      *     (its deadline is kept; see {@link #reschedule})
      * @throws IllegalArgumentException if {@code delay} is negative or above the maximum
      * @throws NullPointerException if {@code unit} is {@code null}
-     * @throws RejectedExecutionException if the group is shutting down (nothing is changed)
+     * @throws RejectedExecutionException if the group is shutting down, or its worker has died
+     *     (nothing is changed)
      */
     public boolean schedule(long delay, TimeUnit unit) {
         return request(group.deadlineTick(delay, unit), true);
@@ -236,8 +248,8 @@ public final class Kcont {
      * @return as {@link #schedule()}
      * @throws NullPointerException if {@code worker} is {@code null}
      * @throws IllegalArgumentException if {@code worker} belongs to another group
-     * @throws RejectedExecutionException if the group is shutting down; the continuation then
-     *     stays bound to its worker
+     * @throws RejectedExecutionException if the group is shutting down, or this continuation's
+     *     worker or {@code worker} has died; the continuation then stays bound to its worker
      */
     public boolean scheduleOn(Worker worker) {
         Objects.requireNonNull(worker, "worker");
@@ -247,7 +259,7 @@ public final class Kcont {
         }
         // Admission before binding: a refused call must leave the continuation where it was. Once
         // admitted the call is accepted, even if shutdown begins before the request below is made.
-        admit();
+        admit(worker);
         bound = worker; // volatile: read by the old home when it meets this continuation next
         final boolean made = request(IMMEDIATE, false);
         if (!made && (lvState() & (PENDING | QUEUED)) == PENDING) {
@@ -358,7 +370,7 @@ public final class Kcont {
      */
     private boolean request(long tick, boolean admit) {
         if (admit) {
-            admit();
+            admit(null);
         }
         long s;
         for (;;) {
@@ -397,14 +409,27 @@ public final class Kcont {
 
     /**
      * Admission of a new request: the linearization point of a refusal. A call that passes it is
-     * accepted; if shutdown then overtakes it, the request it makes is run or discarded (and
-     * counted) by the shutdown like any request made before it.
+     * accepted; if shutdown (or the worker's death) then overtakes it, the request it makes is run
+     * or discarded (and counted) like any request made before. Refused: the group is shutting down,
+     * or a worker the request would need (home, bound, or {@code to}, the target of scheduleOn;
+     * null if none) has died. A continuation stranded on a dead worker cannot be moved away from
+     * it either: the handover goes through the old worker.
      */
-    private void admit() {
+    private void admit(Worker to) {
         final KcontGroup g = group;
         if (g.isShuttingDown()) {
             g.countRejected();
             throw g.refusal(this);
+        }
+        final Worker h = laHome();
+        final Worker b = bound;
+        if (h.isDead() || b.isDead() || to != null && to.isDead()) {
+            // Only a worker that died is dead while the group is not shutting down.
+            final Worker dead = h.isDead() ? h : b.isDead() ? b : to;
+            g.countRejected();
+            throw new RejectedExecutionException("kcont '" + name + "' refused: worker '" + dead.name()
+                    + "' died of " + dead.deathCause() + (to == null ? "" : "; the continuation stays on '"
+                    + b.name() + "'"));
         }
         final Runnable hook = g.afterAdmission;
         if (hook != null) {

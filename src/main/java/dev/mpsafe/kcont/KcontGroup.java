@@ -1,5 +1,6 @@
 package dev.mpsafe.kcont;
 
+import dev.mpsafe.internal.KcontWorkerDeathEvent;
 import dev.mpsafe.pcq.Pcq;
 import java.time.Duration;
 import java.util.Arrays;
@@ -227,8 +228,17 @@ public final class KcontGroup implements AutoCloseable {
     }
 
     /**
-     * Returns how many times the error handler itself threw (those exceptions are logged and
-     * otherwise ignored).
+     * Returns the workers whose thread died (see {@link Worker#deathCause()}), in index order.
+     *
+     * @return an unmodifiable list, empty while every worker is alive or ended by shutdown
+     */
+    public List<Worker> deadWorkers() {
+        return Arrays.stream(workers).filter(w -> w.deathCause() != null).toList();
+    }
+
+    /**
+     * Returns how many times the error handler itself threw: a {@code RuntimeException} is logged
+     * and otherwise ignored; an {@code Error} kills the worker (see {@link Builder#errorHandler}).
      *
      * @return the count of handler failures
      */
@@ -351,7 +361,9 @@ public final class KcontGroup implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "KcontGroup[" + name + ", " + workers.length + " workers" + (stopping ? ", shut down" : "") + "]";
+        final int dead = deadWorkers().size();
+        return "KcontGroup[" + name + ", " + workers.length + " workers" + (dead > 0 ? ", " + dead + " dead" : "")
+                + (stopping ? ", shut down" : "") + "]";
     }
 
     // ------------------------------------------------------------------------------------------
@@ -436,10 +448,27 @@ public final class KcontGroup implements AutoCloseable {
     void reportFailure(Kcont k, Throwable t) {
         try {
             errorHandler.accept(k, t);
-        } catch (Throwable h) {
+        } catch (RuntimeException h) {
             handlerFailures.incrementAndGet();
             LOG.log(System.Logger.Level.ERROR, "kcont error handler failed on " + k, h);
+        } catch (Error e) {
+            // The handler's verdict that this failure is fatal (or the JVM's, an OutOfMemoryError
+            // thrown while it handled one): let it end the worker, which records and reports it.
+            handlerFailures.incrementAndGet();
+            throw e;
         }
+    }
+
+    /** Called once by a worker thread that died, after it discarded what was pending on it. */
+    void reportWorkerDeath(Worker w, Throwable cause) {
+        final KcontWorkerDeathEvent e = new KcontWorkerDeathEvent();
+        if (e.shouldCommit()) {
+            e.worker = w.name();
+            e.cause = String.valueOf(cause);
+            e.commit();
+        }
+        LOG.log(System.Logger.Level.ERROR, "kcont worker '" + w.name() + "' of group '" + name + "' died: what was"
+                + " pending on it was discarded (counted), and requests bound to it are refused", cause);
     }
 
     private static void logFailure(Kcont k, Throwable t) {
@@ -619,7 +648,12 @@ public final class KcontGroup implements AutoCloseable {
 
         /**
          * Sets who hears about a continuation that threw (default: a WARNING on the
-         * {@code dev.mpsafe.kcont} system logger). Runs on the worker thread.
+         * {@code dev.mpsafe.kcont} system logger). Runs on the worker thread. A
+         * {@code RuntimeException} it throws is counted ({@link KcontGroup#handlerFailureCount()}),
+         * logged and ignored; an {@code Error} it throws (rethrowing what the continuation threw,
+         * say, to make it fatal) is counted and kills the worker, which is then recorded and
+         * reported ({@link Worker#deathCause()}). In a manual group it propagates out of
+         * {@link Worker#runRound()}.
          *
          * @param handler receives the continuation and what it threw
          * @return this builder

@@ -100,6 +100,8 @@ public final class Worker {
 
     private volatile Thread thread;
     private volatile boolean dead;
+    /** What killed the thread, null unless it died; stored before dead (both volatile). */
+    private volatile Throwable deathCause;
 
     /** wakeAt while the worker is not parked. */
     private static final long AWAKE = Long.MIN_VALUE;
@@ -183,6 +185,19 @@ public final class Worker {
         return dead;
     }
 
+    /**
+     * Returns what killed this worker's thread: something thrown outside every continuation's body,
+     * such as an {@code Error} thrown by the group's error handler. A worker that died has
+     * discarded (and counted) what was pending on it, and requests for continuations bound to it
+     * are refused with a {@link java.util.concurrent.RejectedExecutionException} naming it.
+     * A worker ended by shutdown did not die.
+     *
+     * @return the cause of death, or {@code null} if this worker's thread has not died
+     */
+    public Throwable deathCause() {
+        return deathCause;
+    }
+
     // ------------------------------------------------------------------------------------------
     // Producers
 
@@ -199,6 +214,7 @@ public final class Worker {
     /** The thread body of a threaded group. */
     void loop() {
         thread = Thread.currentThread();
+        Throwable death = null;
         try {
             for (;;) {
                 runRound0();
@@ -212,8 +228,19 @@ public final class Worker {
                     idle();
                 }
             }
+        } catch (Throwable t) {
+            // Bodies' failures never get here (runBody catches them): this is the worker's own
+            // path failing. Record it before terminate() stores dead, so that a producer that sees
+            // dead (volatile) also sees the cause it names in its refusal.
+            death = t;
+            deathCause = t;
         } finally {
             terminate();
+        }
+        if (death != null) {
+            // Reported here, once, and not rethrown: the thread's uncaught-exception handler would
+            // report it a second time, with nothing of what the group knows.
+            group.reportWorkerDeath(this, death);
         }
     }
 
@@ -478,8 +505,12 @@ public final class Worker {
             LatenessHistogram.record(lateness, group.tickOf(start) - deadline);
         }
         final Throwable failure = k.runBody();
-        final long end = group.now();
-        k.finishRun();
+        final long end;
+        try {
+            end = group.now();
+        } finally {
+            k.finishRun(); // even if the ticker throws: a drainer must not wait for a run that ended
+        }
         bump(C_RUNS);
         roundRuns++;
         if (failure != null) {
