@@ -280,48 +280,65 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         if (closed) {
             throw new IllegalStateException("epoch '" + name() + "' is closed");
         }
-        // Over the bound, wait for room, unless this thread is the one that makes room: a callback
-        // (on the domain thread, or dispatched on a caller's) that defers more would wait for itself.
-        if (pendingCallbacks() >= options.maxPendingCallbacks() && !inSection() && !dispatching()) {
-            relieve();
-        }
-        // StoreLoad: the caller's unpublish (often only a release store) must be visible before we
-        // read the epoch that tags the callback. Otherwise a reader could enter in a later epoch,
-        // still see the old object, and the bucket could become ready while it holds it.
-        // The lock acquire below gives no StoreLoad order in the JMM. (jcstress
-        // EpochCallbackWaitsForReaderTest)
-        VarHandle.fullFence();
+        final int max = options.maxPendingCallbacks();
         long pendingBefore;
-        cbLock.lock();
-        try {
-            if (closed) {
-                // close() sets closed under cbLock before its final drain: a call that got in first
-                // is drained there; one that did not is refused, never stranded.
-                throw new IllegalStateException("epoch '" + name() + "' is closed");
+        for (;;) {
+            // StoreLoad: the caller's unpublish (often only a release store) must be visible before
+            // we read the epoch that tags the callback. Otherwise a reader could enter in a later
+            // epoch, still see the old object, and the bucket could become ready while it holds it.
+            // The lock acquire below gives no StoreLoad order in the JMM. (jcstress
+            // EpochCallbackWaitsForReaderTest)
+            VarHandle.fullFence();
+            cbLock.lock();
+            try {
+                if (closed) {
+                    // close() sets closed under cbLock before its final drain: a call that got in
+                    // first is drained there; one that did not is refused, never stranded.
+                    throw new IllegalStateException("epoch '" + name() + "' is closed");
+                }
+                // The bound is checked here, under cbLock, with the same count the call then
+                // raises: racing callers are decided one at a time, so they cannot all see room for
+                // one and pass the bound together (they could, when this was a check before the
+                // lock). No shared access is added: the count was read here already. completed may
+                // be read stale (it only grows, written under dispatchLock), which overestimates
+                // the pending count: a caller may wait a little early, never pass the bound.
+                pendingBefore = called - completed;
+                if (pendingBefore < max || !mayWaitForRoom()) {
+                    final long e = global.lvValue();
+                    final int b = (int) (e & (BUCKETS - 1));
+                    final int n = bucketSize[b];
+                    Runnable[] bucket = buckets[b];
+                    if (n == bucket.length) {
+                        bucket = buckets[b] = Arrays.copyOf(bucket, n * 2);
+                    }
+                    bucket[n] = callback;
+                    bucketSize[b] = n + 1;
+                    if (e > bucketTag[b]) {
+                        bucketTag[b] = e;
+                    }
+                    called++;
+                    if (pendingBefore + 1 > highWater) {
+                        highWater = pendingBefore + 1;
+                    }
+                    break;
+                }
+            } finally {
+                cbLock.unlock();
             }
-            long e = global.lvValue();
-            int b = (int) (e & (BUCKETS - 1));
-            int n = bucketSize[b];
-            Runnable[] bucket = buckets[b];
-            if (n == bucket.length) {
-                bucket = buckets[b] = Arrays.copyOf(bucket, n * 2);
-            }
-            bucket[n] = callback;
-            bucketSize[b] = n + 1;
-            if (e > bucketTag[b]) {
-                bucketTag[b] = e;
-            }
-            pendingBefore = called - completed;
-            called++;
-            if (pendingBefore + 1 > highWater) {
-                highWater = pendingBefore + 1;
-            }
-        } finally {
-            cbLock.unlock();
+            relieve(); // at the bound: make room (or wait for it) outside the lock, then try again
         }
         if (ownThread && pendingBefore == 0) {
             wakeReclaimer();
         }
+    }
+
+    /**
+     * Whether a call at the bound may wait for room: not inside a section (the wait could be for
+     * its own section), and not on the thread that makes room (a callback that defers more, on
+     * the domain thread or dispatched on a caller's, would wait for itself).
+     */
+    private boolean mayWaitForRoom() {
+        return !inSection() && !dispatching();
     }
 
     /** Over the pending bound, outside a section: reclaim (or wait for the reclaimer) first. */

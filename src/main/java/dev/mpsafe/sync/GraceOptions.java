@@ -112,7 +112,9 @@ public final class GraceOptions {
      * The bound on callbacks accepted and not yet run. A {@code call()} made outside a section when
      * the bound is reached first waits for (or, with caller-run callbacks, performs) reclamation,
      * so pending garbage cannot grow without bound; calls made inside a section, or by a callback
-     * of the same domain, are accepted anyway, since waiting there could deadlock.
+     * of the same domain, are accepted anyway, since waiting there could deadlock. Epoch's bound
+     * is exact: calls that may wait never take the count above it, however many race; only the
+     * calls accepted anyway can.
      *
      * @throws IllegalArgumentException if below 1
      */

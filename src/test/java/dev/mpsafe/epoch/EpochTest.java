@@ -310,6 +310,41 @@ class EpochTest {
         assertEquals(10_000, ran.get());
     }
 
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void shouldNeverLetConcurrentCallersPassTheBound(boolean domainThread) throws Exception {
+        final int bound = 2;
+        final int threads = 4;
+        final int perThread = 20_000;
+        Epoch e = Epoch.create(GraceOptions.named("exact-bound").withCallbacksOnDomainThread(domainThread)
+                .withMaxPendingCallbacks(bound));
+        java.util.concurrent.atomic.AtomicLong ran = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        Thread[] ts = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            ts[t] = new Thread(() -> {
+                try {
+                    start.await();
+                } catch (Exception x) {
+                    throw new AssertionError(x);
+                }
+                for (int i = 0; i < perThread; i++) {
+                    e.call(ran::incrementAndGet);
+                }
+            }, "caller-" + t);
+            ts[t].start();
+        }
+        for (Thread t : ts) {
+            t.join(60_000);
+            assertFalse(t.isAlive(), "a caller is stuck");
+        }
+        e.barrier();
+        assertEquals((long) threads * perThread, ran.get());
+        assertTrue(e.pendingHighWater() <= bound, "racing callers passed the bound of " + bound + ": high water "
+                + e.pendingHighWater());
+        e.close();
+    }
+
     @Test
     void shouldAcceptCallsInsideSectionBeyondBoundRatherThanDeadlock() {
         Epoch e = Epoch.create(GraceOptions.named("inside").withCallbacksOnDomainThread(false)
