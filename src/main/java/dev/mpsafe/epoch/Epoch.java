@@ -91,8 +91,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * caller's writes; dispatch takes cbLock before running the callback; lock release/acquire
      * makes the caller's writes happen-before the callback.
      *
-     * Progress: readers are wait-free. Writers and the domain thread wait for readers (parking
-     * after a short spin, reporting stalls). G is a 64-bit counter; a slot keeps its low 47 bits,
+     * Progress: readers are wait-free. Writers and the domain thread wait for readers (writers
+     * park after a short spin, the domain thread for its dispatch tick; both report stalls). G is a 64-bit counter; a slot keeps its low 47 bits,
      * and tryAdvance compares only those, so only equality modulo 2^47 matters and the slot's
      * copy may wrap harmlessly.
      */
@@ -555,18 +555,30 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     }
 
     private void reclaimLoop() {
+        // The domain thread waits for readers as a writer does (callbacks wait for the grace
+        // period it cannot reach), so a reader that holds it up is reported the same way: a Stall
+        // to the handler and a GracePeriodStall JFR event, once per reader and wait. It keeps its
+        // own dispatch tick rather than the writers' backoff, so it only observes; one instance,
+        // allocated once, reset whenever the wait ends.
+        final GraceWait stalls = new GraceWait(options);
         while (!closed) {
             // Ours alone: an interrupt left by a callback means nothing here, and a set flag would
             // turn every park below into a busy spin.
             Thread.interrupted();
             if (pendingCallbacks() == 0) {
+                stalls.reset();
                 LockSupport.park(this); // nothing to reclaim: no scans at all
                 continue;
             }
-            boolean advanced = tryAdvance() == null;
+            final Reader blocker = tryAdvance();
             int ran = dispatchReady();
-            if (!advanced && ran == 0) {
-                LockSupport.parkNanos(this, TICK_NANOS);
+            if (blocker == null) {
+                stalls.reset(); // advanced: whatever held it up has let go
+            } else {
+                stalls.observe(blocker);
+                if (ran == 0) {
+                    LockSupport.parkNanos(this, TICK_NANOS);
+                }
             }
         }
     }

@@ -86,7 +86,10 @@ public final class GraceOptions {
                 maxPendingCallbacks);
     }
 
-    /** Receives stall reports, on the waiting writer's thread. It must not block for long. */
+    /**
+     * Receives stall reports, on the waiting thread: a writer's, or the thread that runs an epoch
+     * domain's callbacks while it waits for a grace period. It must not block for long.
+     */
     public GraceOptions withStallHandler(Consumer<Stall> handler) {
         return new GraceOptions(name, stallThreshold, Objects.requireNonNull(handler, "handler"),
                 callbackErrorHandler, callbacksOnDomainThread, maxPendingCallbacks);

@@ -233,6 +233,36 @@ class EpochTest {
     }
 
     @Test
+    void shouldReportAStallMetByTheDomainThreadLikeAWritersStall() throws Exception {
+        List<dev.mpsafe.sync.Stall> stalls = new CopyOnWriteArrayList<>();
+        List<String> reportedOn = new CopyOnWriteArrayList<>();
+        CountDownLatch stalled = new CountDownLatch(1);
+        Epoch e = Epoch.create(GraceOptions.named("domain-stall").withStallThreshold(Duration.ofMillis(20))
+                .withStallHandler(st -> {
+                    stalls.add(st);
+                    reportedOn.add(Thread.currentThread().getName());
+                    stalled.countDown();
+                }));
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = readerInside(e, leave);
+        AtomicBoolean ran = new AtomicBoolean();
+        e.call(() -> ran.set(true)); // far below the bound: only the domain thread waits for the reader
+        assertTrue(stalled.await(10, java.util.concurrent.TimeUnit.SECONDS),
+                "the domain thread waited for a reader past the threshold and reported no stall");
+        assertFalse(ran.get());
+        leave.countDown();
+        reader.join();
+        e.barrier();
+        assertTrue(ran.get());
+        assertEquals(1, stalls.size(), "one report per reader and wait: " + stalls);
+        assertEquals("mpsafe-epoch-domain-stall", reportedOn.get(0));
+        assertEquals("domain-stall", stalls.get(0).domain());
+        assertSame(reader, stalls.get(0).reader());
+        assertTrue(stalls.get(0).waited().toMillis() >= 20, stalls.get(0).toString());
+        e.close();
+    }
+
+    @Test
     void shouldParkRatherThanSpinWhenAnInterruptedWriterWaits() throws Exception {
         Epoch e = epoch(false);
         CountDownLatch leave = new CountDownLatch(1);
