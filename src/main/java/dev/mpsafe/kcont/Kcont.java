@@ -125,7 +125,11 @@ public final class Kcont {
      *
      * Linearization points: schedule, reschedule and cancel at their successful CAS (or at the load
      * that showed P clear, for a cancel or reschedule that returns false); a run begins at the
-     * worker's CAS that clears P and sets R.
+     * worker's CAS that clears P and sets R. A refused schedule or scheduleOn linearizes at
+     * admission (admit: the volatile load of the group's stopping flag, then of the workers' dead
+     * flags), before it has written anything; an admitted call is accepted, and if shutdown or a
+     * worker's death overtakes it, its request is withdrawn or discarded and counted as discarded
+     * (Worker's termination notes).
      *
      * Ordering arguments (each covered by a jcstress test in src/jcstress/.../kcont):
      *   O1 (KcontPublicationTest) writes before schedule() are seen by the run: schedule's CAS is a
