@@ -98,8 +98,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * caller's writes; dispatch takes cbLock before running the callback; lock release/acquire
      * makes the caller's writes happen-before the callback.
      *
-     * Progress: readers are wait-free. Writers and the domain thread wait for readers (parking
-     * after a short spin, reporting stalls). G is a 64-bit counter; a slot keeps its low 47 bits,
+     * Progress: readers are wait-free. Writers and the domain thread wait for readers (writers
+     * park after a short spin, the domain thread for its dispatch tick; both report stalls). G is a 64-bit counter; a slot keeps its low 47 bits,
      * and tryAdvance compares only those, so only equality modulo 2^47 matters and the slot's
      * copy may wrap harmlessly.
      */
@@ -287,48 +287,65 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         if (closed) {
             throw new IllegalStateException("epoch '" + name() + "' is closed");
         }
-        // Over the bound, wait for room, unless this thread is the one that makes room: a callback
-        // (on the domain thread, or dispatched on a caller's) that defers more would wait for itself.
-        if (pendingCallbacks() >= options.maxPendingCallbacks() && !inSection() && !dispatching()) {
-            relieve();
-        }
-        // StoreLoad: the caller's unpublish (often only a release store) must be visible before we
-        // read the epoch that tags the callback. Otherwise a reader could enter in a later epoch,
-        // still see the old object, and the bucket could become ready while it holds it.
-        // The lock acquire below gives no StoreLoad order in the JMM. (jcstress
-        // EpochCallbackWaitsForReaderTest)
-        VarHandle.fullFence();
+        final int max = options.maxPendingCallbacks();
         long pendingBefore;
-        cbLock.lock();
-        try {
-            if (closed) {
-                // close() sets closed under cbLock before its final drain: a call that got in first
-                // is drained there; one that did not is refused, never stranded.
-                throw new IllegalStateException("epoch '" + name() + "' is closed");
+        for (;;) {
+            // StoreLoad: the caller's unpublish (often only a release store) must be visible before
+            // we read the epoch that tags the callback. Otherwise a reader could enter in a later
+            // epoch, still see the old object, and the bucket could become ready while it holds it.
+            // The lock acquire below gives no StoreLoad order in the JMM. (jcstress
+            // EpochCallbackWaitsForReaderTest)
+            VarHandle.fullFence();
+            cbLock.lock();
+            try {
+                if (closed) {
+                    // close() sets closed under cbLock before its final drain: a call that got in
+                    // first is drained there; one that did not is refused, never stranded.
+                    throw new IllegalStateException("epoch '" + name() + "' is closed");
+                }
+                // The bound is checked here, under cbLock, with the same count the call then
+                // raises: racing callers are decided one at a time, so they cannot all see room for
+                // one and pass the bound together (they could, when this was a check before the
+                // lock). No shared access is added: the count was read here already. completed may
+                // be read stale (it only grows, written under dispatchLock), which overestimates
+                // the pending count: a caller may wait a little early, never pass the bound.
+                pendingBefore = called - completed;
+                if (pendingBefore < max || !mayWaitForRoom()) {
+                    final long e = global.lvValue();
+                    final int b = (int) (e & (BUCKETS - 1));
+                    final int n = bucketSize[b];
+                    Runnable[] bucket = buckets[b];
+                    if (n == bucket.length) {
+                        bucket = buckets[b] = Arrays.copyOf(bucket, n * 2);
+                    }
+                    bucket[n] = callback;
+                    bucketSize[b] = n + 1;
+                    if (e > bucketTag[b]) {
+                        bucketTag[b] = e;
+                    }
+                    called++;
+                    if (pendingBefore + 1 > highWater) {
+                        highWater = pendingBefore + 1;
+                    }
+                    break;
+                }
+            } finally {
+                cbLock.unlock();
             }
-            long e = global.lvValue();
-            int b = (int) (e & (BUCKETS - 1));
-            int n = bucketSize[b];
-            Runnable[] bucket = buckets[b];
-            if (n == bucket.length) {
-                bucket = buckets[b] = Arrays.copyOf(bucket, n * 2);
-            }
-            bucket[n] = callback;
-            bucketSize[b] = n + 1;
-            if (e > bucketTag[b]) {
-                bucketTag[b] = e;
-            }
-            pendingBefore = called - completed;
-            called++;
-            if (pendingBefore + 1 > highWater) {
-                highWater = pendingBefore + 1;
-            }
-        } finally {
-            cbLock.unlock();
+            relieve(); // at the bound: make room (or wait for it) outside the lock, then try again
         }
         if (ownThread && pendingBefore == 0) {
             wakeReclaimer();
         }
+    }
+
+    /**
+     * Whether a call at the bound may wait for room: not inside a section (the wait could be for
+     * its own section), and not on the thread that makes room (a callback that defers more, on
+     * the domain thread or dispatched on a caller's, would wait for itself).
+     */
+    private boolean mayWaitForRoom() {
+        return !inSection() && !dispatching();
     }
 
     /** Over the pending bound, outside a section: reclaim (or wait for the reclaimer) first. */
@@ -545,18 +562,30 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     }
 
     private void reclaimLoop() {
+        // The domain thread waits for readers as a writer does (callbacks wait for the grace
+        // period it cannot reach), so a reader that holds it up is reported the same way: a Stall
+        // to the handler and a GracePeriodStall JFR event, once per reader and wait. It keeps its
+        // own dispatch tick rather than the writers' backoff, so it only observes; one instance,
+        // allocated once, reset whenever the wait ends.
+        final GraceWait stalls = new GraceWait(options);
         while (!closed) {
             // Ours alone: an interrupt left by a callback means nothing here, and a set flag would
             // turn every park below into a busy spin.
             Thread.interrupted();
             if (pendingCallbacks() == 0) {
+                stalls.reset();
                 LockSupport.park(this); // nothing to reclaim: no scans at all
                 continue;
             }
-            boolean advanced = tryAdvance() == null;
+            final Reader blocker = tryAdvance();
             int ran = dispatchReady();
-            if (!advanced && ran == 0) {
-                LockSupport.parkNanos(this, TICK_NANOS);
+            if (blocker == null) {
+                stalls.reset(); // advanced: whatever held it up has let go
+            } else {
+                stalls.observe(blocker);
+                if (ran == 0) {
+                    LockSupport.parkNanos(this, TICK_NANOS);
+                }
             }
         }
     }
@@ -649,7 +678,39 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
         @Override
         public void exit() {
+            if (CHECKS) {
+                checkOwner("exit()");
+            }
             exitToZero(); // the scan ignores the tag of a slot at depth 0
+        }
+
+        // Every state change is the owner's alone: another thread's exit, offline or online would
+        // race the owner's plain read-modify-write of the state word (and could end a section the
+        // owner is still in); its release would silently do nothing. Checked, like enter, only
+        // with -ea: CHECKS is a static final, so without -ea these cost nothing.
+
+        @Override
+        public void offline() {
+            if (CHECKS) {
+                checkOwner("offline()");
+            }
+            super.offline();
+        }
+
+        @Override
+        public void online() {
+            if (CHECKS) {
+                checkOwner("online()");
+            }
+            super.online();
+        }
+
+        @Override
+        public void release() {
+            if (CHECKS) {
+                checkOwner("release()");
+            }
+            super.release();
         }
 
         @Override

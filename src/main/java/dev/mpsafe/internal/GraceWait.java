@@ -10,7 +10,8 @@ import java.util.concurrent.locks.LockSupport;
  * long wait does not burn a core), and report a {@link Stall} once per reader when the wait for it
  * passes the domain's threshold (to the handler and as a JFR event).
  *
- * <p>One instance per waiting call; not thread-safe.
+ * <p>One instance per waiting call (or per waiting thread, with {@link #reset()} between waits);
+ * not thread-safe.
  */
 public final class GraceWait {
 
@@ -38,15 +39,7 @@ public final class GraceWait {
      * something other than a reader); pauses a little.
      */
     public void pause(ThreadSlot slot) {
-        long now = System.nanoTime();
-        if (slot != waitingFor) {
-            waitingFor = slot;
-            waitStart = now;
-            reported = false;
-        } else if (!reported && now - waitStart > thresholdNanos) {
-            reported = true;
-            report(slot, now - waitStart);
-        }
+        observe(slot);
         int r = rounds++;
         if (r < SPINS) {
             Thread.onSpinWait();
@@ -70,8 +63,35 @@ public final class GraceWait {
         }
     }
 
+    /**
+     * The stall-reporting half of {@link #pause}, for a waiter that does its own waiting (the
+     * epoch domain thread parks for its dispatch tick): notes that {@code slot} holds it up now,
+     * and reports a stall once the same slot has held it up past the threshold.
+     */
+    public void observe(ThreadSlot slot) {
+        long now = System.nanoTime();
+        if (slot != waitingFor) {
+            waitingFor = slot;
+            waitStart = now;
+            reported = false;
+        } else if (!reported && now - waitStart > thresholdNanos) {
+            reported = true;
+            report(slot, now - waitStart);
+        }
+    }
+
     /** Called when the writer made progress: restart the backoff. */
     public void progressed() {
+        rounds = 0;
+    }
+
+    /**
+     * Ends the wait: the next {@link #observe}/{@link #pause} starts a new one (its own threshold,
+     * its own report). For a long-lived waiter that reuses one instance across waits.
+     */
+    public void reset() {
+        waitingFor = null;
+        reported = false;
         rounds = 0;
     }
 

@@ -88,8 +88,9 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         return depthOf(lpState()) != 0;
     }
 
+    /** Not final: a scheme may put its {@code -ea} owner check in front (Epoch does). */
     @Override
-    public final void offline() {
+    public void offline() {
         final long s = lpState();
         if (depthOf(s) != 0) {
             throw fail("offline() inside a section");
@@ -97,23 +98,25 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         soOpaqueState(s | OFFLINE_BIT);
     }
 
+    /** Not final, as {@link #offline()}. */
     @Override
-    public final void online() {
+    public void online() {
         if (owner() == null) {
             throw fail("online() on a released participant; register() a new one");
         }
         soOpaqueState(lpState() & ~OFFLINE_BIT);
     }
 
+    /** Not final, as {@link #offline()}. */
     @Override
-    public final void release() {
+    public void release() {
         if (inSection()) {
             throw fail("release() inside a section");
         }
         releaseSlot();
     }
 
-    /** Throws unless the calling thread owns this slot (the -ea check of enter). */
+    /** Throws unless the calling thread owns this slot (the -ea check of enter, exit, offline...). */
     protected final void checkOwner(String op) {
         Thread owner = owner();
         if (owner != Thread.currentThread()) {

@@ -3,6 +3,7 @@ package dev.mpsafe.kcont;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,11 +32,29 @@ import java.util.concurrent.TimeUnit;
  *       continuation's own worker thread throws {@link IllegalStateException} instead of
  *       deadlocking.</li>
  *   <li><b>Moving.</b> {@link #scheduleOn(Worker)} binds the continuation to another worker of the
- *       same group and schedules it there; a request already pending moves with it.</li>
+ *       same group and schedules it there; a request already pending moves with it. A call that
+ *       throws leaves the continuation bound where it was.</li>
  *   <li><b>Failures.</b> A run that throws is caught, counted ({@link WorkerStats#failures()}) and
- *       reported to the group's error handler; the worker survives.</li>
- *   <li><b>Shutdown.</b> Once the group is shutting down, {@code schedule} refuses new requests: it
- *       returns {@code false} and counts them ({@link KcontGroup#rejectedCount()}).</li>
+ *       reported to the group's error handler; the worker survives, unless the handler itself
+ *       throws an {@code Error} (its verdict that the failure is fatal).</li>
+ *   <li><b>Worker death.</b> A worker thread killed by something thrown outside every body (an
+ *       {@code Error} from the error handler, a failing ticker, an out-of-memory in the worker's
+ *       own code) is recorded ({@link Worker#deathCause()}, {@link KcontGroup#deadWorkers()}) and
+ *       reported once (an ERROR on the {@code dev.mpsafe.kcont} logger and a
+ *       {@code dev.mpsafe.KcontWorkerDeath} JFR event); what was pending on it is discarded and
+ *       counted, and later {@code schedule} and {@code scheduleOn} calls that need it throw
+ *       {@link RejectedExecutionException} naming it and its cause. They are not rebound to
+ *       another worker: the caller bound them there (the worker owns its continuations' data, the
+ *       DragonFly model), so moving them is the caller's decision, on new continuations.</li>
+ *   <li><b>Shutdown.</b> Once the group is shutting down, {@code schedule}, {@code schedule(delay)}
+ *       and {@code scheduleOn} refuse new requests: they throw {@link RejectedExecutionException}
+ *       naming the group and its state, change nothing, and are counted
+ *       ({@link KcontGroup#rejectedCount()}), as {@code ScheduledThreadPoolExecutor} does. So
+ *       {@code false} always means "coalesced into the pending request, which will run or be
+ *       counted as discarded", never "refused". A body that re-arms itself should stop doing so
+ *       once {@link KcontGroup#isShutdown()}, or catch the exception: if it escapes the body, it is
+ *       a failure like any other (counted and reported). {@link #reschedule} and {@link #cancel}
+ *       act on a request already accepted and are not refused.</li>
  * </ul>
  *
  * <p>Deadlines are rounded up to the group's tick: a continuation scheduled with a delay never
@@ -106,7 +125,11 @@ public final class Kcont {
      *
      * Linearization points: schedule, reschedule and cancel at their successful CAS (or at the load
      * that showed P clear, for a cancel or reschedule that returns false); a run begins at the
-     * worker's CAS that clears P and sets R.
+     * worker's CAS that clears P and sets R. A refused schedule or scheduleOn linearizes at
+     * admission (admit: the volatile load of the group's stopping flag, then of the workers' dead
+     * flags), before it has written anything; an admitted call is accepted, and if shutdown or a
+     * worker's death overtakes it, its request is withdrawn or discarded and counted as discarded
+     * (Worker's termination notes).
      *
      * Ordering arguments (each covered by a jcstress test in src/jcstress/.../kcont):
      *   O1 (KcontPublicationTest) writes before schedule() are seen by the run: schedule's CAS is a
@@ -195,7 +218,9 @@ public final class Kcont {
      * Makes this continuation pending for immediate execution on its worker.
      *
      * @return {@code true} if this call made it pending; {@code false} if it was pending already
-     *     (the call is folded into that request and counted) or the group is shutting down
+     *     (the call is folded into that request and counted)
+     * @throws RejectedExecutionException if the group is shutting down, or its worker has died
+     *     (nothing is changed)
      */
     public boolean schedule() {
         return request(IMMEDIATE, true);
@@ -208,9 +233,11 @@ public final class Kcont {
      * @param delay how long to wait, {@code >= 0}, at most {@link KcontGroup#maxDelayNanos()}
      * @param unit the unit of {@code delay}
      * @return {@code true} if this call made it pending; {@code false} if it was pending already
-     *     (its deadline is kept; see {@link #reschedule}) or the group is shutting down
+     *     (its deadline is kept; see {@link #reschedule})
      * @throws IllegalArgumentException if {@code delay} is negative or above the maximum
      * @throws NullPointerException if {@code unit} is {@code null}
+     * @throws RejectedExecutionException if the group is shutting down, or its worker has died
+     *     (nothing is changed)
      */
     public boolean schedule(long delay, TimeUnit unit) {
         return request(group.deadlineTick(delay, unit), true);
@@ -225,6 +252,8 @@ public final class Kcont {
      * @return as {@link #schedule()}
      * @throws NullPointerException if {@code worker} is {@code null}
      * @throws IllegalArgumentException if {@code worker} belongs to another group
+     * @throws RejectedExecutionException if the group is shutting down, or this continuation's
+     *     worker or {@code worker} has died; the continuation then stays bound to its worker
      */
     public boolean scheduleOn(Worker worker) {
         Objects.requireNonNull(worker, "worker");
@@ -232,8 +261,11 @@ public final class Kcont {
             throw new IllegalArgumentException("worker '" + worker.name() + "' belongs to group '"
                     + worker.group.name() + "', but kcont '" + name + "' belongs to group '" + group.name() + "'");
         }
+        // Admission before binding: a refused call must leave the continuation where it was. Once
+        // admitted the call is accepted, even if shutdown begins before the request below is made.
+        admit(worker);
         bound = worker; // volatile: read by the old home when it meets this continuation next
-        final boolean made = request(IMMEDIATE, true);
+        final boolean made = request(IMMEDIATE, false);
         if (!made && (lvState() & (PENDING | QUEUED)) == PENDING) {
             // Pending and linked in the old home's queues: ask the old home to hand it over now
             // rather than when its deadline comes.
@@ -336,13 +368,13 @@ public final class Kcont {
     }
 
     /**
-     * Makes a request for deadline {@code tick} ({@link #IMMEDIATE} for now).
-     * {@code external}: refused while the group shuts down (the worker's own wake-up is not).
+     * Makes a request for deadline {@code tick} ({@link #IMMEDIATE} for now). {@code admit}: pass
+     * admission first (refused while the group shuts down); false for the worker's own wake-up,
+     * which is never refused, and for scheduleOn, which was admitted before it bound.
      */
-    private boolean request(long tick, boolean external) {
-        if (external && group.isShuttingDown()) {
-            group.countRejected();
-            return false;
+    private boolean request(long tick, boolean admit) {
+        if (admit) {
+            admit(null);
         }
         long s;
         for (;;) {
@@ -367,9 +399,46 @@ public final class Kcont {
             // The inbox entry is already there (an earlier request, cancelled since), but whoever put
             // it decided about the wake-up for that request's deadline, and the worker may be parked
             // past this one's: decide again, as reschedule does.
-            laHome().wakeFor(tick);
+            final Worker h = laHome();
+            h.wakeFor(tick);
+            // That entry may sit in the inbox of a worker that has ended: put after its last look,
+            // by a caller that then saw it dead and withdrew its own request (enqueue), leaving Q
+            // set. Nobody will ever take it, so this request must not rely on it. Dekker with
+            // Worker.terminate(): our CAS above is the store, this load of dead the load; the
+            // worker stores dead, then CASes the state of every entry it takes (discardEntry).
+            withdrawIfDead(h);
         }
         return true;
+    }
+
+    /**
+     * Admission of a new request: the linearization point of a refusal. A call that passes it is
+     * accepted; if shutdown (or the worker's death) then overtakes it, the request it makes is run
+     * or discarded (and counted) like any request made before. Refused: the group is shutting down,
+     * or a worker the request would need (home, bound, or {@code to}, the target of scheduleOn;
+     * null if none) has died. A continuation stranded on a dead worker cannot be moved away from
+     * it either: the handover goes through the old worker.
+     */
+    private void admit(Worker to) {
+        final KcontGroup g = group;
+        if (g.isShuttingDown()) {
+            g.countRejected();
+            throw g.refusal(this);
+        }
+        final Worker h = laHome();
+        final Worker b = bound;
+        if (h.isDead() || b.isDead() || to != null && to.isDead()) {
+            // Only a worker that died is dead while the group is not shutting down.
+            final Worker dead = h.isDead() ? h : b.isDead() ? b : to;
+            g.countRejected();
+            throw new RejectedExecutionException("kcont '" + name + "' refused: worker '" + dead.name()
+                    + "' died of " + dead.deathCause() + (to == null ? "" : "; the continuation stays on '"
+                    + b.name() + "'"));
+        }
+        final Runnable hook = g.afterAdmission;
+        if (hook != null) {
+            hook.run();
+        }
     }
 
     private static long requestBits(long tick) {
@@ -384,7 +453,7 @@ public final class Kcont {
     /**
      * Hands this continuation (whose Q bit the caller set) to {@code w}'s inbox and wakes {@code w}
      * if it is parked past {@code tick} (the request's deadline tick, or {@link #IMMEDIATE}). If
-     * {@code w} has already terminated, withdraws the request and counts it as rejected.
+     * {@code w} has already terminated, withdraws the request and counts it as discarded.
      */
     void enqueue(Worker w, long tick) {
         w.post(this);
@@ -392,8 +461,18 @@ public final class Kcont {
         // load of the worker's wake-up time the load.
         w.wakeFor(tick);
         // Dekker with Worker.terminate(): the same CAS is the store, this the load.
-        if (w.isDead() && cancel()) {
-            group.countRejected();
+        withdrawIfDead(w);
+    }
+
+    /**
+     * If {@code w} has ended, nobody will take the inbox entry this request relies on: withdraw the
+     * request and count it as discarded. It was accepted (its call passed admission before
+     * shutdown began, or is the worker's own wake-up, which is not counted), so it is not a
+     * refusal; and exactly one of this cancel and the ending worker's discard clears P and counts.
+     */
+    private void withdrawIfDead(Worker w) {
+        if (w.isDead() && cancel() && this != w.wake) {
+            group.countDiscarded();
         }
     }
 

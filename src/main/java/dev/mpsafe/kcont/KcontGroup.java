@@ -1,10 +1,12 @@
 package dev.mpsafe.kcont;
 
+import dev.mpsafe.internal.KcontWorkerDeathEvent;
 import dev.mpsafe.pcq.Pcq;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,9 +37,10 @@ import java.util.function.LongSupplier;
  * within a tick or two under a saturated network class (docs/kcont.md).
  *
  * <h2>Shutdown</h2>
- * {@link #shutdown(ShutdownPolicy)} refuses new requests at once, then either runs what is due
+ * {@link #shutdown(ShutdownPolicy)} refuses new requests at once ({@code schedule} throws
+ * {@link RejectedExecutionException}), then either runs what is due
  * ({@link ShutdownPolicy#RUN_PENDING}) or discards what is pending ({@link ShutdownPolicy#DISCARD});
- * discarded requests are counted ({@link #discardedCount()}), refused ones too
+ * discarded requests are counted ({@link #discardedCount()}), refused calls too
  * ({@link #rejectedCount()}). {@link #close()} is {@code shutdown(RUN_PENDING)} and waiting.
  *
  * <h2>Manual groups</h2>
@@ -73,6 +76,12 @@ public final class KcontGroup implements AutoCloseable {
     private final AtomicLong handlerFailures = new AtomicLong();
     private volatile boolean stopping;
     private volatile ShutdownPolicy policy;
+    /**
+     * Test hook, null in production: run by a call right after it passed admission and before it
+     * touches the continuation, so a test can let shutdown overtake an admitted call. Plain field:
+     * a test sets it before it starts the threads that call (Thread.start orders it).
+     */
+    Runnable afterAdmission;
 
     private KcontGroup(Builder b) {
         this.name = b.name;
@@ -198,7 +207,8 @@ public final class KcontGroup implements AutoCloseable {
     }
 
     /**
-     * Returns how many {@code schedule} calls were refused because the group was shutting down.
+     * Returns how many {@code schedule}, {@code schedule(delay)} and {@code scheduleOn} calls were
+     * refused (they threw {@link RejectedExecutionException}) because the group was shutting down.
      *
      * @return the rejected count
      */
@@ -207,7 +217,9 @@ public final class KcontGroup implements AutoCloseable {
     }
 
     /**
-     * Returns how many pending requests shutdown discarded without running them.
+     * Returns how many accepted requests never ran because shutdown discarded them: pending ones,
+     * and those whose call was accepted just before shutdown began but reached the worker only
+     * after it had ended.
      *
      * @return the discarded count
      */
@@ -216,8 +228,17 @@ public final class KcontGroup implements AutoCloseable {
     }
 
     /**
-     * Returns how many times the error handler itself threw (those exceptions are logged and
-     * otherwise ignored).
+     * Returns the workers whose thread died (see {@link Worker#deathCause()}), in index order.
+     *
+     * @return an unmodifiable list, empty while every worker is alive or ended by shutdown
+     */
+    public List<Worker> deadWorkers() {
+        return Arrays.stream(workers).filter(w -> w.deathCause() != null).toList();
+    }
+
+    /**
+     * Returns how many times the error handler itself threw: a {@code RuntimeException} is logged
+     * and otherwise ignored; an {@code Error} kills the worker (see {@link Builder#errorHandler}).
      *
      * @return the count of handler failures
      */
@@ -340,7 +361,9 @@ public final class KcontGroup implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "KcontGroup[" + name + ", " + workers.length + " workers" + (stopping ? ", shut down" : "") + "]";
+        final int dead = deadWorkers().size();
+        return "KcontGroup[" + name + ", " + workers.length + " workers" + (dead > 0 ? ", " + dead + " dead" : "")
+                + (stopping ? ", shut down" : "") + "]";
     }
 
     // ------------------------------------------------------------------------------------------
@@ -352,6 +375,13 @@ public final class KcontGroup implements AutoCloseable {
 
     ShutdownPolicy policy() {
         return policy;
+    }
+
+    /** The exception of a call refused because the group is shutting down; names the group's state. */
+    RejectedExecutionException refusal(Kcont k) {
+        final ShutdownPolicy p = policy; // written before stopping (volatile), which the caller saw
+        return new RejectedExecutionException("kcont '" + k.name() + "' refused: group '" + name + "' "
+                + (isTerminated() ? "has terminated" : "is shutting down (" + p + ")"));
     }
 
     long now() {
@@ -418,10 +448,27 @@ public final class KcontGroup implements AutoCloseable {
     void reportFailure(Kcont k, Throwable t) {
         try {
             errorHandler.accept(k, t);
-        } catch (Throwable h) {
+        } catch (RuntimeException h) {
             handlerFailures.incrementAndGet();
             LOG.log(System.Logger.Level.ERROR, "kcont error handler failed on " + k, h);
+        } catch (Error e) {
+            // The handler's verdict that this failure is fatal (or the JVM's, an OutOfMemoryError
+            // thrown while it handled one): let it end the worker, which records and reports it.
+            handlerFailures.incrementAndGet();
+            throw e;
         }
+    }
+
+    /** Called once by a worker thread that died, after it discarded what was pending on it. */
+    void reportWorkerDeath(Worker w, Throwable cause) {
+        final KcontWorkerDeathEvent e = new KcontWorkerDeathEvent();
+        if (e.shouldCommit()) {
+            e.worker = w.name();
+            e.cause = String.valueOf(cause);
+            e.commit();
+        }
+        LOG.log(System.Logger.Level.ERROR, "kcont worker '" + w.name() + "' of group '" + name + "' died: what was"
+                + " pending on it was discarded (counted), and requests bound to it are refused", cause);
     }
 
     private static void logFailure(Kcont k, Throwable t) {
@@ -601,7 +648,12 @@ public final class KcontGroup implements AutoCloseable {
 
         /**
          * Sets who hears about a continuation that threw (default: a WARNING on the
-         * {@code dev.mpsafe.kcont} system logger). Runs on the worker thread.
+         * {@code dev.mpsafe.kcont} system logger). Runs on the worker thread. A
+         * {@code RuntimeException} it throws is counted ({@link KcontGroup#handlerFailureCount()}),
+         * logged and ignored; an {@code Error} it throws (rethrowing what the continuation threw,
+         * say, to make it fatal) is counted and kills the worker, which is then recorded and
+         * reported ({@link Worker#deathCause()}). In a manual group it propagates out of
+         * {@link Worker#runRound()}.
          *
          * @param handler receives the continuation and what it threw
          * @return this builder

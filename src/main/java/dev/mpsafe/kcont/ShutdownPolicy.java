@@ -5,8 +5,9 @@ public enum ShutdownPolicy {
     /**
      * Run every continuation that is pending for immediate execution or whose deadline has passed,
      * until none is left; continuations whose deadline is still in the future are discarded and
-     * counted ({@link KcontGroup#discardedCount()}). New {@code schedule} calls are refused from the
-     * moment shutdown starts, so a continuation that keeps rescheduling itself cannot hold it up.
+     * counted ({@link KcontGroup#discardedCount()}). New {@code schedule} calls are refused
+     * ({@link java.util.concurrent.RejectedExecutionException}) from the moment shutdown starts, so a
+     * continuation that keeps rescheduling itself cannot hold it up.
      */
     RUN_PENDING,
     /**

@@ -52,7 +52,11 @@ public final class Worker {
      * then empties the inbox with strict gets, whose emptiness test is a volatile load of the
      * producer index; a producer's put CASes that index, then loads dead (Kcont.enqueue). Either
      * the worker finds the entry or the producer sees dead and withdraws its request: a request is
-     * never left pending in a dead inbox without being counted.
+     * never left pending in a dead inbox without being counted. The worker clears Q on the entries
+     * it takes (discardEntry), and a producer whose request relies on an entry already there (Q
+     * set) also loads dead after its CAS (Kcont.request), because an entry put after the worker's
+     * last get is never taken. Late producers are calls admitted before shutdown began: their
+     * requests were accepted, so a withdrawn one counts as discarded, not rejected.
      *
      * Counters are written only by this thread (plain read, opaque write: no lost updates with a
      * single writer, untorn 64-bit values) and read by stats() with opaque loads.
@@ -96,6 +100,8 @@ public final class Worker {
 
     private volatile Thread thread;
     private volatile boolean dead;
+    /** What killed the thread, null unless it died; stored before dead (both volatile). */
+    private volatile Throwable deathCause;
 
     /** wakeAt while the worker is not parked. */
     private static final long AWAKE = Long.MIN_VALUE;
@@ -179,6 +185,19 @@ public final class Worker {
         return dead;
     }
 
+    /**
+     * Returns what killed this worker's thread: something thrown outside every continuation's body,
+     * such as an {@code Error} thrown by the group's error handler. A worker that died has
+     * discarded (and counted) what was pending on it, and requests for continuations bound to it
+     * are refused with a {@link java.util.concurrent.RejectedExecutionException} naming it.
+     * A worker ended by shutdown did not die.
+     *
+     * @return the cause of death, or {@code null} if this worker's thread has not died
+     */
+    public Throwable deathCause() {
+        return deathCause;
+    }
+
     // ------------------------------------------------------------------------------------------
     // Producers
 
@@ -195,6 +214,7 @@ public final class Worker {
     /** The thread body of a threaded group. */
     void loop() {
         thread = Thread.currentThread();
+        Throwable death = null;
         try {
             for (;;) {
                 runRound0();
@@ -208,8 +228,19 @@ public final class Worker {
                     idle();
                 }
             }
+        } catch (Throwable t) {
+            // Bodies' failures never get here (runBody catches them): this is the worker's own
+            // path failing. Record it before terminate() stores dead, so that a producer that sees
+            // dead (volatile) also sees the cause it names in its refusal.
+            death = t;
+            deathCause = t;
         } finally {
             terminate();
+        }
+        if (death != null) {
+            // Reported here, once, and not rethrown: the thread's uncaught-exception handler would
+            // report it a second time, with nothing of what the group knows.
+            group.reportWorkerDeath(this, death);
         }
     }
 
@@ -474,8 +505,12 @@ public final class Worker {
             LatenessHistogram.record(lateness, group.tickOf(start) - deadline);
         }
         final Throwable failure = k.runBody();
-        final long end = group.now();
-        k.finishRun();
+        final long end;
+        try {
+            end = group.now();
+        } finally {
+            k.finishRun(); // even if the ticker throws: a drainer must not wait for a run that ended
+        }
         bump(C_RUNS);
         roundRuns++;
         if (failure != null) {
@@ -579,9 +614,28 @@ public final class Worker {
         discardAll(expired);
         Kcont k;
         while ((k = inbox.get()) != null) {
-            discard(k);
+            discardEntry(k);
         }
         setCounter(C_DEPTH, 0);
+    }
+
+    /**
+     * Discards an entry the ending worker took from its inbox: clears P and Q in one CAS. Clearing
+     * Q matters: a call admitted before shutdown may make its request after this, and with Q still
+     * set it would rely on this entry, which nobody will take again (the request would stay
+     * pending forever, counted nowhere). With Q clear it posts its own entry and then sees dead.
+     * Dekker with Kcont.enqueue/request: dead (volatile) is stored before this CAS, and a producer
+     * CASes the state before it loads dead, so this CAS sees its request or it sees dead; if both,
+     * this CAS and its cancel race for P and exactly one of them counts the discard.
+     */
+    private void discardEntry(Kcont k) {
+        long s;
+        do {
+            s = k.lvState();
+        } while (!k.casState(s, s & (Kcont.RUNNING | Kcont.WAITERS)));
+        if ((s & Kcont.PENDING) != 0 && k != wake) {
+            group.countDiscarded();
+        }
     }
 
     /** RUN_PENDING for a manual group: run rounds on the caller until nothing is due, then end. */

@@ -13,7 +13,10 @@
  * least once: a saturated network class cannot stop the timers (the NetBSD failure in seed 004).
  * Budget exhaustions are counted like Linux's {@code time_squeeze}; lateness of timers is kept in
  * a histogram per worker ({@link dev.mpsafe.kcont.WorkerStats}); JFR events report long runs and
- * exhausted budgets. See {@code docs/kcont.md} for the contract, the algorithm, the ordering
- * argument and the measured figures.
+ * exhausted budgets and worker deaths. A call refused because the group is shutting down, or
+ * because the worker it needs has died, throws
+ * {@link java.util.concurrent.RejectedExecutionException}; {@code false} from {@code schedule}
+ * only ever means "coalesced". See {@code docs/kcont.md} for the contract, the algorithm, the
+ * ordering argument and the measured figures.
  */
 package dev.mpsafe.kcont;

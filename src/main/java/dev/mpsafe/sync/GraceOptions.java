@@ -86,7 +86,10 @@ public final class GraceOptions {
                 maxPendingCallbacks);
     }
 
-    /** Receives stall reports, on the waiting writer's thread. It must not block for long. */
+    /**
+     * Receives stall reports, on the waiting thread: a writer's, or the thread that runs an epoch
+     * domain's callbacks while it waits for a grace period. It must not block for long.
+     */
     public GraceOptions withStallHandler(Consumer<Stall> handler) {
         return new GraceOptions(name, stallThreshold, Objects.requireNonNull(handler, "handler"),
                 callbackErrorHandler, callbacksOnDomainThread, maxPendingCallbacks);
@@ -112,7 +115,9 @@ public final class GraceOptions {
      * The bound on callbacks accepted and not yet run. A {@code call()} made outside a section when
      * the bound is reached first waits for (or, with caller-run callbacks, performs) reclamation,
      * so pending garbage cannot grow without bound; calls made inside a section, or by a callback
-     * of the same domain, are accepted anyway, since waiting there could deadlock.
+     * of the same domain, are accepted anyway, since waiting there could deadlock. Epoch's bound
+     * is exact: calls that may wait never take the count above it, however many race; only the
+     * calls accepted anyway can.
      *
      * @throws IllegalArgumentException if below 1
      */

@@ -233,6 +233,36 @@ class EpochTest {
     }
 
     @Test
+    void shouldReportAStallMetByTheDomainThreadLikeAWritersStall() throws Exception {
+        List<dev.mpsafe.sync.Stall> stalls = new CopyOnWriteArrayList<>();
+        List<String> reportedOn = new CopyOnWriteArrayList<>();
+        CountDownLatch stalled = new CountDownLatch(1);
+        Epoch e = Epoch.create(GraceOptions.named("domain-stall").withStallThreshold(Duration.ofMillis(20))
+                .withStallHandler(st -> {
+                    stalls.add(st);
+                    reportedOn.add(Thread.currentThread().getName());
+                    stalled.countDown();
+                }));
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = readerInside(e, leave);
+        AtomicBoolean ran = new AtomicBoolean();
+        e.call(() -> ran.set(true)); // far below the bound: only the domain thread waits for the reader
+        assertTrue(stalled.await(10, java.util.concurrent.TimeUnit.SECONDS),
+                "the domain thread waited for a reader past the threshold and reported no stall");
+        assertFalse(ran.get());
+        leave.countDown();
+        reader.join();
+        e.barrier();
+        assertTrue(ran.get());
+        assertEquals(1, stalls.size(), "one report per reader and wait: " + stalls);
+        assertEquals("mpsafe-epoch-domain-stall", reportedOn.get(0));
+        assertEquals("domain-stall", stalls.get(0).domain());
+        assertSame(reader, stalls.get(0).reader());
+        assertTrue(stalls.get(0).waited().toMillis() >= 20, stalls.get(0).toString());
+        e.close();
+    }
+
+    @Test
     void shouldParkRatherThanSpinWhenAnInterruptedWriterWaits() throws Exception {
         Epoch e = epoch(false);
         CountDownLatch leave = new CountDownLatch(1);
@@ -310,6 +340,41 @@ class EpochTest {
         assertEquals(10_000, ran.get());
     }
 
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void shouldNeverLetConcurrentCallersPassTheBound(boolean domainThread) throws Exception {
+        final int bound = 2;
+        final int threads = 4;
+        final int perThread = 20_000;
+        Epoch e = Epoch.create(GraceOptions.named("exact-bound").withCallbacksOnDomainThread(domainThread)
+                .withMaxPendingCallbacks(bound));
+        java.util.concurrent.atomic.AtomicLong ran = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        Thread[] ts = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            ts[t] = new Thread(() -> {
+                try {
+                    start.await();
+                } catch (Exception x) {
+                    throw new AssertionError(x);
+                }
+                for (int i = 0; i < perThread; i++) {
+                    e.call(ran::incrementAndGet);
+                }
+            }, "caller-" + t);
+            ts[t].start();
+        }
+        for (Thread t : ts) {
+            t.join(60_000);
+            assertFalse(t.isAlive(), "a caller is stuck");
+        }
+        e.barrier();
+        assertEquals((long) threads * perThread, ran.get());
+        assertTrue(e.pendingHighWater() <= bound, "racing callers passed the bound of " + bound + ": high water "
+                + e.pendingHighWater());
+        e.close();
+    }
+
     @Test
     void shouldAcceptCallsInsideSectionBeyondBoundRatherThanDeadlock() {
         Epoch e = Epoch.create(GraceOptions.named("inside").withCallbacksOnDomainThread(false)
@@ -378,6 +443,39 @@ class EpochTest {
         Thread t = findThread("mpsafe-epoch-idle-scan-test");
         GraceDomainWaits.awaitState(t, Thread.State.WAITING);
         assertEquals(after, e.epoch(), "the idle domain thread kept advancing (scanning)");
+        e.close();
+    }
+
+    @Test
+    void shouldRefuseExitOfflineOnlineAndReleaseByAThreadOtherThanTheOwnerWhenAssertionsEnabled() throws Exception {
+        assertTrue(Epoch.class.desiredAssertionStatus(), "this test needs -ea (surefire sets it)");
+        Epoch e = epoch(false);
+        dev.mpsafe.sync.Participant p = e.register();
+        p.enter();
+        String owner = Thread.currentThread().getName();
+        for (String op : List.of("exit()", "offline()", "online()", "release()")) {
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            Thread other = new Thread(() -> {
+                try {
+                    switch (op) {
+                        case "exit()" -> p.exit();
+                        case "offline()" -> p.offline();
+                        case "online()" -> p.online();
+                        default -> p.release();
+                    }
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            }, "intruder");
+            other.start();
+            other.join();
+            assertTrue(thrown.get() instanceof IllegalStateException, op + ": " + thrown.get());
+            assertEquals("epoch 'epoch-test': " + op + " by thread 'intruder' on a participant owned by '" + owner + "'",
+                    thrown.get().getMessage());
+            assertTrue(p.inSection(), op + " by another thread changed the owner's section");
+        }
+        p.exit();
+        p.release();
         e.close();
     }
 

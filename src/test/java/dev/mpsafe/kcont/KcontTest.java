@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -384,9 +386,49 @@ class KcontTest {
         assertEquals(1, g.discardedCount());
         assertFalse(later.isPending());
         assertTrue(g.isTerminated());
-        assertFalse(later.schedule(), "refused after shutdown");
+        assertThrows(RejectedExecutionException.class, later::schedule, "refused after shutdown");
         assertEquals(1, g.rejectedCount());
         assertThrows(IllegalStateException.class, w::runRound);
+    }
+
+    @Test
+    void shouldTellARefusalAfterShutdownFromACoalescedRequest() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        Kcont k = w.kcont("rexmt", Priority.CLOCK, () -> { });
+        Kcont idle = w.kcont("idle", Priority.NET, () -> { });
+        assertTrue(k.schedule());
+        assertFalse(k.schedule(), "coalesced: false, and counted in the pending request");
+        assertEquals(2, k.pendingCount());
+        g.shutdown(ShutdownPolicy.DISCARD);
+        RejectedExecutionException e = assertThrows(RejectedExecutionException.class, idle::schedule);
+        assertEquals("kcont 'idle' refused: group 't' has terminated", e.getMessage());
+        assertThrows(RejectedExecutionException.class, () -> idle.schedule(5, TimeUnit.MILLISECONDS));
+        assertThrows(RejectedExecutionException.class, () -> idle.scheduleOn(w));
+        assertFalse(idle.isPending(), "a refused call changes nothing");
+        assertEquals(0, idle.pendingCount());
+        assertEquals(3, g.rejectedCount());
+        assertEquals(1, g.discardedCount(), "the coalesced request was accepted, then discarded: not refused");
+        // Bad arguments are still reported as such, before the refusal.
+        assertThrows(IllegalArgumentException.class, () -> idle.schedule(-1, TimeUnit.MILLISECONDS));
+    }
+
+    @Test
+    void shouldNameTheShutdownPolicyInARefusalWhileShuttingDown() throws Exception {
+        KcontGroup g = KcontGroup.builder("net").workers(1).build();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        g.worker(0).kcont("blocker", Priority.NET, () -> {
+            entered.countDown();
+            KcontThreadedTest.await(release);
+        }).schedule();
+        assertTrue(entered.await(30, TimeUnit.SECONDS));
+        g.shutdown(ShutdownPolicy.RUN_PENDING);
+        Kcont k = g.worker(0).kcont("rexmt", Priority.CLOCK, () -> { });
+        RejectedExecutionException e = assertThrows(RejectedExecutionException.class, k::schedule);
+        assertEquals("kcont 'rexmt' refused: group 'net' is shutting down (RUN_PENDING)", e.getMessage());
+        release.countDown();
+        assertTrue(g.awaitTermination(30, TimeUnit.SECONDS));
     }
 
     @Test
@@ -408,6 +450,96 @@ class KcontTest {
         g.shutdown(ShutdownPolicy.RUN_PENDING); // the first policy wins
         assertEquals(0, runs.get());
         assertEquals(3, g.discardedCount());
+    }
+
+    /**
+     * A schedule call on its own thread that passes admission before shutdown and then waits, in
+     * the group's test hook, until {@link #finish()} lets it go on: shutdown overtakes it exactly
+     * between admission and its request.
+     */
+    static final class LateCall {
+        final CountDownLatch admitted = new CountDownLatch(1);
+        final CountDownLatch go = new CountDownLatch(1);
+        final AtomicReference<Object> outcome = new AtomicReference<>();
+        final Thread thread;
+
+        LateCall(KcontGroup g, java.util.concurrent.ConcurrentHashMap<Thread, LateCall> calls, Kcont k)
+                throws InterruptedException {
+            thread = new Thread(() -> {
+                try {
+                    outcome.set(k.schedule());
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            }, "late-" + k.name());
+            calls.put(thread, this);
+            thread.start();
+            assertTrue(admitted.await(30, TimeUnit.SECONDS), "the call never passed admission");
+        }
+
+        Object finish() throws InterruptedException {
+            go.countDown();
+            thread.join(30_000);
+            assertFalse(thread.isAlive());
+            return outcome.get();
+        }
+
+        static java.util.concurrent.ConcurrentHashMap<Thread, LateCall> install(KcontGroup g) {
+            java.util.concurrent.ConcurrentHashMap<Thread, LateCall> calls = new java.util.concurrent.ConcurrentHashMap<>();
+            g.afterAdmission = () -> {
+                LateCall c = calls.get(Thread.currentThread());
+                if (c != null) {
+                    c.admitted.countDown();
+                    KcontThreadedTest.await(c.go);
+                }
+            };
+            return calls;
+        }
+    }
+
+    @Test
+    void shouldCountARequestAdmittedBeforeShutdownButPostedAfterItAsDiscardedNotRejected() throws Exception {
+        KcontGroup g = manual().build();
+        var calls = LateCall.install(g);
+        Kcont k = g.worker(0).kcont("k", Priority.NET, () -> { });
+        LateCall late = new LateCall(g, calls, k);
+        g.shutdown(ShutdownPolicy.DISCARD); // the worker ends while the call is between admission and request
+        assertEquals(Boolean.TRUE, late.finish(), "admitted before shutdown: accepted, not refused");
+        assertFalse(k.isPending());
+        assertEquals(0, g.rejectedCount(), "an accepted call was counted as refused");
+        assertEquals(1, g.discardedCount(), "the accepted request that shutdown never ran was not counted");
+    }
+
+    @Test
+    void shouldNotStrandARequestAdmittedBeforeShutdownWhoseInboxEntryShutdownTook() throws Exception {
+        KcontGroup g = manual().build();
+        var calls = LateCall.install(g);
+        Kcont k = g.worker(0).kcont("k", Priority.NET, () -> { });
+        assertTrue(k.schedule());
+        assertTrue(k.cancel()); // nothing pending, but its inbox entry is still there
+        LateCall late = new LateCall(g, calls, k);
+        g.shutdown(ShutdownPolicy.DISCARD); // takes that entry: nothing pending to discard
+        assertEquals(Boolean.TRUE, late.finish());
+        assertFalse(k.isPending(), "an accepted request was left pending in a dead inbox, counted nowhere");
+        assertEquals(0, g.rejectedCount());
+        assertEquals(1, g.discardedCount());
+    }
+
+    @Test
+    void shouldNotStrandARequestWhoseInboxEntryArrivedAfterTheWorkerEnded() throws Exception {
+        KcontGroup g = manual().build();
+        var calls = LateCall.install(g);
+        Kcont k = g.worker(0).kcont("k", Priority.NET, () -> { });
+        LateCall first = new LateCall(g, calls, k);
+        LateCall second = new LateCall(g, calls, k);
+        g.shutdown(ShutdownPolicy.DISCARD);
+        // The first posts an entry that no worker will ever take, sees the worker dead and withdraws
+        // its request; the entry stays. The second then finds that entry and must not rely on it.
+        assertEquals(Boolean.TRUE, first.finish());
+        assertEquals(Boolean.TRUE, second.finish());
+        assertFalse(k.isPending(), "the second request was left pending behind an entry in a dead inbox");
+        assertEquals(0, g.rejectedCount());
+        assertEquals(2, g.discardedCount());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -435,6 +567,19 @@ class KcontTest {
         assertEquals(0, w1.runRound());
         assertEquals(1, w0.runRound());
         assertEquals(2, runs.get());
+    }
+
+    @Test
+    void shouldLeaveTheBindingAloneWhenScheduleOnIsRefused() {
+        KcontGroup g = manual().workers(2).build();
+        Worker w0 = g.worker(0);
+        Worker w1 = g.worker(1);
+        Kcont k = w0.kcont("k", Priority.NET, () -> { });
+        g.shutdown(ShutdownPolicy.DISCARD);
+        assertThrows(RejectedExecutionException.class, () -> k.scheduleOn(w1));
+        assertSame(w0, k.worker(), "a refused scheduleOn rebound the continuation");
+        assertFalse(k.isPending());
+        assertEquals("Kcont[k on t-0, NET]", k.toString());
     }
 
     // ------------------------------------------------------------------------------------------

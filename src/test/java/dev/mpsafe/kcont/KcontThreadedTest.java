@@ -4,9 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -293,6 +297,104 @@ class KcontThreadedTest {
     }
 
     @Test
+    void shouldRecordReportOnceAndRefuseWorkBoundToAWorkerKilledByItsErrorHandler() throws Exception {
+        Error fatal = new Error("fatal");
+        KcontGroup g = KcontGroup.builder("mortal").workers(2).errorHandler((k, t) -> {
+            throw fatal; // the handler's verdict: this failure is fatal
+        }).build();
+        Worker w0 = g.worker(0);
+        Worker w1 = g.worker(1);
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("mpsafe-kcont-death", ".jfr");
+        try (jdk.jfr.Recording recording = new jdk.jfr.Recording()) {
+            recording.enable("dev.mpsafe.KcontWorkerDeath");
+            recording.start();
+            Kcont timer = w0.kcont("far", Priority.CLOCK, () -> { });
+            timer.schedule(1, TimeUnit.HOURS); // pending on w0 when it dies
+            Kcont stayer = w1.kcont("stayer", Priority.NET, () -> { });
+            Kcont bad = w0.kcont("bad", Priority.NET, () -> {
+                throw new IllegalStateException("body");
+            });
+            bad.schedule();
+            Thread t0 = awaitThread(w0);
+            t0.join(TIMEOUT_S * 1000);
+            assertFalse(t0.isAlive(), "the handler's Error did not end the worker");
+            recording.stop();
+            recording.dump(file);
+
+            assertSame(fatal, w0.deathCause(), "the group did not record the death");
+            assertEquals(java.util.List.of(w0), g.deadWorkers());
+            assertNull(w1.deathCause());
+            assertEquals(1, g.handlerFailureCount());
+            assertEquals(1, g.discardedCount(), "the timer pending on the dead worker was not counted");
+            assertFalse(timer.isPending());
+            RejectedExecutionException e = assertThrows(RejectedExecutionException.class, bad::schedule);
+            assertEquals("kcont 'bad' refused: worker 'mortal-0' died of java.lang.Error: fatal", e.getMessage());
+            assertFalse(bad.isPending(), "a refused call changes nothing");
+            assertThrows(RejectedExecutionException.class, () -> timer.schedule(1, TimeUnit.MILLISECONDS));
+            e = assertThrows(RejectedExecutionException.class, () -> stayer.scheduleOn(w0));
+            assertTrue(e.getMessage().contains("worker 'mortal-0' died"), e.getMessage());
+            assertSame(w1, stayer.worker(), "a refused scheduleOn rebound the continuation");
+            assertEquals(3, g.rejectedCount());
+            // The other worker goes on.
+            CountDownLatch ran = new CountDownLatch(1);
+            w1.kcont("alive", Priority.NET, ran::countDown).schedule();
+            assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS));
+        }
+        java.util.List<jdk.jfr.consumer.RecordedEvent> deaths = jdk.jfr.consumer.RecordingFile.readAllEvents(file).stream()
+                .filter(ev -> ev.getEventType().getName().equals("dev.mpsafe.KcontWorkerDeath")).toList();
+        java.nio.file.Files.deleteIfExists(file);
+        assertEquals(1, deaths.size(), "reported once: " + deaths);
+        assertEquals("mortal-0", deaths.get(0).getString("worker"));
+        assertEquals("java.lang.Error: fatal", deaths.get(0).getString("cause"));
+        g.close(); // its wake-up of the dead worker is neither a refusal nor a discard
+        assertTrue(g.isTerminated());
+        assertEquals(3, g.rejectedCount());
+        assertEquals(1, g.discardedCount());
+    }
+
+    @Test
+    void shouldEndARunAndLetDrainReturnWhenTheTickerKillsTheWorkerRightAfterTheBody() throws Exception {
+        AtomicBoolean broken = new AtomicBoolean();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        KcontGroup g = KcontGroup.builder("ticker").workers(1).ticker(() -> {
+            if (broken.get() && Thread.currentThread().getName().equals("ticker-0")) {
+                throw new IllegalStateException("clock source gone");
+            }
+            return System.nanoTime();
+        }).build();
+        Kcont k = g.worker(0).kcont("k", Priority.NET, () -> {
+            entered.countDown();
+            await(release);
+            broken.set(true); // the worker reads the ticker right after the body returns
+        });
+        k.schedule();
+        assertTrue(entered.await(TIMEOUT_S, TimeUnit.SECONDS));
+        Thread drainer = new Thread(k::drain);
+        drainer.start();
+        waitUntilBlocked(drainer);
+        release.countDown();
+        drainer.join(TIMEOUT_S * 1000);
+        assertFalse(drainer.isAlive(), "drain() waits for a run that ended when the worker died");
+        assertFalse(k.isRunning());
+        Thread t = awaitThread(g.worker(0));
+        t.join(TIMEOUT_S * 1000);
+        assertInstanceOf(IllegalStateException.class, g.worker(0).deathCause());
+        assertThrows(RejectedExecutionException.class, k::schedule);
+        g.close();
+    }
+
+    /** The worker's thread, once it has started. */
+    static Thread awaitThread(Worker w) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+        while (w.thread() == null && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertNotNull(w.thread());
+        return w.thread();
+    }
+
+    @Test
     void shouldFinishTheRunningOneAndDiscardTheRestOnThreadedDiscardShutdown() throws Exception {
         KcontGroup g = KcontGroup.builder("discard").workers(1).build();
         CountDownLatch entered = new CountDownLatch(1);
@@ -311,7 +413,8 @@ class KcontThreadedTest {
         }
         w.kcont("timer", Priority.CLOCK, others::incrementAndGet).schedule(1, TimeUnit.HOURS);
         g.shutdown(ShutdownPolicy.DISCARD);
-        assertFalse(w.kcont("refused", Priority.NET, others::incrementAndGet).schedule());
+        Kcont refused = w.kcont("refused", Priority.NET, others::incrementAndGet);
+        assertThrows(RejectedExecutionException.class, refused::schedule);
         release.countDown();
         assertTrue(g.awaitTermination(TIMEOUT_S, TimeUnit.SECONDS));
         assertTrue(finished.get(), "the run in progress was cut short");
