@@ -678,39 +678,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
         @Override
         public void exit() {
-            if (CHECKS) {
-                checkOwner("exit()");
-            }
-            exitToZero(); // the scan ignores the tag of a slot at depth 0
-        }
-
-        // Every state change is the owner's alone: another thread's exit, offline or online would
-        // race the owner's plain read-modify-write of the state word (and could end a section the
-        // owner is still in); its release would silently do nothing. Checked, like enter, only
-        // with -ea: CHECKS is a static final, so without -ea these cost nothing.
-
-        @Override
-        public void offline() {
-            if (CHECKS) {
-                checkOwner("offline()");
-            }
-            super.offline();
-        }
-
-        @Override
-        public void online() {
-            if (CHECKS) {
-                checkOwner("online()");
-            }
-            super.online();
-        }
-
-        @Override
-        public void release() {
-            if (CHECKS) {
-                checkOwner("release()");
-            }
-            super.release();
+            exitToZero(); // the scan ignores the tag of a slot at depth 0; checks the owner with -ea
         }
 
         @Override

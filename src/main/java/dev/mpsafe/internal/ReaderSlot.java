@@ -13,6 +13,15 @@ import dev.mpsafe.sync.Participant;
  */
 public abstract class ReaderSlot extends ThreadSlot implements Participant {
 
+    /**
+     * Whether exit, offline, online and release check that the caller owns the slot (each
+     * scheme's enter checks it too). Every state change is the owner's alone: another thread's
+     * exit, offline or online would race the owner's plain read-modify-write of the state word
+     * (and could end a section the owner is still in), and its release would silently do nothing.
+     * Only with {@code -ea}: a static final, so without it the checks cost nothing.
+     */
+    private static final boolean CHECKS = ReaderSlot.class.desiredAssertionStatus();
+
     private final GraceDomain domain;
     private final String kind;
 
@@ -50,6 +59,9 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
      * section sequence, and the next outermost enter increments it.
      */
     protected final void exitKeepingTag() {
+        if (CHECKS) {
+            checkOwner("exit()");
+        }
         final long s = lpState();
         if ((s & DEPTH_MASK) == 1) {
             soState(s - 1); // depth 0: the release orders the section's reads before it
@@ -68,6 +80,9 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
      * within this machine's noise).
      */
     protected final void exitToZero() {
+        if (CHECKS) {
+            checkOwner("exit()");
+        }
         final long s = lpState();
         if ((s & DEPTH_MASK) == 1) {
             soState(0L); // depth 0, tag 0, online (a section cannot be offline)
@@ -88,9 +103,11 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         return depthOf(lpState()) != 0;
     }
 
-    /** Not final: a scheme may put its {@code -ea} owner check in front (Epoch does). */
     @Override
-    public void offline() {
+    public final void offline() {
+        if (CHECKS) {
+            checkOwner("offline()");
+        }
         final long s = lpState();
         if (depthOf(s) != 0) {
             throw fail("offline() inside a section");
@@ -98,25 +115,29 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         soOpaqueState(s | OFFLINE_BIT);
     }
 
-    /** Not final, as {@link #offline()}. */
     @Override
-    public void online() {
+    public final void online() {
         if (owner() == null) {
             throw fail("online() on a released participant; register() a new one");
+        }
+        if (CHECKS) {
+            checkOwner("online()");
         }
         soOpaqueState(lpState() & ~OFFLINE_BIT);
     }
 
-    /** Not final, as {@link #offline()}. */
     @Override
-    public void release() {
+    public final void release() {
+        if (CHECKS) {
+            checkOwner("release()");
+        }
         if (inSection()) {
             throw fail("release() inside a section");
         }
         releaseSlot();
     }
 
-    /** Throws unless the calling thread owns this slot (the -ea check of enter, exit, offline...). */
+    /** Throws unless the calling thread owns this slot (the -ea check of every participant operation). */
     protected final void checkOwner(String op) {
         Thread owner = owner();
         if (owner != Thread.currentThread()) {

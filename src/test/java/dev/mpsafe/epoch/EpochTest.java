@@ -446,39 +446,6 @@ class EpochTest {
         e.close();
     }
 
-    @Test
-    void shouldRefuseExitOfflineOnlineAndReleaseByAThreadOtherThanTheOwnerWhenAssertionsEnabled() throws Exception {
-        assertTrue(Epoch.class.desiredAssertionStatus(), "this test needs -ea (surefire sets it)");
-        Epoch e = epoch(false);
-        dev.mpsafe.sync.Participant p = e.register();
-        p.enter();
-        String owner = Thread.currentThread().getName();
-        for (String op : List.of("exit()", "offline()", "online()", "release()")) {
-            AtomicReference<Throwable> thrown = new AtomicReference<>();
-            Thread other = new Thread(() -> {
-                try {
-                    switch (op) {
-                        case "exit()" -> p.exit();
-                        case "offline()" -> p.offline();
-                        case "online()" -> p.online();
-                        default -> p.release();
-                    }
-                } catch (Throwable t) {
-                    thrown.set(t);
-                }
-            }, "intruder");
-            other.start();
-            other.join();
-            assertTrue(thrown.get() instanceof IllegalStateException, op + ": " + thrown.get());
-            assertEquals("epoch 'epoch-test': " + op + " by thread 'intruder' on a participant owned by '" + owner + "'",
-                    thrown.get().getMessage());
-            assertTrue(p.inSection(), op + " by another thread changed the owner's section");
-        }
-        p.exit();
-        p.release();
-        e.close();
-    }
-
     private static Thread findThread(String name) {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no thread " + name));

@@ -76,6 +76,40 @@ public abstract class GraceDomainContractTest {
     }
 
     @Test
+    void shouldRefuseExitOfflineOnlineAndReleaseByAThreadOtherThanTheOwnerWhenAssertionsEnabled() throws Exception {
+        boolean assertions = false;
+        assert assertions = true;
+        assertTrue(assertions, "this test needs -ea (surefire sets it)");
+        GraceDomain d = create();
+        Participant p = d.register();
+        p.enter();
+        String owner = Thread.currentThread().getName();
+        for (String op : List.of("exit()", "offline()", "online()", "release()")) {
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            Thread other = new Thread(() -> {
+                try {
+                    switch (op) {
+                        case "exit()" -> p.exit();
+                        case "offline()" -> p.offline();
+                        case "online()" -> p.online();
+                        default -> p.release();
+                    }
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            }, "intruder");
+            other.start();
+            other.join();
+            assertTrue(thrown.get() instanceof IllegalStateException, op + ": " + thrown.get());
+            assertTrue(thrown.get().getMessage().endsWith("'" + d.name() + "': " + op
+                    + " by thread 'intruder' on a participant owned by '" + owner + "'"), thrown.get().getMessage());
+            assertTrue(p.inSection(), op + " by another thread changed the owner's section");
+        }
+        p.exit();
+        p.release();
+    }
+
+    @Test
     void shouldRejectExitWithoutEnter() {
         GraceDomain d = create();
         Participant p = d.register();
