@@ -194,11 +194,23 @@ public final class Launcher {
         }
     }
 
+    /**
+     * The worker: waits for packets and has the stack process them, until {@link #stop} or until
+     * the device goes down for good (the interface was deleted: {@code poll} then reports the
+     * descriptor ready at once and every read fails, so the loop must end, not spin). The device's
+     * error becomes {@link #failure}, which {@link #stop} prints, and the main thread, woken by
+     * {@link #stopped}, shuts down.
+     */
     private void work() {
         try {
             while (!stop) {
                 if (device.tun().awaitReadable(100, TimeUnit.MILLISECONDS)) {
                     stack.poll(ifindex, 64);
+                }
+                IOException down = device.failure();
+                if (down != null) {
+                    throw new IOException("device " + device.name() + " is down for good, the worker stopped: "
+                            + down.getMessage(), down);
                 }
             }
         } catch (Throwable t) {
@@ -281,6 +293,20 @@ public final class Launcher {
 
     String namespace() {
         return namespace;
+    }
+
+    /** Waits until the worker has ended (after {@link #stop}, or a failure); false on timeout. */
+    boolean awaitWorker(long timeout, TimeUnit unit) throws InterruptedException {
+        return stopped.await(timeout, unit);
+    }
+
+    /** Why the worker or the echo service failed, or null. */
+    Throwable failure() {
+        return failure;
+    }
+
+    TunDevice device() {
+        return device;
     }
 
     Ipv4Stack stack() {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mpsafe.smr.Smr;
 import java.io.File;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,6 +83,39 @@ class LauncherTest {
         assertTrue(clean, "worker failure or unbalanced pool");
         assertEquals(3, launcher.udp().counters().delivered(), launcher.udp().counters().toString());
         assertEquals(3, launcher.udp().counters().sent(), launcher.udp().counters().toString());
+        assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
+    }
+
+    /**
+     * Deleting {@code tun0} under a running launcher (poll then reports the descriptor ready at
+     * once and every read fails with EBADFD) ends the worker within a few seconds instead of
+     * spinning; {@code stop} reports the failure naming the errno, and still deletes the namespace
+     * with a balanced pool.
+     */
+    @Test
+    void shouldStopTheWorkerAndSayWhyWhenTheInterfaceIsDeleted() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-del-" + ProcessHandle.current().pid();
+        Launcher launcher = Launcher.start(ns, Smr.create("launcher-del-test", Smr.Mode.DEFAULT));
+        java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
+        boolean clean;
+        try {
+            Process del = new ProcessBuilder("ip", "-n", ns, "link", "del", "tun0").redirectErrorStream(true).start();
+            assertTrue(del.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, del.exitValue());
+            assertTrue(launcher.awaitWorker(5, TimeUnit.SECONDS),
+                    "the worker is still running 5 s after tun0 was deleted: " + launcher.device());
+            Throwable failure = launcher.failure();
+            assertTrue(failure != null && failure.getMessage().contains("errno 77 EBADFD"), String.valueOf(failure));
+            assertTrue(launcher.device().isDown());
+        } finally {
+            clean = launcher.stop(new PrintStream(report, true, StandardCharsets.UTF_8));
+        }
+        String out = report.toString(StandardCharsets.UTF_8);
+        assertFalse(clean, out);
+        assertTrue(out.contains("netstack: the worker failed: java.io.IOException: device tun0 is down for good"), out);
+        assertTrue(out.contains("EBADFD"), out);
+        assertTrue(out.contains("netstack: packet pool balanced"), out);
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
     }
 
