@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * and stops at the first empty read, when the pool has no buffer left (the packet then waits in
  * the kernel's queue, not dropped), or at the limit. To wait for a packet, call
  * {@link Tun#awaitReadable} on {@link #tun()} first. Drops follow the {@link Device} contract:
- * counted, the buffer freed, never thrown; a failed write is {@link DeviceCounters.Drop#IO_ERROR}.
+ * counted, the buffer freed, never thrown; a failed write is {@link DeviceCounters.Drop#IO_ERROR}, an
+ * empty packet (which {@link Tun#write} refuses) {@link DeviceCounters.Drop#INVALID}.
  *
  * <h2>When the interface goes away</h2>
  * Some errors do not pass: after {@code ip link del} every {@code read} fails with
@@ -128,6 +129,10 @@ public final class TunDevice implements Device {
             }
             if (length > mtu) {
                 counters.dropped(DeviceCounters.Drop.TOO_BIG);
+                return false;
+            }
+            if (length == 0) {
+                counters.dropped(DeviceCounters.Drop.INVALID); // write(2) of 0 bytes is no packet to TUN
                 return false;
             }
             tun.write(packet.data(), 0, length);

@@ -126,6 +126,22 @@ class TunDeviceTest {
         assertFalse(device.isDown());
     }
 
+    /**
+     * An empty packet is no packet to TUN ({@link Tun#write} refuses length 0): the device counts
+     * it as an INVALID drop and frees it, never throws (the {@code Device} contract), and stays up.
+     */
+    @Test
+    void shouldCountAnEmptyPacketAsADropAndFreeIt() {
+        PacketBuffer empty = pool.allocate(64);
+        assertEquals(0, empty.length());
+        assertFalse(device.send(empty));
+        assertTrue(empty.isFreed(), "the device freed what it dropped");
+        assertEquals(1, device.counters().drops(DeviceCounters.Drop.INVALID), device.counters().toString());
+        assertEquals(1, device.counters().drops());
+        assertEquals(0, device.counters().txPackets());
+        assertFalse(device.isDown());
+    }
+
     /** Waits (with a deadline) for one packet from the kernel. */
     PacketBuffer receiveOne() throws Exception {
         PacketBuffer[] batch = new PacketBuffer[1];
