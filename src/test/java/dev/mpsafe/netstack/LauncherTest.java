@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.mpsafe.epoch.Epoch;
 import dev.mpsafe.smr.Smr;
+import dev.mpsafe.sync.GraceOptions;
 import java.io.File;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -47,6 +49,7 @@ class LauncherTest {
             clean = launcher.stop(System.out);
         }
         assertTrue(clean, "worker failure or unbalanced pool");
+        assertTrue(launcher.pool().isClosed(), "stop() closes the 16 MiB packet pool");
         assertEquals(50, launcher.stack().counters().delivered());
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
     }
@@ -96,7 +99,8 @@ class LauncherTest {
     void shouldStopTheWorkerAndSayWhyWhenTheInterfaceIsDeleted() throws Exception {
         assumeRoot();
         String ns = "mpsafe-launcher-del-" + ProcessHandle.current().pid();
-        Launcher launcher = Launcher.start(ns, Smr.create("launcher-del-test", Smr.Mode.DEFAULT));
+        Epoch domain = Epoch.create(GraceOptions.named("launcher-del-test"));
+        Launcher launcher = Launcher.start(ns, domain);
         java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
         boolean clean;
         try {
@@ -117,6 +121,74 @@ class LauncherTest {
         assertTrue(out.contains("EBADFD"), out);
         assertTrue(out.contains("netstack: packet pool balanced"), out);
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
+        assertTrue(launcher.pool().isClosed(), "stop() closes the packet pool");
+        assertTrue(domain.isClosed(), "stop() closes the grace domain");
+        assertFalse(launcher.stop(System.out), "a second stop() gives the first one's answer");
+    }
+
+    /**
+     * A step of {@code start} that fails (an IOException, or an interrupt, injected after each
+     * step in turn) leaves nothing behind: the namespace is deleted, the TUN descriptor and the
+     * packet pool are closed (the pool balanced), the worker has ended, the grace domain is
+     * closed, and the failure is rethrown as it was, with nothing suppressed.
+     */
+    @Test
+    void shouldCloseWhatItOpenedWhenAStepFails() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-fail-" + ProcessHandle.current().pid();
+        List<String> steps = List.of("namespace", "tun", "pool", "stack", "echo", "started");
+        try {
+            for (String failAt : steps) {
+                for (boolean interrupt : new boolean[] {false, true}) {
+                    String what = "injected at " + failAt + (interrupt ? " (interrupt)" : "");
+                    long tunFds = tunDescriptors();
+                    java.util.Map<String, Object> seen = new java.util.HashMap<>();
+                    Launcher.startHook = (step, opened) -> {
+                        seen.put(step, opened);
+                        if (step.equals(failAt) && interrupt) {
+                            throw new InterruptedException(what);
+                        }
+                        if (step.equals(failAt)) {
+                            throw new java.io.IOException(what);
+                        }
+                    };
+                    Epoch domain = Epoch.create(GraceOptions.named("launcher-fail-test"));
+                    Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                            () -> Launcher.start(ns, domain));
+                    assertEquals(what, e.getMessage());
+                    assertEquals(0, e.getSuppressed().length, what + ": the clean-up failed: "
+                            + List.of(e.getSuppressed()));
+                    assertFalse(Files.exists(Path.of("/run/netns", ns)), what + ": namespace " + ns + " left behind");
+                    assertTrue(domain.isClosed(), what + ": grace domain left open");
+                    if (seen.get("tun") instanceof dev.mpsafe.netstack.tun.Tun tun) {
+                        assertFalse(tun.isOpen(), what + ": TUN descriptor left open");
+                    }
+                    if (seen.get("pool") instanceof dev.mpsafe.netstack.buffer.PacketPool pool) {
+                        assertTrue(pool.isClosed(), what + ": packet pool left open");
+                        pool.checkBalanced();
+                    }
+                    if (seen.get("started") instanceof Launcher l) {
+                        assertTrue(l.awaitWorker(0, TimeUnit.SECONDS), what + ": worker still running");
+                    }
+                    assertEquals(tunFds, tunDescriptors(), what + ": /dev/net/tun descriptors leaked");
+                }
+            }
+        } finally {
+            Launcher.startHook = null;
+        }
+    }
+
+    /** How many of this process's descriptors are open on /dev/net/tun. */
+    private static long tunDescriptors() throws java.io.IOException {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().equals("/dev/net/tun");
+                } catch (java.io.IOException | UnsupportedOperationException e) {
+                    return false; // closed while listing
+                }
+            }).count();
+        }
     }
 
     @Test
