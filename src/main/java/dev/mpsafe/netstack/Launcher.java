@@ -41,8 +41,9 @@ import java.util.concurrent.TimeUnit;
  *   echo hello | sudo ip netns exec NAME socat - UDP:10.77.0.2:7
  * </pre>
  *
- * It needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN), {@code /dev/net/tun} and {@code ip}
- * (iproute2); without them it says exactly what is missing and exits with status 2. The kernel's
+ * It needs root with CAP_NET_ADMIN and CAP_SYS_ADMIN (checked in {@code CapEff}: a container may
+ * take them from root), {@code /dev/net/tun} and {@code ip} (iproute2); without them it says
+ * exactly what is missing and exits with status 2. The kernel's
  * side of the link is 10.77.0.1/24, the stack is 10.77.0.2.
  */
 public final class Launcher {
@@ -151,9 +152,64 @@ public final class Launcher {
         if (findIp() == null) {
             return "the 'ip' command (iproute2) is not installed: sudo apt-get install iproute2";
         }
-        if (!isRoot()) {
-            return "creating a network namespace and a TUN device needs root: run it with sudo "
-                    + "(sudo bin/netstack), or as a user with CAP_NET_ADMIN and CAP_SYS_ADMIN";
+        String status;
+        try {
+            status = Files.readString(Path.of("/proc/self/status"));
+        } catch (IOException e) {
+            return "cannot read /proc/self/status to check privileges (" + e.getMessage() + ")";
+        }
+        return missingPrivilege(status);
+    }
+
+    /** CAP_NET_ADMIN's bit in a capability set (linux/capability.h): TUNSETIFF, ip link, ip addr. */
+    static final int CAP_NET_ADMIN = 12;
+    /** CAP_SYS_ADMIN's bit: setns(2) into the namespace, the mount that ip netns add makes. */
+    static final int CAP_SYS_ADMIN = 21;
+
+    /**
+     * What the process whose {@code /proc/PID/status} text is {@code status} lacks to run the
+     * launcher, as instructions, or null. It needs root (effective uid 0: {@code ip netns add}
+     * writes under {@code /run/netns}, and the {@code ip} commands the launcher runs would not
+     * inherit file capabilities given to the JVM) and, in its effective set ({@code CapEff}),
+     * CAP_NET_ADMIN and CAP_SYS_ADMIN, which a container or a bounding set may take from root.
+     */
+    static String missingPrivilege(String status) {
+        String uid = null;
+        String capEff = null;
+        for (String line : status.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f[0].equals("Uid:") && f.length >= 3) {
+                uid = f[2]; // real, effective, saved, filesystem
+            } else if (f[0].equals("CapEff:") && f.length >= 2) {
+                capEff = f[1];
+            }
+        }
+        if (uid == null || capEff == null) {
+            return "cannot check privileges: /proc/self/status has no " + (uid == null ? "Uid:" : "CapEff:")
+                    + " line";
+        }
+        long caps;
+        try {
+            caps = Long.parseUnsignedLong(capEff, 16);
+        } catch (NumberFormatException e) {
+            return "cannot check privileges: CapEff '" + capEff + "' in /proc/self/status is not hexadecimal";
+        }
+        if (!uid.equals("0")) {
+            return "creating a network namespace and a TUN device needs root: run it with sudo (sudo bin/netstack); "
+                    + "this process runs as uid " + uid + " (capabilities alone are not enough: ip netns add "
+                    + "writes /run/netns, and the ip commands it runs do not inherit the JVM's file capabilities)";
+        }
+        List<String> missing = new ArrayList<>();
+        if ((caps & (1L << CAP_NET_ADMIN)) == 0) {
+            missing.add("CAP_NET_ADMIN");
+        }
+        if ((caps & (1L << CAP_SYS_ADMIN)) == 0) {
+            missing.add("CAP_SYS_ADMIN");
+        }
+        if (!missing.isEmpty()) {
+            return "creating a network namespace and a TUN device needs CAP_NET_ADMIN and CAP_SYS_ADMIN, and this "
+                    + "root process lacks " + String.join(" and ", missing) + " (CapEff " + capEff + "): run it "
+                    + "with sudo on the host, or in a container with --cap-add NET_ADMIN --cap-add SYS_ADMIN";
         }
         return null;
     }
@@ -484,19 +540,6 @@ public final class Launcher {
             }
         }
         return null;
-    }
-
-    private static boolean isRoot() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Uid:")) {
-                    return line.split("\\s+")[2].equals("0"); // the effective uid
-                }
-            }
-        } catch (IOException e) {
-            return false;
-        }
-        return false;
     }
 
     private static String value(String[] args, int i, String flag) {

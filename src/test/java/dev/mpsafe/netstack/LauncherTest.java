@@ -206,6 +206,51 @@ class LauncherTest {
         assertTrue(out.contains("needs root: run it with sudo (sudo bin/netstack)"), out);
     }
 
+    /**
+     * Root without CAP_SYS_ADMIN (a bounding set that drops it, as a container may) is refused
+     * before anything is created, with status 2 and a message naming the missing capability; the
+     * old check looked at the uid only and let it through to a stack trace.
+     */
+    @Test
+    void shouldNameTheMissingCapabilityForRootWithoutIt() throws Exception {
+        assumeRoot();
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "skipped: needs setpriv (util-linux)");
+        String ns = "mpsafe-launcher-cap-" + ProcessHandle.current().pid();
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--inh-caps=-sys_admin",
+                "--bounding-set=-sys_admin", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                Launcher.class.getName(), "--namespace", ns, "--seconds", "1"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        if (Files.exists(Path.of("/run/netns", ns))) {
+            new ProcessBuilder("ip", "netns", "del", ns).start().waitFor(30, TimeUnit.SECONDS);
+        }
+        assertEquals(Launcher.EXIT_UNAVAILABLE, p.exitValue(), out);
+        assertTrue(out.contains("this root process lacks CAP_SYS_ADMIN (CapEff "), out);
+    }
+
+    /** The privilege check reads {@code /proc/self/status}: Uid's effective field and CapEff's bits 12 and 21. */
+    @Test
+    void shouldParseUidAndCapEffFromStatusText() {
+        String full = "Name:\tjava\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t000001ffffffffff\n";
+        assertEquals(null, Launcher.missingPrivilege(full));
+        assertEquals(null, Launcher.missingPrivilege(full.replace("000001ffffffffff", "0000000000201000")),
+                "exactly the two bits");
+        String m = Launcher.missingPrivilege(full.replace("000001ffffffffff", "0000000000001000"));
+        assertTrue(m.contains("lacks CAP_SYS_ADMIN (CapEff 0000000000001000)"), m);
+        m = Launcher.missingPrivilege(full.replace("000001ffffffffff", "0000000000200000"));
+        assertTrue(m.contains("lacks CAP_NET_ADMIN (CapEff"), m);
+        m = Launcher.missingPrivilege(full.replace("000001ffffffffff", "0000000000000000"));
+        assertTrue(m.contains("lacks CAP_NET_ADMIN and CAP_SYS_ADMIN"), m);
+        m = Launcher.missingPrivilege(full.replace("Uid:\t0\t0", "Uid:\t0\t1000"));
+        assertTrue(m.contains("needs root: run it with sudo (sudo bin/netstack); this process runs as uid 1000"), m);
+        m = Launcher.missingPrivilege("Name:\tjava\nUid:\t0\t0\t0\t0\n");
+        assertTrue(m.contains("no CapEff: line"), m);
+        m = Launcher.missingPrivilege(full.replace("000001ffffffffff", "zz"));
+        assertTrue(m.contains("CapEff 'zz'"), m);
+    }
+
     @Test
     void shouldShutDownCleanlyOnASignal() throws Exception {
         assumeRoot();
