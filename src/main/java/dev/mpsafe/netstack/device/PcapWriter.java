@@ -270,10 +270,11 @@ public final class PcapWriter implements Device {
         final int stored = Math.min(length, SNAPLEN);
         lock.lock();
         try {
-            if (closed || failure != null) {
-                if (failure != null) {
-                    writeErrors++;
-                }
+            if (closed) {
+                return; // not an error: the trace ended, and close() has reported its count
+            }
+            if (failure != null) {
+                writeErrors++; // a record skipped after the first failure
                 return;
             }
             long t = nanos.getAsLong();
@@ -308,21 +309,23 @@ public final class PcapWriter implements Device {
      */
     @Override
     public void close() {
+        IOException e;
+        long errors;
         lock.lock();
         try {
             if (closed) {
                 return;
             }
             closed = true;
+            // read under the lock; they stop changing from here on (record() returns at once once closed)
+            e = failure;
+            errors = writeErrors;
         } finally {
             lock.unlock();
         }
         try {
             inner.close();
         } finally {
-            // failure and writeErrors stop changing once closed is set (record() checks it under the
-            // lock), and that unlock happens-before this read.
-            IOException e = failure;
             try {
                 out.close();
             } catch (IOException c) {
@@ -333,7 +336,7 @@ public final class PcapWriter implements Device {
                 }
             }
             if (e != null) {
-                throw new UncheckedIOException("pcap trace " + file + " is incomplete (" + writeErrors
+                throw new UncheckedIOException("pcap trace " + file + " is incomplete (" + errors
                         + " records not written)", e);
             }
         }

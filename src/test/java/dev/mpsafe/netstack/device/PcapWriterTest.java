@@ -212,8 +212,11 @@ class PcapWriterTest {
         UncheckedIOException e = assertThrows(UncheckedIOException.class, pcap::close);
         assertTrue(e.getMessage().contains("incomplete") && e.getCause().getMessage().equals("disk full"),
                 e.getMessage());
+        assertTrue(e.getMessage().contains("(3 records not written)"), e.getMessage());
         assertFalse(failing.isOpen(), "closed anyway");
         assertEquals(0, pool.outstanding(), "the inner device was closed and freed its packets");
+        assertFalse(pcap.send(Packets.echo(pool, 1, 9, 0)), "the inner device is closed");
+        assertEquals(3, pcap.writeErrors(), "a packet after close is no write error: the trace had ended");
         pcap.close(); // idempotent, and quiet the second time
     }
 
