@@ -41,8 +41,9 @@ import java.util.concurrent.TimeUnit;
  *   echo hello | sudo ip netns exec NAME socat - UDP:10.77.0.2:7
  * </pre>
  *
- * It needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN), {@code /dev/net/tun} and {@code ip}
- * (iproute2); without them it says exactly what is missing and exits with status 2. The kernel's
+ * It needs root with CAP_NET_ADMIN and CAP_SYS_ADMIN (checked in {@code CapEff}: a container may
+ * take them from root), {@code /dev/net/tun} and {@code ip} (iproute2); without them it says
+ * exactly what is missing and exits with status 2. The kernel's
  * side of the link is 10.77.0.1/24, the stack is 10.77.0.2.
  */
 public final class Launcher {
@@ -64,6 +65,8 @@ public final class Launcher {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stop;
     private volatile Throwable failure;
+    /** What the first {@link #stop} returned; guarded by this. */
+    private Boolean stopResult;
     /** Echo requests whose sender could not be answered (source port 0, no route back). */
     private final java.util.concurrent.atomic.AtomicLong echoUnanswerable = new java.util.concurrent.atomic.AtomicLong();
 
@@ -149,9 +152,64 @@ public final class Launcher {
         if (findIp() == null) {
             return "the 'ip' command (iproute2) is not installed: sudo apt-get install iproute2";
         }
-        if (!isRoot()) {
-            return "creating a network namespace and a TUN device needs root: run it with sudo "
-                    + "(sudo bin/netstack), or as a user with CAP_NET_ADMIN and CAP_SYS_ADMIN";
+        String status;
+        try {
+            status = Files.readString(Path.of("/proc/self/status"));
+        } catch (IOException e) {
+            return "cannot read /proc/self/status to check privileges (" + e.getMessage() + ")";
+        }
+        return missingPrivilege(status);
+    }
+
+    /** CAP_NET_ADMIN's bit in a capability set (linux/capability.h): TUNSETIFF, ip link, ip addr. */
+    static final int CAP_NET_ADMIN = 12;
+    /** CAP_SYS_ADMIN's bit: setns(2) into the namespace, the mount that ip netns add makes. */
+    static final int CAP_SYS_ADMIN = 21;
+
+    /**
+     * What the process whose {@code /proc/PID/status} text is {@code status} lacks to run the
+     * launcher, as instructions, or null. It needs root (effective uid 0: {@code ip netns add}
+     * writes under {@code /run/netns}, and the {@code ip} commands the launcher runs would not
+     * inherit file capabilities given to the JVM) and, in its effective set ({@code CapEff}),
+     * CAP_NET_ADMIN and CAP_SYS_ADMIN, which a container or a bounding set may take from root.
+     */
+    static String missingPrivilege(String status) {
+        String uid = null;
+        String capEff = null;
+        for (String line : status.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f[0].equals("Uid:") && f.length >= 3) {
+                uid = f[2]; // real, effective, saved, filesystem
+            } else if (f[0].equals("CapEff:") && f.length >= 2) {
+                capEff = f[1];
+            }
+        }
+        if (uid == null || capEff == null) {
+            return "cannot check privileges: /proc/self/status has no " + (uid == null ? "Uid:" : "CapEff:")
+                    + " line";
+        }
+        long caps;
+        try {
+            caps = Long.parseUnsignedLong(capEff, 16);
+        } catch (NumberFormatException e) {
+            return "cannot check privileges: CapEff '" + capEff + "' in /proc/self/status is not hexadecimal";
+        }
+        if (!uid.equals("0")) {
+            return "creating a network namespace and a TUN device needs root: run it with sudo (sudo bin/netstack); "
+                    + "this process runs as uid " + uid + " (capabilities alone are not enough: ip netns add "
+                    + "writes /run/netns, and the ip commands it runs do not inherit the JVM's file capabilities)";
+        }
+        List<String> missing = new ArrayList<>();
+        if ((caps & (1L << CAP_NET_ADMIN)) == 0) {
+            missing.add("CAP_NET_ADMIN");
+        }
+        if ((caps & (1L << CAP_SYS_ADMIN)) == 0) {
+            missing.add("CAP_SYS_ADMIN");
+        }
+        if (!missing.isEmpty()) {
+            return "creating a network namespace and a TUN device needs CAP_NET_ADMIN and CAP_SYS_ADMIN, and this "
+                    + "root process lacks " + String.join(" and ", missing) + " (CapEff " + capEff + "): run it "
+                    + "with sudo on the host, or in a container with --cap-add NET_ADMIN --cap-add SYS_ADMIN";
         }
         return null;
     }
@@ -164,41 +222,127 @@ public final class Launcher {
     /**
      * Creates the namespace and the TUN device, builds the stack on it and starts its worker, and
      * the UDP echo service on {@code echoPort} unless it is 0.
+     *
+     * <p>The launcher owns {@code domain} from this call on: {@link #stop} closes it (when it is
+     * {@link AutoCloseable}, as {@link Epoch} is). If any step fails (an {@code ip} call, the TUN
+     * open, a builder step, an interrupt), everything opened so far is closed in reverse order:
+     * the echo socket, the packet pool (after a barrier when the domain defers), the TUN device,
+     * the namespace (only one this call created: a name already in use is left alone), and
+     * {@code domain}; then the failure is rethrown, with any failure of the clean-up suppressed in
+     * it.
      */
     static Launcher start(String namespace, GraceDomain domain, Dispatch dispatch, int echoPort)
             throws IOException, InterruptedException {
-        ip("netns", "add", namespace);
+        java.util.Objects.requireNonNull(namespace, "namespace");
+        java.util.Objects.requireNonNull(domain, "domain");
+        java.util.Objects.requireNonNull(dispatch, "dispatch");
+        // What is open so far, closed last-in first-out if a later step throws.
+        java.util.ArrayDeque<Cleanup> opened = new java.util.ArrayDeque<>();
+        if (domain instanceof AutoCloseable c) {
+            opened.push(c::close);
+        }
         try {
+            ip("netns", "add", namespace);
+            opened.push(() -> deleteNamespace(namespace));
+            step("namespace", namespace);
             ip("-n", namespace, "link", "set", "lo", "up");
             Tun tun = Tun.open("tun0", Path.of("/run/netns", namespace));
+            opened.push(tun::close);
+            step("tun", tun);
             ip("-n", namespace, "link", "set", "tun0", "mtu", Integer.toString(MTU));
             ip("-n", namespace, "addr", "add", KERNEL_CIDR, "dev", "tun0");
             ip("-n", namespace, "link", "set", "tun0", "up");
             PacketPool pool = PacketPool.create(Smr.create("netstack-packets", Smr.Mode.DEFAULT), 2048, 16L << 20);
+            opened.push(pool::close);
+            step("pool", pool);
             Ipv4Stack stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain)).clock(System::nanoTime)
                     .dispatch(dispatch).build();
             TunDevice device = TunDevice.of(tun, pool, MTU, 64);
+            opened.push(device::close); // no buffers of its own; closes the TUN (again: idempotent)
             int ifindex = stack.attach(device);
             stack.addAddress(ifindex, STACK_ADDRESS, 24);
             Udp udp = Udp.attach(stack);
-            UdpSocket echo = echoPort == 0 ? null : udp.open(1024).bind(new InetSocketAddress(echoPort));
+            step("stack", stack);
+            if (domain instanceof dev.mpsafe.sync.Deferring d) {
+                opened.push(d::barrier); // runs after the socket's close: its queue is freed by a callback
+            }
+            UdpSocket echo = null;
+            if (echoPort != 0) {
+                UdpSocket socket = udp.open(1024);
+                opened.push(socket::close);
+                echo = socket.bind(new InetSocketAddress(echoPort));
+            }
+            step("echo", echo);
             Launcher launcher = new Launcher(namespace, domain, pool, stack, device, ifindex, udp, echo);
+            opened.push(launcher::stopThreads);
             launcher.worker.start();
             if (launcher.echoThread != null) {
                 launcher.echoThread.start();
             }
+            step("started", launcher);
             return launcher;
-        } catch (IOException | RuntimeException e) {
-            deleteNamespace(namespace);
-            throw e;
+        } catch (Throwable t) {
+            while (!opened.isEmpty()) {
+                try {
+                    opened.pop().close();
+                } catch (Throwable c) {
+                    t.addSuppressed(c);
+                }
+            }
+            throw t;
         }
     }
 
+    /** One thing {@link #start} opened, and how to close it. */
+    @FunctionalInterface
+    private interface Cleanup {
+        void close() throws Exception;
+    }
+
+    /** A test's hook into {@link #start}: called after each step with what it opened. */
+    @FunctionalInterface
+    interface StartHook {
+        void reached(String step, Object opened) throws IOException, InterruptedException;
+    }
+
+    /** Test only: makes a step of {@link #start} fail. Null in production. */
+    static volatile StartHook startHook;
+
+    private static void step(String step, Object opened) throws IOException, InterruptedException {
+        StartHook hook = startHook;
+        if (hook != null) {
+            hook.reached(step, opened);
+        }
+    }
+
+    /** Stops the worker and the echo service, waiting up to 5 s for each; false if one still runs. */
+    private boolean stopThreads() throws InterruptedException {
+        stop = true;
+        worker.join(5_000); // returns at once for a thread never started
+        if (echo != null) {
+            echo.close(); // wakes the echo thread, frees what is queued after a grace period
+            echoThread.join(5_000);
+        }
+        return !worker.isAlive() && (echoThread == null || !echoThread.isAlive());
+    }
+
+    /**
+     * The worker: waits for packets and has the stack process them, until {@link #stop} or until
+     * the device goes down for good (the interface was deleted: {@code poll} then reports the
+     * descriptor ready at once and every read fails, so the loop must end, not spin). The device's
+     * error becomes {@link #failure}, which {@link #stop} prints, and the main thread, woken by
+     * {@link #stopped}, shuts down.
+     */
     private void work() {
         try {
             while (!stop) {
                 if (device.tun().awaitReadable(100, TimeUnit.MILLISECONDS)) {
                     stack.poll(ifindex, 64);
+                }
+                IOException down = device.failure();
+                if (down != null) {
+                    throw new IOException("device " + device.name() + " is down for good, the worker stopped: "
+                            + down.getMessage(), down);
                 }
             }
         } catch (Throwable t) {
@@ -235,23 +379,23 @@ public final class Launcher {
     }
 
     /**
-     * Stops the worker, closes the device, deletes the namespace and checks the pool; prints the
-     * final counters. Idempotent (the shutdown hook and the main thread may both call it).
+     * Stops the worker, closes the device, deletes the namespace, checks and closes the pool, and
+     * closes the grace domain (when it is {@link AutoCloseable}); prints the final counters.
+     * Idempotent (the shutdown hook and the main thread may both call it): a later call returns
+     * the first one's answer. If the worker or the echo thread does not end within 5 s, the pool
+     * and the domain are left open (closing them could free memory a running thread still uses),
+     * and the answer is false.
      *
-     * @return whether everything ended clean: no worker failure and a balanced pool
+     * @return whether everything ended clean: no worker failure, threads ended, a balanced pool
      */
     synchronized boolean stop(PrintStream out) {
-        if (stop && !worker.isAlive() && !device.tun().isOpen()) {
-            return failure == null;
+        if (stopResult != null) {
+            return stopResult;
         }
-        stop = true;
         boolean clean = true;
+        boolean ended = false;
         try {
-            worker.join(5_000);
-            if (echo != null) {
-                echo.close(); // wakes the echo thread, frees what is queued after a grace period
-                echoThread.join(5_000);
-            }
+            ended = stopThreads();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -273,14 +417,45 @@ public final class Launcher {
             out.println("netstack: " + e.getMessage());
             clean = false;
         }
-        if (domain instanceof Epoch e) {
-            e.close();
+        if (ended) {
+            pool.close();
+            if (domain instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    out.println("netstack: closing the grace domain failed: " + e);
+                    clean = false;
+                }
+            }
+        } else {
+            out.println("netstack: the worker or the echo thread is still running after 5 s: "
+                    + "the packet pool and the grace domain are left open");
+            clean = false;
         }
+        stopResult = clean;
         return clean;
+    }
+
+    PacketPool pool() {
+        return pool;
     }
 
     String namespace() {
         return namespace;
+    }
+
+    /** Waits until the worker has ended (after {@link #stop}, or a failure); false on timeout. */
+    boolean awaitWorker(long timeout, TimeUnit unit) throws InterruptedException {
+        return stopped.await(timeout, unit);
+    }
+
+    /** Why the worker or the echo service failed, or null. */
+    Throwable failure() {
+        return failure;
+    }
+
+    TunDevice device() {
+        return device;
     }
 
     Ipv4Stack stack() {
@@ -327,12 +502,21 @@ public final class Launcher {
         };
     }
 
+    /**
+     * Deletes the namespace; says what to run by hand if that fails. Runs even when this thread
+     * was interrupted (the clean-up after an interrupted start): the flag is put back afterwards.
+     */
     private static void deleteNamespace(String namespace) {
+        boolean interrupted = Thread.interrupted();
         try {
             ip("netns", "del", namespace);
         } catch (IOException | InterruptedException e) {
             System.err.println("netstack: could not delete namespace " + namespace + " (" + e.getMessage()
                     + "): run  sudo ip netns del " + namespace);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -356,19 +540,6 @@ public final class Launcher {
             }
         }
         return null;
-    }
-
-    private static boolean isRoot() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Uid:")) {
-                    return line.split("\\s+")[2].equals("0"); // the effective uid
-                }
-            }
-        } catch (IOException e) {
-            return false;
-        }
-        return false;
     }
 
     private static String value(String[] args, int i, String flag) {

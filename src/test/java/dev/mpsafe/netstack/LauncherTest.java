@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.mpsafe.epoch.Epoch;
 import dev.mpsafe.smr.Smr;
+import dev.mpsafe.sync.GraceOptions;
 import java.io.File;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,6 +49,7 @@ class LauncherTest {
             clean = launcher.stop(System.out);
         }
         assertTrue(clean, "worker failure or unbalanced pool");
+        assertTrue(launcher.pool().isClosed(), "stop() closes the 16 MiB packet pool");
         assertEquals(50, launcher.stack().counters().delivered());
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
     }
@@ -85,6 +89,108 @@ class LauncherTest {
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
     }
 
+    /**
+     * Deleting {@code tun0} under a running launcher (poll then reports the descriptor ready at
+     * once and every read fails with EBADFD) ends the worker within a few seconds instead of
+     * spinning; {@code stop} reports the failure naming the errno, and still deletes the namespace
+     * with a balanced pool.
+     */
+    @Test
+    void shouldStopTheWorkerAndSayWhyWhenTheInterfaceIsDeleted() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-del-" + ProcessHandle.current().pid();
+        Epoch domain = Epoch.create(GraceOptions.named("launcher-del-test"));
+        Launcher launcher = Launcher.start(ns, domain);
+        java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
+        boolean clean;
+        try {
+            Process del = new ProcessBuilder("ip", "-n", ns, "link", "del", "tun0").redirectErrorStream(true).start();
+            assertTrue(del.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, del.exitValue());
+            assertTrue(launcher.awaitWorker(5, TimeUnit.SECONDS),
+                    "the worker is still running 5 s after tun0 was deleted: " + launcher.device());
+            Throwable failure = launcher.failure();
+            assertTrue(failure != null && failure.getMessage().contains("errno 77 EBADFD"), String.valueOf(failure));
+            assertTrue(launcher.device().isDown());
+        } finally {
+            clean = launcher.stop(new PrintStream(report, true, StandardCharsets.UTF_8));
+        }
+        String out = report.toString(StandardCharsets.UTF_8);
+        assertFalse(clean, out);
+        assertTrue(out.contains("netstack: the worker failed: java.io.IOException: device tun0 is down for good"), out);
+        assertTrue(out.contains("EBADFD"), out);
+        assertTrue(out.contains("netstack: packet pool balanced"), out);
+        assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
+        assertTrue(launcher.pool().isClosed(), "stop() closes the packet pool");
+        assertTrue(domain.isClosed(), "stop() closes the grace domain");
+        assertFalse(launcher.stop(System.out), "a second stop() gives the first one's answer");
+    }
+
+    /**
+     * A step of {@code start} that fails (an IOException, or an interrupt, injected after each
+     * step in turn) leaves nothing behind: the namespace is deleted, the TUN descriptor and the
+     * packet pool are closed (the pool balanced), the worker has ended, the grace domain is
+     * closed, and the failure is rethrown as it was, with nothing suppressed.
+     */
+    @Test
+    void shouldCloseWhatItOpenedWhenAStepFails() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-fail-" + ProcessHandle.current().pid();
+        List<String> steps = List.of("namespace", "tun", "pool", "stack", "echo", "started");
+        try {
+            for (String failAt : steps) {
+                for (boolean interrupt : new boolean[] {false, true}) {
+                    String what = "injected at " + failAt + (interrupt ? " (interrupt)" : "");
+                    long tunFds = tunDescriptors();
+                    java.util.Map<String, Object> seen = new java.util.HashMap<>();
+                    Launcher.startHook = (step, opened) -> {
+                        seen.put(step, opened);
+                        if (step.equals(failAt) && interrupt) {
+                            throw new InterruptedException(what);
+                        }
+                        if (step.equals(failAt)) {
+                            throw new java.io.IOException(what);
+                        }
+                    };
+                    Epoch domain = Epoch.create(GraceOptions.named("launcher-fail-test"));
+                    Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                            () -> Launcher.start(ns, domain));
+                    assertEquals(what, e.getMessage());
+                    assertEquals(0, e.getSuppressed().length, what + ": the clean-up failed: "
+                            + List.of(e.getSuppressed()));
+                    assertFalse(Files.exists(Path.of("/run/netns", ns)), what + ": namespace " + ns + " left behind");
+                    assertTrue(domain.isClosed(), what + ": grace domain left open");
+                    if (seen.get("tun") instanceof dev.mpsafe.netstack.tun.Tun tun) {
+                        assertFalse(tun.isOpen(), what + ": TUN descriptor left open");
+                    }
+                    if (seen.get("pool") instanceof dev.mpsafe.netstack.buffer.PacketPool pool) {
+                        assertTrue(pool.isClosed(), what + ": packet pool left open");
+                        pool.checkBalanced();
+                    }
+                    if (seen.get("started") instanceof Launcher l) {
+                        assertTrue(l.awaitWorker(0, TimeUnit.SECONDS), what + ": worker still running");
+                    }
+                    assertEquals(tunFds, tunDescriptors(), what + ": /dev/net/tun descriptors leaked");
+                }
+            }
+        } finally {
+            Launcher.startHook = null;
+        }
+    }
+
+    /** How many of this process's descriptors are open on /dev/net/tun. */
+    private static long tunDescriptors() throws java.io.IOException {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().equals("/dev/net/tun");
+                } catch (java.io.IOException | UnsupportedOperationException e) {
+                    return false; // closed while listing
+                }
+            }).count();
+        }
+    }
+
     @Test
     void shouldSayWhatToDoWithoutPrivileges() throws Exception {
         assumeRoot();
@@ -98,6 +204,51 @@ class LauncherTest {
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertEquals(Launcher.EXIT_UNAVAILABLE, p.exitValue(), out);
         assertTrue(out.contains("needs root: run it with sudo (sudo bin/netstack)"), out);
+    }
+
+    /**
+     * Root without CAP_SYS_ADMIN (a bounding set that drops it, as a container may) is refused
+     * before anything is created, with status 2 and a message naming the missing capability; the
+     * old check looked at the uid only and let it through to a stack trace.
+     */
+    @Test
+    void shouldNameTheMissingCapabilityForRootWithoutIt() throws Exception {
+        assumeRoot();
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "skipped: needs setpriv (util-linux)");
+        String ns = "mpsafe-launcher-cap-" + ProcessHandle.current().pid();
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--inh-caps=-sys_admin",
+                "--bounding-set=-sys_admin", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                Launcher.class.getName(), "--namespace", ns, "--seconds", "1"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        if (Files.exists(Path.of("/run/netns", ns))) {
+            new ProcessBuilder("ip", "netns", "del", ns).start().waitFor(30, TimeUnit.SECONDS);
+        }
+        assertEquals(Launcher.EXIT_UNAVAILABLE, p.exitValue(), out);
+        assertTrue(out.contains("this root process lacks CAP_SYS_ADMIN (CapEff "), out);
+    }
+
+    /** The privilege check reads {@code /proc/self/status}: Uid's effective field and CapEff's bits 12 and 21. */
+    @Test
+    void shouldParseUidAndCapEffFromStatusText() {
+        String full = "Name:\tjava\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t000001ffffffffff\n";
+        assertEquals(null, Launcher.missingPrivilege(full));
+        assertEquals(null, Launcher.missingPrivilege(full.replace("000001ffffffffff", "0000000000201000")),
+                "exactly the two bits");
+        String m = Launcher.missingPrivilege(full.replace("000001ffffffffff", "0000000000001000"));
+        assertTrue(m.contains("lacks CAP_SYS_ADMIN (CapEff 0000000000001000)"), m);
+        m = Launcher.missingPrivilege(full.replace("000001ffffffffff", "0000000000200000"));
+        assertTrue(m.contains("lacks CAP_NET_ADMIN (CapEff"), m);
+        m = Launcher.missingPrivilege(full.replace("000001ffffffffff", "0000000000000000"));
+        assertTrue(m.contains("lacks CAP_NET_ADMIN and CAP_SYS_ADMIN"), m);
+        m = Launcher.missingPrivilege(full.replace("Uid:\t0\t0", "Uid:\t0\t1000"));
+        assertTrue(m.contains("needs root: run it with sudo (sudo bin/netstack); this process runs as uid 1000"), m);
+        m = Launcher.missingPrivilege("Name:\tjava\nUid:\t0\t0\t0\t0\n");
+        assertTrue(m.contains("no CapEff: line"), m);
+        m = Launcher.missingPrivilege(full.replace("000001ffffffffff", "zz"));
+        assertTrue(m.contains("CapEff 'zz'"), m);
     }
 
     @Test

@@ -76,6 +76,7 @@ public class TunStackThroughput {
         Smr smr;
         PacketPool pool;
         Ipv4Stack stack;
+        TunDevice stackDevice;
         int ifindex;
         RawIcmpSocket kernel;
         Arena arena;
@@ -98,7 +99,8 @@ public class TunStackThroughput {
             smr = Smr.create("tun-stack", Smr.Mode.DEFAULT);
             pool = PacketPool.create(Smr.create("tun-stack-pool", Smr.Mode.DEFAULT), 2048, 8L << 20);
             stack = Ipv4Stack.builder(smr, pool, RouteTable.create(smr)).clock(System::nanoTime).build();
-            ifindex = stack.attach(TunDevice.of(stackTun, pool, 1500, Ipv4Stack.HEADROOM));
+            stackDevice = TunDevice.of(stackTun, pool, 1500, Ipv4Stack.HEADROOM);
+            ifindex = stack.attach(stackDevice);
             stack.addAddress(ifindex, STACK, 24);
             ns.up("st0", "10.98.3.1/24");
             kernel = RawIcmpSocket.open(ns, 1000);
@@ -164,6 +166,9 @@ public class TunStackThroughput {
                 try {
                     long last = 0;
                     while (!stop) {
+                        if (host.stackDevice.isDown()) { // the interface went away: do not spin
+                            throw host.stackDevice.failure();
+                        }
                         if (host.stack.poll(host.ifindex, 64) > 0) {
                             last = busy == 0 ? 0 : System.nanoTime();
                         } else if (busy != 0 && System.nanoTime() - last < busy) {

@@ -27,6 +27,11 @@ public final class DeviceCounters {
         CLOSED_WITH_PACKETS,
         /** The operating system refused the packet (a TUN write failed: the interface went down or away). */
         IO_ERROR,
+        /**
+         * The device cannot carry the packet whatever its state: an empty one (a TUN write needs at
+         * least one byte).
+         */
+        INVALID,
     }
 
     private static final Drop[] DROPS = Drop.values();

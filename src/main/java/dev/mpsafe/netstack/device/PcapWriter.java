@@ -136,9 +136,19 @@ public final class PcapWriter implements Device {
      * Wraps {@code inner}, writing a new pcap file at {@code path} (replacing one that exists).
      * The writer owns both: {@link #close()} closes the inner device and the file.
      *
+     * <p>On failure the writer owns nothing: the arguments are checked before the file is touched
+     * (a null argument leaves an existing file as it was), the file this call opened is closed
+     * whatever is thrown, and {@code inner} is left open: the caller still owns it. A failure to
+     * write the header comes after the file was created or truncated.
+     *
+     * @throws NullPointerException if an argument is null
      * @throws UncheckedIOException if the file cannot be created or its header written
      */
     public static PcapWriter open(Device inner, Path path, LongSupplier nanos, Resolution resolution) {
+        Objects.requireNonNull(inner, "inner");
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(nanos, "nanos");
+        Objects.requireNonNull(resolution, "resolution");
         FileChannel ch;
         try {
             ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -149,18 +159,30 @@ public final class PcapWriter implements Device {
         try {
             return new PcapWriter(inner, ch, path.toString(), nanos, resolution);
         } catch (IOException e) {
-            try {
-                ch.close();
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            closeAfter(ch, e);
             throw new UncheckedIOException("cannot write the pcap header to " + path, e);
+        } catch (RuntimeException | Error e) {
+            closeAfter(ch, e);
+            throw e;
+        }
+    }
+
+    /** Closes {@code ch} after {@code failure}, to which a failure to close is added. */
+    private static void closeAfter(FileChannel ch, Throwable failure) {
+        try {
+            ch.close();
+        } catch (IOException suppressed) {
+            failure.addSuppressed(suppressed);
         }
     }
 
     /**
      * Wraps {@code inner}, writing the pcap stream to {@code out}. The writer owns both.
      *
+     * <p>On failure the writer owns nothing and closes nothing: {@code inner} and {@code out} stay
+     * open, and the caller still owns them (part of the header may have reached {@code out}).
+     *
+     * @throws NullPointerException if an argument is null
      * @throws UncheckedIOException if the global header cannot be written
      */
     public static PcapWriter of(Device inner, WritableByteChannel out, LongSupplier nanos, Resolution resolution) {
@@ -248,10 +270,11 @@ public final class PcapWriter implements Device {
         final int stored = Math.min(length, SNAPLEN);
         lock.lock();
         try {
-            if (closed || failure != null) {
-                if (failure != null) {
-                    writeErrors++;
-                }
+            if (closed) {
+                return; // not an error: the trace ended, and close() has reported its count
+            }
+            if (failure != null) {
+                writeErrors++; // a record skipped after the first failure
                 return;
             }
             long t = nanos.getAsLong();
@@ -286,21 +309,23 @@ public final class PcapWriter implements Device {
      */
     @Override
     public void close() {
+        IOException e;
+        long errors;
         lock.lock();
         try {
             if (closed) {
                 return;
             }
             closed = true;
+            // read under the lock; they stop changing from here on (record() returns at once once closed)
+            e = failure;
+            errors = writeErrors;
         } finally {
             lock.unlock();
         }
         try {
             inner.close();
         } finally {
-            // failure and writeErrors stop changing once closed is set (record() checks it under the
-            // lock), and that unlock happens-before this read.
-            IOException e = failure;
             try {
                 out.close();
             } catch (IOException c) {
@@ -311,7 +336,7 @@ public final class PcapWriter implements Device {
                 }
             }
             if (e != null) {
-                throw new UncheckedIOException("pcap trace " + file + " is incomplete (" + writeErrors
+                throw new UncheckedIOException("pcap trace " + file + " is incomplete (" + errors
                         + " records not written)", e);
             }
         }

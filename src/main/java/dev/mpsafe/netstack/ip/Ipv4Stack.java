@@ -774,8 +774,11 @@ public final class Ipv4Stack {
 
         /**
          * ICMP errors: at most {@code burst} at once, one more every {@code interval} ns.
+         * {@code (1, Long.MAX_VALUE)} means one error, then none again.
          *
-         * @throws IllegalArgumentException if either is below 1
+         * @throws IllegalArgumentException if either is below 1, or {@code burst * interval}
+         *     exceeds {@code Long.MAX_VALUE} ns (the bucket's span must fit its clock arithmetic);
+         *     the builder is left unchanged
          */
         public Builder icmpErrorRate(int burst, long interval) {
             if (burst < 1) {
@@ -783,6 +786,10 @@ public final class Ipv4Stack {
             }
             if (interval < 1) {
                 throw new IllegalArgumentException("interval " + interval + " ns below 1");
+            }
+            if (interval > Long.MAX_VALUE / burst) {
+                throw new IllegalArgumentException("burst " + burst + " * interval " + interval
+                        + " ns exceeds " + Long.MAX_VALUE + " ns");
             }
             this.burst = burst;
             this.interval = interval;

@@ -19,6 +19,15 @@ import java.util.function.LongSupplier;
  * one CAS and no lock, and no state to keep consistent across fields. Times are compared by
  * difference, so a clock that wraps (as {@code System.nanoTime} may) is fine.
  *
+ * <p><b>No overflow.</b> Invariant: {@code tat - now <= span} (the bucket is never below empty).
+ * The take computes {@code ahead = max(tat - now, 0)}, compares {@code ahead > span - interval}
+ * (that is, {@code ahead + interval > span}, and {@code span >= interval} since the burst is at
+ * least 1) and only then adds, so every intermediate value lies in {@code 0..span} and fits a
+ * long for any setting the constructor accepts: {@code (1, Long.MAX_VALUE)}, one token and then
+ * none for 292 years, works as meant. (Adding first, {@code tat + interval} wrapped negative for
+ * such settings and every take was granted.) A clock that stands still for more than
+ * {@code 2^63} ns is beyond what comparison by difference can tell; no real clock does.
+ *
  * <p><b>Linearization point:</b> the successful CAS of {@code tat}. A refused take changes
  * nothing. Progress: lock-free (a CAS fails only because another take succeeded).
  *
@@ -66,11 +75,13 @@ final class TokenBucket {
             // atomicity is all that matters; the stronger mode costs nothing on x86 and this is
             // the error path, not the fast path.
             final long tat = lvTat();
-            final long base = tat - now > 0 ? tat : now;
-            final long next = base + interval;
-            if (next - now > span) {
+            // How far the bucket is below full now, in clock time: 0..span (invariant), so
+            // neither this nor ahead + interval (at most span) overflows, whatever the settings.
+            final long ahead = Math.max(tat - now, 0);
+            if (ahead > span - interval) { // ahead + interval > span, without the sum
                 return false;
             }
+            final long next = now + (ahead + interval); // a clock value: may wrap, compared by difference
             if (casTat(tat, next)) {
                 return true;
             }

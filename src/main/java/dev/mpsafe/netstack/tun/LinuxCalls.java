@@ -63,12 +63,15 @@ final class LinuxCalls {
     static final int EPERM = 1;
     static final int ENOENT = 2;
     static final int EINTR = 4;
+    static final int EIO = 5;
     static final int ENXIO = 6;
+    static final int EBADF = 9;
     static final int EAGAIN = 11;
     static final int EACCES = 13;
     static final int EBUSY = 16;
     static final int ENODEV = 19;
     static final int EINVAL = 22;
+    static final int EBADFD = 77;
 
     /** Why the calls are unavailable, or null. */
     static final String UNAVAILABLE;

@@ -404,7 +404,7 @@ public final class Tun implements Channel {
                 return NO_PACKET;
             }
             if (errno != LinuxCalls.EINTR) {
-                throw new ErrnoException("read(" + name + ")", errno, errno == 77
+                throw new ErrnoException("read(" + name + ")", errno, errno == LinuxCalls.EBADFD
                         ? "the interface was deleted (ip link del) or this queue detached" : null);
             }
         }
@@ -492,7 +492,7 @@ public final class Tun implements Channel {
                 } else if (errno != LinuxCalls.EINTR) {
                     throw new ErrnoException("write(" + name + ", " + length + " bytes)", errno, switch (errno) {
                         case LinuxCalls.EINVAL -> "not an IPv4 or IPv6 packet (first nibble not 4 or 6), or too short";
-                        case 5 -> "the interface is down or detached: ip link set " + name + " up";
+                        case LinuxCalls.EIO -> "the interface is down or detached: ip link set " + name + " up";
                         default -> null;
                     });
                 }

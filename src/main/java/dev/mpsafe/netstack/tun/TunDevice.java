@@ -6,6 +6,8 @@ import dev.mpsafe.netstack.device.Device;
 import dev.mpsafe.netstack.device.DeviceCounters;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.function.Consumer;
 
@@ -18,11 +20,32 @@ import java.util.function.Consumer;
  * and stops at the first empty read, when the pool has no buffer left (the packet then waits in
  * the kernel's queue, not dropped), or at the limit. To wait for a packet, call
  * {@link Tun#awaitReadable} on {@link #tun()} first. Drops follow the {@link Device} contract:
- * counted, the buffer freed, never thrown; a failed write is {@link DeviceCounters.Drop#IO_ERROR}.
+ * counted, the buffer freed, never thrown; a failed write is {@link DeviceCounters.Drop#IO_ERROR}, an
+ * empty packet (which {@link Tun#write} refuses) {@link DeviceCounters.Drop#INVALID}.
+ *
+ * <h2>When the interface goes away</h2>
+ * Some errors do not pass: after {@code ip link del} every {@code read} fails with
+ * {@code EBADFD} and {@code poll} reports the descriptor ready at once, so a worker that waits
+ * with {@link Tun#awaitReadable} and then calls {@link #receive} would spin. The first such
+ * <em>persistent</em> error, on a read or a write, marks the device down: {@link #isDown()} turns
+ * true, {@link #failure()} returns the error (which names the call and the errno), later receives
+ * return 0 without a system call and later sends are {@link DeviceCounters.Drop#DOWN} drops. A
+ * worker loop checks {@link #isDown()} after each round and stops, reporting {@link #failure()}.
+ * Persistent: {@code EBADFD} (the interface was deleted, or this queue detached), {@code EBADF},
+ * {@code ENODEV}, {@code ENXIO}, {@code EIO} on a read, and the {@link Tun} closed under the
+ * device ({@link java.nio.channels.ClosedChannelException}). Anything else is transient: counted,
+ * and the device stays up; {@code EIO} on a write in particular means the interface is
+ * administratively down ({@code ip link set down}), which {@code ip link set up} undoes, and a
+ * down interface queues nothing for the reader, so it cannot make the worker spin.
  *
  * <p>Ordering: every buffer crosses threads through the kernel (a write here, a read by whoever
- * reads the other end), which orders it; the device keeps no shared state but its counters and
- * the closed flag, a volatile read on each call.
+ * reads the other end), which orders it; the device keeps no shared state but its counters, the
+ * closed flag and the failure, each read with a volatile load on each call. The failure is set
+ * once, by a CAS, so the first persistent error is the one reported whichever thread saw it.
+ *
+ * <p>Thread safety: as {@link Device}; {@link #isDown()} and {@link #failure()} from any thread.
+ *
+ * <p>Memory consistency effects: as {@link Device}.
  */
 public final class TunDevice implements Device {
 
@@ -32,6 +55,8 @@ public final class TunDevice implements Device {
     private final int headroom;
     private final DeviceCounters counters = new DeviceCounters();
     private volatile boolean closed;
+    /** The first persistent error, or null; set once by {@link #casFailure}. */
+    private volatile IOException failure;
 
     private TunDevice(Tun tun, PacketPool pool, int mtu, int headroom) {
         this.tun = tun;
@@ -65,6 +90,24 @@ public final class TunDevice implements Device {
         return tun;
     }
 
+    /**
+     * Whether a persistent error took the interface away (see the class comment); the device then
+     * reads nothing more and drops every send. A closed device is not down unless it failed first.
+     */
+    public boolean isDown() {
+        return failure != null;
+    }
+
+    /**
+     * The persistent error that took the device down, naming the call and the errno
+     * ({@link ErrnoException}, e.g. {@code read(tun0) failed: errno 77 EBADFD ...}), or a
+     * {@link java.nio.channels.ClosedChannelException} when the {@link Tun} was closed under the
+     * device; null while the device is up.
+     */
+    public IOException failure() {
+        return failure;
+    }
+
     @Override
     public String name() {
         return tun.name();
@@ -80,7 +123,7 @@ public final class TunDevice implements Device {
         Objects.requireNonNull(packet, "packet");
         int length = packet.length();
         try {
-            if (closed) {
+            if (closed || failure != null) {
                 counters.dropped(DeviceCounters.Drop.DOWN);
                 return false;
             }
@@ -88,11 +131,18 @@ public final class TunDevice implements Device {
                 counters.dropped(DeviceCounters.Drop.TOO_BIG);
                 return false;
             }
+            if (length == 0) {
+                counters.dropped(DeviceCounters.Drop.INVALID); // write(2) of 0 bytes is no packet to TUN
+                return false;
+            }
             tun.write(packet.data(), 0, length);
             counters.sent(length);
             return true;
         } catch (IOException e) {
             counters.dropped(DeviceCounters.Drop.IO_ERROR);
+            if (isPersistent(e, false)) {
+                casFailure(e);
+            }
             return false;
         } finally {
             packet.free();
@@ -131,9 +181,9 @@ public final class TunDevice implements Device {
         return n;
     }
 
-    /** One packet in a pool buffer, or null: none queued, no buffer, closed, or a read error. */
+    /** One packet in a pool buffer, or null: none queued, no buffer, closed, down, or a read error. */
     private PacketBuffer readOne() {
-        if (closed) {
+        if (closed || failure != null) {
             return null;
         }
         PacketBuffer b = pool.tryAllocate(headroom);
@@ -148,6 +198,9 @@ public final class TunDevice implements Device {
         } catch (IOException e) {
             b.free();
             counters.dropped(DeviceCounters.Drop.IO_ERROR);
+            if (isPersistent(e, true)) {
+                casFailure(e);
+            }
             return null;
         }
         if (read == Tun.NO_PACKET) {
@@ -171,8 +224,42 @@ public final class TunDevice implements Device {
         tun.close();
     }
 
+    /**
+     * Whether {@code e} will come back on every later call (the interface or the descriptor is
+     * gone), as opposed to a failure of this one packet or a state an administrator can undo.
+     */
+    static boolean isPersistent(IOException e, boolean reading) {
+        if (e instanceof java.nio.channels.ClosedChannelException) {
+            return true; // the Tun was closed under the device: every later call throws it again
+        }
+        if (!(e instanceof ErrnoException errno)) {
+            return false;
+        }
+        return switch (errno.errno()) {
+            case LinuxCalls.EBADFD, LinuxCalls.EBADF, LinuxCalls.ENODEV, LinuxCalls.ENXIO -> true;
+            case LinuxCalls.EIO -> reading; // a write's EIO: the interface is down, ip link set up undoes it
+            default -> false;
+        };
+    }
+
     @Override
     public String toString() {
-        return "TunDevice[" + tun.name() + ", mtu " + mtu + ", " + counters + "]";
+        return "TunDevice[" + tun.name() + ", mtu " + mtu + (failure != null ? ", down: " + failure.getMessage() : "")
+                + ", " + counters + "]";
+    }
+
+    private void casFailure(IOException e) {
+        FAILURE.compareAndSet(this, (IOException) null, e);
+    }
+
+    // VarHandle mechanics
+    private static final VarHandle FAILURE;
+
+    static {
+        try {
+            FAILURE = MethodHandles.lookup().findVarHandle(TunDevice.class, "failure", IOException.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 }

@@ -170,6 +170,25 @@ abstract class DeviceContractTest {
         fixture.all().close(); // idempotent
     }
 
+    /**
+     * {@code send} never throws for the packet's size, not even 0: an empty packet is either
+     * accepted (and arrives empty) or counted as a drop and freed.
+     */
+    @Test
+    void shouldNotThrowForAnEmptyPacket() {
+        PacketBuffer empty = pool.allocate(Packets.HEADROOM);
+        boolean accepted = sender().send(empty);
+        PacketBuffer[] batch = new PacketBuffer[2];
+        if (accepted) {
+            assertEquals(1, receiver().receive(batch, 0, 2));
+            assertEquals(0, batch[0].length());
+            batch[0].free();
+        } else {
+            assertTrue(empty.isFreed(), "a refused packet is freed");
+            assertEquals(1, sender().counters().drops(), sender().counters().toString());
+        }
+    }
+
     @Test
     void shouldThrowForCallerBugsAndChangeNothing() {
         assertThrows(NullPointerException.class, () -> sender().send(null));

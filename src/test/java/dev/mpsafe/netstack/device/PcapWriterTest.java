@@ -212,8 +212,11 @@ class PcapWriterTest {
         UncheckedIOException e = assertThrows(UncheckedIOException.class, pcap::close);
         assertTrue(e.getMessage().contains("incomplete") && e.getCause().getMessage().equals("disk full"),
                 e.getMessage());
+        assertTrue(e.getMessage().contains("(3 records not written)"), e.getMessage());
         assertFalse(failing.isOpen(), "closed anyway");
         assertEquals(0, pool.outstanding(), "the inner device was closed and freed its packets");
+        assertFalse(pcap.send(Packets.echo(pool, 1, 9, 0)), "the inner device is closed");
+        assertEquals(3, pcap.writeErrors(), "a packet after close is no write error: the trace had ended");
         pcap.close(); // idempotent, and quiet the second time
     }
 
@@ -225,6 +228,49 @@ class PcapWriterTest {
                 () -> PcapWriter.open(lo, missing, () -> 0, PcapWriter.Resolution.NANOSECONDS));
         assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
         lo.close();
+    }
+
+    /**
+     * A refused open leaves an existing trace as it was (the arguments are checked before the
+     * file is opened) and leaks no descriptor: 200 opens with a null argument, and 200 whose
+     * header write fails ({@code /dev/full}), leave the count of this process's descriptors where
+     * it was; the inner device stays open, its owner's to close.
+     */
+    @Test
+    void shouldLeaveTheFileAndNoDescriptorBehindWhenOpenFails() throws IOException {
+        Path trace = dir.resolve("keep.pcap");
+        byte[] before = "an earlier trace".getBytes(StandardCharsets.UTF_8);
+        Files.write(trace, before);
+        Loopback lo = Loopback.create("lo", 1500, 1);
+        long fds = openDescriptors();
+        for (int i = 0; i < 200; i++) {
+            assertThrows(NullPointerException.class, () -> PcapWriter.open(null, trace, () -> 0,
+                    PcapWriter.Resolution.NANOSECONDS));
+            assertThrows(NullPointerException.class, () -> PcapWriter.open(lo, trace, null,
+                    PcapWriter.Resolution.NANOSECONDS));
+            assertThrows(NullPointerException.class, () -> PcapWriter.open(lo, trace, () -> 0, null));
+        }
+        assertArrayEquals(before, Files.readAllBytes(trace), "a refused open truncated the trace");
+        Path full = Path.of("/dev/full");
+        if (Files.isWritable(full)) {
+            for (int i = 0; i < 200; i++) {
+                UncheckedIOException e = assertThrows(UncheckedIOException.class,
+                        () -> PcapWriter.open(lo, full, () -> 0, PcapWriter.Resolution.NANOSECONDS));
+                assertTrue(e.getMessage().contains("cannot write the pcap header"), e.getMessage());
+            }
+        }
+        assertEquals(fds, openDescriptors(), "descriptors leaked by failed opens");
+        assertTrue(lo.send(Packets.echo(pool, 1, 1, 0)), "the inner device is still open");
+        lo.close();
+    }
+
+    /** This process's open descriptors (Linux); the test is skipped elsewhere. */
+    private static long openDescriptors() throws IOException {
+        Path fd = Path.of("/proc/self/fd");
+        assumeTrue(Files.isDirectory(fd), "needs /proc/self/fd (Linux)");
+        try (Stream<Path> s = Files.list(fd)) {
+            return s.count() - 1; // less the one listing it
+        }
     }
 
     /** tshark on PATH, or null. */

@@ -66,11 +66,15 @@ class Ipv4StackTest {
     private int ifindex;
 
     private void up(GraceScheme scheme) {
+        up(scheme, BURST, INTERVAL);
+    }
+
+    private void up(GraceScheme scheme, int burst, long interval) {
         domain = scheme.create("ip");
         pool = PacketPool.create(Smr.create("ip-pool", Smr.Mode.DEFAULT), 2048, 4L << 20);
         link = LinkPair.create("ip", 1500, 256);
         stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain))
-                .clock(now::get).icmpErrorRate(BURST, INTERVAL).build();
+                .clock(now::get).icmpErrorRate(burst, interval).build();
         ifindex = stack.attach(link.a());
         stack.addAddress(ifindex, US, 24);
     }
@@ -577,6 +581,31 @@ class Ipv4StackTest {
         assertEquals(0, exchange(echoRequest(Ipv4Address.of(192, 0, 2, 9), US, 1, 1, 8)).size());
         assertEquals(2, c.drops(IpDrop.NO_ROUTE));
         assertEquals(1, c.delivered());
+    }
+
+    /**
+     * {@code icmpErrorRate(1, Long.MAX_VALUE)}: one error, never refilled. Ten datagrams to a
+     * closed port get exactly one port unreachable (the bucket's arithmetic wrapped and granted
+     * all ten before), and a day later still none. A setting whose span overflows is refused by
+     * the builder itself, naming both values and the limit.
+     */
+    @Test
+    void shouldSendOneErrorThenNoneWhenTheBucketNeverRefills() {
+        up(GraceScheme.SMR_DEFAULT, 1, Long.MAX_VALUE);
+        byte[][] ten = new byte[10][];
+        for (int i = 0; i < ten.length; i++) {
+            ten[i] = udp(PEER, US, 40000 + i, 9, 8);
+        }
+        assertEquals(1, exchange(ten).size());
+        now.addAndGet(86_400_000_000_000L);
+        assertEquals(0, exchange(ten).size());
+        assertEquals(1, stack.counters().icmpErrorsSent());
+        assertEquals(19, stack.counters().icmpErrorsRateLimited());
+        assertEveryPacketAccounted();
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Ipv4Stack.builder(domain, pool, RouteTable.create(domain)).icmpErrorRate(2, Long.MAX_VALUE));
+        assertTrue(e.getMessage().contains("burst 2 * interval " + Long.MAX_VALUE + " ns exceeds " + Long.MAX_VALUE),
+                e.getMessage());
     }
 
     @Test

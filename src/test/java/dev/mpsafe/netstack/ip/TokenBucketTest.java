@@ -33,6 +33,48 @@ class TokenBucketTest {
         assertEquals(3, got, "refills to the burst, never above");
     }
 
+    /**
+     * One token, then none ever again: {@code interval} Long.MAX_VALUE. The take after the first
+     * must not wrap {@code tat + interval} into the past and be granted (all 10 were before).
+     */
+    @Test
+    void shouldGiveOneTokenThenNoneWhenTheIntervalIsLongMax() {
+        for (long start : new long[] {0, -5, 1_000_000_007L, Long.MAX_VALUE - 3, Long.MIN_VALUE}) {
+            AtomicLong now = new AtomicLong(start);
+            TokenBucket b = new TokenBucket(now::get, 1, Long.MAX_VALUE);
+            assertTrue(b.tryAcquire(), "the one token, start " + start);
+            for (int i = 0; i < 10; i++) {
+                assertFalse(b.tryAcquire(), "take " + i + " after the token, start " + start);
+                now.addAndGet(1_000_000_000_000L); // 1,000 s later: still nothing
+            }
+            now.set(start + Long.MAX_VALUE); // a full interval later (the clock wraps): one more
+            assertTrue(b.tryAcquire(), "refilled after Long.MAX_VALUE ns, start " + start);
+            assertFalse(b.tryAcquire());
+        }
+    }
+
+    /** Two tokens, one more every Long.MAX_VALUE / 2 ns: the span is Long.MAX_VALUE - 1. */
+    @Test
+    void shouldGiveTheBurstThenWaitWhenTheSpanIsNearLongMax() {
+        long interval = Long.MAX_VALUE / 2;
+        AtomicLong now = new AtomicLong(42);
+        TokenBucket b = new TokenBucket(now::get, 2, interval);
+        assertTrue(b.tryAcquire());
+        assertTrue(b.tryAcquire());
+        for (int i = 0; i < 10; i++) {
+            assertFalse(b.tryAcquire(), "take " + i + " beyond the burst");
+        }
+        now.addAndGet(interval - 1);
+        assertFalse(b.tryAcquire(), "one ns before the refill");
+        now.addAndGet(1);
+        assertTrue(b.tryAcquire(), "refilled one token");
+        assertFalse(b.tryAcquire());
+        now.addAndGet(2 * interval); // wraps the clock: refills both
+        assertTrue(b.tryAcquire());
+        assertTrue(b.tryAcquire());
+        assertFalse(b.tryAcquire());
+    }
+
     @Test
     void shouldWorkAcrossClockWrap() {
         AtomicLong now = new AtomicLong(Long.MAX_VALUE - 15);

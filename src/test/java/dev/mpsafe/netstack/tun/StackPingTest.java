@@ -70,20 +70,37 @@ class StackPingTest {
     /** Attaches {@code chain} (whose innermost device is the TUN device), brings the link up, starts the worker. */
     void start(Device chain) throws Exception {
         device = chain;
+        TunDevice tunDevice = innermost(chain);
         ifindex = stack.attach(device);
         stack.addAddress(ifindex, Ipv4Address.parse("10.98.0.2"), 24);
         ns.up("tun0", "10.98.0.1/24"); // the kernel's side; the stack is 10.98.0.2
         worker = Thread.ofPlatform().name("stack-worker").start(() -> {
             try {
-                while (!stop) {
+                while (!stop && !tunDevice.isDown()) { // down: poll would report ready forever
                     if (tun.awaitReadable(50, TimeUnit.MILLISECONDS)) {
                         stack.poll(ifindex, 64);
                     }
+                }
+                if (tunDevice.isDown()) {
+                    throw tunDevice.failure();
                 }
             } catch (Throwable t) {
                 workerFailure.set(t);
             }
         });
+    }
+
+    /** The {@link TunDevice} under the middleware of {@code chain}. */
+    static TunDevice innermost(Device chain) {
+        Device d = chain;
+        while (!(d instanceof TunDevice)) {
+            d = switch (d) {
+                case PcapWriter w -> w.inner();
+                case FaultInjector f -> f.inner();
+                default -> throw new IllegalArgumentException("no TunDevice under " + chain);
+            };
+        }
+        return (TunDevice) d;
     }
 
     @AfterEach

@@ -99,6 +99,7 @@ class UdpKernelTest {
     Thread worker;
     UdpSocket echo;
     Thread echoThread;
+    TunDevice tunDevice;
     final AtomicLong echoed = new AtomicLong();
     final AtomicReference<Throwable> failure = new AtomicReference<>();
     final List<DatagramChannel> channels = new ArrayList<>();
@@ -127,9 +128,13 @@ class UdpKernelTest {
         udp = Udp.attach(stack);
         echo = udp.open().bind(new InetSocketAddress(ECHO_PORT));
         ns.up("tun0", "10.98.1.1/24"); // the kernel's side; the stack is 10.98.1.2
+        TunDevice tunDevice = this.tunDevice; // made by traced(), under every chain these tests build
         worker = Thread.ofPlatform().name("udp-kernel-worker").start(() -> {
             try {
                 while (!stop) {
+                    if (tunDevice.isDown()) { // the interface went away: poll would report ready forever
+                        throw tunDevice.failure();
+                    }
                     // Polled on every round, readable or not, so the fault injectors' ticks release
                     // what they hold for reordering even when Linux has stopped sending.
                     tun.awaitReadable(20, TimeUnit.MILLISECONDS);
@@ -202,7 +207,8 @@ class UdpKernelTest {
 
     /** A pcap of everything between the stack and the TUN device, written to {@code name}. */
     PcapWriter traced(String name) throws IOException {
-        return PcapWriter.open(TunDevice.of(tun, pool, MTU, 64), dir.resolve(name), System::nanoTime,
+        tunDevice = TunDevice.of(tun, pool, MTU, 64);
+        return PcapWriter.open(tunDevice, dir.resolve(name), System::nanoTime,
                 PcapWriter.Resolution.NANOSECONDS);
     }
 
