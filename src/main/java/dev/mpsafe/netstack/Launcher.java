@@ -520,15 +520,43 @@ public final class Launcher {
         }
     }
 
-    /** Runs {@code ip ARGS}; throws with its output when it fails. */
+    /** How long one {@code ip} command may take before it is killed. */
+    static final long IP_TIMEOUT_SECONDS = 10;
+
+    /**
+     * Runs {@code ip ARGS}; throws with its output when it fails or takes longer than
+     * {@value #IP_TIMEOUT_SECONDS} s (then it is killed). The output goes to a temporary file, so a
+     * hung {@code ip} cannot block us in a read before the timed wait.
+     */
     private static void ip(String... args) throws IOException, InterruptedException {
+        String ip = findIp();
+        if (ip == null) {
+            throw new IOException("no ip command in /usr/sbin, /sbin, /usr/bin or /bin: install iproute2");
+        }
         List<String> command = new ArrayList<>();
-        command.add(findIp());
+        command.add(ip);
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed: " + output);
+        Path out = Files.createTempFile("mpsafe-ip-", ".out");
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            boolean ended;
+            try {
+                ended = p.waitFor(IP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            } finally {
+                if (p.isAlive()) {
+                    p.destroyForcibly(); // timed out, or we were interrupted: leave no ip behind
+                }
+            }
+            String output = Files.readString(out, StandardCharsets.UTF_8).trim();
+            if (!ended) {
+                throw new IOException(String.join(" ", command) + " did not finish within " + IP_TIMEOUT_SECONDS
+                        + " s and was killed; its output so far: " + output);
+            }
+            if (p.exitValue() != 0) {
+                throw new IOException(String.join(" ", command) + " failed (exit " + p.exitValue() + "): " + output);
+            }
+        } finally {
+            Files.deleteIfExists(out);
         }
     }
 

@@ -25,7 +25,10 @@ public final class DeviceCounters {
         DOWN,
         /** A buffer the device held when it was closed, freed unsent or unreceived. */
         CLOSED_WITH_PACKETS,
-        /** The operating system refused the packet (a TUN write failed: the interface went down or away). */
+        /**
+         * A TUN read or write failed in the operating system: the interface is down or gone, or a
+         * transient error. A persistent one also marks the device down (TunDevice#failure()).
+         */
         IO_ERROR,
         /**
          * The device cannot carry the packet whatever its state: an empty one (a TUN write needs at

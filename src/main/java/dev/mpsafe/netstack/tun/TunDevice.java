@@ -139,8 +139,8 @@ public final class TunDevice implements Device {
             counters.sent(length);
             return true;
         } catch (IOException e) {
-            counters.dropped(DeviceCounters.Drop.IO_ERROR);
-            if (isPersistent(e, false)) {
+            counters.dropped(sendDrop(e));
+            if (!closed && isPersistent(e, false)) { // a send racing our own close() is no failure
                 casFailure(e);
             }
             return false;
@@ -228,6 +228,21 @@ public final class TunDevice implements Device {
      * Whether {@code e} will come back on every later call (the interface or the descriptor is
      * gone), as opposed to a failure of this one packet or a state an administrator can undo.
      */
+    /**
+     * The drop reason for a failed write: {@code DOWN} when the descriptor was closed (by our
+     * close() or under us), {@code INVALID} when the kernel refused the bytes themselves (EINVAL:
+     * not an IP packet), else {@code IO_ERROR}.
+     */
+    private DeviceCounters.Drop sendDrop(IOException e) {
+        if (closed || e instanceof java.nio.channels.ClosedChannelException) {
+            return DeviceCounters.Drop.DOWN;
+        }
+        if (e instanceof ErrnoException errno && errno.errno() == LinuxCalls.EINVAL) {
+            return DeviceCounters.Drop.INVALID;
+        }
+        return DeviceCounters.Drop.IO_ERROR;
+    }
+
     static boolean isPersistent(IOException e, boolean reading) {
         if (e instanceof java.nio.channels.ClosedChannelException) {
             return true; // the Tun was closed under the device: every later call throws it again
