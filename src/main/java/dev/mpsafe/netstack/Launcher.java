@@ -536,12 +536,17 @@ public final class Launcher {
         List<String> command = new ArrayList<>();
         command.add(ip);
         command.addAll(List.of(args));
+        run(command, IP_TIMEOUT_SECONDS);
+    }
+
+    /** Runs {@code command}, killing it after {@code timeoutSeconds}; throws with its output on failure. */
+    static void run(List<String> command, long timeoutSeconds) throws IOException, InterruptedException {
         Path out = Files.createTempFile("mpsafe-ip-", ".out");
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
             boolean ended;
             try {
-                ended = p.waitFor(IP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                ended = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
             } finally {
                 if (p.isAlive()) {
                     p.destroyForcibly(); // timed out, or we were interrupted: leave no ip behind
@@ -549,7 +554,7 @@ public final class Launcher {
             }
             String output = Files.readString(out, StandardCharsets.UTF_8).trim();
             if (!ended) {
-                throw new IOException(String.join(" ", command) + " did not finish within " + IP_TIMEOUT_SECONDS
+                throw new IOException(String.join(" ", command) + " did not finish within " + timeoutSeconds
                         + " s and was killed; its output so far: " + output);
             }
             if (p.exitValue() != 0) {

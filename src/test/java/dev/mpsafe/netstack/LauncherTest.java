@@ -2,6 +2,7 @@ package dev.mpsafe.netstack;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -292,5 +293,18 @@ class LauncherTest {
             }
         }
         return String.join(File.pathSeparator, dirs);
+    }
+
+    @Test
+    void shouldKillACommandThatOutlivesItsTimeoutAndSaySo() throws Exception {
+        long start = System.nanoTime();
+        java.io.IOException e = assertThrows(java.io.IOException.class,
+                () -> Launcher.run(List.of("sh", "-c", "echo started; exec sleep 30"), 1));
+        long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+        assertTrue(seconds < 10, "returned after " + seconds + " s, not at its 1 s timeout");
+        assertTrue(e.getMessage().contains("did not finish within 1 s and was killed")
+                && e.getMessage().contains("started"), e.getMessage());
+        e = assertThrows(java.io.IOException.class, () -> Launcher.run(List.of("sh", "-c", "echo nope; exit 3"), 5));
+        assertTrue(e.getMessage().contains("failed (exit 3): nope"), e.getMessage());
     }
 }

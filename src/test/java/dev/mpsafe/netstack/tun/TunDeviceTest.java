@@ -142,6 +142,28 @@ class TunDeviceTest {
         assertFalse(device.isDown());
     }
 
+    /**
+     * Bytes that are no IP packet (version nibble 0) are refused by the kernel with EINVAL: an
+     * INVALID drop, not an IO_ERROR, and the device stays up. A send after close() is a DOWN drop.
+     */
+    @Test
+    void shouldCountBytesTheKernelRefusesAsInvalidAndASendAfterCloseAsDown() {
+        PacketBuffer junk = pool.allocate(64);
+        junk.append(20).fill((byte) 0);
+        assertFalse(device.send(junk));
+        assertTrue(junk.isFreed());
+        assertEquals(1, device.counters().drops(DeviceCounters.Drop.INVALID), device.counters().toString());
+        assertEquals(0, device.counters().drops(DeviceCounters.Drop.IO_ERROR), device.counters().toString());
+        assertFalse(device.isDown(), "EINVAL is about the packet, not the device");
+
+        device.close();
+        PacketBuffer late = echoRequest(1);
+        assertFalse(device.send(late));
+        assertTrue(late.isFreed());
+        assertEquals(1, device.counters().drops(DeviceCounters.Drop.DOWN), device.counters().toString());
+        assertNull(device.failure(), "closing the device is no failure");
+    }
+
     /** Waits (with a deadline) for one packet from the kernel. */
     PacketBuffer receiveOne() throws Exception {
         PacketBuffer[] batch = new PacketBuffer[1];
