@@ -99,31 +99,33 @@ public final class Compare {
     }
 
     public static void main(String[] args) throws RunnerException, IOException {
-        Mode mode = Mode.QUICK;
-        Path out = Path.of("target", "compare");
-        String only = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--mode" -> mode = Mode.parse(value(args, ++i, "--mode"));
-                case "--out" -> out = Path.of(value(args, ++i, "--out"));
-                case "--only" -> only = value(args, ++i, "--only");
-                case "-h", "--help" -> {
-                    usage(System.out);
-                    return;
-                }
-                default -> {
-                    usage(System.err);
-                    throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
-                }
+        CompareArgs parsed;
+        List<Case> cases;
+        try {
+            parsed = CompareArgs.parse(args);
+            if (parsed.help()) {
+                usage(System.out);
+                return;
             }
+            cases = Catalog.select(parsed.mode(), Runtime.getRuntime().availableProcessors(), parsed.only());
+        } catch (IllegalArgumentException e) {
+            System.err.println("compare: " + e.getMessage());
+            usage(System.err);
+            System.exit(2);
+            return;
         }
-        run(mode, Catalog.select(mode, Runtime.getRuntime().availableProcessors(), only), out, System.out,
-                System.err);
+        run(parsed, cases, System.out, System.err);
     }
 
-    /** Runs {@code cases}, writes the report folder {@code out}, prints the summary; returns the rows. */
-    static List<Row> run(Mode mode, List<Case> cases, Path out, PrintStream table, PrintStream progress)
+    /**
+     * Runs {@code cases}, writes the report folder {@code args.out()} (its manifest last), prints the
+     * summary; returns the rows.
+     */
+    static List<Row> run(CompareArgs args, List<Case> cases, PrintStream table, PrintStream progress)
             throws RunnerException, IOException {
+        Mode mode = args.mode();
+        Path out = args.out();
+        String runId = args.runId() != null ? args.runId() : java.util.UUID.randomUUID().toString();
         Files.createDirectories(out);
         clean(out);
         Machine machine = Machine.describe();
@@ -157,6 +159,7 @@ public final class Compare {
         Map<String, Path> plots = Plots.write(cases, rows, out.resolve("plots"));
         Report report = new Report(mode, cases, rows, machine, started, tookMillis, plots);
         Files.writeString(out.resolve("report.md"), report.markdown());
+        Manifest.of(args, runId, cases, started, Instant.now()).write(out);
         table.println();
         table.print(report.summary());
         table.printf("%nReport:       %s%nRaw JMH JSON: %s%nPlots:        %s (%d)%n", out.resolve("report.md"),
@@ -166,6 +169,7 @@ public final class Compare {
 
     /** Removes what an earlier run left in {@code out}, so that no stale plot or table survives. */
     private static void clean(Path out) throws IOException {
+        Files.deleteIfExists(out.resolve(Manifest.FILE)); // first: a run that fails leaves no manifest
         Files.deleteIfExists(out.resolve("report.md"));
         Files.deleteIfExists(out.resolve("results.json"));
         Path plots = out.resolve("plots");
@@ -209,14 +213,7 @@ public final class Compare {
         return s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
     }
 
-    private static String value(String[] args, int i, String flag) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException(flag + " needs a value");
-        }
-        return args[i];
-    }
-
     private static void usage(PrintStream out) {
-        out.println("usage: Compare [--mode smoke|quick|full] [--out DIR] [--only CASE_ID_REGEX]");
+        out.println("usage: Compare " + CompareArgs.SYNTAX + "\n       Compare --help");
     }
 }
