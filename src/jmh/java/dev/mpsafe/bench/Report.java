@@ -75,7 +75,10 @@ final class Report {
                 + "sample, with the same interval over each iteration's percentile.\n");
         sb.append("- **×** columns divide by the case's baseline in the same series of the same run: above 1, "
                 + "the row is better than the baseline (faster, or more per second), whichever way the unit "
-                + "points. Their error propagates both relative errors.\n");
+                + "points. In brackets, the ratio's 99.9% interval, computed on its logarithm from both "
+                + "figures' intervals, so it is asymmetric and never below 0. **†** marks a ratio whose interval "
+                + "includes 1: the run did not measure a difference from the baseline. (?): a figure's error is "
+                + "unknown. ∞: the row measured 0 where lower is better.\n");
         sb.append("- ⚠ flags a figure whose error exceeds ").append((int) (Stats.NOISY * 100))
                 .append("% of it, or that has no error (one iteration): don't read much into it.\n");
         sb.append("- **alloc** is bytes allocated per operation (JMH `-prof gc`).\n");
@@ -130,8 +133,7 @@ final class Report {
                 noisy |= f.noisy();
                 sb.append(' ').append(withError(f.value(), f.error())).append(" | ");
                 if (base.isPresent() && base.get() != r) {
-                    double[] x = Stats.ratio(f, base.get().figures().get(i), c.metrics().get(i).higherIsBetter(c));
-                    sb.append(withError(x[0], x[1]));
+                    sb.append(ratio(Stats.ratio(f, base.get().figures().get(i), c.metrics().get(i).higherIsBetter(c))));
                 } else {
                     sb.append(base.isPresent() ? "1" : "n/a");
                 }
@@ -189,8 +191,25 @@ final class Report {
         if (row.isEmpty() || base.isEmpty()) {
             return "–";
         }
-        double[] x = Stats.ratio(row.get().figures().get(0), base.get().figures().get(0), higher);
-        return withError(x[0], x[1]);
+        return ratio(Stats.ratio(row.get().figures().get(0), base.get().figures().get(0), higher));
+    }
+
+    /**
+     * A ratio with its interval, "4.62 (1.94–11.0)"; † where the interval includes 1, "(?)" where it
+     * is unknown; "∞" where the row is 0 and lower is better.
+     */
+    static String ratio(Stats.Ratio x) {
+        if (Double.isInfinite(x.value())) {
+            return "∞";
+        }
+        if (Double.isNaN(x.value())) {
+            return "n/a";
+        }
+        if (!x.intervalKnown()) {
+            return fmt(x.value()) + (x.value() == 0 ? "" : " (?)");
+        }
+        return fmt(x.value()) + " (" + fmt(x.low()) + "–" + (Double.isInfinite(x.high()) ? "∞" : fmt(x.high())) + ")"
+                + (x.includesOne() ? " †" : "");
     }
 
     private static String figure(Stats.Figure f) {

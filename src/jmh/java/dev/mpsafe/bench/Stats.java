@@ -132,15 +132,62 @@ final class Stats {
     }
 
     /**
-     * How many times better {@code f} is than {@code base} (above 1: better), with the error
-     * propagated from both relative errors; NaN where undefined (a zero in the denominator).
+     * How many times better one figure is than its baseline (above 1: better), with its confidence
+     * interval. The interval is built on the logarithm of the ratio, so it is asymmetric and never
+     * reaches below 0: each figure's half-width becomes a log-scale distance up, ln(1 + e/v), and
+     * down, -ln(1 - e/v) (infinite when the interval reaches 0), and the two figures' distances
+     * combine in quadrature.
+     *
+     * @param value the ratio; 0 or infinity where a figure is 0 (lower-is-better row at 0: infinity),
+     *     NaN where undefined (both 0, or a negative figure)
+     * @param low the interval's lower end (0 when unbounded), NaN when unknown
+     * @param high the interval's upper end (infinity when unbounded), NaN when unknown
      */
-    static double[] ratio(Figure f, Figure base, boolean higherIsBetter) {
-        double x = higherIsBetter ? f.value() / base.value() : base.value() / f.value();
-        if (Double.isNaN(x) || Double.isInfinite(x)) {
-            return new double[] {Double.NaN, Double.NaN};
+    record Ratio(double value, double low, double high) {
+        static final Ratio UNDEFINED = new Ratio(Double.NaN, Double.NaN, Double.NaN);
+
+        boolean intervalKnown() {
+            return !Double.isNaN(low) && !Double.isNaN(high);
         }
-        double rel = Math.hypot(f.relativeError(), base.relativeError());
-        return new double[] {x, x * rel};
+
+        /** Whether the interval includes 1: no measured difference from the baseline. */
+        boolean includesOne() {
+            return intervalKnown() && low <= 1 && high >= 1;
+        }
+    }
+
+    /** The ratio of {@code f} to {@code base}, oriented so that above 1 means {@code f} is better. */
+    static Ratio ratio(Figure f, Figure base, boolean higherIsBetter) {
+        Figure num = higherIsBetter ? f : base;
+        Figure den = higherIsBetter ? base : f;
+        double n = num.value();
+        double d = den.value();
+        if (Double.isNaN(n) || Double.isNaN(d) || n < 0 || d < 0 || (n == 0 && d == 0)) {
+            return Ratio.UNDEFINED;
+        }
+        if (d == 0) {
+            return new Ratio(Double.POSITIVE_INFINITY, Double.NaN, Double.NaN);
+        }
+        if (n == 0) {
+            return new Ratio(0, Double.NaN, Double.NaN);
+        }
+        double x = n / d;
+        if (Double.isNaN(num.error()) || Double.isNaN(den.error())) {
+            return new Ratio(x, Double.NaN, Double.NaN);
+        }
+        double up = Math.hypot(logUp(num), logDown(den));
+        double down = Math.hypot(logDown(num), logUp(den));
+        return new Ratio(x, x * Math.exp(-down), x * Math.exp(up));
+    }
+
+    /** How far the figure's interval reaches above its value, on a log scale. */
+    private static double logUp(Figure f) {
+        return Math.log1p(Math.abs(f.error()) / f.value());
+    }
+
+    /** How far the figure's interval reaches below its value, on a log scale; infinite if it reaches 0. */
+    private static double logDown(Figure f) {
+        double rel = Math.abs(f.error()) / f.value();
+        return rel >= 1 ? Double.POSITIVE_INFINITY : -Math.log1p(-rel);
     }
 }

@@ -1,0 +1,67 @@
+package dev.mpsafe.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The report's statistics on hand-made figures: no JMH run needed. */
+class StatsTest {
+
+    private static Stats.Figure fig(double value, double error) {
+        return new Stats.Figure(value, error, "ns/op", 5);
+    }
+
+    @Test
+    void shouldKeepARatioIntervalAboveZeroWhenErrorsExceedTheValues() {
+        // The committed quick report's kcont round trip: stpe 4677 ± 38,695 ns, kcont 224 ± 573 ns,
+        // which the old symmetric propagation printed as 20.9 ± 181 (down to -160).
+        Stats.Ratio r = Stats.ratio(fig(224, 573), fig(4677, 38_695), false);
+        assertEquals(4677.0 / 224, r.value(), 1e-9);
+        assertEquals(0, r.low());
+        assertEquals(Double.POSITIVE_INFINITY, r.high());
+        assertTrue(r.includesOne());
+        assertEquals("20.9 (0.00–∞) †", Report.ratio(r));
+    }
+
+    @Test
+    void shouldGiveAnAsymmetricIntervalThatExcludesOneWhenTheGapIsClear() {
+        // 9.47 ± 1.63 ns against the baseline 21.4 ± 8.59 ns, lower is better.
+        Stats.Ratio r = Stats.ratio(fig(9.47, 1.63), fig(21.4, 8.59), false);
+        assertEquals(21.4 / 9.47, r.value(), 1e-9);
+        assertTrue(r.low() > 1 && r.low() < r.value(), "low " + r.low());
+        assertTrue(r.high() > r.value(), "high " + r.high());
+        // Each side is the figure's own interval mapped to a log scale: 1.32 to 3.32 around 2.26.
+        assertEquals(1.32, r.low(), 0.01);
+        assertEquals(3.32, r.high(), 0.01);
+        assertFalse(r.includesOne());
+        assertFalse(Report.ratio(r).contains("†"), Report.ratio(r));
+    }
+
+    @Test
+    void shouldMarkARatioWhoseIntervalIncludesOne() {
+        Stats.Ratio r = Stats.ratio(fig(1.83, 5.1), fig(7.23, 3.3), true);
+        assertTrue(r.low() >= 0);
+        assertTrue(r.includesOne() == (r.low() <= 1 && r.high() >= 1));
+        Stats.Ratio close = Stats.ratio(fig(30.7, 1.7), fig(45.5, 15.7), false);
+        assertTrue(close.includesOne(), close.toString());
+        assertTrue(Report.ratio(close).endsWith(" †"), Report.ratio(close));
+    }
+
+    @Test
+    void shouldGiveInfinityForALowerIsBetterRowAtZero() {
+        Stats.Ratio r = Stats.ratio(fig(0, 0), fig(1023, 10), false);
+        assertEquals(Double.POSITIVE_INFINITY, r.value());
+        assertEquals("∞", Report.ratio(r));
+        assertEquals("0", Report.ratio(Stats.ratio(fig(0, 0), fig(5, 1), true)).replace("0.00", "0"));
+        assertEquals("n/a", Report.ratio(Stats.ratio(fig(0, 0), fig(0, 0), false)));
+    }
+
+    @Test
+    void shouldLeaveTheIntervalUnknownWhenAFigureHasNoError() {
+        Stats.Ratio r = Stats.ratio(fig(1, 6.89), fig(1023, Double.NaN), false);
+        assertFalse(r.intervalKnown());
+        assertEquals("1023 (?)", Report.ratio(r));
+    }
+}
