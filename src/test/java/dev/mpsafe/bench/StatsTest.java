@@ -64,4 +64,70 @@ class StatsTest {
         assertFalse(r.intervalKnown());
         assertEquals("1023 (?)", Report.ratio(r));
     }
+
+    @Test
+    void shouldNotFlagFiveIterationsThatAgreeWithinAFewPercent() {
+        // CV 3.2%: the old rule (99.9% half-width above 10%, t = 8.61 with 5 iterations) flagged it.
+        Stats.Figure f = Stats.summarise(new double[][] {{100, 104, 96, 102, 98}}, Double.NaN, null, "ns/op", false,
+                false);
+        assertEquals(100, f.value());
+        assertTrue(f.error() / f.value() > 0.10, "the old rule would flag: " + f.error());
+        assertEquals(0.0316, f.spread(), 1e-3);
+        assertFalse(f.noisy());
+    }
+
+    @Test
+    void shouldFlagIterationsThatSpreadByMoreThanTenPercent() {
+        Stats.Figure f = Stats.summarise(new double[][] {{100, 130, 80, 110, 90}}, Double.NaN, null, "ns/op", false,
+                false);
+        assertTrue(f.spread() > Stats.NOISY_CV, "cv " + f.spread());
+        assertTrue(f.noisy());
+    }
+
+    @Test
+    void shouldCallZeroSpreadUnknownAtAResolutionOrBucketBound() {
+        double[][] same = {{1023, 1023, 1023, 1023, 1023}};
+        Stats.Figure bound = Stats.summarise(same, Double.NaN, null, "ticks", true, true);
+        assertTrue(Double.isNaN(bound.error()));
+        assertTrue(bound.noisy());
+        assertEquals("≤ 1023 ± ?", Report.text(bound));
+        Stats.Figure p50 = Stats.summarise(new double[][] {{0.04, 0.04, 0.04}}, 0.04, null, "µs/op", true, false);
+        assertEquals(Report.fmt(0.04) + " ± ?", Report.text(p50));
+        // Not quantised: equal iterations are a real zero spread (e.g. 0 bytes allocated).
+        Stats.Figure alloc = Stats.summarise(new double[][] {{0, 0, 0}}, Double.NaN, null, "B/op", false, false);
+        assertEquals(0, alloc.error());
+        assertFalse(alloc.noisy());
+    }
+
+    @Test
+    void shouldShowOneIterationsErrorAsUnknown() {
+        Stats.Figure f = Stats.summarise(new double[][] {{42}}, Double.NaN, null, "ns/op", false, false);
+        assertTrue(Double.isNaN(f.error()));
+        assertTrue(f.noisy());
+        assertEquals("42.0 ± ?", Report.text(f));
+    }
+
+    @Test
+    void shouldWidenTheErrorAndFlagWhenForksDisagree() {
+        // Three forks, each steady within itself, one of them 20% off: a JIT decision, not noise.
+        // Twenty iterations a fork: pooled as if independent, their interval would be about ±4.
+        double[][] forks = new double[3][20];
+        for (int i = 0; i < 20; i++) {
+            forks[0][i] = 100 + (i % 3 - 1);
+            forks[1][i] = 120 + (i % 3 - 1);
+            forks[2][i] = 100 + (i % 3 - 1);
+        }
+        Stats.Figure f = Stats.summarise(forks, Double.NaN, null, "ns/op", false, false);
+        assertEquals(3, f.forks());
+        assertEquals(100, f.forkLow());
+        assertEquals(120, f.forkHigh());
+        assertTrue(Stats.confidenceHalfWidth(java.util.Arrays.stream(forks).flatMapToDouble(java.util.Arrays::stream)
+                .toArray()) < 5);
+        assertEquals(10, f.error(), 1e-9, "half the fork range");
+        assertTrue(f.forksDisagree());
+        assertTrue(f.noisy());
+        assertTrue(Report.text(f).endsWith("(forks 100–120)"), Report.text(f));
+        double[][] agree = {{100, 101, 99, 100, 100}, {101, 100, 100, 99, 100}, {100, 100, 101, 99, 100}};
+        assertFalse(Stats.summarise(agree, Double.NaN, null, "ns/op", false, false).noisy());
+    }
 }
