@@ -219,10 +219,15 @@ final class Catalog {
         }
         churn.addAll(List.of("epochSynchronize", "epochCall", "epochCallPoll", "smrDefaultPoll", "smrLazyPoll",
                 "smrDeferredPoll", "smrDefaultPool"));
+        // ReclamationChurn's maxPending default, and the bucket its SmrPool mark adds (finish()).
+        int bound = dev.mpsafe.sync.GraceOptions.DEFAULT_MAX_PENDING;
+        int bucket = dev.mpsafe.smr.SmrPool.DEFAULT_BUCKET_SIZE;
         cases.add(new Case("reclamation", "Reclamation throughput and pending garbage",
                 "One writer replaces an object and reclaims the old one as fast as it can while a reader thread "
                         + "keeps reading it. Pending: the most replaced objects waiting for reclamation at once "
-                        + "(median over iterations; bound 65,536).",
+                        + "(median over iterations; bound " + String.format(java.util.Locale.ROOT, "%,d", bound)
+                        + ", and for smrDefaultPool " + String.format(java.util.Locale.ROOT, "%,d", bound + bucket)
+                        + ": its mark adds the " + bucket + " objects a writer's bucket holds back).",
                 true, "rwlock",
                 List.of(Metric.primary("replacements"),
                         Metric.secondary("reader sections", "readerSections", null, false),

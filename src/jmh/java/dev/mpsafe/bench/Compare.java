@@ -50,7 +50,11 @@ public final class Compare {
         SMOKE(1, 0, ms(100), 1, ms(100)),
         /** One fork, one 0.8 s warm-up, five 0.4 s iterations: about 5 minutes on 2 cores. */
         QUICK(1, 1, ms(800), 5, ms(400)),
-        /** Three forks, three warm-up seconds, five one-second iterations each, more thread counts. */
+        /**
+         * Three forks, three warm-up seconds, five one-second iterations each, more thread counts:
+         * 123 runs on 2 cores, which {@link #estimateMillis} puts at 56 minutes (quick mode takes
+         * about 0.9 of its estimate, so expect about 50).
+         */
         FULL(3, 3, TimeValue.seconds(1), 5, TimeValue.seconds(1));
 
         final int forks;
