@@ -131,7 +131,7 @@ public final class Compare {
         Path out = args.out();
         String runId = args.runId() != null ? args.runId() : java.util.UUID.randomUUID().toString();
         Files.createDirectories(out);
-        clean(out);
+        clean(out, progress);
         Machine machine = Machine.describe();
         int total = cases.stream().mapToInt(Case::runs).sum();
         progress.printf(Locale.ROOT, "mpsafe compare: %s mode, %d cases, %d runs, about %s (%s)%n", mode.id(),
@@ -171,17 +171,34 @@ public final class Compare {
         return rows;
     }
 
-    /** Removes what an earlier run left in {@code out}, so that no stale plot or table survives. */
-    private static void clean(Path out) throws IOException {
+    /** What Compare writes at the top of its folder, and what earlier versions wrote there. */
+    static final List<String> OUTPUTS = List.of(Manifest.FILE, "report.md", "results.json",
+            "summary.md" /* the table of versions before report.md */);
+
+    /**
+     * Removes what an earlier run left in {@code out}, so that no stale plot, table or manifest
+     * survives: every file Compare writes or once wrote ({@link #OUTPUTS}) and everything in
+     * {@code plots/}. Anything else in the folder is not Compare's: it stays, and a note names it.
+     */
+    static void clean(Path out, PrintStream progress) throws IOException {
         Files.deleteIfExists(out.resolve(Manifest.FILE)); // first: a run that fails leaves no manifest
-        Files.deleteIfExists(out.resolve("report.md"));
-        Files.deleteIfExists(out.resolve("results.json"));
+        for (String f : OUTPUTS) {
+            Files.deleteIfExists(out.resolve(f));
+        }
         Path plots = out.resolve("plots");
         if (Files.isDirectory(plots)) {
             try (var files = Files.list(plots)) {
-                for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".png")).toList()) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
                     Files.delete(f);
                 }
+            }
+        }
+        try (var left = Files.list(out)) {
+            List<String> others = left.map(p -> p.getFileName().toString()).filter(n -> !n.equals("plots")).sorted()
+                    .toList();
+            if (!others.isEmpty()) {
+                progress.println("note: " + out + " also holds " + others + ", which Compare did not write; left "
+                        + "as they are");
             }
         }
     }

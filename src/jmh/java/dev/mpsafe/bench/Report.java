@@ -4,6 +4,9 @@ import dev.mpsafe.bench.Catalog.Case;
 import dev.mpsafe.bench.Catalog.Metric;
 import dev.mpsafe.bench.Catalog.Series;
 import dev.mpsafe.bench.Compare.Row;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -252,31 +255,41 @@ final class Report {
         return Math.round(Stats.NOISY_CV * 100) + "%";
     }
 
-    /** Three significant figures at most, no exponent; "n/a" for NaN and infinities. */
+    /**
+     * Three significant figures, trailing zeros kept, no exponent: "0.0400", "8.43", "30.7",
+     * "142,000", "28.4M", "1.00G". The one exception: from 100 to 9,999 every integer digit stays
+     * ("1023", not "1020"), which is no longer to read. "0.00" for 0; "n/a" for NaN and infinities.
+     */
     static String fmt(double v) {
         if (Double.isNaN(v) || Double.isInfinite(v)) {
             return "n/a";
         }
-        double a = Math.abs(v);
+        if (v == 0) {
+            return "0.00";
+        }
+        long whole = Math.round(v);
+        if (Math.abs(whole) >= 100 && Math.abs(whole) < 10_000) {
+            return Long.toString(whole);
+        }
+        // Round first, then pick the suffix: 999.6 M is 1.00G, not "1.00e+03M".
+        BigDecimal r = new BigDecimal(v).round(new MathContext(3, RoundingMode.HALF_EVEN));
+        double a = Math.abs(r.doubleValue());
         if (a >= 1e9) {
-            return String.format(Locale.ROOT, "%.3gG", v / 1e9);
+            return threeFigures(r.movePointLeft(9)) + "G";
         }
         if (a >= 1e6) {
-            return String.format(Locale.ROOT, "%.3gM", v / 1e6);
+            return threeFigures(r.movePointLeft(6)) + "M";
         }
         if (a >= 1e4) {
-            return String.format(Locale.ROOT, "%,.0f", v);
+            return String.format(Locale.ROOT, "%,d", r.longValueExact());
         }
-        if (a >= 100) {
-            return String.format(Locale.ROOT, "%.0f", v);
-        }
-        if (a >= 10) {
-            return String.format(Locale.ROOT, "%.1f", v);
-        }
-        if (a >= 0.1 || a == 0) {
-            return String.format(Locale.ROOT, "%.2f", v);
-        }
-        return new java.math.BigDecimal(v).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
+        return threeFigures(r);
+    }
+
+    /** {@code r} (already rounded to 3 significant figures) with exactly 3, trailing zeros kept. */
+    private static String threeFigures(BigDecimal r) {
+        int integerDigits = r.precision() - r.scale();
+        return r.setScale(Math.max(0, 3 - integerDigits), RoundingMode.HALF_EVEN).toPlainString();
     }
 
     private static String cell(String s) {
