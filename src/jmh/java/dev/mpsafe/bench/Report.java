@@ -226,7 +226,7 @@ final class Report {
     }
 
     private static String figure(Stats.Figure f) {
-        return text(f) + " " + f.unit() + (f.noisy() ? " ⚠" : "");
+        return text(f, " " + f.unit()) + (f.noisy() ? " ⚠" : "");
     }
 
     /**
@@ -234,11 +234,16 @@ final class Report {
      * error), "1.20 ± 0.06 (forks 1.15–1.27)"; "n/a" when not measured.
      */
     static String text(Stats.Figure f) {
+        return text(f, "");
+    }
+
+    /** As {@link #text(Stats.Figure)}, with {@code unit} after the error and before the fork range. */
+    private static String text(Stats.Figure f, String unit) {
         if (Double.isNaN(f.value())) {
             return "n/a";
         }
         String s = (f.bound() ? "≤ " + exact(f.value()) : fmt(f.value()))
-                + (Double.isNaN(f.error()) ? " ± ?" : " ± " + fmt(f.error()));
+                + (Double.isNaN(f.error()) ? " ± ?" : " ± " + fmt(f.error())) + unit;
         if (f.forks() > 1) {
             s += " (forks " + fmt(f.forkLow()) + "–" + fmt(f.forkHigh()) + ")";
         }
