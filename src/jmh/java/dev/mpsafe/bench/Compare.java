@@ -31,8 +31,9 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * peers) on the machine it runs on. It runs the curated JMH comparison of {@link Catalog}, one JVM
  * fork per row, prints a progress line per run and a summary table, and writes a report folder:
  * {@code report.md} (every figure with its error, ratios against the baseline measured in the same
- * run, noisy figures flagged, the machine described), {@code results.json} (the raw JMH JSON) and
- * {@code plots/*.png}.
+ * run, noisy figures flagged, the machine described), {@code results.json} (the raw JMH JSON),
+ * {@code plots/*.png}, and last {@link Manifest manifest.properties}, which says which run wrote
+ * the folder.
  *
  * <pre>
  *   ./mvnw -Pcompare verify                         # quick mode, about 5 minutes on 2 cores
@@ -40,7 +41,8 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  *   ./mvnw -Pcompare verify -Dcompare.mode=smoke    # one short iteration each: checks that it all runs
  * </pre>
  *
- * The profile then runs {@link ReportCheck} over the folder, so a malformed report fails the build.
+ * The profile then runs {@link ReportCheck} with the same arguments ({@link CompareArgs}) over the
+ * folder, so a malformed report, or one that this build did not write, fails the build.
  */
 public final class Compare {
 
