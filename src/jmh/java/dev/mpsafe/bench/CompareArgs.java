@@ -45,7 +45,7 @@ record CompareArgs(Compare.Mode mode, Path out, String only, String runId, boole
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
-                case "--mode" -> mode = Compare.Mode.parse(once(mode, a, value(args, ++i, a)));
+                case "--mode" -> mode = Compare.Mode.parse(once(mode == null ? null : mode.id(), a, value(args, ++i, a)));
                 case "--out" -> out = Path.of(once(out, a, value(args, ++i, a)));
                 case "--only" -> only = once(only, a, value(args, ++i, a));
                 case "--run-id" -> runId = once(runId, a, value(args, ++i, a));

@@ -60,6 +60,8 @@ class CompareArgsTest {
         var e = assertThrows(IllegalArgumentException.class,
                 () -> CompareArgs.parse("--mode", "quick", "--out", "target/compare", "--out", "/tmp/r"));
         assertTrue(e.getMessage().startsWith("--out given twice ('target/compare', then '/tmp/r')"), e.getMessage());
+        var m = assertThrows(IllegalArgumentException.class, () -> CompareArgs.parse("--mode", "quick", "--mode", "full"));
+        assertTrue(m.getMessage().startsWith("--mode given twice ('quick', then 'full')"), m.getMessage());
     }
 
     @Test
