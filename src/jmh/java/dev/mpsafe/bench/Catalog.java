@@ -35,24 +35,31 @@ final class Catalog {
      * @param unit the unit to print, or null for JMH's
      * @param plot whether the case's plot shows it
      * @param higherIsBetter the direction of the ratio, or null for the case's
+     * @param bound whether each value is a histogram bucket's upper bound (printed "≤ value"; equal
+     *     iterations then say nothing about the error)
      */
     record Metric(String name, String key, Kind kind, double percentile, String unit, boolean plot,
-            Boolean higherIsBetter) {
+            Boolean higherIsBetter, boolean bound) {
         static Metric primary(String name) {
-            return new Metric(name, null, Kind.SCORE, Double.NaN, null, true, null);
+            return new Metric(name, null, Kind.SCORE, Double.NaN, null, true, null, false);
         }
 
         static Metric secondary(String name, String key, String unit, boolean plot) {
-            return new Metric(name, key, Kind.SCORE, Double.NaN, unit, plot, null);
+            return new Metric(name, key, Kind.SCORE, Double.NaN, unit, plot, null, false);
         }
 
         static Metric percentile(String name, double p) {
-            return new Metric(name, null, Kind.PERCENTILE, p, null, true, null);
+            return new Metric(name, null, Kind.PERCENTILE, p, null, true, null, false);
         }
 
         /** The same figure with its ratio in the given direction. */
         Metric better(boolean higher) {
-            return new Metric(name, key, kind, percentile, unit, plot, higher);
+            return new Metric(name, key, kind, percentile, unit, plot, higher, bound);
+        }
+
+        /** The same figure, read as a histogram bucket's upper bound. */
+        Metric asBound() {
+            return new Metric(name, key, kind, percentile, unit, plot, higherIsBetter, true);
         }
 
         boolean higherIsBetter(Case c) {
@@ -212,10 +219,15 @@ final class Catalog {
         }
         churn.addAll(List.of("epochSynchronize", "epochCall", "epochCallPoll", "smrDefaultPoll", "smrLazyPoll",
                 "smrDeferredPoll", "smrDefaultPool"));
+        // ReclamationChurn's maxPending default, and the bucket its SmrPool mark adds (finish()).
+        int bound = dev.mpsafe.sync.GraceOptions.DEFAULT_MAX_PENDING;
+        int bucket = dev.mpsafe.smr.SmrPool.DEFAULT_BUCKET_SIZE;
         cases.add(new Case("reclamation", "Reclamation throughput and pending garbage",
                 "One writer replaces an object and reclaims the old one as fast as it can while a reader thread "
                         + "keeps reading it. Pending: the most replaced objects waiting for reclamation at once "
-                        + "(median over iterations; bound 65,536).",
+                        + "(median over iterations; bound " + String.format(java.util.Locale.ROOT, "%,d", bound)
+                        + ", and for smrDefaultPool " + String.format(java.util.Locale.ROOT, "%,d", bound + bucket)
+                        + ": its mark adds the " + bucket + " objects a writer's bucket holds back).",
                 true, "rwlock",
                 List.of(Metric.primary("replacements"),
                         Metric.secondary("reader sections", "readerSections", null, false),
@@ -273,9 +285,12 @@ final class Catalog {
 
         // kcont against the JDK's and Netty's schedulers.
         List<String> executors = List.of("stpe", "tpe", "kcont");
-        cases.add(new Case("kcont-burst", "kcont: immediate work, a burst of 100",
-                "Submit 100 tasks to a worker thread and wait until all ran.", true, "stpe",
-                List.of(Metric.primary("bursts")),
+        // The score is per task: the benchmark declares @OperationsPerInvocation(BATCH).
+        int batch = dev.mpsafe.kcont.KcontImmediate.BATCH;
+        cases.add(new Case("kcont-burst", "kcont: immediate work, bursts of " + batch + " tasks",
+                "Submit " + batch + " tasks to a worker thread and wait until all ran. One operation is one "
+                        + "task, not one burst.", true, "stpe",
+                List.of(Metric.primary("tasks")),
                 List.of(series("burst", executors, "dev.mpsafe.kcont.KcontImmediate.burst", "impl"))));
         cases.add(new Case("kcont-roundtrip", "kcont: one task's round trip",
                 "Submit one task to a worker thread and wait until it ran.", false, "stpe",
@@ -291,8 +306,10 @@ final class Catalog {
                         + "How late the timers run, in ticks (per 500 ms window; median over iterations). "
                         + "netFirst is NetBSD's order, the baseline; timersFirst is kcont's.",
                 false, "netFirst",
-                List.of(Metric.secondary("max lateness", "maxTicks", "ticks", true),
-                        Metric.secondary("p99 lateness", "p99Ticks", "ticks", true),
+                // LatenessHistogram answers with the upper bound of a bucket: exact below 16 ticks, then
+                // powers of two (a "1023" is anything from 512 to 1023).
+                List.of(Metric.secondary("max lateness", "maxTicks", "ticks", true).asBound(),
+                        Metric.secondary("p99 lateness", "p99Ticks", "ticks", true).asBound(),
                         Metric.secondary("timer runs", "timerRuns", "runs", false).better(true)),
                 List.of(series("1 ms ticks", List.of("netFirst", "timersFirst"),
                         "dev.mpsafe.kcont.KcontStarvation.saturatedNet", "order"))));

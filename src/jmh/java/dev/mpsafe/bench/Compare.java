@@ -31,8 +31,9 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * peers) on the machine it runs on. It runs the curated JMH comparison of {@link Catalog}, one JVM
  * fork per row, prints a progress line per run and a summary table, and writes a report folder:
  * {@code report.md} (every figure with its error, ratios against the baseline measured in the same
- * run, noisy figures flagged, the machine described), {@code results.json} (the raw JMH JSON) and
- * {@code plots/*.png}.
+ * run, noisy figures flagged, the machine described), {@code results.json} (the raw JMH JSON),
+ * {@code plots/*.png}, and last {@link Manifest manifest.properties}, which says which run wrote
+ * the folder.
  *
  * <pre>
  *   ./mvnw -Pcompare verify                         # quick mode, about 5 minutes on 2 cores
@@ -40,7 +41,8 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  *   ./mvnw -Pcompare verify -Dcompare.mode=smoke    # one short iteration each: checks that it all runs
  * </pre>
  *
- * The profile then runs {@link ReportCheck} over the folder, so a malformed report fails the build.
+ * The profile then runs {@link ReportCheck} with the same arguments ({@link CompareArgs}) over the
+ * folder, so a malformed report, or one that this build did not write, fails the build.
  */
 public final class Compare {
 
@@ -50,7 +52,11 @@ public final class Compare {
         SMOKE(1, 0, ms(100), 1, ms(100)),
         /** One fork, one 0.8 s warm-up, five 0.4 s iterations: about 5 minutes on 2 cores. */
         QUICK(1, 1, ms(800), 5, ms(400)),
-        /** Three forks, three warm-up seconds, five one-second iterations each, more thread counts. */
+        /**
+         * Three forks, three warm-up seconds, five one-second iterations each, more thread counts:
+         * 123 runs on 2 cores, which {@link #estimateMillis} puts at 56 minutes (quick mode takes
+         * about 0.9 of its estimate, so expect about 50).
+         */
         FULL(3, 3, TimeValue.seconds(1), 5, TimeValue.seconds(1));
 
         final int forks;
@@ -99,33 +105,35 @@ public final class Compare {
     }
 
     public static void main(String[] args) throws RunnerException, IOException {
-        Mode mode = Mode.QUICK;
-        Path out = Path.of("target", "compare");
-        String only = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--mode" -> mode = Mode.parse(value(args, ++i, "--mode"));
-                case "--out" -> out = Path.of(value(args, ++i, "--out"));
-                case "--only" -> only = value(args, ++i, "--only");
-                case "-h", "--help" -> {
-                    usage(System.out);
-                    return;
-                }
-                default -> {
-                    usage(System.err);
-                    throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
-                }
+        CompareArgs parsed;
+        List<Case> cases;
+        try {
+            parsed = CompareArgs.parse(args);
+            if (parsed.help()) {
+                usage(System.out);
+                return;
             }
+            cases = Catalog.select(parsed.mode(), Runtime.getRuntime().availableProcessors(), parsed.only());
+        } catch (IllegalArgumentException e) {
+            System.err.println("compare: " + e.getMessage());
+            usage(System.err);
+            System.exit(2);
+            return;
         }
-        run(mode, Catalog.select(mode, Runtime.getRuntime().availableProcessors(), only), out, System.out,
-                System.err);
+        run(parsed, cases, System.out, System.err);
     }
 
-    /** Runs {@code cases}, writes the report folder {@code out}, prints the summary; returns the rows. */
-    static List<Row> run(Mode mode, List<Case> cases, Path out, PrintStream table, PrintStream progress)
+    /**
+     * Runs {@code cases}, writes the report folder {@code args.out()} (its manifest last), prints the
+     * summary; returns the rows.
+     */
+    static List<Row> run(CompareArgs args, List<Case> cases, PrintStream table, PrintStream progress)
             throws RunnerException, IOException {
+        Mode mode = args.mode();
+        Path out = args.out();
+        String runId = args.runId() != null ? args.runId() : java.util.UUID.randomUUID().toString();
         Files.createDirectories(out);
-        clean(out);
+        clean(out, progress);
         Machine machine = Machine.describe();
         int total = cases.stream().mapToInt(Case::runs).sum();
         progress.printf(Locale.ROOT, "mpsafe compare: %s mode, %d cases, %d runs, about %s (%s)%n", mode.id(),
@@ -157,6 +165,7 @@ public final class Compare {
         Map<String, Path> plots = Plots.write(cases, rows, out.resolve("plots"));
         Report report = new Report(mode, cases, rows, machine, started, tookMillis, plots);
         Files.writeString(out.resolve("report.md"), report.markdown());
+        Manifest.of(args, runId, cases, started, Instant.now()).write(out);
         table.println();
         table.print(report.summary());
         table.printf("%nReport:       %s%nRaw JMH JSON: %s%nPlots:        %s (%d)%n", out.resolve("report.md"),
@@ -164,16 +173,34 @@ public final class Compare {
         return rows;
     }
 
-    /** Removes what an earlier run left in {@code out}, so that no stale plot or table survives. */
-    private static void clean(Path out) throws IOException {
-        Files.deleteIfExists(out.resolve("report.md"));
-        Files.deleteIfExists(out.resolve("results.json"));
+    /** What Compare writes at the top of its folder, and what earlier versions wrote there. */
+    static final List<String> OUTPUTS = List.of(Manifest.FILE, "report.md", "results.json",
+            "summary.md" /* the table of versions before report.md */);
+
+    /**
+     * Removes what an earlier run left in {@code out}, so that no stale plot, table or manifest
+     * survives: every file Compare writes or once wrote ({@link #OUTPUTS}) and everything in
+     * {@code plots/}. Anything else in the folder is not Compare's: it stays, and a note names it.
+     */
+    static void clean(Path out, PrintStream progress) throws IOException {
+        Files.deleteIfExists(out.resolve(Manifest.FILE)); // first: a run that fails leaves no manifest
+        for (String f : OUTPUTS) {
+            Files.deleteIfExists(out.resolve(f));
+        }
         Path plots = out.resolve("plots");
         if (Files.isDirectory(plots)) {
             try (var files = Files.list(plots)) {
-                for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".png")).toList()) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
                     Files.delete(f);
                 }
+            }
+        }
+        try (var left = Files.list(out)) {
+            List<String> others = left.map(p -> p.getFileName().toString()).filter(n -> !n.equals("plots")).sorted()
+                    .toList();
+            if (!others.isEmpty()) {
+                progress.println("note: " + out + " also holds " + others + ", which Compare did not write; left "
+                        + "as they are");
             }
         }
     }
@@ -209,14 +236,7 @@ public final class Compare {
         return s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
     }
 
-    private static String value(String[] args, int i, String flag) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException(flag + " needs a value");
-        }
-        return args[i];
-    }
-
     private static void usage(PrintStream out) {
-        out.println("usage: Compare [--mode smoke|quick|full] [--out DIR] [--only CASE_ID_REGEX]");
+        out.println("usage: Compare " + CompareArgs.SYNTAX + "\n       Compare --help");
     }
 }

@@ -63,6 +63,19 @@ final class Plots {
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         double min = Double.MAX_VALUE;
         double max = 0;
+        for (Row r : rows) {
+            if (r.c() != c) {
+                continue;
+            }
+            for (Metric m : plotted) {
+                double v = r.figures().get(c.metrics().indexOf(m)).value();
+                if (v > 0) {
+                    min = Math.min(min, v);
+                    max = Math.max(max, v);
+                }
+            }
+        }
+        boolean log = logAxis(c, rows, min, max);
         List<String> labels = c.labels();
         for (Series s : c.series()) {
             for (Metric m : plotted) {
@@ -75,24 +88,38 @@ final class Plots {
                     double v = r == null ? 0 : r.figures().get(index).value();
                     double e = r == null ? 0 : r.figures().get(index).error();
                     values.add(v);
-                    errors.add(Double.isNaN(e) ? 0 : Math.min(e, 0.9 * v)); // stays above zero (log axes)
-                    if (v > 0) {
-                        min = Math.min(min, v);
-                        max = Math.max(max, v);
-                    }
+                    errors.add(errorBar(v, e, log));
                 }
                 String name = (c.series().size() > 1 || plotted.size() == 1 ? s.name() : "")
                         + (plotted.size() > 1 ? (c.series().size() > 1 ? ", " : "") + m.name() : "");
                 chart.addSeries(name, labels, values, errors);
             }
         }
-        boolean allPositive = rows.stream().filter(r -> r.c() == c)
-                .allMatch(r -> plotted.stream().allMatch(m -> r.figures().get(c.metrics().indexOf(m)).value() > 0));
-        if (allPositive && max / min > 100) {
+        if (log) {
             chart.getStyler().setYAxisLogarithmic(true);
             // Bar charts anchor the axis at zero unless told otherwise; a log axis cannot.
             chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(min * 0.1))));
         }
         return chart;
+    }
+
+    /** A log axis where every plotted value is positive and they span more than two decades. */
+    static boolean logAxis(Case c, List<Row> rows, double min, double max) {
+        List<Metric> plotted = c.metrics().stream().filter(Metric::plot).toList();
+        boolean allPositive = rows.stream().filter(r -> r.c() == c)
+                .allMatch(r -> plotted.stream().allMatch(m -> r.figures().get(c.metrics().indexOf(m)).value() > 0));
+        return allPositive && max / min > 100;
+    }
+
+    /**
+     * The error bar drawn for a value: its error (none when unknown), clipped to 0.9 of the value
+     * only on a log axis, which cannot draw a bar down to 0 or below. On a linear axis the whole
+     * error shows, even where it reaches below 0.
+     */
+    static double errorBar(double value, double error, boolean logAxis) {
+        if (Double.isNaN(error)) {
+            return 0;
+        }
+        return logAxis ? Math.min(error, 0.9 * value) : error;
     }
 }

@@ -4,6 +4,9 @@ import dev.mpsafe.bench.Catalog.Case;
 import dev.mpsafe.bench.Catalog.Metric;
 import dev.mpsafe.bench.Catalog.Series;
 import dev.mpsafe.bench.Compare.Row;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -73,11 +76,24 @@ final class Report {
         sb.append("- A figure is the **median** of the measured iterations; **±** is the half-width of the 99.9% "
                 + "confidence interval of their mean (Student's t, as JMH's \"Error\"). Percentiles are over every "
                 + "sample, with the same interval over each iteration's percentile.\n");
+        sb.append("- With several forks, \"(forks a–b)\" is the range of the forks' own medians (or percentiles), "
+                + "and ± is at least half of it: the iterations of one JVM share its JIT decisions, so they are "
+                + "not independent samples.\n");
+        sb.append("- **± ?**: the error is unknown. One iteration; or a percentile or a histogram bound on which "
+                + "every iteration agrees exactly, which at a timer's resolution or a bucket bound says nothing "
+                + "about the error. **≤** marks a histogram bucket's upper bound (the lateness histogram has one "
+                + "bucket per tick below 16, then one per power of two): the true value is at most that.\n");
         sb.append("- **×** columns divide by the case's baseline in the same series of the same run: above 1, "
                 + "the row is better than the baseline (faster, or more per second), whichever way the unit "
-                + "points. Their error propagates both relative errors.\n");
-        sb.append("- ⚠ flags a figure whose error exceeds ").append((int) (Stats.NOISY * 100))
-                .append("% of it, or that has no error (one iteration): don't read much into it.\n");
+                + "points. In brackets, the ratio's 99.9% interval, computed on its logarithm from both "
+                + "figures' intervals, so it is asymmetric and never below 0. **†** marks a ratio whose interval "
+                + "includes 1: the run did not measure a difference from the baseline. (?): a figure's error is "
+                + "unknown. ∞: the row measured 0 where lower is better.\n");
+        sb.append("- ⚠ flags a row with a figure whose iterations spread by more than ").append(noisyPercent())
+                .append(" of their mean (coefficient of variation: standard deviation / mean), whose forks' "
+                        + "medians differ by more than ").append(noisyPercent())
+                .append(" of it, or whose error is unknown: don't read its third digit, and check a gap under "
+                        + "about 1.5× against the intervals.\n");
         sb.append("- **alloc** is bytes allocated per operation (JMH `-prof gc`).\n");
         sb.append("- On a machine with few cores, rows with more threads than cores measure time-slicing. "
                 + "Compare rows of the same run only.\n\n");
@@ -100,8 +116,8 @@ final class Report {
         }
         long noisy = rows.stream().filter(r -> r.figures().stream().anyMatch(Stats.Figure::noisy)).count();
         sb.append("---\n\n").append(noisy).append(" of ").append(rows.size())
-                .append(" rows have a figure flagged ⚠ (error above ").append((int) (Stats.NOISY * 100))
-                .append("% or unknown).\n");
+                .append(" rows have a figure flagged ⚠ (spread above ").append(noisyPercent())
+                .append(", forks apart, or error unknown).\n");
         return sb.toString();
     }
 
@@ -128,16 +144,15 @@ final class Report {
             for (int i = 0; i < c.metrics().size(); i++) {
                 Stats.Figure f = r.figures().get(i);
                 noisy |= f.noisy();
-                sb.append(' ').append(withError(f.value(), f.error())).append(" | ");
+                sb.append(' ').append(text(f)).append(" | ");
                 if (base.isPresent() && base.get() != r) {
-                    double[] x = Stats.ratio(f, base.get().figures().get(i), c.metrics().get(i).higherIsBetter(c));
-                    sb.append(withError(x[0], x[1]));
+                    sb.append(ratio(Stats.ratio(f, base.get().figures().get(i), c.metrics().get(i).higherIsBetter(c))));
                 } else {
                     sb.append(base.isPresent() ? "1" : "n/a");
                 }
                 sb.append(" |");
             }
-            sb.append(' ').append(withError(r.allocPerOp().value(), r.allocPerOp().error())).append(" | ").append(noisy ? "⚠" : "").append(" |\n");
+            sb.append(' ').append(text(r.allocPerOp())).append(" | ").append(noisy ? "⚠" : "").append(" |\n");
         }
         return sb.toString();
     }
@@ -189,43 +204,97 @@ final class Report {
         if (row.isEmpty() || base.isEmpty()) {
             return "–";
         }
-        double[] x = Stats.ratio(row.get().figures().get(0), base.get().figures().get(0), higher);
-        return withError(x[0], x[1]);
+        return ratio(Stats.ratio(row.get().figures().get(0), base.get().figures().get(0), higher));
+    }
+
+    /**
+     * A ratio with its interval, "4.62 (1.94–11.0)"; † where the interval includes 1, "(?)" where it
+     * is unknown; "∞" where the row is 0 and lower is better.
+     */
+    static String ratio(Stats.Ratio x) {
+        if (Double.isInfinite(x.value())) {
+            return "∞";
+        }
+        if (Double.isNaN(x.value())) {
+            return "n/a";
+        }
+        if (!x.intervalKnown()) {
+            return fmt(x.value()) + (x.value() == 0 ? "" : " (?)");
+        }
+        return fmt(x.value()) + " (" + fmt(x.low()) + "–" + (Double.isInfinite(x.high()) ? "∞" : fmt(x.high())) + ")"
+                + (x.includesOne() ? " †" : "");
     }
 
     private static String figure(Stats.Figure f) {
-        return withError(f.value(), f.error()) + " " + f.unit() + (f.noisy() ? " ⚠" : "");
+        return text(f, " " + f.unit()) + (f.noisy() ? " ⚠" : "");
     }
 
-    static String withError(double value, double error) {
-        return Double.isNaN(error) ? fmt(value) : fmt(value) + " ± " + fmt(error);
+    /**
+     * A figure as the report prints it: "7279 ± 147", "≤ 1023 ± ?" (a bucket bound with an unknown
+     * error), "1.20 ± 0.06 (forks 1.15–1.27)"; "n/a" when not measured.
+     */
+    static String text(Stats.Figure f) {
+        return text(f, "");
     }
 
-    /** Three significant figures at most, no exponent; "n/a" for NaN and infinities. */
+    /** As {@link #text(Stats.Figure)}, with {@code unit} after the error and before the fork range. */
+    private static String text(Stats.Figure f, String unit) {
+        if (Double.isNaN(f.value())) {
+            return "n/a";
+        }
+        String s = (f.bound() ? "≤ " + exact(f.value()) : fmt(f.value()))
+                + (Double.isNaN(f.error()) ? " ± ?" : " ± " + fmt(f.error())) + unit;
+        if (f.forks() > 1) {
+            s += " (forks " + fmt(f.forkLow()) + "–" + fmt(f.forkHigh()) + ")";
+        }
+        return s;
+    }
+
+    /** A bound is printed whole: rounding 1023 to 1020 would understate it. */
+    private static String exact(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? String.format(Locale.ROOT, Math.abs(v) >= 1e4 ? "%,d" : "%d",
+                (long) v) : fmt(v);
+    }
+
+    private static String noisyPercent() {
+        return Math.round(Stats.NOISY_CV * 100) + "%";
+    }
+
+    /**
+     * Three significant figures, trailing zeros kept, no exponent: "0.0400", "8.43", "30.7",
+     * "142,000", "28.4M", "1.00G". The one exception: from 100 to 9,999 every integer digit stays
+     * ("1023", not "1020"), which is no longer to read. "0.00" for 0; "n/a" for NaN and infinities.
+     */
     static String fmt(double v) {
         if (Double.isNaN(v) || Double.isInfinite(v)) {
             return "n/a";
         }
-        double a = Math.abs(v);
+        if (v == 0) {
+            return "0.00";
+        }
+        long whole = Math.round(v);
+        if (Math.abs(whole) >= 100 && Math.abs(whole) < 10_000) {
+            return Long.toString(whole);
+        }
+        // Round first, then pick the suffix: 999.6 M is 1.00G, not "1.00e+03M".
+        BigDecimal r = new BigDecimal(v).round(new MathContext(3, RoundingMode.HALF_EVEN));
+        double a = Math.abs(r.doubleValue());
         if (a >= 1e9) {
-            return String.format(Locale.ROOT, "%.3gG", v / 1e9);
+            return threeFigures(r.movePointLeft(9)) + "G";
         }
         if (a >= 1e6) {
-            return String.format(Locale.ROOT, "%.3gM", v / 1e6);
+            return threeFigures(r.movePointLeft(6)) + "M";
         }
         if (a >= 1e4) {
-            return String.format(Locale.ROOT, "%,.0f", v);
+            return String.format(Locale.ROOT, "%,d", r.longValueExact());
         }
-        if (a >= 100) {
-            return String.format(Locale.ROOT, "%.0f", v);
-        }
-        if (a >= 10) {
-            return String.format(Locale.ROOT, "%.1f", v);
-        }
-        if (a >= 0.1 || a == 0) {
-            return String.format(Locale.ROOT, "%.2f", v);
-        }
-        return new java.math.BigDecimal(v).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
+        return threeFigures(r);
+    }
+
+    /** {@code r} (already rounded to 3 significant figures) with exactly 3, trailing zeros kept. */
+    private static String threeFigures(BigDecimal r) {
+        int integerDigits = r.precision() - r.scale();
+        return r.setScale(Math.max(0, 3 - integerDigits), RoundingMode.HALF_EVEN).toPlainString();
     }
 
     private static String cell(String s) {

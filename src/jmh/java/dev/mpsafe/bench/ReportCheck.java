@@ -24,8 +24,13 @@ import javax.imageio.ImageIO;
  * image, and there is at least one; {@code report.md} describes the machine and has, for every case
  * and series, a table with a row per scheme or peer that ran.
  *
+ * <p>It first reads the folder's {@link Manifest} and refuses a folder that another run wrote (its
+ * mode, {@code --only}, cases, folder or run id differ from the arguments), so that an old report
+ * cannot pass for the one just asked for. It takes {@link Compare}'s own arguments
+ * ({@link CompareArgs}), and the {@code compare} profile passes both the same ones.
+ *
  * <pre>
- *   java -cp ... dev.mpsafe.bench.ReportCheck [--mode smoke|quick|full] [--only REGEX] DIR
+ *   java -cp ... dev.mpsafe.bench.ReportCheck [--mode smoke|quick|full] [--out DIR] [--only REGEX] [--run-id ID]
  * </pre>
  */
 public final class ReportCheck {
@@ -44,24 +49,44 @@ public final class ReportCheck {
     private ReportCheck() {
     }
 
+    /** Exit status: 0 the report is well formed, 1 it is not (or is not the run asked for), 2 bad arguments. */
     public static void main(String[] args) throws IOException {
-        Compare.Mode mode = Compare.Mode.QUICK;
-        String only = null;
-        Path dir = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--mode" -> mode = Compare.Mode.parse(args[++i]);
-                case "--only" -> only = args[++i];
-                default -> dir = Path.of(args[i]);
+        CompareArgs parsed;
+        List<Case> cases;
+        try {
+            parsed = CompareArgs.parse(args);
+            if (parsed.help()) {
+                usage(System.out);
+                return;
             }
+            cases = Catalog.select(parsed.mode(), Runtime.getRuntime().availableProcessors(), parsed.only());
+        } catch (IllegalArgumentException e) {
+            System.err.println("report check: " + e.getMessage());
+            usage(System.err);
+            System.exit(2);
+            return;
         }
-        if (dir == null) {
-            throw new IllegalArgumentException("usage: ReportCheck [--mode smoke|quick|full] [--only REGEX] DIR");
+        Path dir = parsed.out();
+        int plots;
+        Manifest manifest;
+        try {
+            manifest = Manifest.read(dir);
+            manifest.verify(parsed, cases);
+            plots = check(dir, cases);
+        } catch (MalformedReportException e) {
+            System.err.println("report check: FAILED: " + e.getMessage());
+            System.exit(1);
+            return;
         }
-        List<Case> cases = Catalog.select(mode, Runtime.getRuntime().availableProcessors(), only);
-        int plots = check(dir, cases);
-        System.out.println("report check: OK: " + dir + " (" + cases.size() + " cases, "
+        System.out.println("report check: OK: " + dir + " (" + manifest.mode() + " mode, run " + manifest.runId()
+                + " finished " + manifest.finished() + "; " + cases.size() + " cases, "
                 + cases.stream().mapToInt(Case::runs).sum() + " JMH results, " + plots + " plots)");
+    }
+
+    private static void usage(java.io.PrintStream out) {
+        out.println("usage: ReportCheck " + CompareArgs.SYNTAX + "\n       ReportCheck --help\n"
+                + "Checks the report folder (--out, default target/compare) that Compare wrote with the same "
+                + "arguments.");
     }
 
     /** Checks {@code dir} against the cases that were run; returns the number of plots. */

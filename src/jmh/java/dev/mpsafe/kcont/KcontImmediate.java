@@ -42,7 +42,8 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 public class KcontImmediate {
 
-    static final int BATCH = 64;
+    /** Tasks per {@link #burst} invocation; the comparison's catalog names its case after it. */
+    public static final int BATCH = 64;
 
     @Param({"kcont", "stpe", "tpe"})
     public String impl;

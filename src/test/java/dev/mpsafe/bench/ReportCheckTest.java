@@ -29,6 +29,7 @@ class ReportCheckTest {
     static Path report;
     static List<Case> cases;
     static String printed;
+    static CompareArgs args;
 
     @BeforeAll
     static void runOneCaseInSmokeMode() throws Exception {
@@ -37,7 +38,8 @@ class ReportCheckTest {
         report = dir.resolve("report");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         System.setProperty("java.awt.headless", "true");
-        Compare.run(Compare.Mode.SMOKE, cases, report, new PrintStream(out, true, StandardCharsets.UTF_8),
+        args = new CompareArgs(Compare.Mode.SMOKE, report, null, "report-check-test", false);
+        Compare.run(args, cases, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         printed = out.toString(StandardCharsets.UTF_8);
     }
@@ -50,6 +52,17 @@ class ReportCheckTest {
             assertTrue(md.contains(row), "row " + row + " in\n" + md);
         }
         assertTrue(printed.contains("| kcont: one task's round trip | round trip | stpe "), printed);
+    }
+
+    @Test
+    void shouldWriteAManifestThatMatchesTheRunAndNoOther() throws Exception {
+        Manifest m = Manifest.read(report);
+        m.verify(args, cases);
+        assertEquals("smoke", m.mode());
+        assertEquals("report-check-test", m.runId());
+        var e = assertThrows(ReportCheck.MalformedReportException.class, () -> m.verify(
+                new CompareArgs(Compare.Mode.SMOKE, report, null, "a-later-run", false), cases));
+        assertTrue(e.getMessage().contains("run id 'report-check-test'"), e.getMessage());
     }
 
     @Test

@@ -1,0 +1,129 @@
+package dev.mpsafe.bench;
+
+import dev.mpsafe.bench.Catalog.Case;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.stream.Collectors;
+
+/**
+ * What a finished comparison run records about itself in its report folder, {@code manifest.properties}:
+ * the mode, the {@code --only} selection, the cases, the run id, when it ran and the folder it
+ * wrote. {@link Compare} writes it last, after the report, and deletes the old one first, so a
+ * folder whose run failed or never started has none. {@link ReportCheck} refuses a folder whose
+ * manifest is missing or does not match what it was asked to check: an old report left in the
+ * folder cannot pass for the new one.
+ *
+ * @param mode the mode's id (smoke, quick, full)
+ * @param only the {@code --only} regex, or "" for every case
+ * @param runId the run's id
+ * @param started when the run started
+ * @param finished when the report was complete
+ * @param out the absolute, normalised report folder
+ * @param cases the case ids, comma-separated
+ * @param runs the number of JMH runs
+ */
+record Manifest(String mode, String only, String runId, Instant started, Instant finished, Path out, String cases,
+        int runs) {
+
+    static final String FILE = "manifest.properties";
+
+    static Manifest of(CompareArgs args, String runId, List<Case> cases, Instant started, Instant finished) {
+        return new Manifest(args.mode().id(), Objects.requireNonNullElse(args.only(), ""), runId, started, finished,
+                absolute(args.out()), ids(cases), cases.stream().mapToInt(Case::runs).sum());
+    }
+
+    void write(Path dir) throws IOException {
+        Properties p = new Properties();
+        p.setProperty("mode", mode);
+        p.setProperty("only", only);
+        p.setProperty("runId", runId);
+        p.setProperty("started", started.toString());
+        p.setProperty("finished", finished.toString());
+        p.setProperty("out", out.toString());
+        p.setProperty("cases", cases);
+        p.setProperty("runs", Integer.toString(runs));
+        try (Writer w = Files.newBufferedWriter(dir.resolve(FILE))) {
+            p.store(w, "written by dev.mpsafe.bench.Compare once the report was complete; read by ReportCheck");
+        }
+    }
+
+    /**
+     * Reads {@code dir}'s manifest.
+     *
+     * @throws ReportCheck.MalformedReportException if it is missing or incomplete
+     */
+    static Manifest read(Path dir) throws IOException {
+        Path file = dir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new ReportCheck.MalformedReportException("no manifest: " + file + " is missing, so nothing says "
+                    + "which run wrote this folder (the run failed, did not run, e.g. --help, or an older Compare "
+                    + "wrote it)");
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        }
+        try {
+            return new Manifest(need(p, "mode", file), need(p, "only", file), need(p, "runId", file),
+                    Instant.parse(need(p, "started", file)), Instant.parse(need(p, "finished", file)),
+                    Path.of(need(p, "out", file)), need(p, "cases", file), Integer.parseInt(need(p, "runs", file)));
+        } catch (RuntimeException e) {
+            if (e instanceof ReportCheck.MalformedReportException m) {
+                throw m;
+            }
+            throw new ReportCheck.MalformedReportException(file + " is malformed: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Checks that this manifest describes the run {@code expected} asked for, over {@code selected}.
+     *
+     * @throws ReportCheck.MalformedReportException naming the first field that differs
+     */
+    void verify(CompareArgs expected, List<Case> selected) {
+        Path file = absolute(expected.out()).resolve(FILE);
+        differs(file, "report folder", out.toString(), absolute(expected.out()).toString(),
+                " (a copied or moved folder? check it where it was written)");
+        differs(file, "mode", mode, expected.mode().id(), "");
+        differs(file, "--only", only, Objects.requireNonNullElse(expected.only(), ""), "");
+        differs(file, "cases", cases, ids(selected), " (a different catalog or processor count)");
+        if (expected.runId() != null) {
+            differs(file, "run id", runId, expected.runId(),
+                    " (the folder holds the report of another run, written " + finished + ")");
+        }
+        if (finished.isBefore(started)) {
+            throw new ReportCheck.MalformedReportException(file + ": finished " + finished + " before it started "
+                    + started);
+        }
+    }
+
+    private static void differs(Path file, String what, String found, String expected, String hint) {
+        if (!found.equals(expected)) {
+            throw new ReportCheck.MalformedReportException(file + " records " + what + " '" + found + "', but the "
+                    + "check was asked for '" + expected + "'" + hint);
+        }
+    }
+
+    private static String need(Properties p, String key, Path file) {
+        String v = p.getProperty(key);
+        if (v == null) {
+            throw new ReportCheck.MalformedReportException(file + " has no '" + key + "'");
+        }
+        return v;
+    }
+
+    private static Path absolute(Path p) {
+        return p.toAbsolutePath().normalize();
+    }
+
+    private static String ids(List<Case> cases) {
+        return cases.stream().map(Case::id).collect(Collectors.joining(","));
+    }
+}
