@@ -14,10 +14,11 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.I_Result;
 
 /**
- * A writer's grace period may end because its scan found the reader already inside its next
- * section, not because it saw the exit. The reads of the section that used the old object must
- * still happen-before the writer's reclaim, which is why every scheme's outermost enter is a release
- * store and not an opaque one (see the overviews of Pserialize, Epoch and Smr).
+ * A writer's grace period may end because its scan read a later store to the reader's state word
+ * than the exit: an offline or online, the next section's enter, a nested level of it. The reads of
+ * the section that used the old object must still happen-before the writer's reclaim, which is why
+ * every store the owner makes to the word is a release store and none is opaque (see ReaderSlot
+ * and the overviews of Pserialize, Epoch and Smr).
  *
  * <p>What it guards: the JMM gives the happens-before edge only through the release; with an
  * opaque enter it would rest on hardware properties. No machine we know shows the failure: x86
@@ -51,17 +52,26 @@ public final class GraceNextSectionReleaseTest {
         }
 
         void read(I_Result r) {
+            final Participant p = domain.register(); // the thread's participant, as enter() uses
             int v;
-            try (Section s = domain.enter()) {
+            p.enter();
+            try {
                 Obj o = ref.load();
                 v = o.value;
                 Thread.onSpinWait();
                 v = Math.min(v, o.value);
+            } finally {
+                p.exit();
             }
-            // The next section: a writer's scan may see this enter instead of the exit above.
-            try (Section s = domain.enter()) {
-                Thread.onSpinWait();
-            }
+            // Each store below may be the value a writer's scan reads instead of the exit above:
+            // offline, online, the next section's enter, a nested level of it, and their exits.
+            p.offline();
+            p.online();
+            p.enter();
+            p.enter();
+            Thread.onSpinWait();
+            p.exit();
+            p.exit();
             r.r1 = v;
         }
 

@@ -69,12 +69,13 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * pointer. A reader whose slot carries a stale epoch (G moved on between its load of G and its
      * store) only holds advances back longer: conservative, never unsafe.
      *
-     * A scan that sees a reader outside a section saw its exit, a release store; one that sees it in
-     * a later section (a newer epoch) saw that section's enter, which is a release store for this
-     * reason: either way the earlier section's reads happen-before what the writer does after the
-     * grace period (jcstress GraceNextSectionReleaseTest). An opaque enter would leave that to the
-     * hardware (on ARM a store to the same word after a store-release stays after it), not to the
-     * JMM; the release is free on x86 and an stlr instead of an str on ARM.
+     * A scan may end a grace period on any value of the reader's word that follows a section: its
+     * exit, an offline or online, a later section's enter (a newer epoch) or a nested level of it.
+     * Every store the owner makes to the word is a release store (ReaderSlot), so whichever it
+     * reads, the earlier section's reads happen-before what the writer does after the grace period
+     * (jcstress GraceNextSectionReleaseTest). An opaque store there would leave that to the hardware
+     * (on ARM a store to the same word after a store-release stays after it), not to the JMM; the
+     * release is free on x86 and an stlr instead of an str on ARM.
      *
      * synchronize(): fence; e0 = G; advance until G >= e0 + 2. Readers active at the call have
      * epoch <= e0, so they have all exited.

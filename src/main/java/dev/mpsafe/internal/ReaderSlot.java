@@ -9,6 +9,15 @@ import dev.mpsafe.sync.Participant;
  * enter (its announcement), picks one of the two exits, and says how to reset the slot for a new
  * owner and how to give it back.
  *
+ * <p>Ordering: every store the owner makes to the state word is a release store: the outermost
+ * enter and exit (in the schemes and here), nested enters and exits, offline, online, and the
+ * table's release. Whatever value a writer's scan reads with its acquire load, then, every read
+ * of the owner's earlier sections happens-before the scan, and so before what the writer does
+ * once the grace period ends. A scan can end a grace period on any of those values (depth 0 after
+ * an exit or an offline, a newer tag from the next section, a nested level of it), so an opaque
+ * store anywhere would leave that edge to the hardware instead of the JMM. A release store is a
+ * plain {@code mov} on x86 and an {@code stlr} on ARM (jcstress GraceNextSectionReleaseTest).
+ *
  * <p>Thread safety: confined to the owner thread, like the participant it is.
  */
 public abstract class ReaderSlot extends ThreadSlot implements Participant {
@@ -51,7 +60,7 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         if (depthOf(s) == MAX_DEPTH) {
             throw fail("sections nested deeper than " + MAX_DEPTH);
         }
-        soOpaqueState(s + 1); // same tag: writers keep waiting for this section
+        soState(s + 1); // same tag: writers keep waiting for this section (release: see the class comment)
     }
 
     /**
@@ -95,7 +104,7 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         if (depthOf(s) == 0) {
             throw fail("exit() " + ((s & OFFLINE_BIT) != 0 ? "on an offline participant" : "without enter()"));
         }
-        soOpaqueState(s - 1);
+        soState(s - 1);
     }
 
     @Override
@@ -112,7 +121,7 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         if (depthOf(s) != 0) {
             throw fail("offline() inside a section");
         }
-        soOpaqueState(s | OFFLINE_BIT);
+        soState(s | OFFLINE_BIT);
     }
 
     @Override
@@ -123,7 +132,7 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         if (CHECKS) {
             checkOwner("online()");
         }
-        soOpaqueState(lpState() & ~OFFLINE_BIT);
+        soState(lpState() & ~OFFLINE_BIT);
     }
 
     @Override

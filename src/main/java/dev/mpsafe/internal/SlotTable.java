@@ -155,7 +155,7 @@ public final class SlotTable<S extends ThreadSlot> {
             // fast path (writers skip offline slots, and an ownerless one anyway). Once another
             // thread registers and the reset clears the bit, only the -ea owner check still
             // catches such an enter (Participant.enter says so).
-            s.soOpaqueState(s.lpState() | ThreadSlot.OFFLINE_BIT);
+            s.soState(s.lpState() | ThreadSlot.OFFLINE_BIT); // release, as every state store (ReaderSlot)
             s.svOwner(null); // the hint, if it points here, now fails the owner check
             if (mineOrNull() == s) {
                 mine.remove();

@@ -100,16 +100,12 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
     }
 
     /**
-     * Opaque store: the reader's announcement. Not ordered before later loads by itself; the
-     * scheme follows it with a full fence (fenced modes) or relies on the writer's membarrier
-     * (asymmetric modes). Opaque rather than plain so that the JIT cannot drop, merge or delay it
-     * past the compiler barriers HotSpot places around opaque accesses.
+     * Release store, for every change the owner makes (see ReaderSlot's ordering note): it orders
+     * every earlier read and write of the owner before it. It does not order it before later loads:
+     * an announcement is followed by a full fence (fenced modes) or relies on the writer's
+     * membarrier (asymmetric modes), and HotSpot places compiler barriers around it as around an
+     * opaque store, so the JIT does not drop, merge or delay it.
      */
-    public final void soOpaqueState(long value) {
-        STATE.setOpaque(this, value);
-    }
-
-    /** Release store: the reader's exit; orders every read of the section before it. */
     public final void soState(long value) {
         STATE.setRelease(this, value);
     }

@@ -84,12 +84,13 @@ public final class Pserialize implements GraceDomain {
      * jcstress test runs the litmus (with -XX:+StressGCM/LCM etc. in its default configurations).
      *
      * The outermost exit is a release store of depth 0, so every read in the section happens-before
-     * a writer's acquire load that sees the exit. The writer may instead see a later value: the
-     * reader has already entered its next section. The outermost enter is therefore a release store
-     * too, so that seeing it also orders the previous section's reads before the writer's reclaim.
-     * With an opaque enter this would rest on the hardware (on ARM a store to the same word after a
-     * store-release stays after it), not on the JMM. It costs nothing on x86 (a plain mov either way)
-     * and an stlr instead of an str on ARM. jcstress GraceNextSectionReleaseTest.
+     * a writer's acquire load that sees the exit. The writer may instead see a later value: an
+     * offline or online, the next section's enter (a new sequence) or a nested level of it. Every
+     * store the owner makes to its word is a release store (ReaderSlot), so seeing any of them also
+     * orders the previous section's reads before the writer's reclaim. With an opaque store there
+     * this would rest on the hardware (on ARM a store to the same word after a store-release stays
+     * after it), not on the JMM. It costs nothing on x86 (a plain mov either way) and an stlr
+     * instead of an str on ARM. jcstress GraceNextSectionReleaseTest.
      *
      * Progress: readers are wait-free. perform blocks until readers leave; it parks after a short
      * spin, and reports stalls (GraceWait).

@@ -141,13 +141,13 @@ public final class Smr implements Polling {
      *   - Dead owners: a thread that ended inside a section can run no more code, and its earlier
      *     actions happen-before our isAlive() that returned false.
      *   The reclaimer's later writes to O must also not race with reads of O by R's sections that
-     *   the scan found over. If it saw R's exit (depth 0), that exit is a release store and the
-     *   scan's load an acquire: R's reads happen-before. If it saw R already inside a later section
-     *   (c >= g), it saw that section's enter, so the enter is a release store as well. With an
-     *   opaque enter the earlier section's reads would be ordered only by the hardware (on ARM a
-     *   store to the same word after a store-release stays after it), not by the JMM. The release
-     *   costs nothing on x86 and an stlr instead of an str on ARM. (jcstress
-     *   GraceNextSectionReleaseTest.)
+     *   the scan found over. It may have read any value that follows such a section: R's exit
+     *   (depth 0), an offline or online, a later section's enter (c >= g) or a nested level of it.
+     *   Every store the owner makes to its word is a release store (ReaderSlot) and the scan's load
+     *   an acquire, so R's reads happen-before whichever it read. With an opaque store there they
+     *   would be ordered only by the hardware (on ARM a store to the same word after a
+     *   store-release stays after it), not by the JMM. The release costs nothing on x86 and an
+     *   stlr instead of an str on ARM. (jcstress GraceNextSectionReleaseTest.)
      *
      * DEFERRED's forced advance: a deferred advance() fences after the caller's unpublish and then
      *   reads wr = g - 1. Whoever later moves wr to >= g (a poller's forced CAS, any thread's

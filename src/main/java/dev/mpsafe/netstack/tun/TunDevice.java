@@ -197,6 +197,9 @@ public final class TunDevice implements Device {
             read = tun.read(window);
         } catch (IOException e) {
             b.free();
+            if (closed) {
+                return null; // our own close() raced this read: no packet lost, and no failure
+            }
             counters.dropped(DeviceCounters.Drop.IO_ERROR);
             if (isPersistent(e, true)) {
                 casFailure(e);
@@ -225,10 +228,6 @@ public final class TunDevice implements Device {
     }
 
     /**
-     * Whether {@code e} will come back on every later call (the interface or the descriptor is
-     * gone), as opposed to a failure of this one packet or a state an administrator can undo.
-     */
-    /**
      * The drop reason for a failed write: {@code DOWN} when the descriptor was closed (by our
      * close() or under us), {@code INVALID} when the kernel refused the bytes themselves (EINVAL:
      * not an IP packet), else {@code IO_ERROR}.
@@ -243,6 +242,10 @@ public final class TunDevice implements Device {
         return DeviceCounters.Drop.IO_ERROR;
     }
 
+    /**
+     * Whether {@code e} will come back on every later call (the interface or the descriptor is
+     * gone), as opposed to a failure of this one packet or a state an administrator can undo.
+     */
     static boolean isPersistent(IOException e, boolean reading) {
         if (e instanceof java.nio.channels.ClosedChannelException) {
             return true; // the Tun was closed under the device: every later call throws it again
