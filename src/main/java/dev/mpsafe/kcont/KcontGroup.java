@@ -208,7 +208,8 @@ public final class KcontGroup implements AutoCloseable {
 
     /**
      * Returns how many {@code schedule}, {@code schedule(delay)} and {@code scheduleOn} calls were
-     * refused (they threw {@link RejectedExecutionException}) because the group was shutting down.
+     * refused (they threw {@link RejectedExecutionException}) because the group was shutting down
+     * or the worker they needed had died.
      *
      * @return the rejected count
      */
@@ -217,9 +218,9 @@ public final class KcontGroup implements AutoCloseable {
     }
 
     /**
-     * Returns how many accepted requests never ran because shutdown discarded them: pending ones,
-     * and those whose call was accepted just before shutdown began but reached the worker only
-     * after it had ended.
+     * Returns how many accepted requests never ran because they were discarded: pending ones at
+     * shutdown, those whose call was accepted just before shutdown began but reached the worker
+     * only after it had ended, and those pending on a worker when it died.
      *
      * @return the discarded count
      */
@@ -254,7 +255,10 @@ public final class KcontGroup implements AutoCloseable {
      * requests at once. In a threaded group the workers finish in the background (see
      * {@link #awaitTermination}); in a manual group the calling thread finishes each worker before
      * this method returns, so call it from the thread that drives them (or after that thread has
-     * stopped, with a happens-before edge such as a join).
+     * stopped, with a happens-before edge such as a join). If, in a manual group, the error handler
+     * throws an {@code Error} while a worker's pending work runs, that worker stops running it and
+     * still terminates (the rest is discarded and counted), the other workers are finished, and the
+     * first such {@code Error} is then rethrown (later ones suppressed); the group has terminated.
      *
      * @param policy what to do with pending continuations
      * @throws NullPointerException if {@code policy} is {@code null}
@@ -268,12 +272,24 @@ public final class KcontGroup implements AutoCloseable {
             this.policy = policy;
             stopping = true; // volatile: publishes policy to the workers and to request()
         }
+        Error fatal = null;
         for (Worker w : workers) {
             if (manual) {
-                w.finishManually(policy);
+                try {
+                    w.finishManually(policy);
+                } catch (Error e) { // the error handler's verdict; finish the other workers first
+                    if (fatal == null) {
+                        fatal = e;
+                    } else {
+                        fatal.addSuppressed(e);
+                    }
+                }
             } else {
                 w.wake.scheduleInternal(); // a worker parked in its inbox wakes and sees stopping
             }
+        }
+        if (fatal != null) {
+            throw fatal;
         }
     }
 

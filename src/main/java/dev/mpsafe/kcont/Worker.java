@@ -644,12 +644,15 @@ public final class Worker {
             return;
         }
         thread = Thread.currentThread();
-        if (policy == ShutdownPolicy.RUN_PENDING) {
-            while (hasDueWork()) {
-                runRound0();
+        try {
+            if (policy == ShutdownPolicy.RUN_PENDING) {
+                while (hasDueWork()) {
+                    runRound0(); // an Error from the error handler ends the rounds early
+                }
             }
+        } finally {
+            terminate(); // whatever is left is discarded and counted, so the group can terminate
         }
-        terminate();
     }
 
     private void discardAll(KList q) {

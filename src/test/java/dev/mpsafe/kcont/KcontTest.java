@@ -372,6 +372,24 @@ class KcontTest {
     // Shutdown (manual; threaded variants in KcontThreadedTest)
 
     @Test
+    void shouldStillTerminateEveryWorkerWhenTheHandlerThrowsAnErrorDuringAManualShutdown() throws Exception {
+        KcontGroup g = manual().workers(2).errorHandler((k, t) -> {
+            throw new AssertionError("fatal: " + t.getMessage());
+        }).build();
+        g.worker(0).kcont("bad", Priority.NET, () -> {
+            throw new IllegalStateException("body");
+        }).schedule();
+        AtomicInteger good = new AtomicInteger();
+        g.worker(1).kcont("good", Priority.NET, good::incrementAndGet).schedule();
+        AssertionError e = assertThrows(AssertionError.class, () -> g.shutdown(ShutdownPolicy.RUN_PENDING));
+        assertEquals("fatal: body", e.getMessage());
+        assertEquals(1, good.get(), "the other worker's pending work still ran");
+        assertTrue(g.isTerminated(), "a worker whose rounds the Error ended did not terminate");
+        assertTrue(g.awaitTermination(0, TimeUnit.SECONDS));
+        g.shutdown(ShutdownPolicy.RUN_PENDING); // the first call's policy won: nothing more to do
+    }
+
+    @Test
     void shouldRunDueWorkAndDiscardFutureTimersOnRunPendingShutdown() {
         KcontGroup g = manual().build();
         Worker w = g.worker(0);
