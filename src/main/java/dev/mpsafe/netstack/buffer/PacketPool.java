@@ -180,7 +180,8 @@ public final class PacketPool implements AutoCloseable {
      * @throws IllegalArgumentException if it came from another pool
      * @throws IllegalStateException if it was already freed (double free), or the pool is closed, or
      *     the segment pool refused the segment; except for a double free, the buffer is then still
-     *     live and owned by the caller, who may free it again later
+     *     live and owned by the caller, who may free it again later (an {@code Error} such as
+     *     out-of-memory from the segment pool is not undone: the buffer counts as freed)
      */
     public void free(PacketBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");
@@ -194,10 +195,13 @@ public final class PacketPool implements AutoCloseable {
         final MemorySegment s = buffer.release();
         try {
             segments.free(s);
-        } catch (RuntimeException | Error e) {
-            // Not taken (the pool closed since the check above, or its tagging advance refused to
-            // wait inside the caller's section): give the buffer its segment back, so that nothing
-            // is half-done and a later free() is not reported as a double free.
+        } catch (RuntimeException e) {
+            // Not taken: SegmentPool.free throws a RuntimeException only before it takes the
+            // segment (the pool closed since the check above, or its tagging advance refused to
+            // wait inside the caller's section). Give the buffer its segment back, so that nothing
+            // is half-done and a later free() is not reported as a double free. An Error (out of
+            // memory) may come after the take, so it is not undone: a segment with two owners
+            // would be far worse than one never counted as freed.
             buffer.unrelease(s);
             throw e;
         }
