@@ -274,7 +274,15 @@ public final class Launcher {
             }
             step("echo", echo);
             Launcher launcher = new Launcher(namespace, domain, pool, stack, device, ifindex, udp, echo);
-            opened.push(launcher::stopThreads);
+            opened.push(() -> {
+                if (!launcher.stopThreads()) {
+                    // As stop() does: closing the pool, device or domain under a running thread
+                    // would free memory it still uses. Leave them, and say so.
+                    opened.clear();
+                    throw new IllegalStateException("the launcher's threads did not end within 5 s: the pool, the"
+                            + " device, the namespace and the grace domain were left open");
+                }
+            });
             launcher.worker.start();
             if (launcher.echoThread != null) {
                 launcher.echoThread.start();

@@ -6,7 +6,9 @@ package dev.mpsafe.sync;
  * is the zero-overhead path, skipping the thread-local lookup of {@link GraceDomain#enter()}.
  *
  * <p>Only the thread that registered may use a participant. With {@code -ea} other threads get an
- * {@link IllegalStateException}.
+ * {@link IllegalStateException}. (The check of {@code enter} follows the assertion status of the
+ * scheme's package, that of the other operations the status of {@code dev.mpsafe.internal}; a
+ * plain {@code -ea} turns both on.)
  *
  * <h2>Nesting</h2>
  * Sections nest: {@link #enter()} inside a section only counts, and the section ends at the
@@ -76,9 +78,12 @@ public interface Participant extends Section {
     void online();
 
     /**
-     * Gives the slot back to the domain; the participant must not be used again.
+     * Gives the slot back to the domain; the participant must not be used again. A second
+     * {@code release()} is such a use: it throws with {@code -ea} (the slot has no owner) and does
+     * nothing without it.
      *
-     * @throws IllegalStateException if inside a section
+     * @throws IllegalStateException if inside a section, or (with {@code -ea}) called by a thread
+     *     other than the owner, or a second time
      */
     void release();
 }
