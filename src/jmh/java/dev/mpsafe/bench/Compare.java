@@ -105,22 +105,11 @@ public final class Compare {
     }
 
     public static void main(String[] args) throws RunnerException, IOException {
-        CompareArgs parsed;
-        List<Case> cases;
-        try {
-            parsed = CompareArgs.parse(args);
-            if (parsed.help()) {
-                usage(System.out);
-                return;
-            }
-            cases = Catalog.select(parsed.mode(), Runtime.getRuntime().availableProcessors(), parsed.only());
-        } catch (IllegalArgumentException e) {
-            System.err.println("compare: " + e.getMessage());
-            usage(System.err);
-            System.exit(2);
-            return;
+        CompareArgs.Selected selected = CompareArgs.parseOrExit("compare", args, Compare::usage);
+        if (selected == null) {
+            return; // usage printed
         }
-        run(parsed, cases, System.out, System.err);
+        run(selected.args(), selected.cases(), System.out, System.err);
     }
 
     /**

@@ -1,7 +1,10 @@
 package dev.mpsafe.bench;
 
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The command line of {@link Compare} and {@link ReportCheck}: both take the same options, so that
@@ -81,5 +84,31 @@ record CompareArgs(Compare.Mode mode, Path out, String only, String runId, boole
                     + "'); through the pom, set -Dcompare.mode / -Dcompare.out, not compare.args");
         }
         return value;
+    }
+
+    /** What a program's command line selected: its arguments and the catalog's matching cases. */
+    record Selected(CompareArgs args, List<Catalog.Case> cases) {
+    }
+
+    /**
+     * The shared start of {@code Compare.main} and {@code ReportCheck.main}: parses {@code args}
+     * and selects the cases. Returns null after printing usage to stdout when help was asked for;
+     * on a bad argument prints {@code program: message} and usage to stderr and exits with 2.
+     */
+    static Selected parseOrExit(String program, String[] args, Consumer<PrintStream> usage) {
+        try {
+            CompareArgs parsed = parse(args);
+            if (parsed.help()) {
+                usage.accept(System.out);
+                return null;
+            }
+            return new Selected(parsed,
+                    Catalog.select(parsed.mode(), Runtime.getRuntime().availableProcessors(), parsed.only()));
+        } catch (IllegalArgumentException e) {
+            System.err.println(program + ": " + e.getMessage());
+            usage.accept(System.err);
+            System.exit(2);
+            return null; // not reached
+        }
     }
 }

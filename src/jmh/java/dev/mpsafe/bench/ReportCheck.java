@@ -51,21 +51,12 @@ public final class ReportCheck {
 
     /** Exit status: 0 the report is well formed, 1 it is not (or is not the run asked for), 2 bad arguments. */
     public static void main(String[] args) throws IOException {
-        CompareArgs parsed;
-        List<Case> cases;
-        try {
-            parsed = CompareArgs.parse(args);
-            if (parsed.help()) {
-                usage(System.out);
-                return;
-            }
-            cases = Catalog.select(parsed.mode(), Runtime.getRuntime().availableProcessors(), parsed.only());
-        } catch (IllegalArgumentException e) {
-            System.err.println("report check: " + e.getMessage());
-            usage(System.err);
-            System.exit(2);
-            return;
+        CompareArgs.Selected selected = CompareArgs.parseOrExit("report check", args, ReportCheck::usage);
+        if (selected == null) {
+            return; // usage printed
         }
+        CompareArgs parsed = selected.args();
+        List<Case> cases = selected.cases();
         Path dir = parsed.out();
         int plots;
         Manifest manifest;
