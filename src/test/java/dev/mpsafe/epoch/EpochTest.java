@@ -1,5 +1,6 @@
 package dev.mpsafe.epoch;
 
+import static dev.mpsafe.sync.GraceDomainContractTest.readerInside;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -183,29 +184,9 @@ class EpochTest {
             ran.countDown();
         });
         assertTrue(ran.await(20, java.util.concurrent.TimeUnit.SECONDS));
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        Thread.State state;
-        while ((state = domainThread.get().getState()) != Thread.State.WAITING && System.nanoTime() < deadline) {
-            Thread.sleep(1);
-        }
-        assertEquals(Thread.State.WAITING, state, "the idle domain thread must park, not spin");
+        // The idle domain thread must park, not spin: fails if it never reaches WAITING.
+        GraceDomainWaits.awaitState(domainThread.get(), Thread.State.WAITING);
         e.close();
-    }
-
-    /** A thread inside a section of {@code e} until {@code leave}; returns once it is inside. */
-    private static Thread readerInside(Epoch e, CountDownLatch leave) throws InterruptedException {
-        CountDownLatch inside = new CountDownLatch(1);
-        Thread t = new Thread(() -> {
-            try (Section s = e.enter()) {
-                inside.countDown();
-                leave.await();
-            } catch (InterruptedException x) {
-                throw new AssertionError(x);
-            }
-        }, "epoch-reader");
-        t.start();
-        inside.await();
-        return t;
     }
 
     @Test
@@ -218,7 +199,7 @@ class EpochTest {
                     stalled.countDown();
                 }));
         CountDownLatch leave = new CountDownLatch(1);
-        Thread reader = readerInside(e, leave);
+        Thread reader = readerInside(e, "epoch-reader", leave);
         e.call(() -> { }); // at the bound now
         Thread caller = new Thread(() -> e.call(() -> { }), "epoch-caller");
         caller.start();
@@ -244,7 +225,7 @@ class EpochTest {
                     stalled.countDown();
                 }));
         CountDownLatch leave = new CountDownLatch(1);
-        Thread reader = readerInside(e, leave);
+        Thread reader = readerInside(e, "epoch-reader", leave);
         AtomicBoolean ran = new AtomicBoolean();
         e.call(() -> ran.set(true)); // far below the bound: only the domain thread waits for the reader
         assertTrue(stalled.await(10, java.util.concurrent.TimeUnit.SECONDS),
@@ -266,7 +247,7 @@ class EpochTest {
     void shouldParkRatherThanSpinWhenAnInterruptedWriterWaits() throws Exception {
         Epoch e = epoch(false);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread reader = readerInside(e, leave);
+        Thread reader = readerInside(e, "epoch-reader", leave);
         AtomicBoolean stillInterrupted = new AtomicBoolean();
         Thread writer = new Thread(() -> {
             Thread.currentThread().interrupt();

@@ -1,5 +1,6 @@
 package dev.mpsafe.smr;
 
+import static dev.mpsafe.sync.GraceDomainContractTest.readerInside;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,22 +32,6 @@ class SegmentPoolTest {
         return Stream.of(Smr.Mode.DEFAULT, Smr.Mode.LAZY, Smr.Mode.deferred(4));
     }
 
-    /** A thread inside a section of {@code smr} until {@code leave}; returns once inside. */
-    private static Thread reader(Smr smr, CountDownLatch leave) throws InterruptedException {
-        CountDownLatch inside = new CountDownLatch(1);
-        Thread t = new Thread(() -> {
-            try (Section _ = smr.enter()) {
-                inside.countDown();
-                leave.await();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }, "segment-reader");
-        t.start();
-        inside.await();
-        return t;
-    }
-
     @ParameterizedTest
     @MethodSource("modes")
     void shouldHandOutAlignedSegmentsAndReuseThemOnlyAfterGracePeriod(Smr.Mode mode) throws Exception {
@@ -60,7 +45,7 @@ class SegmentPoolTest {
             a.set(JAVA_LONG, 0, 42);
 
             CountDownLatch leave = new CountDownLatch(1);
-            Thread t = reader(smr, leave);
+            Thread t = readerInside(smr, "segment-reader", leave);
             pool.free(a);
             pool.free(b); // a full bucket, tagged while the reader is inside
             MemorySegment c = pool.allocate();
@@ -130,7 +115,7 @@ class SegmentPoolTest {
             assertTrue(e.getMessage().contains("exhausted") && e.getMessage().contains("512 bytes"), e.getMessage());
 
             CountDownLatch leave = new CountDownLatch(1);
-            Thread t = reader(smr, leave);
+            Thread t = readerInside(smr, "segment-reader", leave);
             pool.free(a);
             pool.free(b);
             assertNull(pool.tryAllocate(), "pending, not yet safe");
@@ -158,7 +143,7 @@ class SegmentPoolTest {
         MemorySegment s = pool.allocate();
         s.set(JAVA_LONG, 0, 7);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread t = reader(smr, leave);
+        Thread t = readerInside(smr, "segment-reader", leave);
         Thread closer = new Thread(pool::close, "closer");
         closer.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -262,7 +247,7 @@ class SegmentPoolTest {
             MemorySegment a = pool.allocate();
             MemorySegment b = pool.allocate();
             CountDownLatch leave = new CountDownLatch(1);
-            Thread t = reader(smr, leave);
+            Thread t = readerInside(smr, "segment-reader", leave);
             pool.free(a);
             pool.free(b);
             Thread waiter = new Thread(pool::allocate, "segment-waiter");

@@ -1,5 +1,6 @@
 package dev.mpsafe.smr;
 
+import static dev.mpsafe.sync.GraceDomainContractTest.readerInside;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -37,22 +38,6 @@ class SmrTest {
         return Smr.create(GraceOptions.named("smr-test"), mode, 0, 1L << Smr.MAX_DELTA_LOG2, 0, why == null, why);
     }
 
-    /** Starts a thread that enters a section and stays until {@code leave}; returns once it is inside. */
-    private static Thread reader(Smr s, CountDownLatch leave) throws InterruptedException {
-        CountDownLatch inside = new CountDownLatch(1);
-        Thread t = new Thread(() -> {
-            try (Section _ = s.enter()) {
-                inside.countDown();
-                leave.await();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }, "smr-reader");
-        t.start();
-        inside.await();
-        return t;
-    }
-
     @ParameterizedTest
     @MethodSource("modes")
     void shouldReachGoalAtOnceWithoutReaders(Smr.Mode mode) {
@@ -68,7 +53,7 @@ class SmrTest {
     void shouldNotReachGoalWhileReaderThatEnteredBeforeIsInside(Smr.Mode mode) throws Exception {
         Smr s = smr(mode);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread t = reader(s, leave);
+        Thread t = readerInside(s, "smr-reader", leave);
         long goal = s.advance();
         for (int i = 0; i < 100; i++) {
             assertFalse(s.poll(goal), "poll " + i + " passed a goal while an older reader is inside");
@@ -85,7 +70,7 @@ class SmrTest {
         long goal = s.advance();
         assertTrue(s.poll(goal)); // forces DEFERRED's advance: the reader below then sees wr >= goal
         CountDownLatch leave = new CountDownLatch(1);
-        Thread t = reader(s, leave);
+        Thread t = readerInside(s, "smr-reader", leave);
         long later = s.advance();
         assertTrue(s.poll(goal), "a reader that entered after the goal passed does not hold it back");
         assertFalse(s.poll(later), "but it holds back a goal taken while it is inside");
@@ -99,7 +84,7 @@ class SmrTest {
     void shouldParkInAwaitUntilReaderLeaves(Smr.Mode mode) throws Exception {
         Smr s = smr(mode);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread t = reader(s, leave);
+        Thread t = readerInside(s, "smr-reader", leave);
         long goal = s.advance();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread waiter = new Thread(() -> {
@@ -180,7 +165,7 @@ class SmrTest {
         Smr s = smr(Smr.Mode.deferred(1000));
         long goal = s.advance(); // wr not moved: a reader entering now reads wr = goal - 1
         CountDownLatch leave = new CountDownLatch(1);
-        Thread t = reader(s, leave);
+        Thread t = readerInside(s, "smr-reader", leave);
         assertFalse(s.poll(goal), "the reader read the old sequence: the forced goal must wait for it");
         leave.countDown();
         t.join();
@@ -193,7 +178,7 @@ class SmrTest {
         long start = Smr.SEQ_MASK - 1; // every mode's 8 goals cross the wrap point
         Smr s = Smr.create(GraceOptions.named("wrap"), mode, start, 1L << Smr.MAX_DELTA_LOG2, true, null);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread t = reader(s, leave); // reads a sequence just below the wrap point
+        Thread t = readerInside(s, "smr-reader", leave); // reads a sequence just below the wrap point
         long[] goals = new long[8];
         for (int i = 0; i < goals.length; i++) {
             goals[i] = s.advance();
@@ -229,7 +214,7 @@ class SmrTest {
         long maxDelta = 8;
         Smr s = Smr.create(GraceOptions.named("ahead"), Smr.Mode.DEFAULT, 100, maxDelta, true, null);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread t = reader(s, leave);
+        Thread t = readerInside(s, "smr-reader", leave);
         AtomicLong advances = new AtomicLong();
         Thread writer = new Thread(() -> {
             for (int i = 0; i < 3 * maxDelta; i++) {
@@ -366,7 +351,7 @@ class SmrTest {
                     stalled.countDown();
                 }), Smr.Mode.DEFAULT);
         CountDownLatch leave = new CountDownLatch(1);
-        Thread t = reader(s, leave);
+        Thread t = readerInside(s, "smr-reader", leave);
         long goal = s.advance();
         Thread waiter = new Thread(() -> s.await(goal), "smr-stalled-writer");
         waiter.start();

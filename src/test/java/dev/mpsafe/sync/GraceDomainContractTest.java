@@ -391,6 +391,17 @@ public abstract class GraceDomainContractTest {
         return reader;
     }
 
+    /**
+     * Starts a thread named {@code name} that enters a section of {@code d} and stays until
+     * {@code leave}; returns once it is inside. For the schemes' own tests too.
+     */
+    public static Thread readerInside(GraceDomain d, String name, CountDownLatch leave) throws InterruptedException {
+        CountDownLatch inside = new CountDownLatch(1);
+        Thread reader = holdSection(d, name, inside, leave);
+        inside.await();
+        return reader;
+    }
+
     /** Waits until {@code t} is in its wait loop: parked, yielding or spinning for a while. */
     protected static void awaitParkedOrSpinning(Thread t) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
