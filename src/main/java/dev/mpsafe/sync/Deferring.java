@@ -42,4 +42,45 @@ public interface Deferring extends GraceDomain {
     default boolean isClosed() {
         return false;
     }
+
+    /**
+     * Whether {@code domain} takes deferred callbacks now: it is {@code Deferring} and not closed.
+     * Callers that must decide before they change anything of their own ask here.
+     */
+    static boolean canDefer(GraceDomain domain) {
+        return domain instanceof Deferring deferring && !deferring.isClosed();
+    }
+
+    /**
+     * Runs {@code action} once every section of {@code domain} that began before this call has
+     * ended: through {@link #call} when the domain {@linkplain #canDefer can defer}, else (or if it
+     * is closed while this call defers) after {@link GraceDomain#synchronize()} on this thread.
+     * Callers check first, with {@link #canDefer}, that they are not inside a section when the
+     * domain cannot defer.
+     *
+     * @param done what the caller has already done, for the message if {@code action} cannot run
+     * @throws IllegalStateException if the domain was closed during this call while the calling
+     *     thread is inside one of its sections (waiting would never end): {@code action} did not
+     *     run. Also whatever {@code synchronize()} throws when called inside a section.
+     */
+    static void callOrWait(GraceDomain domain, Runnable action, String done) {
+        if (canDefer(domain)) {
+            try {
+                ((Deferring) domain).call(action);
+                return;
+            } catch (IllegalStateException closed) {
+                // Closed since the check (call() refuses only then). Wait here instead, unless this
+                // thread is in a section: that wait would never end.
+                if (domain.inSection()) {
+                    IllegalStateException e = new IllegalStateException(done + ", but domain '" + domain.name()
+                            + "' was closed meanwhile and this thread is inside one of its sections: the action"
+                            + " that was to follow the grace period did not run");
+                    e.initCause(closed);
+                    throw e;
+                }
+            }
+        }
+        domain.synchronize();
+        action.run();
+    }
 }

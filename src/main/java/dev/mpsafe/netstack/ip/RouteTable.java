@@ -216,17 +216,12 @@ public final class RouteTable {
         }
     }
 
-    /** Whether the domain takes deferred callbacks now: {@link Deferring} and not closed. */
-    private boolean canDefer() {
-        return domain instanceof Deferring deferring && !deferring.isClosed();
-    }
-
     /**
      * Throws, before anything changes, if handing a removed route to the hook would have to wait
      * for the caller's own section: the domain cannot defer now and the caller is inside one.
      */
     private void checkRetireWouldNotWaitForCaller(String op) {
-        if (onRemoved != null && !canDefer() && domain.inSection()) {
+        if (onRemoved != null && !Deferring.canDefer(domain) && domain.inSection()) {
             throw new IllegalStateException(op + " inside a section of domain '" + domain.name() + "', which "
                     + (domain instanceof Deferring ? "is closed and defers no more callbacks" : "cannot defer")
                     + ": the removal hook would wait for this section; nothing was changed");
@@ -242,24 +237,7 @@ public final class RouteTable {
         if (removed.isEmpty() || onRemoved == null) {
             return;
         }
-        if (canDefer()) {
-            try {
-                ((Deferring) domain).call(() -> removed.forEach(onRemoved));
-                return;
-            } catch (IllegalStateException closed) {
-                // Closed since the check (call() refuses only then): wait here instead, unless this
-                // thread is in a section, where that wait would never end.
-                if (domain.inSection()) {
-                    IllegalStateException e = new IllegalStateException("routes " + removed + " were removed, but"
-                            + " domain '" + domain.name() + "' was closed meanwhile and this thread is inside one of"
-                            + " its sections: the removal hook did not run for them");
-                    e.initCause(closed);
-                    throw e;
-                }
-            }
-        }
-        domain.synchronize();
-        removed.forEach(onRemoved);
+        Deferring.callOrWait(domain, () -> removed.forEach(onRemoved), "routes " + removed + " were removed");
     }
 
     @Override

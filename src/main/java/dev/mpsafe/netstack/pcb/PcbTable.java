@@ -381,12 +381,7 @@ public final class PcbTable<T> {
      * throws then; callers that must decide before they change anything of their own ask first.
      */
     public boolean removalWouldWaitForCaller() {
-        return !canDefer() && domain.inSection();
-    }
-
-    /** Whether the domain takes deferred callbacks now: {@link Deferring} and not closed. */
-    private boolean canDefer() {
-        return domain instanceof Deferring deferring && !deferring.isClosed();
+        return !Deferring.canDefer(domain) && domain.inSection();
     }
 
     /** Why {@link #removalWouldWaitForCaller()} is true, for messages: what the domain is now. */
@@ -450,26 +445,8 @@ public final class PcbTable<T> {
         if (afterGrace == null) {
             return;
         }
-        if (domain instanceof Deferring deferring && !deferring.isClosed()) {
-            try {
-                deferring.call(afterGrace);
-                return;
-            } catch (IllegalStateException closed) {
-                // Closed since the check above (call() refuses only then). Wait here instead,
-                // unless this thread is in a section: that wait would never end.
-                if (domain.inSection()) {
-                    IllegalStateException e = new IllegalStateException("remove(" + pcb + ") unlinked the PCB, but domain '"
-                            + domain.name() + "' was closed meanwhile and this thread is inside one of its sections:"
-                            + " afterGrace did not run");
-                    e.initCause(closed);
-                    throw e;
-                }
-            }
-        }
-        // A domain that cannot defer, or one closed (its callbacks refused): the grace period is
-        // waited for here. Outside a section (checked above), so the wait ends.
-        domain.synchronize();
-        afterGrace.run();
+        // Outside a section whenever the domain cannot defer (checked above), so a wait here ends.
+        Deferring.callOrWait(domain, afterGrace, "remove(" + pcb + ") unlinked the PCB");
     }
 
     /**
