@@ -42,7 +42,8 @@ import java.util.concurrent.TimeUnit;
  *       own code) is recorded ({@link Worker#deathCause()}, {@link KcontGroup#deadWorkers()}) and
  *       reported once (an ERROR on the {@code dev.mpsafe.kcont} logger and a
  *       {@code dev.mpsafe.KcontWorkerDeath} JFR event); what was pending on it is discarded and
- *       counted, and later {@code schedule} and {@code scheduleOn} calls that need it throw
+ *       counted (a continuation that {@code scheduleOn} was moving through it to a live worker is
+ *       handed on instead), and later {@code schedule} and {@code scheduleOn} calls that need it throw
  *       {@link RejectedExecutionException} naming it and its cause. They are not rebound to
  *       another worker: the caller bound them there (the worker owns its continuations' data, the
  *       DragonFly model), so moving them is the caller's decision, on new continuations.</li>

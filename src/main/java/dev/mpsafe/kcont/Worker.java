@@ -603,18 +603,30 @@ public final class Worker {
         forward(k);
     }
 
-    /** Runs in the worker's thread (or the shutting-down caller of a manual group) at the end. */
+    /**
+     * Runs in the worker's thread (or the shutting-down caller of a manual group) at the end.
+     * Discards (and counts) what is bound here. A continuation met here but bound to another worker
+     * is in transit through this one (scheduleOn hands over through the old home): it is forwarded
+     * as the live worker would, so its request runs there (or is counted by that worker's own end)
+     * and its home moves there. Discarding it instead would lose the request of a continuation
+     * whose worker is alive, and leave its home on this dead worker, so that every later request
+     * for it would be refused.
+     */
     void terminate() {
         dead = true; // volatile store, then volatile loads of the inbox index: see the notes above
         for (KList q : runq) {
-            discardAll(q);
+            endAll(q);
         }
-        discardAll(expired);
+        endAll(expired);
         wheel.removeAll(expired);
-        discardAll(expired);
+        endAll(expired);
         Kcont k;
         while ((k = inbox.get()) != null) {
-            discardEntry(k);
+            if (k.lvBound() != this) {
+                forward(k); // we hold its Q bit; a dead target withdraws and counts it (enqueue)
+            } else {
+                discardEntry(k);
+            }
         }
         setCounter(C_DEPTH, 0);
     }
@@ -655,10 +667,15 @@ public final class Worker {
         }
     }
 
-    private void discardAll(KList q) {
+    /** Empties {@code q} at the end: discards what is bound here and forwards what is not. */
+    private void endAll(KList q) {
         Kcont k;
         while ((k = q.poll()) != null) {
-            discard(k);
+            if (k.lvBound() != this) {
+                forwardLinked(k); // if its Q bit is taken, its entry in our inbox forwards it below
+            } else {
+                discard(k);
+            }
         }
     }
 

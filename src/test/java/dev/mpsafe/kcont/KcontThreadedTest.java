@@ -384,6 +384,55 @@ class KcontThreadedTest {
         g.close();
     }
 
+    @Test
+    void shouldHandOnContinuationsThatScheduleOnWasMovingThroughAWorkerThatDied() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        KcontGroup g = KcontGroup.builder("transit").workers(2).errorHandler((k, t) -> {
+            throw new Error("fatal");
+        }).build();
+        Worker w0 = g.worker(0);
+        Worker w1 = g.worker(1);
+        Kcont bad = w0.kcont("bad", Priority.NET, () -> {
+            entered.countDown();
+            await(release);
+            throw new IllegalStateException("body");
+        });
+        AtomicReference<String> ranOn = new AtomicReference<>();
+        java.util.concurrent.Semaphore movedRan = new java.util.concurrent.Semaphore(0);
+        Kcont moved = w0.kcont("moved", Priority.NET, () -> {
+            ranOn.set(Thread.currentThread().getName());
+            movedRan.release();
+        });
+        CountDownLatch timerRan = new CountDownLatch(1);
+        Kcont timer = w0.kcont("timer", Priority.CLOCK, timerRan::countDown);
+        timer.schedule(1, TimeUnit.HOURS); // linked in w0's wheel
+        bad.schedule();
+        assertTrue(entered.await(TIMEOUT_S, TimeUnit.SECONDS));
+        // w0 is busy: both handovers wait in its inbox when it dies.
+        assertTrue(moved.scheduleOn(w1));
+        assertFalse(timer.scheduleOn(w1), "coalesced into the pending timer");
+        release.countDown();
+        Thread t0 = awaitThread(w0);
+        t0.join(TIMEOUT_S * 1000);
+        assertFalse(t0.isAlive(), "the handler's Error did not end the worker");
+
+        assertTrue(movedRan.tryAcquire(TIMEOUT_S, TimeUnit.SECONDS), "the request moving to a live worker was lost");
+        assertEquals("transit-1", ranOn.get());
+        assertEquals(0, g.discardedCount(), "a request handed on to a live worker was counted as discarded");
+        assertTrue(timer.isPending(), "the pending timer did not move with its continuation");
+        assertSame(w1, timer.worker());
+        // Not stranded on the dead worker: later requests are accepted and run on w1.
+        assertTrue(timer.reschedule(0, TimeUnit.NANOSECONDS));
+        assertTrue(timerRan.await(TIMEOUT_S, TimeUnit.SECONDS));
+        ranOn.set(null);
+        assertTrue(moved.schedule());
+        assertTrue(movedRan.tryAcquire(TIMEOUT_S, TimeUnit.SECONDS));
+        assertEquals("transit-1", ranOn.get());
+        assertEquals(0, g.rejectedCount());
+        g.close();
+    }
+
     /** The worker's thread, once it has started. */
     static Thread awaitThread(Worker w) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
