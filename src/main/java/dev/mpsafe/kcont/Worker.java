@@ -375,9 +375,14 @@ public final class Worker {
 
     private int runRound0() {
         roundRuns = 0;
-        inbox.drain(intake, Integer.MAX_VALUE);
         long now = group.now();
+        // Advance before the intake: link() rebuilds each request's deadline from its 40 low bits
+        // around wheel.current, which is exact only within 2^39 ticks of the deadline. An empty
+        // wheel's tick stands still while the worker parks, and with 1 us ticks 2^39 ticks are
+        // six days: a timer requested after such an idle spell would be rebuilt 2^40 ticks early
+        // and run at once. Requests due at or before this tick are linked straight to expired.
         wheel.advance(group.tickOf(now), expired);
+        inbox.drain(intake, Integer.MAX_VALUE);
         final long roundStart = now;
         final boolean netFirst = group.netFirst;
         if (netFirst) {

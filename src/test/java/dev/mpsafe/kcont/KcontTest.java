@@ -110,6 +110,26 @@ class KcontTest {
     }
 
     @Test
+    void shouldNotRunATimerEarlyWhenRequestedAfterTheWorkerIdledForMoreThanHalfTheDeadlineWindow() {
+        // Deadlines travel as their 40 low bits; the worker rebuilds them around its wheel's tick.
+        // With 1 us ticks, 2^39 ticks are about six days of idling with an empty wheel.
+        KcontGroup g = KcontGroup.builder("t").manual().workers(1).ticker(clock::get)
+                .tickLength(Duration.ofNanos(1_000)).build();
+        Worker w = g.worker(0);
+        assertEquals(0, w.runRound());
+        clock.advance((1L << 39) * 1_000); // idle: no round runs
+        AtomicInteger runs = new AtomicInteger();
+        Kcont k = w.kcont("k", Priority.CLOCK, runs::incrementAndGet);
+        assertTrue(k.schedule(1, TimeUnit.SECONDS));
+        assertEquals(0, w.runRound(), "a 1 s timer ran at once");
+        clock.advance(1_000_000_000L - 1_000);
+        assertEquals(0, w.runRound(), "ran a tick before its delay");
+        clock.advance(1_000);
+        assertEquals(1, w.runRound());
+        assertEquals(1, runs.get());
+    }
+
+    @Test
     void shouldRoundDelaysUpToTheNextTick() {
         KcontGroup g = manual().build();
         Worker w = g.worker(0);
