@@ -89,7 +89,7 @@ import java.util.function.Consumer;
  *
  * @param <E> the type of the elements
  */
-public final class Pcq<E> extends PcqFields<E> {
+public final class Pcq<E> extends PcqPad4<E> {
 
     /*
      * Implementation overview.
@@ -504,10 +504,13 @@ public final class Pcq<E> extends PcqFields<E> {
                 return null; // possibly with the oldest slot still pending: see poll(timeout)
             }
             if (lvProducerIndex() != lpConsumerIndex()) {
-                // Pending: the oldest slot is claimed and its item not yet written. Its producer
-                // checks for a waiter after its claim, not after its write, so no unpark is owed
-                // for this wait and parking untimed could sleep forever. Back off instead, checking
-                // the deadline and the interrupt status between rounds.
+                // Pending: the oldest slot is claimed and its item not yet written. The Dekker
+                // pair that owes us an unpark is the producer's claim (a volatile CAS) and its
+                // waiter load; its write of the item is only a release store, and a release store
+                // followed by a volatile load gives no StoreLoad order. So a producer may load
+                // waiter before its write is visible to us, see no waiter, and never unpark: no
+                // unpark is owed for this wait and parking untimed could sleep forever. Back off
+                // instead, checking the deadline and the interrupt status between rounds.
                 pendingWait(pendingRounds, timed, nanos);
                 if (pendingRounds < PENDING_SPINS + PENDING_YIELDS) {
                     pendingRounds++; // saturates: past it every round sleeps, for as long as it takes
@@ -832,8 +835,14 @@ abstract class PcqWaiterField<E> extends PcqPad3<E> {
     }
 }
 
-/** The read-only fields, the slot accessors, and the trailing padding. */
-@SuppressWarnings("unused")
+/**
+ * The read-only fields and the slot accessors. HotSpot fills holes left by superclasses with a
+ * subclass's fields, so these land next to {@code waiter} (JOL: waiter, buffer, mask, capacity in
+ * one line). That costs nothing: every put reads {@code waiter} anyway, and only parking writes it.
+ * The trailing padding is a class of its own ({@link PcqPad4}): in the same class as these fields,
+ * HotSpot would lay the longs first and leave {@code capacity} at the object's tail, next to
+ * whatever the heap puts after the queue.
+ */
 abstract class PcqFields<E> extends PcqWaiterField<E> {
     /** Empty slots before and after the used part of the array, so no other object shares its lines. */
     static final int BUFFER_PAD = 32;
@@ -843,8 +852,6 @@ abstract class PcqFields<E> extends PcqWaiterField<E> {
     final int capacity;
     final long mask;
     final Object[] buffer;
-
-    long p40, p41, p42, p43, p44, p45, p46, p47, p48, p49, p4a, p4b, p4c, p4d, p4e, p4f;
 
     PcqFields(int capacity, long startIndex) {
         this.capacity = capacity;
@@ -871,5 +878,15 @@ abstract class PcqFields<E> extends PcqWaiterField<E> {
 
     static void spElement(Object[] buffer, int offset, Object e) {
         SLOT.set(buffer, offset, e);
+    }
+}
+
+/** Trailing padding: nothing after the queue's fields shares their cache line. */
+@SuppressWarnings("unused")
+abstract class PcqPad4<E> extends PcqFields<E> {
+    long p40, p41, p42, p43, p44, p45, p46, p47, p48, p49, p4a, p4b, p4c, p4d, p4e, p4f;
+
+    PcqPad4(int capacity, long startIndex) {
+        super(capacity, startIndex);
     }
 }
