@@ -6,9 +6,12 @@ import java.util.AbstractQueue;
 import java.util.Collection;
 import java.util.Iterator;
 import java.util.Objects;
+import java.util.Spliterator;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
 
 /**
  * A bounded, lock-free, multi-producer single-consumer FIFO queue: NetBSD's {@code pcq(9)} contract
@@ -64,8 +67,12 @@ import java.util.function.Consumer;
  * was claimed when it started. Unsupported, because they would need to
  * traverse or edit the middle of a queue that producers are writing, and throwing
  * {@link UnsupportedOperationException}: {@link #iterator()} and everything built on it
- * ({@code contains}, {@code remove(Object)}, {@code removeAll}, {@code retainAll}, {@code toArray}),
- * and {@link #addAll}, which could not be atomic on a bounded multi-producer queue.
+ * ({@code contains}, {@code containsAll}, {@code remove(Object)}, {@code removeAll},
+ * {@code retainAll}, {@code removeIf}, {@code toArray}, {@code forEach}, {@code spliterator},
+ * {@code stream}, {@code parallelStream}, and so copying it into another collection), each
+ * failing at the call itself; and {@link #addAll}, which could not be atomic on a bounded
+ * multi-producer queue. {@code toString()} is supported: it gives the size and capacity, never
+ * the items.
  *
  * <h2>Blocking</h2>
  * The consumer can park in {@link #take()} or {@link #poll(long, TimeUnit)}; both honour
@@ -630,8 +637,74 @@ public final class Pcq<E> extends PcqPad4<E> {
      */
     @Override
     public Iterator<E> iterator() {
-        throw new UnsupportedOperationException(
-                "pcq does not support iteration (nor contains, remove(Object), toArray): use drain()");
+        throw traversal("iterator()");
+    }
+
+    /**
+     * Unsupported, like {@link #iterator()}. Overridden so that it fails here, at once, rather
+     * than from the spliterator's first use.
+     *
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public Spliterator<E> spliterator() {
+        throw traversal("spliterator()");
+    }
+
+    /**
+     * Unsupported, like {@link #iterator()}.
+     *
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public Stream<E> stream() {
+        throw traversal("stream()");
+    }
+
+    /**
+     * Unsupported, like {@link #iterator()}.
+     *
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public Stream<E> parallelStream() {
+        throw traversal("parallelStream()");
+    }
+
+    /**
+     * Unsupported, like {@link #iterator()}: {@link #drain} is the way to visit every item, taking it.
+     *
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public void forEach(Consumer<? super E> action) {
+        throw traversal("forEach()");
+    }
+
+    /**
+     * Unsupported, like {@link #iterator()}.
+     *
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public boolean removeIf(Predicate<? super E> filter) {
+        throw traversal("removeIf()");
+    }
+
+    /**
+     * Unsupported, like {@code contains}: it fails for every argument, an empty collection
+     * included, rather than answering {@code true} for that one.
+     *
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public boolean containsAll(Collection<?> c) {
+        throw traversal("containsAll()");
+    }
+
+    private static UnsupportedOperationException traversal(String op) {
+        return new UnsupportedOperationException("pcq does not support " + op
+                + " (nor iteration, contains, remove(Object), toArray): use drain()");
     }
 
     /**

@@ -525,6 +525,14 @@ class PcqTest {
         assertThrows(UnsupportedOperationException.class, () -> q.contains(1));
         assertThrows(UnsupportedOperationException.class, () -> q.remove((Object) 1));
         assertThrows(UnsupportedOperationException.class, q::toArray);
+        // Every traversal fails at the call itself, whatever its argument, and takes nothing.
+        assertThrows(UnsupportedOperationException.class, q::spliterator);
+        assertThrows(UnsupportedOperationException.class, q::stream);
+        assertThrows(UnsupportedOperationException.class, q::parallelStream);
+        assertThrows(UnsupportedOperationException.class, () -> q.forEach(x -> { }));
+        assertThrows(UnsupportedOperationException.class, () -> q.removeIf(x -> true));
+        assertThrows(UnsupportedOperationException.class, () -> q.containsAll(List.of()));
+        assertThrows(UnsupportedOperationException.class, () -> new java.util.ArrayList<>(q));
         UnsupportedOperationException e =
                 assertThrows(UnsupportedOperationException.class, () -> q.addAll(List.of(2, 3)));
         assertTrue(e.getMessage().contains("put"), e.getMessage());
