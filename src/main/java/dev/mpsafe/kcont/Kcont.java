@@ -31,6 +31,9 @@ import java.util.concurrent.TimeUnit;
  *       pending nor running, unless another thread schedules it meanwhile. Calling it on the
  *       continuation's own worker thread throws {@link IllegalStateException} instead of
  *       deadlocking.</li>
+ *   <li><b>Closing.</b> {@link #close()} cancels and gives the continuation's place in the group
+ *       back ({@link KcontGroup.Builder#maxKconts}); later requests throw
+ *       {@link IllegalStateException}.</li>
  *   <li><b>Moving.</b> {@link #scheduleOn(Worker)} binds the continuation to another worker of the
  *       same group and schedules it there; a request already pending moves with it. A call that
  *       throws leaves the continuation bound where it was.</li>
@@ -85,10 +88,10 @@ public final class Kcont {
      *
      * State word (64 bits, one CAS per transition):
      *
-     *     63                      24 23            8 7    5  4   3   2   1   0
-     *    +--------------------------+---------------+------+---+---+---+---+---+
-     *    | deadline tick mod 2^40   | pending count |  0   | W | N | Q | R | P |
-     *    +--------------------------+---------------+------+---+---+---+---+---+
+     *     63                      24 23            8 7  6  5   4   3   2   1   0
+     *    +--------------------------+---------------+----+---+---+---+---+---+---+
+     *    | deadline tick mod 2^40   | pending count |  0 | C | W | N | Q | R | P |
+     *    +--------------------------+---------------+----+---+---+---+---+---+---+
      *
      *    P  pending: a request is outstanding                       set by schedule, cleared by
      *                                                                cancel or by the run's CAS
@@ -97,6 +100,8 @@ public final class Kcont {
      *       (a pcq), or being handed to one                          put it; cleared by the worker
      *    N  now: the pending request is immediate (no deadline)
      *    W  waiters: a drain() is parked until R clears
+     *    C  closed: close() was called; never cleared. C implies P clear: close clears P in the
+     *       CAS that sets C, and no transition sets P (or Q) once C is set
      *    count: schedule calls folded into the pending request (1..65535, saturating)
      *    deadline: the tick of the request, mod 2^40; the worker rebuilds the full tick from its
      *       wheel's current tick (delays are capped at 2^38 ticks, so the window is unambiguous)
@@ -123,6 +128,15 @@ public final class Kcont {
      * or deadline <= the wheel's current tick); otherwise unlink it and let the inbox entry that
      * I1 guarantees re-link it. Wheel entries are thus cancelled in O(1) (one CAS) and unlinked in
      * O(1) when the worker next meets them.
+     *
+     * Closing (giving the continuation's place in the group back). The group counts its
+     * continuations so that every inbox has room for all of them (I1's "put cannot fail"); a place
+     * may be given back only once no inbox holds an entry for the continuation and none ever will.
+     * close() sets C and clears P in one CAS. If its witness had Q clear, no entry exists and none
+     * can be made (every transition that sets Q requires C clear, in the same CAS), so close()
+     * gives the place back. Otherwise the entry's taker does: the worker CAS that clears Q (intake,
+     * a forward of a closed continuation, the ending worker's discard) sees C in its witness. Q is
+     * cleared only by the holder of the entry, so exactly one of them gives the place back.
      *
      * Linearization points: schedule, reschedule and cancel at their successful CAS (or at the load
      * that showed P clear, for a cancel or reschedule that returns false); a run begins at the
@@ -161,6 +175,7 @@ public final class Kcont {
     static final long QUEUED = 1L << 2;
     static final long NOW = 1L << 3;
     static final long WAITERS = 1L << 4;
+    static final long CLOSED = 1L << 5;
 
     static final int COUNT_SHIFT = 8;
     static final long COUNT_ONE = 1L << COUNT_SHIFT;
@@ -177,8 +192,8 @@ public final class Kcont {
     /** Delays are capped at 2^38 ticks, a quarter of the deadline field's range. */
     static final long MAX_DELAY_TICKS = 1L << 38;
 
-    /** What a request keeps across cancel: the run in progress, the inbox entry, the waiters. */
-    private static final long KEEP_ON_CANCEL = RUNNING | QUEUED | WAITERS;
+    /** What a request keeps across cancel: the run in progress, the inbox entry, the waiters, C. */
+    private static final long KEEP_ON_CANCEL = RUNNING | QUEUED | WAITERS | CLOSED;
 
     final KcontGroup group;
     final Priority priority;
@@ -222,6 +237,7 @@ public final class Kcont {
      *     (the call is folded into that request and counted)
      * @throws RejectedExecutionException if the group is shutting down, or its worker has died
      *     (nothing is changed)
+     * @throws IllegalStateException if this continuation is closed
      */
     public boolean schedule() {
         return request(IMMEDIATE, true);
@@ -239,6 +255,7 @@ public final class Kcont {
      * @throws NullPointerException if {@code unit} is {@code null}
      * @throws RejectedExecutionException if the group is shutting down, or its worker has died
      *     (nothing is changed)
+     * @throws IllegalStateException if this continuation is closed
      */
     public boolean schedule(long delay, TimeUnit unit) {
         return request(group.deadlineTick(delay, unit), true);
@@ -255,6 +272,7 @@ public final class Kcont {
      * @throws IllegalArgumentException if {@code worker} belongs to another group
      * @throws RejectedExecutionException if the group is shutting down, or this continuation's
      *     worker or {@code worker} has died; the continuation then stays bound to its worker
+     * @throws IllegalStateException if this continuation is closed (it stays bound to its worker)
      */
     public boolean scheduleOn(Worker worker) {
         Objects.requireNonNull(worker, "worker");
@@ -264,9 +282,17 @@ public final class Kcont {
         }
         // Admission before binding: a refused call must leave the continuation where it was. Once
         // admitted the call is accepted, even if shutdown begins before the request below is made.
+        checkOpen();
         admit(worker);
+        final Worker before = bound;
         bound = worker; // volatile: read by the old home when it meets this continuation next
-        final boolean made = request(IMMEDIATE, false);
+        final boolean made;
+        try {
+            made = request(IMMEDIATE, false);
+        } catch (IllegalStateException closedMeanwhile) {
+            bound = before; // a call that throws leaves the continuation where it was
+            throw closedMeanwhile;
+        }
         if (!made && (lvState() & (PENDING | QUEUED)) == PENDING) {
             // Pending and linked in the old home's queues: ask the old home to hand it over now
             // rather than when its deadline comes.
@@ -375,11 +401,15 @@ public final class Kcont {
      */
     private boolean request(long tick, boolean admit) {
         if (admit) {
+            checkOpen();
             admit(null);
         }
         long s;
         for (;;) {
             s = lvState();
+            if ((s & CLOSED) != 0) {
+                throw closed(); // closed after the check above: C never lets P or Q be set again
+            }
             if ((s & PENDING) != 0) {
                 if ((s & COUNT_MASK) == COUNT_MASK) {
                     return false; // saturated, like ta_pending at USHRT_MAX
@@ -482,8 +512,8 @@ public final class Kcont {
         long s;
         do {
             s = lvState();
-            if ((s & QUEUED) != 0) {
-                return; // an inbox entry exists: the old home will forward it
+            if ((s & (QUEUED | CLOSED)) != 0) {
+                return; // an inbox entry exists (the old home will forward it), or closed: nothing to hand over
             }
         } while (!casState(s, s | QUEUED));
         enqueue(laHome(), IMMEDIATE);
@@ -491,6 +521,70 @@ public final class Kcont {
 
     // ------------------------------------------------------------------------------------------
     // Observation
+
+    /**
+     * Closes this continuation: cancels its pending request, if any, and gives its place in the
+     * group back ({@link KcontGroup.Builder#maxKconts}), so that a long-running program can create
+     * continuations as it goes (one per connection, say) without reaching the group's limit. Once
+     * closed, {@link #schedule()}, {@link #schedule(long, TimeUnit)} and {@link #scheduleOn} throw
+     * {@link IllegalStateException}; {@link #reschedule} and {@link #cancel} return {@code false};
+     * {@link #drain()} still waits for a run in progress.
+     *
+     * <p>Does not wait for a run in progress, and may be called from the continuation's own body
+     * (a last run that closes itself). A body that tries to schedule itself again after it was
+     * closed gets the {@code IllegalStateException}, a failure like any other; to stop a
+     * continuation that re-arms itself, {@link #drain()} it first (drain cancels the re-arm), then
+     * close it. The place is given back at once if no worker's inbox holds an entry for this
+     * continuation, and otherwise when the worker takes that entry (its next round), because every
+     * inbox must keep room for every continuation; {@link KcontGroup#kcontCount()} shows it.
+     * Idempotent.
+     */
+    public void close() {
+        long s;
+        do {
+            s = lvState();
+            if ((s & CLOSED) != 0) {
+                return;
+            }
+        } while (!casState(s, (s & (RUNNING | QUEUED | WAITERS)) | CLOSED)); // P cleared: cancelled
+        if ((s & QUEUED) == 0) {
+            group.releaseKcont(); // no inbox entry exists, and none can be made (see the overview)
+        }
+    }
+
+    /**
+     * Returns whether {@link #close()} was called.
+     *
+     * @return {@code true} once closed
+     */
+    public boolean isClosed() {
+        return (lvState() & CLOSED) != 0;
+    }
+
+    /**
+     * Called by a worker that holds this continuation's inbox entry (Q set) and will not link it:
+     * if it is closed, clears Q and returns {@code true}; the caller then gives the place back.
+     */
+    boolean dropEntryIfClosed() {
+        long s;
+        do {
+            s = lvState();
+            if ((s & CLOSED) == 0) {
+                return false;
+            }
+        } while (!casState(s, s & ~QUEUED));
+        return true;
+    }
+
+    private void checkOpen() {
+        if ((lvState() & CLOSED) != 0) {
+            throw closed();
+        }
+    }
+
+    private IllegalStateException closed() {
+        return new IllegalStateException("kcont '" + name + "' is closed");
+    }
 
     /**
      * Returns whether a request is pending (a snapshot).

@@ -453,6 +453,21 @@ public final class KcontGroup implements AutoCloseable {
         } while (!kconts.compareAndSet(n, n + 1));
     }
 
+    /** Gives a closed continuation's place back (Kcont.close and the worker that took its last entry). */
+    void releaseKcont() {
+        kconts.decrementAndGet();
+    }
+
+    /**
+     * Returns how many continuations the group holds: those created and not closed, and closed
+     * ones whose place is not yet free (an entry for them still waits in a worker's inbox).
+     *
+     * @return the count, at most {@link Builder#maxKconts}
+     */
+    public int kcontCount() {
+        return kconts.get();
+    }
+
     void countRejected() {
         rejected.incrementAndGet();
     }
@@ -578,8 +593,9 @@ public final class KcontGroup implements AutoCloseable {
         }
 
         /**
-         * Sets the most continuations the group may hold (default 65,535). Each worker's inbox has
-         * room for all of them, so scheduling never fails for lack of room.
+         * Sets the most continuations the group may hold at once (default 65,535); a closed
+         * continuation gives its place back ({@link Kcont#close()}). Each worker's inbox has room
+         * for all of them, so scheduling never fails for lack of room.
          *
          * @param count from 1 to {@code Pcq.MAX_CAPACITY - 1}
          * @return this builder

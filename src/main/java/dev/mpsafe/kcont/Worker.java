@@ -559,6 +559,10 @@ public final class Worker {
             s = k.lvState();
         } while (!k.casState(s, s & ~Kcont.QUEUED)); // from here on, new requests re-enqueue (I1)
         unlink(k);
+        if ((s & Kcont.CLOSED) != 0) {
+            group.releaseKcont(); // our CAS cleared Q of a closed continuation: its place is free (Kcont's overview)
+            return;
+        }
         if ((s & Kcont.PENDING) != 0) {
             link(k, s);
         }
@@ -591,6 +595,10 @@ public final class Worker {
     /** An inbox entry for a continuation bound elsewhere: we hold its Q bit, so we may move home. */
     private void forward(Kcont k) {
         unlink(k);
+        if (k.dropEntryIfClosed()) {
+            group.releaseKcont(); // closed: nothing to hand over, and its place is free
+            return;
+        }
         final Worker to = k.lvBound();
         k.svHome(to);
         k.enqueue(to, Kcont.IMMEDIATE);
@@ -601,8 +609,8 @@ public final class Worker {
         long s;
         do {
             s = k.lvState();
-            if ((s & Kcont.QUEUED) != 0) {
-                return; // its inbox entry (here) will forward it
+            if ((s & (Kcont.QUEUED | Kcont.CLOSED)) != 0) {
+                return; // its inbox entry (here) will forward it, or closed: nothing to hand over
             }
         } while (!k.casState(s, s | Kcont.QUEUED));
         forward(k);
@@ -649,8 +657,10 @@ public final class Worker {
         long s;
         do {
             s = k.lvState();
-        } while (!k.casState(s, s & (Kcont.RUNNING | Kcont.WAITERS)));
-        if ((s & Kcont.PENDING) != 0 && k != wake) {
+        } while (!k.casState(s, s & (Kcont.RUNNING | Kcont.WAITERS | Kcont.CLOSED)));
+        if ((s & Kcont.CLOSED) != 0) {
+            group.releaseKcont(); // closed (so not pending): our CAS cleared its Q
+        } else if ((s & Kcont.PENDING) != 0 && k != wake) {
             group.countDiscarded();
         }
     }

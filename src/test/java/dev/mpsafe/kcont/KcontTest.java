@@ -694,4 +694,108 @@ class KcontTest {
         k.schedule();
         assertEquals("Kcont[rexmt on t-0, CLOCK, pending x2]", k.toString());
     }
+
+    // ------------------------------------------------------------------------------------------
+    // Closing
+
+    @Test
+    void shouldGiveThePlaceBackAndRefuseLaterRequestsOnceClosed() {
+        KcontGroup g = manual().maxKconts(2).build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont a = w.kcont("a", Priority.NET, runs::incrementAndGet);
+        w.kcont("b", Priority.NET, runs::incrementAndGet);
+        assertThrows(IllegalStateException.class, () -> w.kcont("c", Priority.NET, () -> { }));
+        assertEquals(2, g.kcontCount());
+        assertTrue(a.schedule(5, TimeUnit.MILLISECONDS));
+        assertEquals(0, w.runRound()); // a is now linked in the wheel; its inbox entry is taken
+        a.close();
+        assertTrue(a.isClosed());
+        assertFalse(a.isPending(), "close() cancels the pending request");
+        assertEquals(1, g.kcontCount(), "no inbox entry: the place comes back at once");
+        IllegalStateException e = assertThrows(IllegalStateException.class, a::schedule);
+        assertEquals("kcont 'a' is closed", e.getMessage());
+        assertThrows(IllegalStateException.class, () -> a.schedule(1, TimeUnit.MILLISECONDS));
+        assertThrows(IllegalStateException.class, () -> a.scheduleOn(w));
+        assertFalse(a.reschedule(0, TimeUnit.NANOSECONDS));
+        assertFalse(a.cancel());
+        assertFalse(a.isPending(), "a refused call changes nothing");
+        a.close(); // idempotent: gives nothing back twice
+        assertEquals(1, g.kcontCount());
+        Kcont c = w.kcont("c", Priority.NET, runs::incrementAndGet);
+        clock.advance(10 * MS);
+        assertTrue(c.schedule());
+        assertEquals(1, w.runRound(), "only c runs; a's wheel entry is stale");
+        assertEquals(1, runs.get());
+        assertEquals(0, g.rejectedCount(), "closing is not a refusal");
+        assertEquals(0, g.discardedCount(), "nor a discard");
+    }
+
+    @Test
+    void shouldKeepRoomInEveryInboxWhenClosedContinuationsAreReplaced() {
+        // Every entry still waits in the inbox when its continuation is closed. Were the places
+        // given back at once, the replacements' entries would not fit in the inbox (sized for
+        // maxKconts + 1) and put would fail.
+        KcontGroup g = manual().maxKconts(8).build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        List<Kcont> old = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            Kcont k = w.kcont("old" + i, Priority.NET, runs::incrementAndGet);
+            assertTrue(k.schedule());
+            old.add(k);
+        }
+        old.forEach(Kcont::close);
+        assertEquals(8, g.kcontCount(), "closed while their entries wait in the inbox: places still held");
+        assertThrows(IllegalStateException.class, () -> w.kcont("early", Priority.NET, () -> { }));
+        assertEquals(0, w.runRound(), "a closed continuation ran");
+        assertEquals(0, g.kcontCount(), "the worker took the entries and gave the places back");
+        for (int i = 0; i < 8; i++) {
+            assertTrue(w.kcont("new" + i, Priority.NET, runs::incrementAndGet).schedule());
+        }
+        assertEquals(8, w.runRound());
+        assertEquals(8, runs.get());
+    }
+
+    @Test
+    void shouldGiveThePlaceBackWhenClosedDuringAHandoverOrBeforeShutdownTakesItsEntry() {
+        KcontGroup g = manual().workers(2).maxKconts(2).build();
+        Worker w0 = g.worker(0);
+        Worker w1 = g.worker(1);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont moving = w0.kcont("moving", Priority.NET, runs::incrementAndGet);
+        assertTrue(moving.scheduleOn(w1)); // the entry waits in w0's inbox, to be forwarded
+        moving.close();
+        assertEquals(1, g.kcontCount(), "the entry is still in w0's inbox");
+        assertEquals(0, w0.runRound());
+        assertEquals(0, w1.runRound());
+        assertEquals(0, runs.get(), "a closed continuation was handed on and ran");
+        assertEquals(0, g.kcontCount(), "the forwarding worker gave the place back");
+        Kcont queued = w1.kcont("queued", Priority.NET, runs::incrementAndGet);
+        assertTrue(queued.schedule());
+        queued.close();
+        g.shutdown(ShutdownPolicy.DISCARD); // the ending worker takes the entry
+        assertEquals(0, g.kcontCount());
+        assertEquals(0, g.discardedCount(), "a closed continuation is not a discarded request");
+        assertEquals(0, runs.get());
+    }
+
+    @Test
+    void shouldLetARunCloseItsOwnContinuation() {
+        KcontGroup g = manual().build();
+        Worker w = g.worker(0);
+        AtomicInteger runs = new AtomicInteger();
+        Kcont[] self = new Kcont[1];
+        self[0] = w.kcont("once", Priority.NET, () -> {
+            runs.incrementAndGet();
+            self[0].close();
+        });
+        assertTrue(self[0].schedule());
+        assertEquals(1, w.runRound());
+        assertTrue(self[0].isClosed());
+        assertEquals(0, g.kcontCount());
+        assertThrows(IllegalStateException.class, self[0]::schedule);
+        assertEquals(0, w.runRound());
+        assertEquals(1, runs.get());
+    }
 }
