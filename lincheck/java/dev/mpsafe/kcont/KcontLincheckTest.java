@@ -7,8 +7,9 @@ import org.jetbrains.lincheck.datastructures.StressOptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Linearizability of the schedule / cancel / run state machine against a sequential model: a
- * pending flag with a saturating count. Two threads schedule, reschedule and cancel while a third
+ * Linearizability of the schedule / cancel / close / run state machine against a sequential model:
+ * a pending flag with a saturating count, and a closed flag. Two threads schedule, reschedule,
+ * cancel and close while a third
  * plays the worker and runs the continuation whenever a request is pending ({@code run} returns
  * the pending count the run answered, 0 if nothing ran). The worker side is one thread, so it
  * sits in a non-parallel group.
@@ -26,9 +27,19 @@ public class KcontLincheckTest {
     private final Worker worker = group.worker(0);
     private final Kcont k = worker.kcont("k", Priority.NET, () -> { });
 
+    /** 1: made pending; 0: coalesced; -1: refused because closed (IllegalStateException). */
     @Operation
-    public boolean schedule() {
-        return k.schedule();
+    public int schedule() {
+        try {
+            return k.schedule() ? 1 : 0;
+        } catch (IllegalStateException closed) {
+            return -1;
+        }
+    }
+
+    @Operation
+    public void close() {
+        k.close();
     }
 
     @Operation
@@ -77,15 +88,25 @@ public class KcontLincheckTest {
     public static final class Model {
         private boolean pending;
         private int count;
+        private boolean closed;
 
-        public boolean schedule() {
+        public int schedule() {
+            if (closed) {
+                return -1;
+            }
             if (pending) {
                 count = Math.min(count + 1, 0xFFFF);
-                return false;
+                return 0;
             }
             pending = true;
             count = 1;
-            return true;
+            return 1;
+        }
+
+        public void close() {
+            closed = true;
+            pending = false;
+            count = 0;
         }
 
         public boolean cancel() {
