@@ -41,6 +41,14 @@ public enum IpDrop {
      * interface that is not loopback (a spoof, or our own packet looped back by the link).
      */
     MARTIAN_OURS(true),
+    /**
+     * Martian destination: the destination is in 127/8 and the datagram came in on an interface
+     * that is not loopback. RFC 1122 3.2.1.3 (g): a loopback address must never appear outside a
+     * host, so no peer can legitimately send to one (Linux drops it as a martian destination).
+     * Checked right after the source, before the destination is looked up among ours, so a
+     * socket bound to 127.0.0.1 is never reachable from the network; never answered.
+     */
+    MARTIAN_DESTINATION(true),
     /** A fragment (MF set or a non-zero offset): not reassembled. */
     FRAGMENT(true),
     /** For us, but a protocol this stack does not implement (TCP included, for now). */
@@ -69,6 +77,13 @@ public enum IpDrop {
     NO_ROUTE(false),
     /** The outgoing interface has no address to send from. */
     NO_SOURCE_ADDRESS(false),
+    /**
+     * The source or the destination is in 127/8 and the route leaves by an interface that is not
+     * loopback: RFC 1122 3.2.1.3 (g) keeps loopback addresses inside the host, so such a packet
+     * must not reach a wire (an echo request that came in on loopback from one of our other
+     * addresses would otherwise be answered from 127.0.0.1 out of that address's interface).
+     */
+    LOOPBACK_OFF_HOST(false),
     /** Longer than the outgoing device's MTU: output does not fragment. */
     MTU_EXCEEDED(false),
     /** No packet buffer free for an ICMP error (the pool never waits on the input path). */

@@ -98,6 +98,8 @@ public final class Ipv4Counters {
     /**
      * Datagrams dropped for a martian source ({@code MARTIAN_*}: broadcast or multicast, 0/8,
      * 127/8 or one of our addresses on a non-loopback interface), all four reasons together.
+     * A martian destination (127/8 on a non-loopback interface) is not among them: read it with
+     * {@code drops(IpDrop.MARTIAN_DESTINATION)}.
      */
     public long martianSources() {
         return drops(IpDrop.MARTIAN_BROADCAST_OR_MULTICAST) + drops(IpDrop.MARTIAN_THIS_NETWORK)

@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,6 +27,8 @@ import dev.mpsafe.netstack.buffer.PacketBuffer;
 import dev.mpsafe.netstack.buffer.PacketPool;
 import dev.mpsafe.netstack.device.LinkPair;
 import dev.mpsafe.netstack.device.Loopback;
+import dev.mpsafe.netstack.udp.Udp;
+import dev.mpsafe.netstack.udp.UdpSocket;
 import dev.mpsafe.netstack.wire.DropReason;
 import dev.mpsafe.netstack.wire.Icmpv4Packet;
 import dev.mpsafe.netstack.wire.Icmpv4Repr;
@@ -34,7 +37,10 @@ import dev.mpsafe.netstack.wire.Ipv4Packet;
 import dev.mpsafe.netstack.wire.Ipv4Repr;
 import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.GraceDomain;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -424,19 +430,75 @@ class Ipv4StackTest {
             assertEquals(1, c.delivered(), c.toString());
             assertEquals(1, stack.poll(loIndex, 64), "the reply went out on lo");
             assertEquals(1, c.drops(IpDrop.ICMP_UNHANDLED), "and came back in as an echo reply; " + c);
-            // One of our other addresses as the source, in on lo: answered too (routed out the link).
+            // One of our other addresses as the source, in on lo: accepted and answered, but the
+            // reply from 127.0.0.1 would leave by the link (the route to US), so output drops it.
             stack.input(loIndex, buffer(pool, echoRequest(US, localhost, 2, 2, 8)));
+            assertEquals(2, c.delivered(), c.toString());
+            assertEquals(1, c.drops(IpDrop.LOOPBACK_OFF_HOST), "no 127.0.0.1 source on the link; " + c);
             PacketBuffer[] got = new PacketBuffer[1];
-            assertEquals(1, link.b().receive(got, 0, 1));
-            byte[] reply = got[0].data().toArray(JAVA_BYTE);
-            got[0].free();
-            assertEquals(new Icmpv4Repr.EchoReply(2, 2, 8), icmp(reply, localhost, US));
+            assertEquals(0, link.b().receive(got, 0, 1), "the reply left by the link");
             assertEquals(0, c.martianSources(), c.toString());
             // The same 127.0.0.1 source arriving on the link is a martian.
             assertEquals(0, exchange(echoRequest(localhost, US, 3, 3, 8)).size());
             assertEquals(1, c.drops(IpDrop.MARTIAN_LOOPBACK));
             assertEveryPacketAccounted();
         }
+    }
+
+    /**
+     * RFC 1122 3.2.1.3 (g): 127/8 never appears outside a host. From the link, a datagram to 127/8
+     * is a martian destination, silently dropped whether or not a loopback interface holds the
+     * address (before, one to 127.0.0.1 was answered from 127.0.0.1 out of the link).
+     */
+    @Test
+    void shouldDropLoopbackDestinationsFromTheLinkSilently() throws IOException {
+        up();
+        int localhost = Ipv4Address.of(127, 0, 0, 1);
+        Ipv4Counters c = stack.counters();
+        assertEquals(0, exchange(echoRequest(PEER, Ipv4Address.of(127, 0, 0, 5), 1, 1, 8)).size());
+        assertEquals(1, c.drops(IpDrop.MARTIAN_DESTINATION), "with no loopback interface; " + c);
+        try (Loopback lo = Loopback.create("lo", 65535, 64)) {
+            int loIndex = stack.attach(lo);
+            stack.addAddress(loIndex, localhost, 8);
+            try (UdpSocket local = Udp.attach(stack).open().bind(
+                    new InetSocketAddress(Ipv4Address.toInetAddress(localhost), 9))) {
+                assertEquals(0, exchange(echoRequest(PEER, localhost, 1, 1, 8), udp(PEER, localhost, 40000, 9, 8),
+                        raw(PEER, localhost, 253, 8)).size(), "answered from the link");
+                assertNull(local.configureBlocking(false).receive(ByteBuffer.allocate(16)),
+                        "a socket bound to 127.0.0.1 heard the link");
+            }
+            assertEquals(4, c.drops(IpDrop.MARTIAN_DESTINATION), c.toString());
+            assertEquals(0, c.delivered() + c.sent() + c.outputDrops(), "nothing answered, not even tried; " + c);
+            assertEquals(0, c.icmpErrorsSent() + c.icmpErrorsRateLimited() + c.icmpErrorsWithheld(),
+                    "silently: no error was even considered; " + c);
+            // On lo the same destination is ours: answered, and the reply goes out on lo.
+            stack.input(loIndex, buffer(pool, echoRequest(localhost, localhost, 2, 2, 8)));
+            assertEquals(1, c.delivered(), c.toString());
+            assertEquals(1, stack.poll(loIndex, 64), "the reply went out on lo");
+            assertEveryPacketAccounted();
+        }
+    }
+
+    /** Output refuses to put a 127/8 source or destination on an interface that is not loopback. */
+    @Test
+    void shouldNotSendLoopbackAddressesOutOfTheLink() {
+        up();
+        stack.routes().add(Route.via(0, 0, PEER, ifindex)); // a default route: 127/8 would follow it
+        int localhost = Ipv4Address.of(127, 0, 0, 1);
+        PacketBuffer fromLoopback = pool.allocate(64);
+        fromLoopback.append(8);
+        assertFalse(stack.output(localhost, PEER, 200, fromLoopback));
+        PacketBuffer toLoopback = pool.allocate(64);
+        toLoopback.append(8);
+        assertFalse(stack.output(0, localhost, 200, toLoopback));
+        Ipv4Counters c = stack.counters();
+        assertEquals(2, c.drops(IpDrop.LOOPBACK_OFF_HOST), c.toString());
+        assertEquals(2, c.outputDrops());
+        assertEquals(0, c.sent());
+        PacketBuffer[] got = new PacketBuffer[1];
+        assertEquals(0, link.b().receive(got, 0, 1), "a loopback address reached the link");
+        assertNull(stack.pathTo(localhost), "a path to 127.0.0.1 out of the link");
+        assertEquals(ifindex, stack.pathTo(PEER).ifindex());
     }
 
     // --- hostile input ------------------------------------------------------------------------------
