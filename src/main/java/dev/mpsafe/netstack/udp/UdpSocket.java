@@ -194,7 +194,10 @@ public final class UdpSocket implements AutoCloseable {
      * address takes the address of the interface the route to {@code remote} leaves by.
      *
      * @throws AlreadyConnectedException if connected already
-     * @throws NoRouteToHostException if the stack has no route to {@code remote}
+     * @throws IllegalArgumentException if {@code remote}'s address is 0.0.0.0 or its port 0;
+     *     nothing changes then
+     * @throws NoRouteToHostException if the stack has no route to {@code remote}, or
+     *     {@code remote} is in 127/8 and its route does not leave by a loopback interface
      * @throws BindException if that 4-tuple is in use, or no ephemeral port is free
      * @throws BroadcastNotEnabledException if {@code remote} is a broadcast address and
      *     {@link #setBroadcast} has not allowed broadcasts; nothing changes then
@@ -511,7 +514,11 @@ public final class UdpSocket implements AutoCloseable {
      * outgoing interface's MTU less 28 bytes of headers.
      *
      * @throws AlreadyConnectedException if connected to another peer
-     * @throws NoRouteToHostException if the stack has no route to {@code target}
+     * @throws IllegalArgumentException if {@code target}'s address is 0.0.0.0 or its port 0, as
+     *     {@link #connect} refuses them; nothing is bound, sent or consumed then
+     * @throws NoRouteToHostException if the stack has no route to {@code target}, or
+     *     {@code target} is in 127/8 and its route does not leave by a loopback interface (127/8
+     *     never leaves the host); the socket is bound by then
      * @throws SocketException if the datagram is longer than the route's MTU allows
      * @throws BroadcastNotEnabledException if {@code target} is a broadcast address and
      *     {@link #setBroadcast} has not allowed broadcasts; nothing is bound, sent or consumed then
@@ -545,6 +552,11 @@ public final class UdpSocket implements AutoCloseable {
         Objects.requireNonNull(src, "src");
         if (port < 1 || port > 0xFFFF) {
             throw new IllegalArgumentException("destination port " + port + " outside 1..65535");
+        }
+        if (address == 0) {
+            // As connect refuses it: 0.0.0.0 names no host (RFC 1122 3.2.1.3 (a): a source only).
+            throw new IllegalArgumentException("cannot send to " + Ipv4Address.format(address) + ":" + port
+                    + ": the destination address must be non-zero");
         }
         ensureOpen();
         checkBroadcast("send to", address); // before anything changes: nothing bound or consumed

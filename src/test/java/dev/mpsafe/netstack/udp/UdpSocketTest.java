@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.ip.Dispatch;
 import dev.mpsafe.netstack.ip.IpDrop;
+import dev.mpsafe.netstack.ip.Route;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import java.net.BindException;
 import java.net.Inet4Address;
@@ -628,6 +629,33 @@ class UdpSocketTest {
             assertThrows(IllegalArgumentException.class, () -> s.send(text("x"), at(B, 0)));
             assertThrows(java.nio.channels.UnresolvedAddressException.class,
                     () -> s.send(text("x"), InetSocketAddress.createUnresolved("nowhere", 7)));
+            assertEquals(0, rig.a.udp.counters().sent());
+        }
+    }
+
+    /**
+     * 0.0.0.0 is refused by send as by connect, before anything is bound or consumed (it went on
+     * the wire before); 127/8 with no loopback interface has no path, even under a default route.
+     */
+    @Test
+    void sendRefusesTheWildcardAndLoopbackDestinationsAndNothingLeaves() throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.MPSAFE);
+                UdpSocket s = rig.a.udp.open()) {
+            rig.a.stack.routes().add(Route.via(0, 0, B, rig.a.ifindex)); // a default route
+            ByteBuffer data = text("x");
+            var e = assertThrows(IllegalArgumentException.class, () -> s.send(data, at(0, 9)));
+            assertTrue(e.getMessage().contains("0.0.0.0:9"), e.getMessage());
+            assertEquals(0, data.position(), "nothing consumed");
+            assertNull(s.getLocalAddress(), "a refused send does not even bind");
+            assertThrows(IllegalArgumentException.class, () -> s.connect(at(0, 9)), "as connect refuses it");
+            var lo = assertThrows(NoRouteToHostException.class,
+                    () -> s.send(data, at(Ipv4Address.of(127, 0, 0, 1), 9)));
+            assertTrue(lo.getMessage().contains("127.0.0.1"), lo.getMessage());
+            assertEquals(0, data.position(), "nothing consumed");
+            assertThrows(NoRouteToHostException.class, () -> s.connect(at(Ipv4Address.of(127, 0, 0, 1), 9)));
+            rig.pump();
+            assertEquals(0, rig.a.stack.counters().sent(), rig.a.stack.counters().toString());
+            assertEquals(0, rig.b.stack.counters().received(), "something reached the wire");
             assertEquals(0, rig.a.udp.counters().sent());
         }
     }
