@@ -192,8 +192,9 @@ public final class Ipv4Stack {
      * for its prefix (replacing a route for the same prefix, as the table's {@code add} does).
      *
      * @throws IllegalArgumentException if the interface does not exist, the address is not unicast,
-     *     the prefix length is outside 1..32, or the address is already assigned (to any
-     *     interface); nothing changes then
+     *     the prefix length is outside 1..32, the address is its prefix's network or directed
+     *     broadcast address (prefixes of 30 bits or fewer, see {@link InterfaceAddress}), or the
+     *     address is already assigned (to any interface); nothing changes then
      */
     public InterfaceAddress addAddress(int ifindex, int address, int prefixLength) {
         InterfaceAddress a = new InterfaceAddress(address, prefixLength);

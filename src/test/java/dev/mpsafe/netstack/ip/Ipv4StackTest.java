@@ -695,6 +695,36 @@ class Ipv4StackTest {
         assertEquals(1, stack.routes().size(), "only the first address's on-link route");
     }
 
+    /**
+     * An address equal to its prefix's directed broadcast or network address names no host
+     * (before, 10.0.0.255/24 was assigned: the stack counted it both as ours and as a broadcast).
+     * /31 and /32 have neither, so every address of theirs is a host's.
+     */
+    @Test
+    void shouldRefuseTheNetworkAndBroadcastAddressOfItsOwnPrefix() {
+        up();
+        int routes = stack.routes().size();
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> stack.addAddress(ifindex, Ipv4Address.of(192, 168, 1, 255), 24));
+        assertTrue(e.getMessage().contains("192.168.1.255") && e.getMessage().contains("192.168.1.0/24")
+                && e.getMessage().contains("broadcast"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(192, 168, 1, 0), 24));
+        assertTrue(e.getMessage().contains("192.168.1.0 is the network address of its prefix 192.168.1.0/24"),
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(172, 16, 0, 3), 30));
+        assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(172, 16, 0, 4), 30));
+        assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(11, 255, 255, 255), 8));
+        assertEquals(routes, stack.routes().size(), "a refused address added a route");
+        assertEquals(List.of(new InterfaceAddress(US, 24)), stack.iface(ifindex).addresses());
+        assertFalse(stack.isLocalAddress(Ipv4Address.of(192, 168, 1, 255)));
+        // Host bits neither all zero nor all one, and /31 (RFC 3021) and /32: accepted.
+        stack.addAddress(ifindex, Ipv4Address.of(172, 16, 0, 5), 30);
+        stack.addAddress(ifindex, Ipv4Address.of(172, 17, 0, 0), 31);
+        stack.addAddress(ifindex, Ipv4Address.of(172, 17, 0, 3), 31);
+        stack.addAddress(ifindex, Ipv4Address.of(172, 18, 0, 255), 32);
+        assertEquals(5, stack.iface(ifindex).addresses().size());
+    }
+
     @Test
     void shouldAddOnLinkRouteWithAddress() {
         up();
