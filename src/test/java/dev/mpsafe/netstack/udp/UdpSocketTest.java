@@ -150,6 +150,72 @@ class UdpSocketTest {
         assertEquals(0, pool.outstanding(), "a refused send leaks no buffer");
     }
 
+    /**
+     * A device whose MTU is above 65,535: the cap is then what one IPv4 datagram carries, 65,507
+     * bytes of data, refused with send's SocketException (before, the cap was UDP's 65,527 and a
+     * 65,508-byte send escaped as IP output's IllegalArgumentException).
+     */
+    @Test
+    void aDatagramAboveWhatIpv4CarriesIsRefusedWhateverTheMtu() throws Exception {
+        dev.mpsafe.sync.GraceDomain domain = GraceScheme.SMR_DEFAULT.create("huge");
+        dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
+                dev.mpsafe.smr.Smr.create("huge-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 128 << 10, 1L << 20);
+        dev.mpsafe.netstack.device.LinkPair link = dev.mpsafe.netstack.device.LinkPair.create("huge", 65535, 64);
+        dev.mpsafe.netstack.ip.Ipv4Stack s = dev.mpsafe.netstack.ip.Ipv4Stack
+                .builder(domain, pool, dev.mpsafe.netstack.ip.RouteTable.create(domain)).clock(System::nanoTime).build();
+        int ifindex = s.attach(new LargeMtu(link.a(), 100_000));
+        s.addAddress(ifindex, A, 24);
+        Udp udp = Udp.attach(s, 49152, 65535, new java.util.SplittableRandom(1));
+        try (UdpSocket client = udp.open()) {
+            ByteBuffer big = ByteBuffer.allocate(65508); // UdpSocket.MAX_DATA_LENGTH + 1
+            SocketException e = assertThrows(SocketException.class, () -> client.send(big, at(B, 7)));
+            assertTrue(e.getMessage().contains("datagram of 65508 bytes is above 65507"), e.getMessage());
+            assertEquals(0, big.position(), "nothing consumed");
+            assertEquals(65507, client.send(ByteBuffer.allocate(65507), at(B, 7)), "the limit itself is sent");
+            assertEquals(1, s.counters().sent(), s.counters().toString());
+        } finally {
+            link.b().receive(p -> p.free(), 64); // drop what reached the other end
+            link.close();
+        }
+        assertEquals(0, pool.outstanding(), "a refused send leaks no buffer");
+        pool.checkBalanced();
+        pool.close();
+    }
+
+    /** A device that reports {@code mtu} (above what LinkPair accepts) and otherwise is {@code inner}. */
+    private record LargeMtu(dev.mpsafe.netstack.device.Device inner, int mtu)
+            implements dev.mpsafe.netstack.device.Device {
+        @Override
+        public String name() {
+            return inner.name();
+        }
+
+        @Override
+        public boolean send(dev.mpsafe.netstack.buffer.PacketBuffer packet) {
+            return inner.send(packet);
+        }
+
+        @Override
+        public int receive(dev.mpsafe.netstack.buffer.PacketBuffer[] batch, int offset, int length) {
+            return inner.receive(batch, offset, length);
+        }
+
+        @Override
+        public int receive(java.util.function.Consumer<? super dev.mpsafe.netstack.buffer.PacketBuffer> sink, int limit) {
+            return inner.receive(sink, limit);
+        }
+
+        @Override
+        public dev.mpsafe.netstack.device.DeviceCounters counters() {
+            return inner.counters();
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
     @Test
     void aStackRefusesPacketBuffersTooSmallForItsIcmpErrors() {
         dev.mpsafe.sync.GraceDomain domain = GraceScheme.SMR_DEFAULT.create("tiny");
