@@ -18,8 +18,9 @@ public enum IpDrop {
     NOT_FOR_US(true),
     /*
      * Martian sources: addresses no real sender on a link can have (RFC 1122 3.2.1.3, which says to
-     * discard them silently; RFC 1812 5.3.7 lists them for routers). Dropped first, before the
-     * destination is looked at, and never answered. Ipv4Counters.martianSources() sums the four.
+     * discard them silently; RFC 1812 5.3.7 lists them for routers). The IP layer's first check,
+     * after the wire layer's (header, checksum), before the destination is looked at; never
+     * answered. Ipv4Counters.martianSources() sums the four.
      */
 
     /**

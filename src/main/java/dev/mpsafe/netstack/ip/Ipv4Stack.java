@@ -49,11 +49,12 @@ import java.util.function.LongSupplier;
  * datagram is a {@code UDP_*} drop and earns no error). No bytes make it throw: the wire layer's
  * checked views cannot throw once the check passed.
  *
- * <p>Martian sources (RFC 1122 3.2.1.3) are dropped silently, first, each under its
+ * <p>Martian sources (RFC 1122 3.2.1.3) are dropped silently, each under its
  * {@code MARTIAN_*} reason: a broadcast, multicast or class E source; one in 0/8 (0.0.0.0 is
  * accepted towards 255.255.255.255 only, where a host without an address, a BOOTP or DHCP client,
  * sends from it); and, on an interface that is not loopback ({@link Device#isLoopback()}), one in
- * 127/8 or one of our own addresses. On such an interface a 127/8 destination is dropped too,
+ * 127/8 or one of our own addresses. This is the IP layer's first check, after the wire
+ * layer's (a martian with a bad header checksum is that {@link DropReason}). On such an interface a 127/8 destination is dropped too,
  * right after the source checks, as {@link IpDrop#MARTIAN_DESTINATION} (RFC 1122 3.2.1.3 (g):
  * 127/8 never appears outside a host), so nothing on a link reaches a socket bound to 127/8 or
  * draws an answer from it.

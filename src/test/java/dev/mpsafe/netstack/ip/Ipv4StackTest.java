@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -296,6 +297,42 @@ class Ipv4StackTest {
         assertEquals(1, stack.counters().drops(IpDrop.ICMP_UNHANDLED));
         assertEquals(1, stack.counters().drops(DropReason.ICMP_UNSUPPORTED_TYPE));
         assertEquals(0, stack.counters().icmpErrorsSent() + stack.counters().icmpErrorsRateLimited());
+        assertEveryPacketAccounted();
+    }
+
+    /**
+     * What the docs say delivered() counts: an answered echo request, a UDP datagram a socket took,
+     * and a destination unreachable quoting UDP handed to the UDP transport; and that replies carry
+     * the TTL the builder set.
+     */
+    @Test
+    void shouldCountEachProtocolsConsumptionAsDeliveredAndSendWithTheBuilderTtl() throws IOException {
+        domain = GraceScheme.SMR_DEFAULT.create("ip");
+        pool = PacketPool.create(Smr.create("ip-pool", Smr.Mode.DEFAULT), 2048, 4L << 20);
+        link = LinkPair.create("ip", 1500, 256);
+        stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain)).clock(now::get).ttl(7).build();
+        ifindex = stack.attach(link.a());
+        stack.addAddress(ifindex, US, 24);
+        Ipv4Counters c = stack.counters();
+        List<byte[]> replies = exchange(echoRequest(PEER, US, 1, 1, 8));
+        assertEquals(1, replies.size());
+        Ipv4Repr reply = assertInstanceOf(Ipv4Repr.class,
+                Ipv4Repr.parse((Ipv4Packet) Ipv4Packet.check(MemorySegment.ofArray(replies.getFirst()))));
+        assertEquals(7, reply.ttl(), "the builder's TTL");
+        assertEquals(1, c.delivered(), "the echo request; " + c);
+        try (UdpSocket server = Udp.attach(stack).open().bind(new InetSocketAddress(9))) {
+            assertEquals(0, exchange(udp(PEER, US, 40000, 9, 8)).size());
+            assertEquals(2, c.delivered(), "the datagram the socket took; " + c);
+            byte[] offending = udp(US, PEER, 9, 53, 8);
+            byte[] error = new byte[20 + 8 + 28];
+            System.arraycopy(offending, 0, error, 28, 28);
+            MemorySegment s = MemorySegment.ofArray(error);
+            new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28).emit(Icmpv4Packet.wrap(s, 20, 36));
+            Ipv4Repr.of(PEER, US, Ipv4Packet.PROTOCOL_ICMP, 64, 36).emit(Ipv4Packet.wrap(s, 0, error.length));
+            assertEquals(0, exchange(error).size());
+            assertEquals(3, c.delivered(), "the unreachable handed to UDP; " + c);
+            assertNotNull(server.receive(ByteBuffer.allocate(16)), "the datagram was queued");
+        }
         assertEveryPacketAccounted();
     }
 
