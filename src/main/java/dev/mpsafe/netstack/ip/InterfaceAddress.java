@@ -9,14 +9,18 @@ import dev.mpsafe.netstack.wire.Ipv4Address;
  * <p>Thread safety: immutable.
  *
  * @param address the address; a unicast one (not 0.0.0.0, not 255.255.255.255, not multicast or
- *     class E)
+ *     class E), and for a prefix of 30 bits or fewer neither the prefix's network address nor its
+ *     directed broadcast
  * @param prefixLength 1..32
  */
 public record InterfaceAddress(int address, int prefixLength) {
 
     /**
      * @throws IllegalArgumentException naming the value and the limit when the prefix length is
-     *     outside 1..32 or the address is not unicast
+     *     outside 1..32, the address is not unicast, or, for a prefix of 30 bits or fewer, the
+     *     address is its prefix's network address (host bits all zero) or directed broadcast (host
+     *     bits all one): neither names a host (RFC 1122 3.2.1.3; /31 and /32 have no such
+     *     addresses, RFC 3021)
      */
     public InterfaceAddress {
         if (prefixLength < 1 || prefixLength > Route.MAX_PREFIX_LENGTH) {
@@ -26,6 +30,20 @@ public record InterfaceAddress(int address, int prefixLength) {
         if (!Ipv4Stack.isUnicast(address)) {
             throw new IllegalArgumentException("address " + Ipv4Address.format(address)
                     + " is not unicast (0.0.0.0, 255.255.255.255, 224.0.0.0/4 and 240.0.0.0/4 are refused)");
+        }
+        if (prefixLength <= 30) {
+            final int mask = Route.mask(prefixLength);
+            final String prefix = Ipv4Address.format(address & mask) + "/" + prefixLength;
+            if ((address & ~mask) == 0) {
+                throw new IllegalArgumentException("address " + Ipv4Address.format(address)
+                        + " is the network address of its prefix " + prefix
+                        + " (host bits all zero); a host address needs host bits neither all zero nor all one");
+            }
+            if ((address | mask) == -1) {
+                throw new IllegalArgumentException("address " + Ipv4Address.format(address)
+                        + " is the directed broadcast address of its prefix " + prefix
+                        + " (host bits all one); a host address needs host bits neither all zero nor all one");
+            }
         }
     }
 

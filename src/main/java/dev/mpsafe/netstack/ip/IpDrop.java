@@ -18,8 +18,9 @@ public enum IpDrop {
     NOT_FOR_US(true),
     /*
      * Martian sources: addresses no real sender on a link can have (RFC 1122 3.2.1.3, which says to
-     * discard them silently; RFC 1812 5.3.7 lists them for routers). Dropped first, before the
-     * destination is looked at, and never answered. Ipv4Counters.martianSources() sums the four.
+     * discard them silently; RFC 1812 5.3.7 lists them for routers). The IP layer's first check,
+     * after the wire layer's (header, checksum), before the destination is looked at; never
+     * answered. Ipv4Counters.martianSources() sums the four.
      */
 
     /**
@@ -41,6 +42,14 @@ public enum IpDrop {
      * interface that is not loopback (a spoof, or our own packet looped back by the link).
      */
     MARTIAN_OURS(true),
+    /**
+     * Martian destination: the destination is in 127/8 and the datagram came in on an interface
+     * that is not loopback. RFC 1122 3.2.1.3 (g): a loopback address must never appear outside a
+     * host, so no peer can legitimately send to one (Linux drops it as a martian destination).
+     * Checked right after the source, before the destination is looked up among ours, so a
+     * socket bound to 127.0.0.1 is never reachable from the network; never answered.
+     */
+    MARTIAN_DESTINATION(true),
     /** A fragment (MF set or a non-zero offset): not reassembled. */
     FRAGMENT(true),
     /** For us, but a protocol this stack does not implement (TCP included, for now). */
@@ -69,6 +78,13 @@ public enum IpDrop {
     NO_ROUTE(false),
     /** The outgoing interface has no address to send from. */
     NO_SOURCE_ADDRESS(false),
+    /**
+     * The source or the destination is in 127/8 and the route leaves by an interface that is not
+     * loopback: RFC 1122 3.2.1.3 (g) keeps loopback addresses inside the host, so such a packet
+     * must not reach a wire (an echo request that came in on loopback from one of our other
+     * addresses would otherwise be answered from 127.0.0.1 out of that address's interface).
+     */
+    LOOPBACK_OFF_HOST(false),
     /** Longer than the outgoing device's MTU: output does not fragment. */
     MTU_EXCEEDED(false),
     /** No packet buffer free for an ICMP error (the pool never waits on the input path). */

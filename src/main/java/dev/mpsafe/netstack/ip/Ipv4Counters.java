@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
  * withheld, and drops by reason (the wire layer's {@link DropReason} and the IP layer's
  * {@link IpDrop}).
  *
- * <p>Every received packet ends in exactly one place: delivered (an echo request answered) or one
+ * <p>Every received packet ends in exactly one place: delivered (see {@link #delivered()}) or one
  * input drop. So, when no thread is in {@link Ipv4Stack#input},
  * {@code received == delivered + sum of the wire drops + sum of the input IpDrops}.
  *
@@ -57,7 +57,12 @@ public final class Ipv4Counters {
         return received.sum();
     }
 
-    /** Received packets that passed every check and were consumed by a protocol (answered echo requests). */
+    /**
+     * Received packets that passed every check and were consumed by a protocol: echo requests
+     * answered (counted before the reply is sent, so a reply that is then an output drop still
+     * counts), UDP datagrams a socket's queue took, and ICMP destination unreachables quoting UDP
+     * handed to the UDP transport (which reports each to the connected socket it names, if any).
+     */
     public long delivered() {
         return delivered.sum();
     }
@@ -98,6 +103,8 @@ public final class Ipv4Counters {
     /**
      * Datagrams dropped for a martian source ({@code MARTIAN_*}: broadcast or multicast, 0/8,
      * 127/8 or one of our addresses on a non-loopback interface), all four reasons together.
+     * A martian destination (127/8 on a non-loopback interface) is not among them: read it with
+     * {@code drops(IpDrop.MARTIAN_DESTINATION)}.
      */
     public long martianSources() {
         return drops(IpDrop.MARTIAN_BROADCAST_OR_MULTICAST) + drops(IpDrop.MARTIAN_THIS_NETWORK)

@@ -44,16 +44,20 @@ import java.util.function.LongSupplier;
  * reply is the request rewritten in place), or freed. Each packet ends as exactly one of:
  * delivered, or a drop counted under one {@link DropReason} (the wire layer's checks: version,
  * IHL, total length against the buffer, options, header checksum; then ICMP's) or one input
- * {@link IpDrop} (in this order: a martian source, not for us, fragment, then per protocol:
- * ICMP and UDP are checked and parsed by the wire layer too, so a damaged UDP datagram is a
- * {@code UDP_*} drop and earns no error). No
- * bytes make it throw: the wire layer's checked views cannot throw once the check passed.
+ * {@link IpDrop} (in this order: a martian source, a martian destination, not for us, fragment,
+ * then per protocol: ICMP and UDP are checked and parsed by the wire layer too, so a damaged UDP
+ * datagram is a {@code UDP_*} drop and earns no error). No bytes make it throw: the wire layer's
+ * checked views cannot throw once the check passed.
  *
- * <p>Martian sources (RFC 1122 3.2.1.3) are dropped silently, first, each under its
+ * <p>Martian sources (RFC 1122 3.2.1.3) are dropped silently, each under its
  * {@code MARTIAN_*} reason: a broadcast, multicast or class E source; one in 0/8 (0.0.0.0 is
  * accepted towards 255.255.255.255 only, where a host without an address, a BOOTP or DHCP client,
  * sends from it); and, on an interface that is not loopback ({@link Device#isLoopback()}), one in
- * 127/8 or one of our own addresses.
+ * 127/8 or one of our own addresses. This is the IP layer's first check, after the wire
+ * layer's (a martian with a bad header checksum is that {@link DropReason}). On such an interface a 127/8 destination is dropped too,
+ * right after the source checks, as {@link IpDrop#MARTIAN_DESTINATION} (RFC 1122 3.2.1.3 (g):
+ * 127/8 never appears outside a host), so nothing on a link reaches a socket bound to 127/8 or
+ * draws an answer from it.
  *
  * <p>This stack is a host, not a router: packets for other hosts are {@link IpDrop#NOT_FOR_US},
  * never forwarded, so it never sends time exceeded. Fragments are counted and dropped, not
@@ -75,6 +79,8 @@ import java.util.function.LongSupplier;
  * section, prepends a 20-byte header into the buffer's headroom, and hands the buffer to the
  * interface's device. It does not fragment: a packet above the MTU is {@link IpDrop#MTU_EXCEEDED}.
  * It does not loop packets to our own addresses back (they follow their route like any other).
+ * A packet with a 127/8 source or destination whose route leaves by an interface that is not
+ * loopback is {@link IpDrop#LOOPBACK_OFF_HOST}: loopback addresses never reach a wire.
  *
  * <h2>Threads and ordering</h2>
  * {@code input}, {@code output} and {@code poll} may run on any number of threads at once (one
@@ -187,8 +193,9 @@ public final class Ipv4Stack {
      * for its prefix (replacing a route for the same prefix, as the table's {@code add} does).
      *
      * @throws IllegalArgumentException if the interface does not exist, the address is not unicast,
-     *     the prefix length is outside 1..32, or the address is already assigned (to any
-     *     interface); nothing changes then
+     *     the prefix length is outside 1..32, the address is its prefix's network or directed
+     *     broadcast address (prefixes of 30 bits or fewer, see {@link InterfaceAddress}), or the
+     *     address is already assigned (to any interface); nothing changes then
      */
     public InterfaceAddress addAddress(int ifindex, int address, int prefixLength) {
         InterfaceAddress a = new InterfaceAddress(address, prefixLength);
@@ -282,8 +289,10 @@ public final class Ipv4Stack {
 
     /**
      * Where a datagram to {@code destination} would go now: the interface, the address it would be
-     * sent from (the interface's first), and the interface's MTU; null when there is no route or
-     * the interface has no address. A transport asks before it builds a datagram whose checksum
+     * sent from (the interface's first), and the interface's MTU; null when there is no route,
+     * the interface has no address, or {@code destination} is in 127/8 and the route does not
+     * leave by a loopback interface (output would drop it as {@link IpDrop#LOOPBACK_OFF_HOST}:
+     * there is no path to it). A transport asks before it builds a datagram whose checksum
      * covers the source address.
      */
     public OutputPath pathTo(int destination) {
@@ -293,6 +302,9 @@ public final class Ipv4Stack {
             return null;
         }
         Interface out = all[ifindex];
+        if (isLoopbackAddress(destination) && !out.isLoopback()) {
+            return null; // output would drop it (LOOPBACK_OFF_HOST): 127/8 is reached only through loopback
+        }
         return new OutputPath(ifindex, out.addresses().getFirst().address(), out.device().mtu());
     }
 
@@ -384,6 +396,11 @@ public final class Ipv4Stack {
         final IpDrop martian = martianSource(in, all, source, destination);
         if (martian != null) {
             return drop(martian); // silently (RFC 1122 3.2.1.3): nothing is answered to it
+        }
+        if (isLoopbackAddress(destination) && !in.isLoopback()) {
+            // RFC 1122 3.2.1.3 (g): 127/8 never appears outside a host; dropped before the local
+            // lookup, so neither an answer nor a socket bound to 127/8 sees it.
+            return drop(IpDrop.MARTIAN_DESTINATION);
         }
         final boolean local = isLocal(all, destination);
         final boolean broadcast = !local && in.isBroadcast(destination);
@@ -628,6 +645,9 @@ public final class Ipv4Stack {
             }
             from = out.addresses().getFirst().address();
         }
+        if (!out.isLoopback() && (isLoopbackAddress(from) || isLoopbackAddress(destination))) {
+            return dropOut(IpDrop.LOOPBACK_OFF_HOST, p); // RFC 1122 3.2.1.3 (g): not onto a wire
+        }
         final int total = p.length() + Ipv4Packet.MIN_HEADER_LENGTH;
         if (total > out.device().mtu()) {
             return dropOut(IpDrop.MTU_EXCEEDED, p);
@@ -712,10 +732,15 @@ public final class Ipv4Stack {
         if (in.isLoopback()) {
             return null;
         }
-        if ((source >>> 24) == 127) {
+        if (isLoopbackAddress(source)) {
             return IpDrop.MARTIAN_LOOPBACK;
         }
         return isLocal(all, source) ? IpDrop.MARTIAN_OURS : null;
+    }
+
+    /** Whether {@code address} is in 127/8, which never leaves a host (RFC 1122 3.2.1.3 (g)). */
+    static boolean isLoopbackAddress(int address) {
+        return (address >>> 24) == 127;
     }
 
     /** Not 0.0.0.0, not 255.255.255.255, not multicast (224/4) or class E (240/4). */

@@ -10,6 +10,7 @@ import dev.mpsafe.netstack.pcb.PortInUseException;
 import dev.mpsafe.netstack.pcb.PortsExhaustedException;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.netstack.wire.Ipv4Packet;
+import dev.mpsafe.netstack.wire.Ipv4Repr;
 import dev.mpsafe.netstack.wire.UdpPacket;
 import dev.mpsafe.netstack.wire.UdpRepr;
 import dev.mpsafe.sync.Deferring;
@@ -82,6 +83,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Thread safety: safe for any number of threads; receives are serialized among themselves.
  */
 public final class UdpSocket implements AutoCloseable {
+
+    /**
+     * The most data one datagram may carry: what an IPv4 datagram holds after its 20-byte header
+     * and the 8-byte UDP header, 65,507 bytes (the UDP length field alone would allow 65,527).
+     */
+    public static final int MAX_DATA_LENGTH = Ipv4Repr.MAX_PAYLOAD_LENGTH - UdpPacket.HEADER_LENGTH;
 
     static final int ERROR_PORT_UNREACHABLE = 1;
     static final int ERROR_UNREACHABLE = 2;
@@ -194,7 +201,10 @@ public final class UdpSocket implements AutoCloseable {
      * address takes the address of the interface the route to {@code remote} leaves by.
      *
      * @throws AlreadyConnectedException if connected already
-     * @throws NoRouteToHostException if the stack has no route to {@code remote}
+     * @throws IllegalArgumentException if {@code remote}'s address is 0.0.0.0 or its port 0;
+     *     nothing changes then
+     * @throws NoRouteToHostException if the stack has no route to {@code remote}, or
+     *     {@code remote} is in 127/8 and its route does not leave by a loopback interface
      * @throws BindException if that 4-tuple is in use, or no ephemeral port is free
      * @throws BroadcastNotEnabledException if {@code remote} is a broadcast address and
      *     {@link #setBroadcast} has not allowed broadcasts; nothing changes then
@@ -508,11 +518,18 @@ public final class UdpSocket implements AutoCloseable {
      * Sends the bytes remaining in {@code src} as one datagram to {@code target}; returns how many
      * (all of them), or 0 in non-blocking mode when no packet buffer is free now. Binds an unbound
      * socket to an ephemeral port first. The stack does not fragment: the data must fit the
-     * outgoing interface's MTU less 28 bytes of headers.
+     * outgoing interface's MTU less 28 bytes of headers, and one IPv4 datagram
+     * ({@value #MAX_DATA_LENGTH} bytes, whatever the MTU).
      *
      * @throws AlreadyConnectedException if connected to another peer
-     * @throws NoRouteToHostException if the stack has no route to {@code target}
-     * @throws SocketException if the datagram is longer than the route's MTU allows
+     * @throws IllegalArgumentException if {@code target}'s address is 0.0.0.0 or its port 0, as
+     *     {@link #connect} refuses them; nothing is bound, sent or consumed then
+     * @throws NoRouteToHostException if the stack has no route to {@code target}, or
+     *     {@code target} is in 127/8 and its route does not leave by a loopback interface (127/8
+     *     never leaves the host); the socket is bound by then
+     * @throws SocketException if the datagram is longer than the route's MTU allows or above
+     *     {@value #MAX_DATA_LENGTH} bytes, or longer than a packet buffer holds; nothing is sent
+     *     or consumed then
      * @throws BroadcastNotEnabledException if {@code target} is a broadcast address and
      *     {@link #setBroadcast} has not allowed broadcasts; nothing is bound, sent or consumed then
      * @throws PortUnreachableException if a connected socket has an ICMP error to report
@@ -546,6 +563,11 @@ public final class UdpSocket implements AutoCloseable {
         if (port < 1 || port > 0xFFFF) {
             throw new IllegalArgumentException("destination port " + port + " outside 1..65535");
         }
+        if (address == 0) {
+            // As connect refuses it: 0.0.0.0 names no host (RFC 1122 3.2.1.3 (a): a source only).
+            throw new IllegalArgumentException("cannot send to " + Ipv4Address.format(address) + ":" + port
+                    + ": the destination address must be non-zero");
+        }
         ensureOpen();
         checkBroadcast("send to", address); // before anything changes: nothing bound or consumed
         if (remote != null) {
@@ -560,10 +582,16 @@ public final class UdpSocket implements AutoCloseable {
             throw new NoRouteToHostException("no route to " + Ipv4Address.format(address));
         }
         final int n = src.remaining();
-        final int max = Math.min(path.mtu() - Ipv4Packet.MIN_HEADER_LENGTH - UdpPacket.HEADER_LENGTH,
-                UdpRepr.MAX_PAYLOAD_LENGTH);
-        if (n > max) {
-            throw new SocketException("datagram of " + n + " bytes is above " + max + ", the most that fits the MTU of "
+        final int mtuMax = path.mtu() - Ipv4Packet.MIN_HEADER_LENGTH - UdpPacket.HEADER_LENGTH;
+        if (n > MAX_DATA_LENGTH && MAX_DATA_LENGTH <= mtuMax) {
+            // A device may report an MTU above what one IPv4 datagram can carry (UdpRepr's own
+            // limit, 65,527, is UDP's length field's, above IPv4's): the IPv4 limit then binds.
+            throw new SocketException("datagram of " + n + " bytes is above " + MAX_DATA_LENGTH
+                    + ", the most UDP data one IPv4 datagram carries (" + Ipv4Repr.MAX_PAYLOAD_LENGTH
+                    + " bytes of IPv4 payload less the " + UdpPacket.HEADER_LENGTH + "-byte UDP header)");
+        }
+        if (n > mtuMax) {
+            throw new SocketException("datagram of " + n + " bytes is above " + mtuMax + ", the most that fits the MTU of "
                     + path.mtu() + " on interface " + path.ifindex() + " (this stack does not fragment)");
         }
         final PacketPool pool = stack.pool();

@@ -26,9 +26,13 @@ public final class Ipv4Address {
     }
 
     /**
-     * Parses dotted-quad notation, exactly four decimal bytes.
+     * Parses dotted-quad notation, exactly four decimal bytes of ASCII digits {@code 0}..{@code 9},
+     * none with a leading zero (other than {@code 0} itself): {@code inet_aton} reads {@code 010}
+     * as octal 8, so the text is refused rather than read either way; other scripts' digits
+     * ({@code Character.isDigit}) are refused too.
      *
-     * @throws IllegalArgumentException if {@code text} is not four dot-separated numbers 0..255
+     * @throws IllegalArgumentException naming {@code text} if it is not four dot-separated
+     *     numbers 0..255 so written
      */
     public static int parse(String text) {
         String[] parts = text.split("\\.", -1);
@@ -38,8 +42,13 @@ public final class Ipv4Address {
         }
         int address = 0;
         for (String part : parts) {
-            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(Character::isDigit)) {
-                throw new IllegalArgumentException("'" + part + "' in '" + text + "' is not a number 0..255");
+            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                throw new IllegalArgumentException("'" + part + "' in '" + text + "' is not a number 0..255"
+                        + " in ASCII digits 0-9");
+            }
+            if (part.length() > 1 && part.charAt(0) == '0') {
+                throw new IllegalArgumentException("'" + part + "' in '" + text + "' has a leading zero"
+                        + " (inet_aton would read it as octal); write a number 0..255 without one");
             }
             address = address << 8 | Bytes.inRange("byte '" + part + "' in '" + text + "'",
                     Integer.parseInt(part), 0, 255);

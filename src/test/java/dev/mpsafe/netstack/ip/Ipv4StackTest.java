@@ -17,6 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,6 +28,8 @@ import dev.mpsafe.netstack.buffer.PacketBuffer;
 import dev.mpsafe.netstack.buffer.PacketPool;
 import dev.mpsafe.netstack.device.LinkPair;
 import dev.mpsafe.netstack.device.Loopback;
+import dev.mpsafe.netstack.udp.Udp;
+import dev.mpsafe.netstack.udp.UdpSocket;
 import dev.mpsafe.netstack.wire.DropReason;
 import dev.mpsafe.netstack.wire.Icmpv4Packet;
 import dev.mpsafe.netstack.wire.Icmpv4Repr;
@@ -34,7 +38,10 @@ import dev.mpsafe.netstack.wire.Ipv4Packet;
 import dev.mpsafe.netstack.wire.Ipv4Repr;
 import dev.mpsafe.smr.Smr;
 import dev.mpsafe.sync.GraceDomain;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -293,6 +300,42 @@ class Ipv4StackTest {
         assertEveryPacketAccounted();
     }
 
+    /**
+     * What the docs say delivered() counts: an answered echo request, a UDP datagram a socket took,
+     * and a destination unreachable quoting UDP handed to the UDP transport; and that replies carry
+     * the TTL the builder set.
+     */
+    @Test
+    void shouldCountEachProtocolsConsumptionAsDeliveredAndSendWithTheBuilderTtl() throws IOException {
+        domain = GraceScheme.SMR_DEFAULT.create("ip");
+        pool = PacketPool.create(Smr.create("ip-pool", Smr.Mode.DEFAULT), 2048, 4L << 20);
+        link = LinkPair.create("ip", 1500, 256);
+        stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain)).clock(now::get).ttl(7).build();
+        ifindex = stack.attach(link.a());
+        stack.addAddress(ifindex, US, 24);
+        Ipv4Counters c = stack.counters();
+        List<byte[]> replies = exchange(echoRequest(PEER, US, 1, 1, 8));
+        assertEquals(1, replies.size());
+        Ipv4Repr reply = assertInstanceOf(Ipv4Repr.class,
+                Ipv4Repr.parse((Ipv4Packet) Ipv4Packet.check(MemorySegment.ofArray(replies.getFirst()))));
+        assertEquals(7, reply.ttl(), "the builder's TTL");
+        assertEquals(1, c.delivered(), "the echo request; " + c);
+        try (UdpSocket server = Udp.attach(stack).open().bind(new InetSocketAddress(9))) {
+            assertEquals(0, exchange(udp(PEER, US, 40000, 9, 8)).size());
+            assertEquals(2, c.delivered(), "the datagram the socket took; " + c);
+            byte[] offending = udp(US, PEER, 9, 53, 8);
+            byte[] error = new byte[20 + 8 + 28];
+            System.arraycopy(offending, 0, error, 28, 28);
+            MemorySegment s = MemorySegment.ofArray(error);
+            new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28).emit(Icmpv4Packet.wrap(s, 20, 36));
+            Ipv4Repr.of(PEER, US, Ipv4Packet.PROTOCOL_ICMP, 64, 36).emit(Ipv4Packet.wrap(s, 0, error.length));
+            assertEquals(0, exchange(error).size());
+            assertEquals(3, c.delivered(), "the unreachable handed to UDP; " + c);
+            assertNotNull(server.receive(ByteBuffer.allocate(16)), "the datagram was queued");
+        }
+        assertEveryPacketAccounted();
+    }
+
     @Test
     void shouldDropIcmpErrorsSentToABroadcastAddress() {
         up();
@@ -424,19 +467,75 @@ class Ipv4StackTest {
             assertEquals(1, c.delivered(), c.toString());
             assertEquals(1, stack.poll(loIndex, 64), "the reply went out on lo");
             assertEquals(1, c.drops(IpDrop.ICMP_UNHANDLED), "and came back in as an echo reply; " + c);
-            // One of our other addresses as the source, in on lo: answered too (routed out the link).
+            // One of our other addresses as the source, in on lo: accepted and answered, but the
+            // reply from 127.0.0.1 would leave by the link (the route to US), so output drops it.
             stack.input(loIndex, buffer(pool, echoRequest(US, localhost, 2, 2, 8)));
+            assertEquals(2, c.delivered(), c.toString());
+            assertEquals(1, c.drops(IpDrop.LOOPBACK_OFF_HOST), "no 127.0.0.1 source on the link; " + c);
             PacketBuffer[] got = new PacketBuffer[1];
-            assertEquals(1, link.b().receive(got, 0, 1));
-            byte[] reply = got[0].data().toArray(JAVA_BYTE);
-            got[0].free();
-            assertEquals(new Icmpv4Repr.EchoReply(2, 2, 8), icmp(reply, localhost, US));
+            assertEquals(0, link.b().receive(got, 0, 1), "the reply left by the link");
             assertEquals(0, c.martianSources(), c.toString());
             // The same 127.0.0.1 source arriving on the link is a martian.
             assertEquals(0, exchange(echoRequest(localhost, US, 3, 3, 8)).size());
             assertEquals(1, c.drops(IpDrop.MARTIAN_LOOPBACK));
             assertEveryPacketAccounted();
         }
+    }
+
+    /**
+     * RFC 1122 3.2.1.3 (g): 127/8 never appears outside a host. From the link, a datagram to 127/8
+     * is a martian destination, silently dropped whether or not a loopback interface holds the
+     * address (before, one to 127.0.0.1 was answered from 127.0.0.1 out of the link).
+     */
+    @Test
+    void shouldDropLoopbackDestinationsFromTheLinkSilently() throws IOException {
+        up();
+        int localhost = Ipv4Address.of(127, 0, 0, 1);
+        Ipv4Counters c = stack.counters();
+        assertEquals(0, exchange(echoRequest(PEER, Ipv4Address.of(127, 0, 0, 5), 1, 1, 8)).size());
+        assertEquals(1, c.drops(IpDrop.MARTIAN_DESTINATION), "with no loopback interface; " + c);
+        try (Loopback lo = Loopback.create("lo", 65535, 64)) {
+            int loIndex = stack.attach(lo);
+            stack.addAddress(loIndex, localhost, 8);
+            try (UdpSocket local = Udp.attach(stack).open().bind(
+                    new InetSocketAddress(Ipv4Address.toInetAddress(localhost), 9))) {
+                assertEquals(0, exchange(echoRequest(PEER, localhost, 1, 1, 8), udp(PEER, localhost, 40000, 9, 8),
+                        raw(PEER, localhost, 253, 8)).size(), "answered from the link");
+                assertNull(local.configureBlocking(false).receive(ByteBuffer.allocate(16)),
+                        "a socket bound to 127.0.0.1 heard the link");
+            }
+            assertEquals(4, c.drops(IpDrop.MARTIAN_DESTINATION), c.toString());
+            assertEquals(0, c.delivered() + c.sent() + c.outputDrops(), "nothing answered, not even tried; " + c);
+            assertEquals(0, c.icmpErrorsSent() + c.icmpErrorsRateLimited() + c.icmpErrorsWithheld(),
+                    "silently: no error was even considered; " + c);
+            // On lo the same destination is ours: answered, and the reply goes out on lo.
+            stack.input(loIndex, buffer(pool, echoRequest(localhost, localhost, 2, 2, 8)));
+            assertEquals(1, c.delivered(), c.toString());
+            assertEquals(1, stack.poll(loIndex, 64), "the reply went out on lo");
+            assertEveryPacketAccounted();
+        }
+    }
+
+    /** Output refuses to put a 127/8 source or destination on an interface that is not loopback. */
+    @Test
+    void shouldNotSendLoopbackAddressesOutOfTheLink() {
+        up();
+        stack.routes().add(Route.via(0, 0, PEER, ifindex)); // a default route: 127/8 would follow it
+        int localhost = Ipv4Address.of(127, 0, 0, 1);
+        PacketBuffer fromLoopback = pool.allocate(64);
+        fromLoopback.append(8);
+        assertFalse(stack.output(localhost, PEER, 200, fromLoopback));
+        PacketBuffer toLoopback = pool.allocate(64);
+        toLoopback.append(8);
+        assertFalse(stack.output(0, localhost, 200, toLoopback));
+        Ipv4Counters c = stack.counters();
+        assertEquals(2, c.drops(IpDrop.LOOPBACK_OFF_HOST), c.toString());
+        assertEquals(2, c.outputDrops());
+        assertEquals(0, c.sent());
+        PacketBuffer[] got = new PacketBuffer[1];
+        assertEquals(0, link.b().receive(got, 0, 1), "a loopback address reached the link");
+        assertNull(stack.pathTo(localhost), "a path to 127.0.0.1 out of the link");
+        assertEquals(ifindex, stack.pathTo(PEER).ifindex());
     }
 
     // --- hostile input ------------------------------------------------------------------------------
@@ -631,6 +730,36 @@ class Ipv4StackTest {
         assertThrows(IllegalArgumentException.class, () -> stack.attach(link.a()));
         assertThrows(IllegalStateException.class, () -> Ipv4Stack.builder(domain, pool, stack.routes()).build());
         assertEquals(1, stack.routes().size(), "only the first address's on-link route");
+    }
+
+    /**
+     * An address equal to its prefix's directed broadcast or network address names no host
+     * (before, 10.0.0.255/24 was assigned: the stack counted it both as ours and as a broadcast).
+     * /31 and /32 have neither, so every address of theirs is a host's.
+     */
+    @Test
+    void shouldRefuseTheNetworkAndBroadcastAddressOfItsOwnPrefix() {
+        up();
+        int routes = stack.routes().size();
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> stack.addAddress(ifindex, Ipv4Address.of(192, 168, 1, 255), 24));
+        assertTrue(e.getMessage().contains("192.168.1.255") && e.getMessage().contains("192.168.1.0/24")
+                && e.getMessage().contains("broadcast"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(192, 168, 1, 0), 24));
+        assertTrue(e.getMessage().contains("192.168.1.0 is the network address of its prefix 192.168.1.0/24"),
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(172, 16, 0, 3), 30));
+        assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(172, 16, 0, 4), 30));
+        assertThrows(IllegalArgumentException.class, () -> stack.addAddress(ifindex, Ipv4Address.of(11, 255, 255, 255), 8));
+        assertEquals(routes, stack.routes().size(), "a refused address added a route");
+        assertEquals(List.of(new InterfaceAddress(US, 24)), stack.iface(ifindex).addresses());
+        assertFalse(stack.isLocalAddress(Ipv4Address.of(192, 168, 1, 255)));
+        // Host bits neither all zero nor all one, and /31 (RFC 3021) and /32: accepted.
+        stack.addAddress(ifindex, Ipv4Address.of(172, 16, 0, 5), 30);
+        stack.addAddress(ifindex, Ipv4Address.of(172, 17, 0, 0), 31);
+        stack.addAddress(ifindex, Ipv4Address.of(172, 17, 0, 3), 31);
+        stack.addAddress(ifindex, Ipv4Address.of(172, 18, 0, 255), 32);
+        assertEquals(5, stack.iface(ifindex).addresses().size());
     }
 
     @Test

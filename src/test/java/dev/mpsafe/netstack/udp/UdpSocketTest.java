@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.ip.Dispatch;
 import dev.mpsafe.netstack.ip.IpDrop;
+import dev.mpsafe.netstack.ip.Route;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import java.net.BindException;
 import java.net.Inet4Address;
@@ -147,6 +148,72 @@ class UdpSocketTest {
         }
         link.b().receive(p -> p.free(), 64); // drop what reached the other end
         assertEquals(0, pool.outstanding(), "a refused send leaks no buffer");
+    }
+
+    /**
+     * A device whose MTU is above 65,535: the cap is then what one IPv4 datagram carries, 65,507
+     * bytes of data, refused with send's SocketException (before, the cap was UDP's 65,527 and a
+     * 65,508-byte send escaped as IP output's IllegalArgumentException).
+     */
+    @Test
+    void aDatagramAboveWhatIpv4CarriesIsRefusedWhateverTheMtu() throws Exception {
+        dev.mpsafe.sync.GraceDomain domain = GraceScheme.SMR_DEFAULT.create("huge");
+        dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
+                dev.mpsafe.smr.Smr.create("huge-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 128 << 10, 1L << 20);
+        dev.mpsafe.netstack.device.LinkPair link = dev.mpsafe.netstack.device.LinkPair.create("huge", 65535, 64);
+        dev.mpsafe.netstack.ip.Ipv4Stack s = dev.mpsafe.netstack.ip.Ipv4Stack
+                .builder(domain, pool, dev.mpsafe.netstack.ip.RouteTable.create(domain)).clock(System::nanoTime).build();
+        int ifindex = s.attach(new LargeMtu(link.a(), 100_000));
+        s.addAddress(ifindex, A, 24);
+        Udp udp = Udp.attach(s, 49152, 65535, new java.util.SplittableRandom(1));
+        try (UdpSocket client = udp.open()) {
+            ByteBuffer big = ByteBuffer.allocate(65508); // UdpSocket.MAX_DATA_LENGTH + 1
+            SocketException e = assertThrows(SocketException.class, () -> client.send(big, at(B, 7)));
+            assertTrue(e.getMessage().contains("datagram of 65508 bytes is above 65507"), e.getMessage());
+            assertEquals(0, big.position(), "nothing consumed");
+            assertEquals(65507, client.send(ByteBuffer.allocate(65507), at(B, 7)), "the limit itself is sent");
+            assertEquals(1, s.counters().sent(), s.counters().toString());
+        } finally {
+            link.b().receive(p -> p.free(), 64); // drop what reached the other end
+            link.close();
+        }
+        assertEquals(0, pool.outstanding(), "a refused send leaks no buffer");
+        pool.checkBalanced();
+        pool.close();
+    }
+
+    /** A device that reports {@code mtu} (above what LinkPair accepts) and otherwise is {@code inner}. */
+    private record LargeMtu(dev.mpsafe.netstack.device.Device inner, int mtu)
+            implements dev.mpsafe.netstack.device.Device {
+        @Override
+        public String name() {
+            return inner.name();
+        }
+
+        @Override
+        public boolean send(dev.mpsafe.netstack.buffer.PacketBuffer packet) {
+            return inner.send(packet);
+        }
+
+        @Override
+        public int receive(dev.mpsafe.netstack.buffer.PacketBuffer[] batch, int offset, int length) {
+            return inner.receive(batch, offset, length);
+        }
+
+        @Override
+        public int receive(java.util.function.Consumer<? super dev.mpsafe.netstack.buffer.PacketBuffer> sink, int limit) {
+            return inner.receive(sink, limit);
+        }
+
+        @Override
+        public dev.mpsafe.netstack.device.DeviceCounters counters() {
+            return inner.counters();
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
     }
 
     @Test
@@ -628,6 +695,33 @@ class UdpSocketTest {
             assertThrows(IllegalArgumentException.class, () -> s.send(text("x"), at(B, 0)));
             assertThrows(java.nio.channels.UnresolvedAddressException.class,
                     () -> s.send(text("x"), InetSocketAddress.createUnresolved("nowhere", 7)));
+            assertEquals(0, rig.a.udp.counters().sent());
+        }
+    }
+
+    /**
+     * 0.0.0.0 is refused by send as by connect, before anything is bound or consumed (it went on
+     * the wire before); 127/8 with no loopback interface has no path, even under a default route.
+     */
+    @Test
+    void sendRefusesTheWildcardAndLoopbackDestinationsAndNothingLeaves() throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.MPSAFE);
+                UdpSocket s = rig.a.udp.open()) {
+            rig.a.stack.routes().add(Route.via(0, 0, B, rig.a.ifindex)); // a default route
+            ByteBuffer data = text("x");
+            var e = assertThrows(IllegalArgumentException.class, () -> s.send(data, at(0, 9)));
+            assertTrue(e.getMessage().contains("0.0.0.0:9"), e.getMessage());
+            assertEquals(0, data.position(), "nothing consumed");
+            assertNull(s.getLocalAddress(), "a refused send does not even bind");
+            assertThrows(IllegalArgumentException.class, () -> s.connect(at(0, 9)), "as connect refuses it");
+            var lo = assertThrows(NoRouteToHostException.class,
+                    () -> s.send(data, at(Ipv4Address.of(127, 0, 0, 1), 9)));
+            assertTrue(lo.getMessage().contains("127.0.0.1"), lo.getMessage());
+            assertEquals(0, data.position(), "nothing consumed");
+            assertThrows(NoRouteToHostException.class, () -> s.connect(at(Ipv4Address.of(127, 0, 0, 1), 9)));
+            rig.pump();
+            assertEquals(0, rig.a.stack.counters().sent(), rig.a.stack.counters().toString());
+            assertEquals(0, rig.b.stack.counters().received(), "something reached the wire");
             assertEquals(0, rig.a.udp.counters().sent());
         }
     }

@@ -1,6 +1,8 @@
 package dev.mpsafe.netstack.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -18,5 +20,22 @@ class Ipv4AddressTest {
             assertEquals(jdk, Ipv4Address.toInetAddress(ours), text);
             assertEquals(text, Ipv4Address.format(ours));
         }
+    }
+
+    /**
+     * Only ASCII digits, and no leading zero in a part: "010" is octal 8 to inet_aton, and
+     * Character.isDigit let Arabic-Indic digits through ("١٠.0.0.1" parsed as 10.0.0.1).
+     */
+    @Test
+    void refusesNonAsciiDigitsAndLeadingZerosNamingTheInput() {
+        for (String bad : new String[] {"\u0661\u0660.0.0.1", "10.0.0.\uFF11", "010.0.0.1", "10.0.0.01", "10.00.0.1",
+                "10.0.000.1", "+1.2.3.4", " 1.2.3.4"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ipv4Address.parse(bad), bad);
+            assertTrue(e.getMessage().contains("'" + bad + "'"), e.getMessage());
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> Ipv4Address.parse("010.0.0.1"));
+        assertTrue(e.getMessage().contains("'010' in '010.0.0.1' has a leading zero"), e.getMessage());
+        assertEquals(Ipv4Address.of(10, 0, 0, 0), Ipv4Address.parse("10.0.0.0"), "0 itself is no leading zero");
+        assertEquals(Ipv4Address.of(100, 0, 20, 1), Ipv4Address.parse("100.0.20.1"));
     }
 }
