@@ -24,15 +24,18 @@ final class Depot<T> {
      * inherited, items included, by the next thread that registers: the dead thread's writes
      * happen-before the isAlive() that returned false). Buckets move between a cache and the depot
      * only under `lock`, which orders every write to a bucket's items before its next owner reads
-     * them.
+     * them. Nothing that can wait runs under `lock`: not advance() (its forced wait parks until the
+     * oldest reader leaves, and that reader may be about to allocate or free), not poll (a LAZY
+     * membarrier, a scan), not the reclaim hook.
      *
      * Safety (never hand out an item a reader may still see): an item enters a free bucket after
      * the caller unpublished it; the bucket's goal is taken later still, so the goal covers every
      * section that could have reached the item. The bucket leaves `pending` only after poll(goal)
      * returned true (in this thread, under the lock). Items of ready buckets have passed already.
-     * A thread's free bucket is never allocated from.
+     * A thread's free bucket is never allocated from. `pending` is kept oldest goal first (see
+     * enqueuePending), but only for progress: a bucket is taken only after its own goal was polled.
      *
-     * Bounds: pending + ready items never exceed maxIdle; a full free bucket that would pass the
+     * Bounds: pending + ready items (+ room a retire holds while it takes its goal) never exceed maxIdle; a full free bucket that would pass the
      * bound is dropped (heap pools only: the GC reclaims the items once no reader holds them, so
      * dropping needs no grace period). Each thread's cache holds at most 2 * bucketSize more.
      */
@@ -86,6 +89,8 @@ final class Depot<T> {
     // Guarded by lock; volatile for the lock-free readers of stats.
     private volatile long pendingItems;
     private volatile long readyItems;
+    /** Room held for free arrays whose goal is being taken outside the lock (retire). Under lock. */
+    private long reserved;
     private volatile long idleHighWater;
     private volatile long dropped;
     private volatile long hookFailures;
@@ -183,8 +188,10 @@ final class Depot<T> {
         lock.lock();
         try {
             b = pending.peekFirst();
-            // Another thread may have taken the head meanwhile. Any bucket tagged with this goal has
-            // passed: a goal is returned by advance() only while it is still ahead of the read bound.
+            // Another thread may have taken the head meanwhile, or a retire may have queued a bucket
+            // with an older goal in front of it. Any bucket tagged with this very goal has passed;
+            // a different goal is never judged by order here (it may be stale: see Smr.pollIssued),
+            // only by a poll of its own on a later refill.
             if (b == null || b.goal != goal) {
                 return false;
             }
@@ -299,9 +306,15 @@ final class Depot<T> {
     /**
      * Tags the cache's free items with a goal and queues them as a pending bucket (or drops them
      * past the bound, if the pool allows); gives the cache an empty free array.
+     *
+     * <p>The goal is taken outside the lock: {@code advance()} may park in its forced wait (the
+     * write sequence too far ahead of the oldest reader) until that reader leaves its section, and a
+     * reader may allocate and free inside its section. Were the lock held across the wait, that
+     * reader would block on the lock held by the writer that waits for it: a deadlock, and every
+     * other thread's allocate, free and flush stuck behind the lock meanwhile.
      */
     private void retire(Cache c) {
-        int n = c.freeCount;
+        final int n = c.freeCount;
         lock.lock();
         try {
             if (wouldPassBound(n)) {
@@ -310,13 +323,36 @@ final class Depot<T> {
                 c.freeCount = 0;
                 return;
             }
-            long goal = smr.advance(); // after the caller unpublished every item in the array
+            // Hold room for the n items while the goal is taken unlocked, so that the bound still
+            // holds when they are queued (other threads may queue or flush meanwhile).
+            reserved += n;
+        } finally {
+            lock.unlock();
+        }
+        final long goal;
+        try {
+            // After the caller unpublished every item in the array (they were freed before). The
+            // array stays in the cache meanwhile: only its owner touches it (a dead owner's cache is
+            // claimed by CAS first), so nothing is detached and nothing needs undoing if this throws.
+            goal = smr.advance();
+        } catch (RuntimeException | Error e) {
+            lock.lock();
+            try {
+                reserved -= n; // refused: the full array stays in the cache for the next push or flush
+            } finally {
+                lock.unlock();
+            }
+            throw e;
+        }
+        lock.lock();
+        try {
+            reserved -= n;
             Bucket b = takeEmpty();
             Object[] spare = b.items;
             b.items = c.freeItems;
             b.count = n;
             b.goal = goal;
-            pending.addLast(b);
+            enqueuePending(b);
             pendingItems += n;
             retired += n;
             tagged++;
@@ -328,9 +364,46 @@ final class Depot<T> {
         }
     }
 
-    /** Whether {@code n} more idle items would pass {@code maxIdle}. Under lock. */
+    /**
+     * Queues a freshly tagged bucket in goal order. Under lock.
+     *
+     * <p>Goals are taken outside the lock, so two retiring threads may queue theirs in the other
+     * order than {@code advance()} returned them; DEFERRED goals of different threads interleave
+     * likewise. The bucket goes behind the last bucket whose goal is not after its own, which keeps
+     * {@code pending} sorted oldest first (from the tail: the disorder is at most the few retires
+     * that overlapped). Safety does not rest on the order: {@link #refill0} takes only a bucket whose
+     * own goal it polled (it compares goals for equality, never for order), so a bucket is never
+     * handed out before its goal passed, whatever its place. The order only serves progress: the
+     * head, which refill polls and SegmentPool waits for, is the oldest goal, so no bucket whose goal
+     * passed waits behind one whose goal has not. (The comparison is wrap-safe within the window; a
+     * goal left unpolled for more than 2^46 advances may compare wrongly, which can only delay
+     * buckets queued behind it until the head's goal passes: see {@link Smr#pollIssued}.)
+     */
+    private void enqueuePending(Bucket b) {
+        int later = 0;
+        for (java.util.Iterator<Bucket> it = pending.descendingIterator(); it.hasNext(); ) {
+            if (Smr.delta(it.next().goal, b.goal) <= 0) {
+                break;
+            }
+            later++;
+        }
+        if (later == 0) {
+            pending.addLast(b);
+            return;
+        }
+        Bucket[] moved = new Bucket[later];
+        for (int i = later - 1; i >= 0; i--) {
+            moved[i] = pending.pollLast();
+        }
+        pending.addLast(b);
+        for (Bucket m : moved) {
+            pending.addLast(m);
+        }
+    }
+
+    /** Whether {@code n} more idle items would pass {@code maxIdle} (room held by retires counts). Under lock. */
     private boolean wouldPassBound(long n) {
-        return pendingItems + readyItems + n > maxIdle;
+        return pendingItems + readyItems + reserved + n > maxIdle;
     }
 
     /** Raises the high-water mark to the current idle count. Under lock. */

@@ -325,4 +325,68 @@ class SmrPoolTest {
         assertTrue(st.reused() > 0, "the pool recycled: " + st);
         assertTrue(st.bucketsTagged() > 0, st.toString());
     }
+
+    /** Waits (bounded) until {@code t} parks; false if it did not within 10 s. */
+    static boolean awaitParked(Thread t) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            Thread.State st = t.getState();
+            if (st == Thread.State.TIMED_WAITING || st == Thread.State.WAITING) {
+                return true;
+            }
+            Thread.onSpinWait();
+        }
+        return false;
+    }
+
+    /** freed = pending + ready + cached + reused + dropped + reclaimFailures, for a quiescent pool. */
+    static void assertBalanced(SmrPool.Stats st) {
+        assertEquals(st.freed(), st.pending() + st.ready() + st.cached() + st.reused() + st.dropped()
+                + st.reclaimFailures(), "every freed object is accounted for once: " + st);
+    }
+
+    @Test
+    void shouldNotDeadlockAReaderThatAllocatesWhileAWriterWaitsForItInAdvance() throws Exception {
+        // maxDelta 4: the writer's fifth tagging advance() must wait for the reader's section.
+        Smr smr = Smr.create(dev.mpsafe.sync.GraceOptions.named("no-deadlock"), Smr.Mode.DEFAULT, 0, 4, true, null);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(1).build();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReference<Throwable> readerFailure = new AtomicReference<>();
+        CountDownLatch readerDone = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (Section _ = smr.enter()) {
+                inside.countDown();
+                go.await();
+                Item it = pool.allocate(); // allowed inside a section; never blocks
+                pool.free(it); // its tagging is refused inside the section, and absorbed
+                readerDone.countDown();
+            } catch (Throwable t) {
+                readerFailure.set(t);
+            }
+        }, "reader-in-section");
+        reader.setDaemon(true); // on a deadlock, the failed test must not keep the JVM alive
+        reader.start();
+        inside.await();
+        Thread writer = new Thread(() -> {
+            for (int i = 0; i < 10; i++) {
+                pool.free(new Item()); // bucketSize 1: each free tags, until advance() must wait
+            }
+        }, "writer");
+        writer.setDaemon(true);
+        writer.start();
+        assertTrue(awaitParked(writer), "the writer never reached advance()'s forced wait: " + writer.getState());
+        go.countDown();
+        assertTrue(readerDone.await(10, java.util.concurrent.TimeUnit.SECONDS),
+                "deadlock: the reader's allocate/free is stuck (reader " + reader.getState() + ", writer "
+                        + writer.getState() + ", failure " + readerFailure.get() + ")");
+        reader.join(10_000);
+        writer.join(10_000); // the reader left its section: the forced wait ends
+        assertTrue(!writer.isAlive(), "the writer still waits after the reader left");
+        assertEquals(null, readerFailure.get());
+        pool.flush(); // this thread's cache is empty; the dead threads' caches are counted as cached
+        SmrPool.Stats st = pool.stats();
+        assertEquals(11, st.freed(), st.toString());
+        assertBalanced(st);
+    }
 }
