@@ -181,7 +181,7 @@ final class Depot<T> {
         } finally {
             lock.unlock();
         }
-        if (!smr.poll(goal)) {
+        if (!smr.pollIssued(goal)) { // an issued goal: counted as passed once stale, never rejected
             return false;
         }
         Bucket b;

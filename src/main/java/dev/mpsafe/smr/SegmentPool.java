@@ -174,7 +174,9 @@ public final class SegmentPool implements AutoCloseable {
                 throw new IllegalStateException("segment pool '" + name + "': allocate() must wait for a grace"
                         + " period, but the calling thread is inside a section of the domain; use tryAllocate()");
             }
-            smr().await(goal); // parks, and reports a stall naming the reader that holds it back
+            // Parks, and reports a stall naming the reader that holds it back. The goal came from
+            // advance(): a stale one counts as passed rather than being rejected (Smr.pollIssued).
+            smr().awaitIssued(goal);
         }
         return s;
     }

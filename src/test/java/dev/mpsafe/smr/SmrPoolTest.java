@@ -389,4 +389,35 @@ class SmrPoolTest {
         assertEquals(11, st.freed(), st.toString());
         assertBalanced(st);
     }
+
+    /** Moves the domain's write and read sequences to {@code seq}, as a long busy life would (test only). */
+    static void ageDomain(Smr smr, long seq) throws Exception {
+        for (String field : new String[] {"wr", "rd", "tick"}) {
+            java.lang.reflect.Field f = Smr.class.getDeclaredField(field);
+            f.setAccessible(true);
+            ((dev.mpsafe.internal.PaddedLong) f.get(smr)).svValue(seq);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldReuseABucketWhoseGoalWasLeftUnpolledWhileTheDomainAdvancedPastTheWrapWindow(Smr.Mode mode)
+            throws Exception {
+        Smr smr = Smr.create("stale-goal", mode);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(1).build();
+        Item freed = new Item();
+        pool.free(freed); // tagged with goal 1 (DEFERRED: the next sequence), left pending
+        assertEquals(1, pool.stats().pending());
+        // A shared domain's other writers and pollers advance it 2^46 + 10 times meanwhile; no reader
+        // stays behind, so rd follows wr. The pending goal now reads as ahead of wr.
+        ageDomain(smr, (1L << 46) + 10);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> smr.poll(1));
+        assertTrue(e.getMessage().contains("is ahead of the write sequence"), "the public contract stays: "
+                + e.getMessage());
+        assertSame(freed, pool.allocate(), "the stale goal counts as passed: the bucket is reused");
+        pool.allocate(); // and the pool keeps working
+        SmrPool.Stats st = pool.stats();
+        assertEquals(1, st.reused(), st.toString());
+        assertBalanced(st);
+    }
 }
