@@ -67,6 +67,8 @@ final class Depot<T> {
         int freeCount;
         /** Objects SmrPool's factory made for this thread; owner-written, read racily by stats. */
         long created;
+        /** Refill misses since this thread last looked for dead threads' caches (owner only). */
+        int missesSinceRecovery;
         /** Inside refill (owner only): a reclaim hook that allocates from its own pool is refused. */
         boolean refilling;
 
@@ -482,6 +484,34 @@ final class Depot<T> {
             }
         }
         return moved;
+    }
+
+    /**
+     * For a refill miss of a pool whose allocation never waits (SmrPool): every
+     * {@link #recoveryInterval()}-th miss of the calling thread, moves dead threads' cached items
+     * into the depot ({@link #recoverDeadCaches}), so that items cached by a thread that died are not
+     * stranded while only already-registered threads use the pool. Rate-limited because the scan
+     * reads every slot: one scan per that many misses costs about what the misses' own polls cost.
+     * Returns whether any item moved (the caller then tries the depot again).
+     */
+    boolean recoverAfterMisses(Cache c) {
+        if (++c.missesSinceRecovery < recoveryInterval()) {
+            return false;
+        }
+        c.missesSinceRecovery = 0;
+        try {
+            return recoverDeadCaches();
+        } catch (IllegalStateException refused) {
+            // Tagging a dead cache's free items was refused inside the caller's section (advance()
+            // would have to wait): those items stay in the dead cache, for a later scan or the next
+            // thread that registers. The caller's allocation must not fail for it.
+            return false;
+        }
+    }
+
+    /** Refill misses of a thread between two scans for dead threads' caches: the bucket size, at least 16. */
+    int recoveryInterval() {
+        return Math.max(16, bucketSize);
     }
 
     /** The goal of the oldest pending bucket, or -1 if none is pending. */

@@ -33,10 +33,13 @@ import java.util.function.Supplier;
  *       would exceed it, or cached objects a {@link #flush()} would push past it, are dropped to the
  *       garbage collector (safe without a grace period: the GC keeps an object alive while a reader
  *       holds it) and counted. Each thread's cache holds at
- *       most {@code 2 * bucketSize} more. Allocation never blocks.</li>
+ *       most {@code 2 * bucketSize} more. Allocation does not wait (see {@link #allocate()}).</li>
  *   <li>No objects are lost with a thread: a dead thread's cache, with its objects, is inherited
- *       by the next thread that uses the pool. {@link #flush()} hands the calling thread's cached
- *       objects to the depot at once.</li>
+ *       by the next thread that registers with the pool; and when the depot has nothing safe for
+ *       an allocation, a thread looks for caches of dead threads and moves their objects into the
+ *       depot (once per {@code max(16, bucketSize)} such misses of the thread, since it scans
+ *       every thread's cache). {@link #flush()} hands the calling thread's cached objects to the
+ *       depot at once.</li>
  *   <li>{@link Builder#onReclaim} runs on each object when its grace period has passed, before it
  *       is handed out again: the place to poison it in tests, or to clear it. If it throws, the
  *       exception reaches the {@code allocate()} that ran it; that object is discarded (counted in
@@ -98,13 +101,23 @@ public final class SmrPool<T> {
     }
 
     /**
-     * An object whose grace period has passed, or a new one from the factory. Never blocks.
+     * An object whose grace period has passed, or a new one from the factory. Never waits for a
+     * grace period or for another thread's allocation. The one wait it can contain is
+     * {@link #free}'s: tagging the objects a dead thread freed (see "No objects are lost with a
+     * thread") takes a goal with {@link Smr#advance()}, which waits while the write sequence is
+     * 2^45 ahead of the oldest reader; inside a section that tagging is skipped instead.
      *
      * @throws NullPointerException if the factory returned null
      */
     public T allocate() {
-        Depot.Cache c = depot.cache();
+        return allocate(depot.cache());
+    }
+
+    private T allocate(Depot.Cache c) {
         T item = depot.pop(c);
+        if (item == null && depot.recoverAfterMisses(c)) {
+            item = depot.pop(c); // dead threads' cached objects are back in the depot: look again
+        }
         return item != null ? item : create(c);
     }
 
@@ -167,8 +180,7 @@ public final class SmrPool<T> {
             if (CHECKS) {
                 checkOwner();
             }
-            T item = pool.depot.pop(cache);
-            return item != null ? item : pool.create(cache);
+            return pool.allocate(cache);
         }
 
         /** As {@link SmrPool#free}. */

@@ -420,4 +420,36 @@ class SmrPoolTest {
         assertEquals(1, st.reused(), st.toString());
         assertBalanced(st);
     }
+
+    @Test
+    void shouldRecoverItemsCachedByADeadThreadWhileOnlyRegisteredThreadsUseThePool() throws Exception {
+        Smr smr = Smr.create("recover", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(8).build();
+        pool.allocate(); // this thread registers first, so it will never inherit the helper's cache
+        Set<Item> freedByHelper = Collections.newSetFromMap(new IdentityHashMap<>());
+        Thread helper = new Thread(() -> {
+            for (int i = 0; i < 7; i++) {
+                Item it = new Item();
+                freedByHelper.add(it);
+                pool.free(it); // 7 of a bucket of 8: they stay in the helper's free array
+            }
+        }, "helper");
+        helper.start();
+        helper.join();
+        assertEquals(7, pool.stats().cached());
+        pool.flush();
+        Set<Item> back = Collections.newSetFromMap(new IdentityHashMap<>());
+        // The scan for dead caches is rate-limited to one per max(16, bucketSize) refill misses.
+        for (int i = 0; i < 64 && back.size() < 7; i++) {
+            Item it = pool.allocate();
+            if (freedByHelper.contains(it)) {
+                back.add(it);
+            }
+        }
+        assertEquals(freedByHelper, back, "the dead thread's objects came back: " + pool.stats());
+        SmrPool.Stats st = pool.stats();
+        assertTrue(st.reused() >= 7, st.toString());
+        assertEquals(0, st.cached() + st.pending() + st.ready(), st.toString());
+        assertBalanced(st);
+    }
 }
