@@ -277,6 +277,25 @@ final class Depot<T> {
     }
 
     /**
+     * Where {@code item} already sits in the calling thread's cache, by identity: "free bucket"
+     * (freed, not yet tagged), "alloc bucket" (freed earlier, safe, not handed out since), or null.
+     * For SmrPool's double-free check under -ea; O(bucketSize), owner only.
+     */
+    String cachedIn(Cache c, Object item) {
+        for (int i = 0; i < c.freeCount; i++) {
+            if (c.freeItems[i] == item) {
+                return "free bucket";
+            }
+        }
+        for (int i = 0; i < c.allocCount; i++) {
+            if (c.allocItems[i] == item) {
+                return "alloc bucket";
+            }
+        }
+        return null;
+    }
+
+    /**
      * The first half of {@link #push}: if an earlier tagging was refused and left the free array
      * full, tag it now. May throw (the refusal again); nothing is stored then.
      */

@@ -51,7 +51,9 @@ import java.util.function.Supplier;
  *
  * <p>Rules: free only objects that were unpublished (no new section can reach them) and that this
  * pool handed out or that the caller means to give it; never free an object twice before
- * allocating it again. {@code free} may be called inside a section.
+ * allocating it again. With {@code -ea}, {@link #free} catches a double free while the object is
+ * still in the calling thread's cache (see there for what is and is not detected). {@code free} may
+ * be called inside a section.
  *
  * <p>Thread safety: safe for any number of threads.
  *
@@ -68,6 +70,9 @@ public final class SmrPool<T> {
     public static final long DEFAULT_MAX_IDLE = 1 << 16;
     /** The largest bucket size accepted. */
     public static final int MAX_BUCKET_SIZE = 1 << 16;
+
+    /** Whether assertions are on for this class: the double-free check in {@link #free}. */
+    private static final boolean CHECKS = SmrPool.class.desiredAssertionStatus();
 
     private final Depot<T> depot;
     private final Supplier<? extends T> factory;
@@ -131,6 +136,13 @@ public final class SmrPool<T> {
      * Gives back an object the caller has unpublished; it is reused after a grace period.
      *
      * @throws NullPointerException if {@code item} is null
+     * @throws IllegalStateException with assertions enabled ({@code -ea}), if {@code item} is still in
+     *     the calling thread's cache: freed by this thread and not yet tagged (its free bucket), or
+     *     freed, reclaimed into this thread's alloc bucket and not handed out since; nothing is taken
+     *     then. Not detected: a second free once the first one's bucket was tagged and queued (the
+     *     depot is not searched), or while the object sits in another thread's cache; a free after
+     *     the object was allocated again is a legitimate one. Without {@code -ea} nothing is checked,
+     *     and a double free hands the object out twice.
      * @throws IllegalStateException if the calling thread is inside a section of the pool's domain
      *     and tagging its cache's full bucket would have to wait for that section (the write
      *     sequence is 2^45 ahead of the oldest reader); the object is not taken then, and the
@@ -138,7 +150,20 @@ public final class SmrPool<T> {
      */
     public void free(T item) {
         Objects.requireNonNull(item, "item");
-        depot.push(depot.cache(), item);
+        Depot.Cache c = depot.cache();
+        if (CHECKS) {
+            checkNotCached(c, item);
+        }
+        depot.push(c, item);
+    }
+
+    /** -ea: refuses, before anything is taken, an object that is still in this thread's cache. */
+    private void checkNotCached(Depot.Cache c, T item) {
+        String where = depot.cachedIn(c, item);
+        if (where != null) {
+            throw new IllegalStateException("SmrPool '" + depot.smr().name() + "': double free of " + item
+                    + ": it is still in this thread's " + where + " (freed and not allocated since)");
+        }
     }
 
     /** Hands the calling thread's cached objects to the depot (freed ones tagged now). */
@@ -183,11 +208,12 @@ public final class SmrPool<T> {
             return pool.allocate(cache);
         }
 
-        /** As {@link SmrPool#free}. */
+        /** As {@link SmrPool#free}, double-free check included. */
         public void free(T item) {
             Objects.requireNonNull(item, "item");
             if (CHECKS) {
                 checkOwner();
+                pool.checkNotCached(cache, item);
             }
             pool.depot.push(cache, item);
         }

@@ -452,4 +452,31 @@ class SmrPoolTest {
         assertEquals(0, st.cached() + st.pending() + st.ready(), st.toString());
         assertBalanced(st);
     }
+
+    @Test
+    void shouldRefuseADoubleFreeStillInTheThreadsCacheWhenAssertionsEnabled() {
+        assertTrue(SmrPool.class.desiredAssertionStatus(), "tests run with -ea (see pom.xml)");
+        Smr smr = Smr.create("double-free", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(2).build();
+        Item x = pool.allocate();
+        pool.free(x);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.free(x));
+        assertTrue(e.getMessage().contains("SmrPool 'double-free': double free of")
+                && e.getMessage().contains("free bucket"), e.getMessage());
+        assertEquals(1, pool.stats().freed(), "the refused free took nothing: " + pool.stats());
+        Item y = new Item();
+        pool.free(y); // fills and tags the bucket {x, y}
+        Item first = pool.allocate(); // takes the bucket: one handed out, the other in the alloc bucket
+        Item cached = first == x ? y : x;
+        SmrPool.Local<Item> local = pool.local();
+        e = assertThrows(IllegalStateException.class, () -> local.free(cached));
+        assertTrue(e.getMessage().contains("double free") && e.getMessage().contains("alloc bucket"), e.getMessage());
+        Item second = pool.allocate();
+        assertSame(cached, second);
+        assertTrue(first != second, "one object handed out twice");
+        SmrPool.Stats st = pool.stats();
+        assertEquals(2, st.freed(), st.toString());
+        assertEquals(2, st.reused(), st.toString());
+        assertBalanced(st);
+    }
 }
