@@ -518,6 +518,14 @@ final class Depot<T> {
             return false;
         }
         c.missesSinceRecovery = 0;
+        return tryRecoverDeadCaches();
+    }
+
+    /**
+     * {@link #recoverDeadCaches}, for callers that must not fail for it (an allocation that does not
+     * wait): a refusal to tag inside the caller's section counts as nothing moved.
+     */
+    boolean tryRecoverDeadCaches() {
         try {
             return recoverDeadCaches();
         } catch (IllegalStateException refused) {

@@ -182,12 +182,21 @@ public final class SegmentPool implements AutoCloseable {
     }
 
     /**
-     * A segment available now, or null: never waits.
+     * A segment available now, or null: never waits for a grace period. Before giving up it takes
+     * back, once, the segments cached by threads that have ended, as {@link #allocate()} does
+     * (tagging their freed segments takes an {@link Smr#advance()}, which waits only while the write
+     * sequence is 2^45 ahead of the oldest reader; inside a section of the domain that tagging is
+     * skipped instead, and those segments wait for a later call).
      *
      * @throws IllegalStateException if the pool is closed
      */
     public MemorySegment tryAllocate() {
-        return take(depot.cache());
+        final Depot.Cache c = depot.cache();
+        MemorySegment s = take(c);
+        if (s == null && depot.tryRecoverDeadCaches()) {
+            s = take(c); // ended threads' cached segments are back in the depot: look again
+        }
+        return s;
     }
 
     private MemorySegment take(Depot.Cache c) {

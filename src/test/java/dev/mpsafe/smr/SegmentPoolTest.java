@@ -324,4 +324,27 @@ class SegmentPoolTest {
             assertEquals(Set.of(a.address(), b.address()), back);
         }
     }
+
+    @Test
+    void shouldRecoverSegmentsCachedByAnEndedThreadInTryAllocate() throws Exception {
+        Smr smr = Smr.create("try-dead-cache", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 64).alignment(64).slabBytes(64 * 4).maxBytes(64 * 4)
+                .bucketSize(8).build()) {
+            List<MemorySegment> mine = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                mine.add(pool.allocate()); // every segment the bound allows; this thread is registered
+            }
+            Thread helper = new Thread(() -> mine.forEach(pool::free), "segment-helper"); // 4 of 8: cached
+            helper.start();
+            helper.join();
+            Set<Long> back = new HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                MemorySegment s = pool.tryAllocate();
+                assertTrue(s != null, "tryAllocate gave up with segments in an ended thread's cache: " + pool.stats());
+                back.add(s.address());
+            }
+            assertEquals(4, back.size());
+            assertNull(pool.tryAllocate(), "now every segment is in use");
+        }
+    }
 }
