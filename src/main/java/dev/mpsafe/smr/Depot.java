@@ -210,8 +210,14 @@ final class Depot<T> {
                     onReclaim.accept(b.items[hooked]);
                 }
             }
+        } catch (PoolClosedException closed) {
+            // Not the item's fault: the pool was closed under the hook. Nothing is discarded or
+            // counted as a failure; the item goes back with the rest (the closed pool never hands
+            // it out again).
+            keepHookedRequeueRest(c, b, hooked, false);
+            throw closed;
         } catch (RuntimeException | Error e) {
-            keepHookedRequeueRest(c, b, hooked);
+            keepHookedRequeueRest(c, b, hooked, true);
             throw e;
         }
         lock.lock();
@@ -224,22 +230,36 @@ final class Depot<T> {
     }
 
     /**
-     * The reclaim hook threw on item {@code failed} of bucket {@code b}: the items before it (hooked)
-     * go to the cache, that item is discarded (its state is unknown, so it is never reused), and
-     * the items after it go back to the head of the pending list with the same, passed goal, to be
-     * hooked before they are handed out.
+     * Thrown by a reclaim hook that failed only because its pool was closed meanwhile (SegmentPool:
+     * the arena was closed under the poison fill): the item is not discarded and no failure is
+     * counted. An {@link IllegalStateException} carrying the pool's own message.
      */
-    private void keepHookedRequeueRest(Cache c, Bucket b, int failed) {
+    static final class PoolClosedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        PoolClosedException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * The reclaim hook threw on item {@code failed} of bucket {@code b}: the items before it (hooked)
+     * go to the cache; that item is discarded if {@code discard} (its state is unknown, so it is
+     * never reused), else kept with the rest; the rest goes back to the head of the pending list
+     * with the same, passed goal, to be hooked before it is handed out.
+     */
+    private void keepHookedRequeueRest(Cache c, Bucket b, int failed, boolean discard) {
         lock.lock();
         try {
-            int rest = b.count - failed - 1;
+            final int from = discard ? failed + 1 : failed;
+            int rest = b.count - from;
             if (rest > 0 && wouldPassBound(rest)) {
                 // Others filled the room while we hooked: drop the rest to the GC rather than pass
                 // the bound (safe: their grace period has passed).
                 droppedSafe += rest;
             } else if (rest > 0) {
                 Bucket r = takeEmpty();
-                System.arraycopy(b.items, failed + 1, r.items, 0, rest);
+                System.arraycopy(b.items, from, r.items, 0, rest);
                 r.count = rest;
                 r.goal = b.goal;
                 pending.addFirst(r);
@@ -248,7 +268,9 @@ final class Depot<T> {
             }
             java.util.Arrays.fill(b.items, failed, b.count, null);
             b.count = failed;
-            hookFailures++;
+            if (discard) {
+                hookFailures++;
+            }
             take(c, b);
         } finally {
             lock.unlock();

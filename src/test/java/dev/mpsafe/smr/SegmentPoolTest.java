@@ -347,4 +347,45 @@ class SegmentPoolTest {
             assertNull(pool.tryAllocate(), "now every segment is in use");
         }
     }
+
+    @Test
+    void shouldReportThePoolClosedWhenCloseCompletesDuringAPoisoningRefill() throws Exception {
+        Smr smr = Smr.create("close-during-poison", Smr.Mode.DEFAULT);
+        CountDownLatch inHook = new CountDownLatch(1);
+        CountDownLatch closedNow = new CountDownLatch(1);
+        SegmentPool pool = SegmentPool.builder(smr, 64).bucketSize(2).poison((byte) 0x5A)
+                .beforeReclaimForTest(s -> {
+                    if (inHook.getCount() > 0) {
+                        inHook.countDown();
+                        try {
+                            closedNow.await(); // take() found the pool open; close() completes now
+                        } catch (InterruptedException e) {
+                            throw new AssertionError(e);
+                        }
+                    }
+                }).build();
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread allocator = new Thread(() -> {
+            MemorySegment a = pool.allocate();
+            MemorySegment b = pool.allocate();
+            pool.free(a);
+            pool.free(b); // one tagged bucket; no reader, so its goal passes at once
+            try {
+                pool.allocate(); // refill: the poison hook runs, and close() completes inside it
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        }, "allocator");
+        allocator.start();
+        assertTrue(inHook.await(10, TimeUnit.SECONDS));
+        pool.close(); // the allocator is in no section: the grace period passes, the arena closes
+        closedNow.countDown();
+        allocator.join(TimeUnit.SECONDS.toMillis(10));
+        assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+        assertEquals("segment pool 'close-during-poison' is closed", thrown.get().getMessage());
+        SegmentPool.Stats st = pool.stats();
+        assertEquals(2, st.freed(), st.toString());
+        assertEquals(st.freed(), st.pending() + st.ready() + st.cached() + st.reused(),
+                "no segment was counted as a reclaim failure and lost: " + st);
+    }
 }
