@@ -563,10 +563,22 @@ final class Depot<T> {
         return Math.max(16, bucketSize);
     }
 
-    /** The goal of the oldest pending bucket, or -1 if none is pending. */
+    /** {@link #oldestPendingGoal()}: a ready bucket exists, so look again instead of waiting. */
+    static final long READY_NOW = -2;
+
+    /**
+     * What an allocation that found nothing may wait for: {@link #READY_NOW} if a ready bucket
+     * exists (another thread's flush moved items there after the caller's refill missed), else the
+     * goal of the oldest pending bucket, or -1 if none is pending. Ready and pending are read in
+     * one lock hold, so -1 means that at that moment the depot held nothing at all: "exhausted" is
+     * then true of that moment, not a miss of items flushed between two looks.
+     */
     long oldestPendingGoal() {
         lock.lock();
         try {
+            if (!ready.isEmpty()) {
+                return READY_NOW;
+            }
             Bucket head = pending.peekFirst();
             return head == null ? -1L : head.goal;
         } finally {

@@ -187,6 +187,12 @@ public final class SegmentPool implements AutoCloseable {
         depot.flush(c); // this thread's own freed segments count towards what a wait can recover
         while ((s = take(c)) == null) {
             final long goal = depot.oldestPendingGoal();
+            if (goal == Depot.READY_NOW) {
+                // Another thread's flush() moved segments into ready after our take() missed: take
+                // again rather than report exhaustion. This loops only while ready is non-empty at
+                // the look, and each miss then means some other thread took a ready bucket.
+                continue;
+            }
             if (goal < 0 && depot.recoverDeadCaches()) {
                 continue; // ended threads' cached segments are back in the depot: look again
             }
