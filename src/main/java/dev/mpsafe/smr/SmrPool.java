@@ -43,8 +43,10 @@ import java.util.function.Supplier;
  *   <li>{@link Builder#onReclaim} runs on each object when its grace period has passed, before it
  *       is handed out again: the place to poison it in tests, or to clear it. If it throws, the
  *       exception reaches the {@code allocate()} that ran it; that object is discarded (counted in
- *       {@link Stats#reclaimFailures()}), and the objects of its bucket not yet hooked stay queued
- *       and are hooked before they are handed out. The hook must not allocate from its own pool
+ *       {@link Stats#reclaimFailures()}), and the objects of its bucket not yet hooked go back to
+ *       the head of the depot, to be hooked before they are handed out; if other threads filled the
+ *       depot to {@link Builder#maxIdle} meanwhile, they are dropped to the garbage collector instead
+ *       and counted in {@link Stats#dropped()}. The hook must not allocate from its own pool
  *       (that would refill the cache it is refilling); such an allocation throws
  *       {@link IllegalStateException}.</li>
  * </ul>
@@ -249,7 +251,8 @@ public final class SmrPool<T> {
      * @param cached objects in threads' caches (free buckets not yet tagged, and alloc buckets)
      * @param idleHighWater the most objects ever waiting in the depot (pending + ready)
      * @param dropped objects left to the GC because the depot was at its bound: full free buckets,
-     *     and safe cached objects that {@link #flush()} could not return
+     *     safe cached objects that {@link #flush()} could not return, and the objects of a bucket
+     *     whose {@link Builder#onReclaim} hook threw that were not yet hooked and could not go back
      * @param bucketsTagged full buckets tagged with a goal (one {@code advance()} each)
      * @param reclaimFailures objects discarded, never reused, because {@link Builder#onReclaim} threw
      *     on them

@@ -479,4 +479,35 @@ class SmrPoolTest {
         assertEquals(2, st.reused(), st.toString());
         assertBalanced(st);
     }
+
+    @Test
+    void shouldBalanceItsCountersThroughDropsFlushesAndFailingHooks() {
+        Smr smr = Smr.create("balance", Smr.Mode.DEFAULT);
+        AtomicInteger hooks = new AtomicInteger();
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).maxIdle(8).onReclaim(it -> {
+            if (hooks.incrementAndGet() % 7 == 0) {
+                throw new IllegalStateException("hook failed on purpose");
+            }
+        }).build();
+        java.util.Random random = new java.util.Random(1);
+        List<Item> live = new ArrayList<>();
+        for (int i = 0; i < 5000; i++) {
+            int op = random.nextInt(10);
+            try {
+                if (op < 5) {
+                    live.add(pool.allocate());
+                } else if (op < 9 && !live.isEmpty()) {
+                    pool.free(live.remove(live.size() - 1));
+                } else {
+                    pool.flush();
+                }
+            } catch (IllegalStateException e) {
+                assertEquals("hook failed on purpose", e.getMessage());
+            }
+        }
+        SmrPool.Stats st = pool.stats();
+        assertTrue(st.reclaimFailures() > 0 && st.dropped() > 0, "the run exercised failures and drops: " + st);
+        assertBalanced(st);
+        assertEquals(live.size(), st.created() + st.reused() - st.freed(), "objects out: " + st);
+    }
 }
