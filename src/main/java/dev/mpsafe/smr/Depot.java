@@ -24,15 +24,18 @@ final class Depot<T> {
      * inherited, items included, by the next thread that registers: the dead thread's writes
      * happen-before the isAlive() that returned false). Buckets move between a cache and the depot
      * only under `lock`, which orders every write to a bucket's items before its next owner reads
-     * them.
+     * them. Nothing that can wait runs under `lock`: not advance() (its forced wait parks until the
+     * oldest reader leaves, and that reader may be about to allocate or free), not poll (a LAZY
+     * membarrier, a scan), not the reclaim hook.
      *
      * Safety (never hand out an item a reader may still see): an item enters a free bucket after
      * the caller unpublished it; the bucket's goal is taken later still, so the goal covers every
      * section that could have reached the item. The bucket leaves `pending` only after poll(goal)
      * returned true (in this thread, under the lock). Items of ready buckets have passed already.
-     * A thread's free bucket is never allocated from.
+     * A thread's free bucket is never allocated from. `pending` is kept oldest goal first (see
+     * enqueuePending), but only for progress: a bucket is taken only after its own goal was polled.
      *
-     * Bounds: pending + ready items never exceed maxIdle; a full free bucket that would pass the
+     * Bounds: pending + ready items (+ room a retire holds while it takes its goal) never exceed maxIdle; a full free bucket that would pass the
      * bound is dropped (heap pools only: the GC reclaims the items once no reader holds them, so
      * dropping needs no grace period). Each thread's cache holds at most 2 * bucketSize more.
      */
@@ -64,6 +67,8 @@ final class Depot<T> {
         int freeCount;
         /** Objects SmrPool's factory made for this thread; owner-written, read racily by stats. */
         long created;
+        /** Refill misses since this thread last looked for dead threads' caches (owner only). */
+        int missesSinceRecovery;
         /** Inside refill (owner only): a reclaim hook that allocates from its own pool is refused. */
         boolean refilling;
 
@@ -86,6 +91,8 @@ final class Depot<T> {
     // Guarded by lock; volatile for the lock-free readers of stats.
     private volatile long pendingItems;
     private volatile long readyItems;
+    /** Room held for free arrays whose goal is being taken outside the lock (retire). Under lock. */
+    private long reserved;
     private volatile long idleHighWater;
     private volatile long dropped;
     private volatile long hookFailures;
@@ -176,15 +183,17 @@ final class Depot<T> {
         } finally {
             lock.unlock();
         }
-        if (!smr.poll(goal)) {
+        if (!smr.pollIssued(goal)) { // an issued goal: counted as passed once stale, never rejected
             return false;
         }
         Bucket b;
         lock.lock();
         try {
             b = pending.peekFirst();
-            // Another thread may have taken the head meanwhile. Any bucket tagged with this goal has
-            // passed: a goal is returned by advance() only while it is still ahead of the read bound.
+            // Another thread may have taken the head meanwhile, or a retire may have queued a bucket
+            // with an older goal in front of it. Any bucket tagged with this very goal has passed;
+            // a different goal is never judged by order here (it may be stale: see Smr.pollIssued),
+            // only by a poll of its own on a later refill.
             if (b == null || b.goal != goal) {
                 return false;
             }
@@ -201,8 +210,14 @@ final class Depot<T> {
                     onReclaim.accept(b.items[hooked]);
                 }
             }
+        } catch (PoolClosedException closed) {
+            // Not the item's fault: the pool was closed under the hook. Nothing is discarded or
+            // counted as a failure; the item goes back with the rest (the closed pool never hands
+            // it out again).
+            keepHookedRequeueRest(c, b, hooked, false);
+            throw closed;
         } catch (RuntimeException | Error e) {
-            keepHookedRequeueRest(c, b, hooked);
+            keepHookedRequeueRest(c, b, hooked, true);
             throw e;
         }
         lock.lock();
@@ -215,22 +230,36 @@ final class Depot<T> {
     }
 
     /**
-     * The reclaim hook threw on item {@code failed} of bucket {@code b}: the items before it (hooked)
-     * go to the cache, that item is discarded (its state is unknown, so it is never reused), and
-     * the items after it go back to the head of the pending list with the same, passed goal, to be
-     * hooked before they are handed out.
+     * Thrown by a reclaim hook that failed only because its pool was closed meanwhile (SegmentPool:
+     * the arena was closed under the poison fill): the item is not discarded and no failure is
+     * counted. An {@link IllegalStateException} carrying the pool's own message.
      */
-    private void keepHookedRequeueRest(Cache c, Bucket b, int failed) {
+    static final class PoolClosedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        PoolClosedException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * The reclaim hook threw on item {@code failed} of bucket {@code b}: the items before it (hooked)
+     * go to the cache; that item is discarded if {@code discard} (its state is unknown, so it is
+     * never reused), else kept with the rest; the rest goes back to the head of the pending list
+     * with the same, passed goal, to be hooked before it is handed out.
+     */
+    private void keepHookedRequeueRest(Cache c, Bucket b, int failed, boolean discard) {
         lock.lock();
         try {
-            int rest = b.count - failed - 1;
+            final int from = discard ? failed + 1 : failed;
+            int rest = b.count - from;
             if (rest > 0 && wouldPassBound(rest)) {
                 // Others filled the room while we hooked: drop the rest to the GC rather than pass
                 // the bound (safe: their grace period has passed).
                 droppedSafe += rest;
             } else if (rest > 0) {
                 Bucket r = takeEmpty();
-                System.arraycopy(b.items, failed + 1, r.items, 0, rest);
+                System.arraycopy(b.items, from, r.items, 0, rest);
                 r.count = rest;
                 r.goal = b.goal;
                 pending.addFirst(r);
@@ -239,7 +268,9 @@ final class Depot<T> {
             }
             java.util.Arrays.fill(b.items, failed, b.count, null);
             b.count = failed;
-            hookFailures++;
+            if (discard) {
+                hookFailures++;
+            }
             take(c, b);
         } finally {
             lock.unlock();
@@ -265,6 +296,25 @@ final class Depot<T> {
     void push(Cache c, T item) {
         makeRoom(c);
         storeAndTag(c, item);
+    }
+
+    /**
+     * Where {@code item} already sits in the calling thread's cache, by identity: "free bucket"
+     * (freed, not yet tagged), "alloc bucket" (freed earlier, safe, not handed out since), or null.
+     * For SmrPool's double-free check under -ea; O(bucketSize), owner only.
+     */
+    String cachedIn(Cache c, Object item) {
+        for (int i = 0; i < c.freeCount; i++) {
+            if (c.freeItems[i] == item) {
+                return "free bucket";
+            }
+        }
+        for (int i = 0; i < c.allocCount; i++) {
+            if (c.allocItems[i] == item) {
+                return "alloc bucket";
+            }
+        }
+        return null;
     }
 
     /**
@@ -299,9 +349,15 @@ final class Depot<T> {
     /**
      * Tags the cache's free items with a goal and queues them as a pending bucket (or drops them
      * past the bound, if the pool allows); gives the cache an empty free array.
+     *
+     * <p>The goal is taken outside the lock: {@code advance()} may park in its forced wait (the
+     * write sequence too far ahead of the oldest reader) until that reader leaves its section, and a
+     * reader may allocate and free inside its section. Were the lock held across the wait, that
+     * reader would block on the lock held by the writer that waits for it: a deadlock, and every
+     * other thread's allocate, free and flush stuck behind the lock meanwhile.
      */
     private void retire(Cache c) {
-        int n = c.freeCount;
+        final int n = c.freeCount;
         lock.lock();
         try {
             if (wouldPassBound(n)) {
@@ -310,13 +366,36 @@ final class Depot<T> {
                 c.freeCount = 0;
                 return;
             }
-            long goal = smr.advance(); // after the caller unpublished every item in the array
+            // Hold room for the n items while the goal is taken unlocked, so that the bound still
+            // holds when they are queued (other threads may queue or flush meanwhile).
+            reserved += n;
+        } finally {
+            lock.unlock();
+        }
+        final long goal;
+        try {
+            // After the caller unpublished every item in the array (they were freed before). The
+            // array stays in the cache meanwhile: only its owner touches it (a dead owner's cache is
+            // claimed by CAS first), so nothing is detached and nothing needs undoing if this throws.
+            goal = smr.advance();
+        } catch (RuntimeException | Error e) {
+            lock.lock();
+            try {
+                reserved -= n; // refused: the full array stays in the cache for the next push or flush
+            } finally {
+                lock.unlock();
+            }
+            throw e;
+        }
+        lock.lock();
+        try {
+            reserved -= n;
             Bucket b = takeEmpty();
             Object[] spare = b.items;
             b.items = c.freeItems;
             b.count = n;
             b.goal = goal;
-            pending.addLast(b);
+            enqueuePending(b);
             pendingItems += n;
             retired += n;
             tagged++;
@@ -328,9 +407,46 @@ final class Depot<T> {
         }
     }
 
-    /** Whether {@code n} more idle items would pass {@code maxIdle}. Under lock. */
+    /**
+     * Queues a freshly tagged bucket in goal order. Under lock.
+     *
+     * <p>Goals are taken outside the lock, so two retiring threads may queue theirs in the other
+     * order than {@code advance()} returned them; DEFERRED goals of different threads interleave
+     * likewise. The bucket goes behind the last bucket whose goal is not after its own, which keeps
+     * {@code pending} sorted oldest first (from the tail: the disorder is at most the few retires
+     * that overlapped). Safety does not rest on the order: {@link #refill0} takes only a bucket whose
+     * own goal it polled (it compares goals for equality, never for order), so a bucket is never
+     * handed out before its goal passed, whatever its place. The order only serves progress: the
+     * head, which refill polls and SegmentPool waits for, is the oldest goal, so no bucket whose goal
+     * passed waits behind one whose goal has not. (The comparison is wrap-safe within the window; a
+     * goal left unpolled for more than 2^46 advances may compare wrongly, which can only delay
+     * buckets queued behind it until the head's goal passes: see {@link Smr#pollIssued}.)
+     */
+    private void enqueuePending(Bucket b) {
+        int later = 0;
+        for (java.util.Iterator<Bucket> it = pending.descendingIterator(); it.hasNext(); ) {
+            if (Smr.delta(it.next().goal, b.goal) <= 0) {
+                break;
+            }
+            later++;
+        }
+        if (later == 0) {
+            pending.addLast(b);
+            return;
+        }
+        Bucket[] moved = new Bucket[later];
+        for (int i = later - 1; i >= 0; i--) {
+            moved[i] = pending.pollLast();
+        }
+        pending.addLast(b);
+        for (Bucket m : moved) {
+            pending.addLast(m);
+        }
+    }
+
+    /** Whether {@code n} more idle items would pass {@code maxIdle} (room held by retires counts). Under lock. */
     private boolean wouldPassBound(long n) {
-        return pendingItems + readyItems + n > maxIdle;
+        return pendingItems + readyItems + reserved + n > maxIdle;
     }
 
     /** Raises the high-water mark to the current idle count. Under lock. */
@@ -411,10 +527,58 @@ final class Depot<T> {
         return moved;
     }
 
-    /** The goal of the oldest pending bucket, or -1 if none is pending. */
+    /**
+     * For a refill miss of a pool whose allocation never waits (SmrPool): every
+     * {@link #recoveryInterval()}-th miss of the calling thread, moves dead threads' cached items
+     * into the depot ({@link #recoverDeadCaches}), so that items cached by a thread that died are not
+     * stranded while only already-registered threads use the pool. Rate-limited because the scan
+     * reads every slot: one scan per that many misses costs about what the misses' own polls cost.
+     * Returns whether any item moved (the caller then tries the depot again).
+     */
+    boolean recoverAfterMisses(Cache c) {
+        if (++c.missesSinceRecovery < recoveryInterval()) {
+            return false;
+        }
+        c.missesSinceRecovery = 0;
+        return tryRecoverDeadCaches();
+    }
+
+    /**
+     * {@link #recoverDeadCaches}, for callers that must not fail for it (an allocation that does not
+     * wait): a refusal to tag inside the caller's section counts as nothing moved.
+     */
+    boolean tryRecoverDeadCaches() {
+        try {
+            return recoverDeadCaches();
+        } catch (IllegalStateException refused) {
+            // Tagging a dead cache's free items was refused inside the caller's section (advance()
+            // would have to wait): those items stay in the dead cache, for a later scan or the next
+            // thread that registers. The caller's allocation must not fail for it.
+            return false;
+        }
+    }
+
+    /** Refill misses of a thread between two scans for dead threads' caches: the bucket size, at least 16. */
+    int recoveryInterval() {
+        return Math.max(16, bucketSize);
+    }
+
+    /** {@link #oldestPendingGoal()}: a ready bucket exists, so look again instead of waiting. */
+    static final long READY_NOW = -2;
+
+    /**
+     * What an allocation that found nothing may wait for: {@link #READY_NOW} if a ready bucket
+     * exists (another thread's flush moved items there after the caller's refill missed), else the
+     * goal of the oldest pending bucket, or -1 if none is pending. Ready and pending are read in
+     * one lock hold, so -1 means that at that moment the depot held nothing at all: "exhausted" is
+     * then true of that moment, not a miss of items flushed between two looks.
+     */
     long oldestPendingGoal() {
         lock.lock();
         try {
+            if (!ready.isEmpty()) {
+                return READY_NOW;
+            }
             Bucket head = pending.peekFirst();
             return head == null ? -1L : head.goal;
         } finally {

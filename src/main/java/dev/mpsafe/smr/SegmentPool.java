@@ -38,7 +38,8 @@ import java.util.function.Consumer;
  *   <li>{@link #close()} waits for a grace period, then closes the arena. Any later access to one
  *       of the pool's segments throws {@link IllegalStateException} from the JDK ("Already
  *       closed"): a use after close fails, it never reads reused memory. Later pool calls throw
- *       {@link IllegalStateException} naming the pool.</li>
+ *       {@link IllegalStateException} naming the pool; so does an {@code allocate()} whose poison
+ *       fill was running when {@code close()} completed (its segments are not counted lost).</li>
  * </ul>
  *
  * <p>{@link Builder#poison} fills every segment with a byte when its grace period has passed,
@@ -120,8 +121,32 @@ public final class SegmentPool implements AutoCloseable {
         this.segmentsPerSlab = (int) Math.max(1, Math.min(Integer.MAX_VALUE, slabTarget / stride));
         this.maxSlabs = (int) Math.min(Integer.MAX_VALUE, b.maxBytes / (stride * segmentsPerSlab));
         byte poison = b.poison;
+        Consumer<MemorySegment> beforeReclaim = b.beforeReclaimForTest;
         this.depot = new Depot<>(b.smr, b.bucketSize, Long.MAX_VALUE,
-                b.poisonSet ? (Consumer<MemorySegment>) s -> s.fill(poison) : null);
+                b.poisonSet ? (Consumer<MemorySegment>) s -> {
+                    if (beforeReclaim != null) {
+                        beforeReclaim.accept(s);
+                    }
+                    poisonFill(s, poison);
+                } : null);
+    }
+
+    /**
+     * The poison hook. take() checked that the pool was open before the refill, but close() may
+     * complete while the fill runs: then the JDK throws its own "Already closed". Report that as the
+     * pool's closed error, and not as the segment's reclaim failure (Depot.PoolClosedException).
+     * Only close() closes the arena, after setting {@code closed}, so a dead scope means a closed
+     * pool; the scope's own state is what made the fill throw, so it is the test that agrees with it.
+     */
+    private void poisonFill(MemorySegment s, byte poison) {
+        try {
+            s.fill(poison);
+        } catch (IllegalStateException e) {
+            if (!arena.scope().isAlive()) {
+                throw new Depot.PoolClosedException(closedMessage(), e);
+            }
+            throw e;
+        }
     }
 
     /**
@@ -162,6 +187,12 @@ public final class SegmentPool implements AutoCloseable {
         depot.flush(c); // this thread's own freed segments count towards what a wait can recover
         while ((s = take(c)) == null) {
             final long goal = depot.oldestPendingGoal();
+            if (goal == Depot.READY_NOW) {
+                // Another thread's flush() moved segments into ready after our take() missed: take
+                // again rather than report exhaustion. This loops only while ready is non-empty at
+                // the look, and each miss then means some other thread took a ready bucket.
+                continue;
+            }
             if (goal < 0 && depot.recoverDeadCaches()) {
                 continue; // ended threads' cached segments are back in the depot: look again
             }
@@ -174,18 +205,29 @@ public final class SegmentPool implements AutoCloseable {
                 throw new IllegalStateException("segment pool '" + name + "': allocate() must wait for a grace"
                         + " period, but the calling thread is inside a section of the domain; use tryAllocate()");
             }
-            smr().await(goal); // parks, and reports a stall naming the reader that holds it back
+            // Parks, and reports a stall naming the reader that holds it back. The goal came from
+            // advance(): a stale one counts as passed rather than being rejected (Smr.pollIssued).
+            smr().awaitIssued(goal);
         }
         return s;
     }
 
     /**
-     * A segment available now, or null: never waits.
+     * A segment available now, or null: never waits for a grace period. Before giving up it takes
+     * back, once, the segments cached by threads that have ended, as {@link #allocate()} does
+     * (tagging their freed segments takes an {@link Smr#advance()}, which waits only while the write
+     * sequence is 2^45 ahead of the oldest reader; inside a section of the domain that tagging is
+     * skipped instead, and those segments wait for a later call).
      *
      * @throws IllegalStateException if the pool is closed
      */
     public MemorySegment tryAllocate() {
-        return take(depot.cache());
+        final Depot.Cache c = depot.cache();
+        MemorySegment s = take(c);
+        if (s == null && depot.tryRecoverDeadCaches()) {
+            s = take(c); // ended threads' cached segments are back in the depot: look again
+        }
+        return s;
     }
 
     private MemorySegment take(Depot.Cache c) {
@@ -314,8 +356,12 @@ public final class SegmentPool implements AutoCloseable {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("segment pool '" + name + "' is closed");
+            throw new IllegalStateException(closedMessage());
         }
+    }
+
+    private String closedMessage() {
+        return "segment pool '" + name + "' is closed";
     }
 
     /**
@@ -398,6 +444,7 @@ public final class SegmentPool implements AutoCloseable {
         private int bucketSize = DEFAULT_BUCKET_SIZE;
         private byte poison;
         private boolean poisonSet;
+        private Consumer<MemorySegment> beforeReclaimForTest;
 
         private Builder(Smr smr, long segmentSize) {
             this.smr = Objects.requireNonNull(smr, "smr");
@@ -466,6 +513,12 @@ public final class SegmentPool implements AutoCloseable {
         public Builder poison(byte value) {
             this.poison = value;
             this.poisonSet = true;
+            return this;
+        }
+
+        /** Test hook: runs on each segment in the poison hook, before the fill (to stop it there). */
+        Builder beforeReclaimForTest(Consumer<MemorySegment> hook) {
+            this.beforeReclaimForTest = hook;
             return this;
         }
 

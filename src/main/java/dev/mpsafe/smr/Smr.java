@@ -162,7 +162,32 @@ public final class Smr implements Polling {
      * Wrap: all comparisons use delta(a, b) = ((a - b) << 17) >> 17, the signed 47-bit difference.
      *   They are exact while the values are within 2^46 of each other; the forced wait keeps every
      *   running reader's c within maxDelta = 2^45 of wr. A goal kept unpolled for more than 2^46
-     *   advances is ambiguous, as in FreeBSD (where it is 2^30).
+     *   advances is ambiguous, as in FreeBSD (where it is 2^30). The public poll/await reject such a
+     *   goal when it reads as ahead of wr (IllegalArgumentException: it cannot tell a stale goal
+     *   from a made-up one). The pools poll only goals this domain's advance() returned, through
+     *   pollIssued/awaitReached, which count a goal outside [rd, wr] as passed, as FreeBSD's
+     *   smr_poll does. Why that is true, in raw advance counts (wr's counter not reduced mod 2^47):
+     *   let W, R, G be the counts of wr, rd and the goal g.
+     *   (a) R <= W, and W - R < 2^46: a scan raises rd to at most the wr it read; and every checked
+     *       advance (moveWriteSequence) found W - R < maxDelta or waited until it was, before its
+     *       add. Adds that passed their check earlier but land later are at most one per thread,
+     *       and DEFERRED's unchecked moves (a forced advance raises wr by at most 1, to a goal a
+     *       deferred advance() read as wr + 1) at most limit - 1 per thread between two of its
+     *       checked advances. So W - R <= maxDelta + threads * MAX_DEFERRED_LIMIT, far below
+     *       2^46 = 2 * maxDelta for any JVM (2^20 * threads < 2^45).
+     *   (b) g was issued before: G <= W + 1 then (W + 1 only for a deferred goal), and W only grows,
+     *       so W - G >= -1 now. delta(g, w) > (DEFERRED ? 1 : 0) on a w read now means
+     *       (W - G) mod 2^47 lies in (2^46, 2^47 - 1), which no W - G in [-1, 2^46] gives: W - G > 2^46.
+     *   (c) From (a) and (b), on an rd read after that w (acquire): R > W - 2^46 > G. rd reached g
+     *       long ago: a scan found every section that began before g over and raised rd (a CAS) past
+     *       it; our acquire load reads that value or a later one of the same CAS chain, so those
+     *       sections' reads happen-before ours, exactly as on the fast path. An item freed before
+     *       g was issued (the pools take a goal after the items were unpublished) can be reached
+     *       only by such a section: none is left, so reusing the item is safe.
+     *   A goal lapped a whole multiple of 2^47 reads as within [rd, wr] again and is polled
+     *   normally: then it may be reported not reached until rd passes its image (a delay, never a
+     *   false "passed": it has passed). forceAdvance never raises wr by more than 1 (the most a
+     *   deferred goal can be ahead), so a stale goal that slips into a scan cannot push wr forward.
      *
      * Grace latency: DEFAULT/DEFERRED: the time until the last section that began before the goal
      *   ends, plus one scan. LAZY: the same plus one membarrier (an IPI to every CPU running a thread
@@ -477,6 +502,46 @@ public final class Smr implements Polling {
         return scan(goal, false) == null;
     }
 
+    /**
+     * The pools' poll, for goals this domain's {@link #advance()} returned: as {@link #poll(long)},
+     * except that a goal that reads as outside [rd, wr] counts as passed instead of throwing (it was
+     * issued more than 2^46 advances ago and has passed: see "Wrap" in the overview). Without this,
+     * a pending bucket left unpolled while a shared domain advanced that far would make every
+     * allocation throw.
+     */
+    boolean pollIssued(long goal) {
+        if (passedOrStale(goal)) {
+            return true;
+        }
+        if (lazy && !tickCoversOrDue(goal)) {
+            return false;
+        }
+        return scan(goal, false) == null;
+    }
+
+    /**
+     * The pools' wait, for goals this domain's {@link #advance()} returned: as {@link #await(long)},
+     * with a stale goal counted as passed (see {@link #pollIssued}).
+     *
+     * @throws IllegalStateException if the calling thread is inside a section of this domain
+     */
+    void awaitIssued(long goal) {
+        checkNotInSection("await()");
+        awaitReached(goal);
+    }
+
+    /**
+     * Whether {@code goal} (a sequence that advance() returned, or one behind wr) has passed by the
+     * cached bound, or is stale: reads as ahead of wr, which an issued goal can only do once wr has
+     * lapped it by more than 2^46, so that rd passed it (see "Wrap" in the overview). wr is read
+     * first and rd after it, with acquire: that order is what step (c) of the argument needs.
+     */
+    private boolean passedOrStale(long goal) {
+        final long w = wrSeq();
+        final long r = rd.lvValue();
+        return delta(r, goal) >= 0 || delta(goal, w) > (deferLimit > 1 ? 1 : 0);
+    }
+
     /** LAZY: whether a membarrier already covers {@code goal}, or the next one may run now. */
     private boolean tickCoversOrDue(long goal) {
         return delta(tick.lvValue(), goal) >= 0 || System.nanoTime() - lastTickNanos >= lazyTickNanos;
@@ -510,7 +575,10 @@ public final class Smr implements Polling {
     private void awaitReached(long goal) {
         GraceWait wait = null;
         for (;;) {
-            if (delta(rd.lvValue(), goal) >= 0) {
+            // Every goal waited for here was checked on entry (await), returned by advance()
+            // (synchronize, awaitIssued) or computed behind wr (the forced wait): one that reads as
+            // ahead of wr now was lapped during a very long wait, and has passed (see "Wrap").
+            if (passedOrStale(goal)) {
                 return;
             }
             Reader blocker = scan(goal, false);
@@ -585,7 +653,9 @@ public final class Smr implements Polling {
         for (;;) {
             long raw = wr.lvValue();
             long d = delta(goal, raw & SEQ_MASK);
-            if (d <= 0 || wr.casValue(raw, raw + d)) {
+            // d > 1: not a goal a deferred advance() can have returned (those are at most wr + 1):
+            // a stale one that slipped in after passedOrStale; never jump wr forward for it.
+            if (d <= 0 || d > 1 || wr.casValue(raw, raw + d)) {
                 return;
             }
         }

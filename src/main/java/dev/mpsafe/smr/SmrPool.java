@@ -33,22 +33,29 @@ import java.util.function.Supplier;
  *       would exceed it, or cached objects a {@link #flush()} would push past it, are dropped to the
  *       garbage collector (safe without a grace period: the GC keeps an object alive while a reader
  *       holds it) and counted. Each thread's cache holds at
- *       most {@code 2 * bucketSize} more. Allocation never blocks.</li>
+ *       most {@code 2 * bucketSize} more. Allocation does not wait (see {@link #allocate()}).</li>
  *   <li>No objects are lost with a thread: a dead thread's cache, with its objects, is inherited
- *       by the next thread that uses the pool. {@link #flush()} hands the calling thread's cached
- *       objects to the depot at once.</li>
+ *       by the next thread that registers with the pool; and when the depot has nothing safe for
+ *       an allocation, a thread looks for caches of dead threads and moves their objects into the
+ *       depot (once per {@code max(16, bucketSize)} such misses of the thread, since it scans
+ *       every thread's cache). {@link #flush()} hands the calling thread's cached objects to the
+ *       depot at once.</li>
  *   <li>{@link Builder#onReclaim} runs on each object when its grace period has passed, before it
  *       is handed out again: the place to poison it in tests, or to clear it. If it throws, the
  *       exception reaches the {@code allocate()} that ran it; that object is discarded (counted in
- *       {@link Stats#reclaimFailures()}), and the objects of its bucket not yet hooked stay queued
- *       and are hooked before they are handed out. The hook must not allocate from its own pool
+ *       {@link Stats#reclaimFailures()}), and the objects of its bucket not yet hooked go back to
+ *       the head of the depot, to be hooked before they are handed out; if other threads filled the
+ *       depot to {@link Builder#maxIdle} meanwhile, they are dropped to the garbage collector instead
+ *       and counted in {@link Stats#dropped()}. The hook must not allocate from its own pool
  *       (that would refill the cache it is refilling); such an allocation throws
  *       {@link IllegalStateException}.</li>
  * </ul>
  *
  * <p>Rules: free only objects that were unpublished (no new section can reach them) and that this
  * pool handed out or that the caller means to give it; never free an object twice before
- * allocating it again. {@code free} may be called inside a section.
+ * allocating it again. With {@code -ea}, {@link #free} catches a double free while the object is
+ * still in the calling thread's cache (see there for what is and is not detected). {@code free} may
+ * be called inside a section.
  *
  * <p>Thread safety: safe for any number of threads.
  *
@@ -65,6 +72,9 @@ public final class SmrPool<T> {
     public static final long DEFAULT_MAX_IDLE = 1 << 16;
     /** The largest bucket size accepted. */
     public static final int MAX_BUCKET_SIZE = 1 << 16;
+
+    /** Whether assertions are on for this class: the double-free check in {@link #free}. */
+    private static final boolean CHECKS = SmrPool.class.desiredAssertionStatus();
 
     private final Depot<T> depot;
     private final Supplier<? extends T> factory;
@@ -98,13 +108,23 @@ public final class SmrPool<T> {
     }
 
     /**
-     * An object whose grace period has passed, or a new one from the factory. Never blocks.
+     * An object whose grace period has passed, or a new one from the factory. Never waits for a
+     * grace period or for another thread's allocation. The one wait it can contain is
+     * {@link #free}'s: tagging the objects a dead thread freed (see "No objects are lost with a
+     * thread") takes a goal with {@link Smr#advance()}, which waits while the write sequence is
+     * 2^45 ahead of the oldest reader; inside a section that tagging is skipped instead.
      *
      * @throws NullPointerException if the factory returned null
      */
     public T allocate() {
-        Depot.Cache c = depot.cache();
+        return allocate(depot.cache());
+    }
+
+    private T allocate(Depot.Cache c) {
         T item = depot.pop(c);
+        if (item == null && depot.recoverAfterMisses(c)) {
+            item = depot.pop(c); // dead threads' cached objects are back in the depot: look again
+        }
         return item != null ? item : create(c);
     }
 
@@ -118,6 +138,13 @@ public final class SmrPool<T> {
      * Gives back an object the caller has unpublished; it is reused after a grace period.
      *
      * @throws NullPointerException if {@code item} is null
+     * @throws IllegalStateException with assertions enabled ({@code -ea}), if {@code item} is still in
+     *     the calling thread's cache: freed by this thread and not yet tagged (its free bucket), or
+     *     freed, reclaimed into this thread's alloc bucket and not handed out since; nothing is taken
+     *     then. Not detected: a second free once the first one's bucket was tagged and queued (the
+     *     depot is not searched), or while the object sits in another thread's cache; a free after
+     *     the object was allocated again is a legitimate one. Without {@code -ea} nothing is checked,
+     *     and a double free hands the object out twice.
      * @throws IllegalStateException if the calling thread is inside a section of the pool's domain
      *     and tagging its cache's full bucket would have to wait for that section (the write
      *     sequence is 2^45 ahead of the oldest reader); the object is not taken then, and the
@@ -125,7 +152,20 @@ public final class SmrPool<T> {
      */
     public void free(T item) {
         Objects.requireNonNull(item, "item");
-        depot.push(depot.cache(), item);
+        Depot.Cache c = depot.cache();
+        if (CHECKS) {
+            checkNotCached(c, item);
+        }
+        depot.push(c, item);
+    }
+
+    /** -ea: refuses, before anything is taken, an object that is still in this thread's cache. */
+    private void checkNotCached(Depot.Cache c, T item) {
+        String where = depot.cachedIn(c, item);
+        if (where != null) {
+            throw new IllegalStateException("SmrPool '" + depot.smr().name() + "': double free of " + item
+                    + ": it is still in this thread's " + where + " (freed and not allocated since)");
+        }
     }
 
     /** Hands the calling thread's cached objects to the depot (freed ones tagged now). */
@@ -167,15 +207,15 @@ public final class SmrPool<T> {
             if (CHECKS) {
                 checkOwner();
             }
-            T item = pool.depot.pop(cache);
-            return item != null ? item : pool.create(cache);
+            return pool.allocate(cache);
         }
 
-        /** As {@link SmrPool#free}. */
+        /** As {@link SmrPool#free}, double-free check included. */
         public void free(T item) {
             Objects.requireNonNull(item, "item");
             if (CHECKS) {
                 checkOwner();
+                pool.checkNotCached(cache, item);
             }
             pool.depot.push(cache, item);
         }
@@ -211,7 +251,8 @@ public final class SmrPool<T> {
      * @param cached objects in threads' caches (free buckets not yet tagged, and alloc buckets)
      * @param idleHighWater the most objects ever waiting in the depot (pending + ready)
      * @param dropped objects left to the GC because the depot was at its bound: full free buckets,
-     *     and safe cached objects that {@link #flush()} could not return
+     *     safe cached objects that {@link #flush()} could not return, and the objects of a bucket
+     *     whose {@link Builder#onReclaim} hook threw that were not yet hooked and could not go back
      * @param bucketsTagged full buckets tagged with a goal (one {@code advance()} each)
      * @param reclaimFailures objects discarded, never reused, because {@link Builder#onReclaim} threw
      *     on them

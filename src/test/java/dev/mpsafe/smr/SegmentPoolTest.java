@@ -306,4 +306,86 @@ class SegmentPoolTest {
             assertSame(a, b, "the pool hands back the very slice it was given (no allocation per reuse)");
         }
     }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldReuseSegmentsWhoseGoalWasLeftUnpolledWhileTheDomainAdvancedPastTheWrapWindow(Smr.Mode mode)
+            throws Exception {
+        Smr smr = Smr.create("stale-segments", mode);
+        try (SegmentPool pool = SegmentPool.builder(smr, 512).slabBytes(1024).maxBytes(1024).bucketSize(2).build()) {
+            MemorySegment a = pool.allocate();
+            MemorySegment b = pool.allocate();
+            pool.free(a);
+            pool.free(b); // one bucket, tagged and left pending
+            SmrPoolTest.ageDomain(smr, (1L << 46) + 10); // its goal now reads as ahead of wr
+            Set<Long> back = new HashSet<>();
+            back.add(pool.allocate().address()); // not "goal ... is ahead of the write sequence"
+            back.add(pool.allocate().address());
+            assertEquals(Set.of(a.address(), b.address()), back);
+        }
+    }
+
+    @Test
+    void shouldRecoverSegmentsCachedByAnEndedThreadInTryAllocate() throws Exception {
+        Smr smr = Smr.create("try-dead-cache", Smr.Mode.DEFAULT);
+        try (SegmentPool pool = SegmentPool.builder(smr, 64).alignment(64).slabBytes(64 * 4).maxBytes(64 * 4)
+                .bucketSize(8).build()) {
+            List<MemorySegment> mine = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                mine.add(pool.allocate()); // every segment the bound allows; this thread is registered
+            }
+            Thread helper = new Thread(() -> mine.forEach(pool::free), "segment-helper"); // 4 of 8: cached
+            helper.start();
+            helper.join();
+            Set<Long> back = new HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                MemorySegment s = pool.tryAllocate();
+                assertTrue(s != null, "tryAllocate gave up with segments in an ended thread's cache: " + pool.stats());
+                back.add(s.address());
+            }
+            assertEquals(4, back.size());
+            assertNull(pool.tryAllocate(), "now every segment is in use");
+        }
+    }
+
+    @Test
+    void shouldReportThePoolClosedWhenCloseCompletesDuringAPoisoningRefill() throws Exception {
+        Smr smr = Smr.create("close-during-poison", Smr.Mode.DEFAULT);
+        CountDownLatch inHook = new CountDownLatch(1);
+        CountDownLatch closedNow = new CountDownLatch(1);
+        SegmentPool pool = SegmentPool.builder(smr, 64).bucketSize(2).poison((byte) 0x5A)
+                .beforeReclaimForTest(s -> {
+                    if (inHook.getCount() > 0) {
+                        inHook.countDown();
+                        try {
+                            closedNow.await(); // take() found the pool open; close() completes now
+                        } catch (InterruptedException e) {
+                            throw new AssertionError(e);
+                        }
+                    }
+                }).build();
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread allocator = new Thread(() -> {
+            MemorySegment a = pool.allocate();
+            MemorySegment b = pool.allocate();
+            pool.free(a);
+            pool.free(b); // one tagged bucket; no reader, so its goal passes at once
+            try {
+                pool.allocate(); // refill: the poison hook runs, and close() completes inside it
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        }, "allocator");
+        allocator.start();
+        assertTrue(inHook.await(10, TimeUnit.SECONDS));
+        pool.close(); // the allocator is in no section: the grace period passes, the arena closes
+        closedNow.countDown();
+        allocator.join(TimeUnit.SECONDS.toMillis(10));
+        assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+        assertEquals("segment pool 'close-during-poison' is closed", thrown.get().getMessage());
+        SegmentPool.Stats st = pool.stats();
+        assertEquals(2, st.freed(), st.toString());
+        assertEquals(st.freed(), st.pending() + st.ready() + st.cached() + st.reused(),
+                "no segment was counted as a reclaim failure and lost: " + st);
+    }
 }

@@ -325,4 +325,189 @@ class SmrPoolTest {
         assertTrue(st.reused() > 0, "the pool recycled: " + st);
         assertTrue(st.bucketsTagged() > 0, st.toString());
     }
+
+    /** Waits (bounded) until {@code t} parks; false if it did not within 10 s. */
+    static boolean awaitParked(Thread t) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            Thread.State st = t.getState();
+            if (st == Thread.State.TIMED_WAITING || st == Thread.State.WAITING) {
+                return true;
+            }
+            Thread.onSpinWait();
+        }
+        return false;
+    }
+
+    /** freed = pending + ready + cached + reused + dropped + reclaimFailures, for a quiescent pool. */
+    static void assertBalanced(SmrPool.Stats st) {
+        assertEquals(st.freed(), st.pending() + st.ready() + st.cached() + st.reused() + st.dropped()
+                + st.reclaimFailures(), "every freed object is accounted for once: " + st);
+    }
+
+    @Test
+    void shouldNotDeadlockAReaderThatAllocatesWhileAWriterWaitsForItInAdvance() throws Exception {
+        // maxDelta 4: the writer's fifth tagging advance() must wait for the reader's section.
+        Smr smr = Smr.create(dev.mpsafe.sync.GraceOptions.named("no-deadlock"), Smr.Mode.DEFAULT, 0, 4, true, null);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(1).build();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReference<Throwable> readerFailure = new AtomicReference<>();
+        CountDownLatch readerDone = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (Section _ = smr.enter()) {
+                inside.countDown();
+                go.await();
+                Item it = pool.allocate(); // allowed inside a section; never blocks
+                pool.free(it); // its tagging is refused inside the section, and absorbed
+                readerDone.countDown();
+            } catch (Throwable t) {
+                readerFailure.set(t);
+            }
+        }, "reader-in-section");
+        reader.setDaemon(true); // on a deadlock, the failed test must not keep the JVM alive
+        reader.start();
+        inside.await();
+        Thread writer = new Thread(() -> {
+            for (int i = 0; i < 10; i++) {
+                pool.free(new Item()); // bucketSize 1: each free tags, until advance() must wait
+            }
+        }, "writer");
+        writer.setDaemon(true);
+        writer.start();
+        assertTrue(awaitParked(writer), "the writer never reached advance()'s forced wait: " + writer.getState());
+        go.countDown();
+        assertTrue(readerDone.await(10, java.util.concurrent.TimeUnit.SECONDS),
+                "deadlock: the reader's allocate/free is stuck (reader " + reader.getState() + ", writer "
+                        + writer.getState() + ", failure " + readerFailure.get() + ")");
+        reader.join(10_000);
+        writer.join(10_000); // the reader left its section: the forced wait ends
+        assertTrue(!writer.isAlive(), "the writer still waits after the reader left");
+        assertEquals(null, readerFailure.get());
+        pool.flush(); // this thread's cache is empty; the dead threads' caches are counted as cached
+        SmrPool.Stats st = pool.stats();
+        assertEquals(11, st.freed(), st.toString());
+        assertBalanced(st);
+    }
+
+    /** Moves the domain's write and read sequences to {@code seq}, as a long busy life would (test only). */
+    static void ageDomain(Smr smr, long seq) throws Exception {
+        for (String field : new String[] {"wr", "rd", "tick"}) {
+            java.lang.reflect.Field f = Smr.class.getDeclaredField(field);
+            f.setAccessible(true);
+            ((dev.mpsafe.internal.PaddedLong) f.get(smr)).svValue(seq);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void shouldReuseABucketWhoseGoalWasLeftUnpolledWhileTheDomainAdvancedPastTheWrapWindow(Smr.Mode mode)
+            throws Exception {
+        Smr smr = Smr.create("stale-goal", mode);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(1).build();
+        Item freed = new Item();
+        pool.free(freed); // tagged with goal 1 (DEFERRED: the next sequence), left pending
+        assertEquals(1, pool.stats().pending());
+        // A shared domain's other writers and pollers advance it 2^46 + 10 times meanwhile; no reader
+        // stays behind, so rd follows wr. The pending goal now reads as ahead of wr.
+        ageDomain(smr, (1L << 46) + 10);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> smr.poll(1));
+        assertTrue(e.getMessage().contains("is ahead of the write sequence"), "the public contract stays: "
+                + e.getMessage());
+        assertSame(freed, pool.allocate(), "the stale goal counts as passed: the bucket is reused");
+        pool.allocate(); // and the pool keeps working
+        SmrPool.Stats st = pool.stats();
+        assertEquals(1, st.reused(), st.toString());
+        assertBalanced(st);
+    }
+
+    @Test
+    void shouldRecoverItemsCachedByADeadThreadWhileOnlyRegisteredThreadsUseThePool() throws Exception {
+        Smr smr = Smr.create("recover", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(8).build();
+        pool.allocate(); // this thread registers first, so it will never inherit the helper's cache
+        Set<Item> freedByHelper = Collections.newSetFromMap(new IdentityHashMap<>());
+        Thread helper = new Thread(() -> {
+            for (int i = 0; i < 7; i++) {
+                Item it = new Item();
+                freedByHelper.add(it);
+                pool.free(it); // 7 of a bucket of 8: they stay in the helper's free array
+            }
+        }, "helper");
+        helper.start();
+        helper.join();
+        assertEquals(7, pool.stats().cached());
+        pool.flush();
+        Set<Item> back = Collections.newSetFromMap(new IdentityHashMap<>());
+        // The scan for dead caches is rate-limited to one per max(16, bucketSize) refill misses.
+        for (int i = 0; i < 64 && back.size() < 7; i++) {
+            Item it = pool.allocate();
+            if (freedByHelper.contains(it)) {
+                back.add(it);
+            }
+        }
+        assertEquals(freedByHelper, back, "the dead thread's objects came back: " + pool.stats());
+        SmrPool.Stats st = pool.stats();
+        assertTrue(st.reused() >= 7, st.toString());
+        assertEquals(0, st.cached() + st.pending() + st.ready(), st.toString());
+        assertBalanced(st);
+    }
+
+    @Test
+    void shouldRefuseADoubleFreeStillInTheThreadsCacheWhenAssertionsEnabled() {
+        assertTrue(SmrPool.class.desiredAssertionStatus(), "tests run with -ea (see pom.xml)");
+        Smr smr = Smr.create("double-free", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(2).build();
+        Item x = pool.allocate();
+        pool.free(x);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.free(x));
+        assertTrue(e.getMessage().contains("SmrPool 'double-free': double free of")
+                && e.getMessage().contains("free bucket"), e.getMessage());
+        assertEquals(1, pool.stats().freed(), "the refused free took nothing: " + pool.stats());
+        Item y = new Item();
+        pool.free(y); // fills and tags the bucket {x, y}
+        Item first = pool.allocate(); // takes the bucket: one handed out, the other in the alloc bucket
+        Item cached = first == x ? y : x;
+        SmrPool.Local<Item> local = pool.local();
+        e = assertThrows(IllegalStateException.class, () -> local.free(cached));
+        assertTrue(e.getMessage().contains("double free") && e.getMessage().contains("alloc bucket"), e.getMessage());
+        Item second = pool.allocate();
+        assertSame(cached, second);
+        assertTrue(first != second, "one object handed out twice");
+        SmrPool.Stats st = pool.stats();
+        assertEquals(2, st.freed(), st.toString());
+        assertEquals(2, st.reused(), st.toString());
+        assertBalanced(st);
+    }
+
+    @Test
+    void shouldBalanceItsCountersThroughDropsFlushesAndFailingHooks() {
+        Smr smr = Smr.create("balance", Smr.Mode.DEFAULT);
+        AtomicInteger hooks = new AtomicInteger();
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).maxIdle(8).onReclaim(it -> {
+            if (hooks.incrementAndGet() % 7 == 0) {
+                throw new IllegalStateException("hook failed on purpose");
+            }
+        }).build();
+        java.util.Random random = new java.util.Random(1);
+        List<Item> live = new ArrayList<>();
+        for (int i = 0; i < 5000; i++) {
+            int op = random.nextInt(10);
+            try {
+                if (op < 5) {
+                    live.add(pool.allocate());
+                } else if (op < 9 && !live.isEmpty()) {
+                    pool.free(live.remove(live.size() - 1));
+                } else {
+                    pool.flush();
+                }
+            } catch (IllegalStateException e) {
+                assertEquals("hook failed on purpose", e.getMessage());
+            }
+        }
+        SmrPool.Stats st = pool.stats();
+        assertTrue(st.reclaimFailures() > 0 && st.dropped() > 0, "the run exercised failures and drops: " + st);
+        assertBalanced(st);
+        assertEquals(live.size(), st.created() + st.reused() - st.freed(), "objects out: " + st);
+    }
 }
