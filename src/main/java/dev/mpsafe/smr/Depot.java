@@ -423,6 +423,11 @@ final class Depot<T> {
      * buckets queued behind it until the head's goal passes: see {@link Smr#pollIssued}.)
      */
     private void enqueuePending(Bucket b) {
+        final Bucket last = pending.peekLast();
+        if (last == null || Smr.delta(last.goal, b.goal) <= 0) {
+            pending.addLast(b); // the usual case, without an iterator: retire allocates nothing
+            return;
+        }
         int later = 0;
         for (java.util.Iterator<Bucket> it = pending.descendingIterator(); it.hasNext(); ) {
             if (Smr.delta(it.next().goal, b.goal) <= 0) {
