@@ -132,11 +132,15 @@ public final class Kcont {
      * Closing (giving the continuation's place in the group back). The group counts its
      * continuations so that every inbox has room for all of them (I1's "put cannot fail"); a place
      * may be given back only once no inbox holds an entry for the continuation and none ever will.
-     * close() sets C and clears P in one CAS. If its witness had Q clear, no entry exists and none
-     * can be made (every transition that sets Q requires C clear, in the same CAS), so close()
-     * gives the place back. Otherwise the entry's taker does: the worker CAS that clears Q (intake,
-     * a forward of a closed continuation, the ending worker's discard) sees C in its witness. Q is
-     * cleared only by the holder of the entry, so exactly one of them gives the place back.
+     * close() sets C and clears P in one CAS. If its witness had Q set, an entry exists; otherwise
+     * the same CAS sets Q and close() puts an entry into the home inbox itself, so that the worker
+     * also unlinks the continuation from its queues (a closed far timer must not stay linked, body
+     * and all, until its deadline). No other transition sets Q once C is set (each requires C
+     * clear, in the same CAS). The entry's taker gives the place back: the worker CAS that clears Q
+     * (intake, a forward of a closed continuation, the ending worker's discard) sees C in its
+     * witness. Q is cleared only by the holder of the entry, so exactly one taker gives it back.
+     * A home that has already ended has empty queues and takes no entries: close() then clears
+     * the Q it set and gives the place back itself.
      *
      * Linearization points: schedule, reschedule and cancel at their successful CAS (or at the load
      * that showed P clear, for a cancel or reschedule that returns false); a run begins at the
@@ -154,8 +158,8 @@ public final class Kcont {
      *   O2 (KcontCancelTest) no run after cancel() returned true: cancel's CAS and the run CAS both
      *      require P and both clear it; of two CASes on one variable that expect the same P-set
      *      value, one fails, so the request is either run or cancelled, never both.
-     *   O3 (KcontDrainTest) drain returns only after the run finished: the worker clears R with an
-     *      atomic getAndBitwiseAnd after the body returned (a volatile write); drain returns only
+     *   O3 (KcontDrainTest) drain returns only after the run finished: the worker clears R with a
+     *      CAS after the body returned (a volatile write); drain returns only
      *      after a volatile read that saw R clear, or after being notified under the drain monitor
      *      by the worker that saw W in that same atomic operation. A drainer sets W with a CAS that
      *      requires R, while holding the monitor; the worker takes the monitor to notify, so it
@@ -490,9 +494,38 @@ public final class Kcont {
         w.post(this);
         // Dekker with Worker.idle(): post's CAS on the inbox index is the store, wakeFor's volatile
         // load of the worker's wake-up time the load.
-        w.wakeFor(tick);
+        w.wakeFor(wakeTick(tick));
         // Dekker with Worker.terminate(): the same CAS is the store, this the load.
         withdrawIfDead(w);
+    }
+
+    /**
+     * The tick to wake the worker for after our put: {@code tick}, or the request now in the state
+     * word if that is earlier. Between our CAS that set Q and our put, another thread may have
+     * rescheduled (or cancelled and scheduled) this continuation earlier. Finding Q set, it relied
+     * on our entry and called wakeFor itself, but before our put: the worker it woke found the
+     * inbox empty and may have parked again, until a tick later than that request. So we look
+     * again (Dekker, volatile on both sides): our put (a volatile CAS) precedes this load, the
+     * other thread's CAS of the state precedes its load of wakeAt. If this load misses that CAS,
+     * our put came first and the other thread's wakeFor judged a worker that either sees our
+     * entry or had announced its park (so it was woken); if it sees it, we wake for it here.
+     * {@code tick} is a reference within 2^39 ticks of any request's deadline (both are deadlines
+     * from about now), so it rebuilds the stored 40 bits. Regression: KcontThreadedTest
+     * shouldWakeTheWorkerForARequestMadeEarlierWhileTheEntryItReliesOnWasBeingPut.
+     */
+    private long wakeTick(long tick) {
+        if (tick == IMMEDIATE) {
+            return tick;
+        }
+        final long s = lvState();
+        if ((s & PENDING) == 0) {
+            return tick;
+        }
+        if ((s & NOW) != 0) {
+            return IMMEDIATE;
+        }
+        final long d = deadlineTick(s, tick);
+        return d - tick < 0 ? d : tick;
     }
 
     /**
@@ -534,22 +567,37 @@ public final class Kcont {
      * (a last run that closes itself). A body that tries to schedule itself again after it was
      * closed gets the {@code IllegalStateException}, a failure like any other; to stop a
      * continuation that re-arms itself, {@link #drain()} it first (drain cancels the re-arm), then
-     * close it. The place is given back at once if no worker's inbox holds an entry for this
-     * continuation, and otherwise when the worker takes that entry (its next round), because every
-     * inbox must keep room for every continuation; {@link KcontGroup#kcontCount()} shows it.
-     * Idempotent.
+     * close it. The place is given back when the continuation's worker has unlinked it from its
+     * queues: close() hands it an entry and wakes it, and its next round takes the entry (every
+     * inbox must keep room for every continuation, so the place cannot come back before).
+     * {@link KcontGroup#kcontCount()} shows it. Idempotent.
      */
     public void close() {
         long s;
+        Worker h;
         do {
             s = lvState();
             if ((s & CLOSED) != 0) {
                 return;
             }
-        } while (!casState(s, (s & (RUNNING | QUEUED | WAITERS)) | CLOSED)); // P cleared: cancelled
-        if ((s & QUEUED) == 0) {
-            group.releaseKcont(); // no inbox entry exists, and none can be made (see the overview)
+            // With Q clear nobody forwards this continuation, so home is stable until our CAS
+            // (which sets Q) succeeds; with Q set we do not use h.
+            h = laHome();
+        } while (!casState(s, (s & (RUNNING | WAITERS)) | CLOSED | QUEUED)); // P cleared: cancelled
+        if ((s & QUEUED) != 0) {
+            return; // an entry exists: its taker unlinks the continuation and gives the place back
         }
+        // We set Q: the entry we put makes the home worker unlink the continuation from its wheel or
+        // run queues (a far timer would otherwise stay linked, body and all, until its deadline)
+        // and give the place back (intake; the overview's "Closing").
+        if (h.isDead()) {
+            // Its queues were emptied when it ended, and nobody would take the entry.
+            if (dropEntryIfClosed()) {
+                group.releaseKcont();
+            }
+            return;
+        }
+        enqueue(h, IMMEDIATE); // if h dies meanwhile, its end takes the entry or it stays there (docs)
     }
 
     /**

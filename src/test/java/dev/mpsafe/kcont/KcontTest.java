@@ -707,12 +707,16 @@ class KcontTest {
         w.kcont("b", Priority.NET, runs::incrementAndGet);
         assertThrows(IllegalStateException.class, () -> w.kcont("c", Priority.NET, () -> { }));
         assertEquals(2, g.kcontCount());
-        assertTrue(a.schedule(5, TimeUnit.MILLISECONDS));
+        assertTrue(a.schedule(1, TimeUnit.HOURS));
         assertEquals(0, w.runRound()); // a is now linked in the wheel; its inbox entry is taken
+        assertEquals(1, w.stats().queueDepth());
         a.close();
         assertTrue(a.isClosed());
         assertFalse(a.isPending(), "close() cancels the pending request");
-        assertEquals(1, g.kcontCount(), "no inbox entry: the place comes back at once");
+        assertEquals(2, g.kcontCount(), "the place comes back once the worker has unlinked a");
+        assertEquals(0, w.runRound());
+        assertEquals(0, w.stats().queueDepth(), "the closed continuation stayed linked in the wheel");
+        assertEquals(1, g.kcontCount());
         IllegalStateException e = assertThrows(IllegalStateException.class, a::schedule);
         assertEquals("kcont 'a' is closed", e.getMessage());
         assertThrows(IllegalStateException.class, () -> a.schedule(1, TimeUnit.MILLISECONDS));
@@ -725,7 +729,7 @@ class KcontTest {
         Kcont c = w.kcont("c", Priority.NET, runs::incrementAndGet);
         clock.advance(10 * MS);
         assertTrue(c.schedule());
-        assertEquals(1, w.runRound(), "only c runs; a's wheel entry is stale");
+        assertEquals(1, w.runRound(), "only c runs");
         assertEquals(1, runs.get());
         assertEquals(0, g.rejectedCount(), "closing is not a refusal");
         assertEquals(0, g.discardedCount(), "nor a discard");
@@ -781,6 +785,23 @@ class KcontTest {
     }
 
     @Test
+    void shouldNotKeepClosedFarTimersLinkedUntilTheirDeadline() {
+        // One continuation per connection, each with a far timer, closed as the connection ends:
+        // neither the places nor the linked objects (and what their bodies hold) may pile up.
+        KcontGroup g = manual().maxKconts(4).build();
+        Worker w = g.worker(0);
+        for (int i = 0; i < 1_000; i++) {
+            Kcont k = w.kcont("conn" + i, Priority.CLOCK, () -> { });
+            assertTrue(k.schedule(1, TimeUnit.HOURS));
+            w.runRound();
+            k.close();
+        }
+        w.runRound();
+        assertEquals(0, g.kcontCount());
+        assertEquals(0, w.stats().queueDepth(), "closed timers still linked in the wheel");
+    }
+
+    @Test
     void shouldLetARunCloseItsOwnContinuation() {
         KcontGroup g = manual().build();
         Worker w = g.worker(0);
@@ -793,9 +814,9 @@ class KcontTest {
         assertTrue(self[0].schedule());
         assertEquals(1, w.runRound());
         assertTrue(self[0].isClosed());
-        assertEquals(0, g.kcontCount());
         assertThrows(IllegalStateException.class, self[0]::schedule);
-        assertEquals(0, w.runRound());
+        assertEquals(0, w.runRound()); // takes the entry close() put
+        assertEquals(0, g.kcontCount());
         assertEquals(1, runs.get());
     }
 }

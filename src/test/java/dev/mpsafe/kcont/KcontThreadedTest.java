@@ -433,6 +433,36 @@ class KcontThreadedTest {
         g.close();
     }
 
+    @Test
+    void shouldWakeTheWorkerForARequestMadeEarlierWhileTheEntryItReliesOnWasBeingPut() throws Exception {
+        KcontGroup g = KcontGroup.builder("wake").workers(1).build();
+        Worker w = g.worker(0);
+        w.kcont("anchor", Priority.CLOCK, () -> { }).schedule(300, TimeUnit.MILLISECONDS);
+        AtomicLong ranAt = new AtomicLong();
+        CountDownLatch ran = new CountDownLatch(1);
+        Kcont k = w.kcont("k", Priority.CLOCK, () -> {
+            ranAt.set(System.nanoTime());
+            ran.countDown();
+        });
+        Thread t = awaitThread(w);
+        waitUntilBlocked(t); // parked until the anchor's tick
+        // P1, a schedule(400 ms) between its CAS (P and Q set) and its put:
+        long tick400 = g.deadlineTick(400, TimeUnit.MILLISECONDS);
+        long s = k.lvState();
+        assertTrue(k.casState(s, s | Kcont.PENDING | Kcont.QUEUED | Kcont.COUNT_ONE | Kcont.deadlineBits(tick400)));
+        long t0 = System.nanoTime();
+        // P2 moves the request to 5 ms; Q is set, so it relies on P1's entry and wakes the worker
+        // itself, which finds the inbox still empty and parks again until the anchor.
+        assertTrue(k.reschedule(5, TimeUnit.MILLISECONDS));
+        Thread.sleep(50);
+        waitUntilBlocked(t);
+        k.enqueue(w, tick400); // P1 resumes: the put, and its wake-up decision
+        assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS));
+        long ms = TimeUnit.NANOSECONDS.toMillis(ranAt.get() - t0);
+        assertTrue(ms < 150, "the 5 ms request ran " + ms + " ms after it was made: the worker slept until the anchor");
+        g.close();
+    }
+
     /** The worker's thread, once it has started. */
     static Thread awaitThread(Worker w) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
