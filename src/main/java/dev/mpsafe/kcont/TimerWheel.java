@@ -9,8 +9,10 @@ package dev.mpsafe.kcont;
  * Level 1 has {@code size} slots of {@code size} ticks each ("blocks"); at each block boundary the
  * block's slot is cascaded into level 0. Deadlines beyond level 1's reach wait in a far list that
  * is redistributed once per level-1 revolution ({@code size * size} ticks). Insert and unlink are
- * O(1); advancing costs O(1) per tick plus O(1) per entry moved, and an empty level 0 is skipped
- * block by block.
+ * O(1); advancing costs O(1) per tick plus O(1) per entry moved, and with an empty level 0 it jumps
+ * straight to the next block boundary that has work (a non-empty level-1 slot, or a far
+ * redistribution). {@link #nextDueTick()} names that same next event, so an idle worker with only
+ * far timers parks until it, rather than waking at every block boundary.
  */
 final class TimerWheel {
     final int size;
@@ -19,6 +21,7 @@ final class TimerWheel {
     private final KList[] level0;
     private final long[] bitmap; // level-0 slots that may be non-empty (cleared lazily)
     private final KList[] level1;
+    private final long[] bitmap1; // level-1 slots that may be non-empty (cleared lazily)
     private final KList far = new KList(true);
     /** The next tick to process: every tick before it has been processed. */
     long current;
@@ -36,6 +39,7 @@ final class TimerWheel {
             level1[i] = new KList(true);
         }
         this.bitmap = new long[(size + 63) >>> 6];
+        this.bitmap1 = new long[(size + 63) >>> 6];
         this.current = startTick;
     }
 
@@ -48,7 +52,9 @@ final class TimerWheel {
             level0[slot].add(k);
             bitmap[slot >>> 6] |= 1L << slot;
         } else if ((d >> shift) - (current >> shift) < size) {
-            level1[(int) ((d >> shift) & mask)].add(k);
+            final int slot = (int) ((d >> shift) & mask);
+            level1[slot].add(k);
+            bitmap1[slot >>> 6] |= 1L << slot;
         } else {
             far.add(k);
         }
@@ -70,8 +76,9 @@ final class TimerWheel {
                 }
                 cascade(level1[(int) ((t >> shift) & mask)]);
             } else if (level0Empty()) {
-                // Nothing in level 0: jump to the next block boundary (or past tick).
-                current = Math.min(tick + 1, (t | mask) + 1);
+                // Nothing in level 0: jump to the next block boundary with work (or past tick).
+                // The boundaries in between have empty level-1 slots and no far redistribution.
+                current = Math.min(tick + 1, nextBoundaryWithWork((t | mask) + 1));
                 continue;
             }
             final int slot = (int) (t & mask);
@@ -94,6 +101,7 @@ final class TimerWheel {
         }
         moveAll(far, sink);
         java.util.Arrays.fill(bitmap, 0L);
+        java.util.Arrays.fill(bitmap1, 0L);
     }
 
     private void moveAll(KList from, KList sink) {
@@ -110,6 +118,42 @@ final class TimerWheel {
             count--;
             insert(k, k.armedTick);
         }
+    }
+
+    /**
+     * The first block boundary at or after {@code boundary} (itself one) at which advance has
+     * something to do above level 0: a block whose level-1 slot is non-empty (its cascade), or a
+     * far redistribution (a multiple of {@code size * size} ticks) while the far list holds
+     * entries; {@code Long.MAX_VALUE} if neither. Level-1 entries all lie within one revolution of
+     * level 1 from the current block (insert's rule), so one pass over the level-1 slots from the
+     * boundary's block finds the first; stale bits of slots emptied by unlinks are cleared on the way.
+     */
+    private long nextBoundaryWithWork(long boundary) {
+        long best = Long.MAX_VALUE;
+        if (!far.isEmpty()) {
+            final long span = (long) size << shift; // size * size ticks
+            best = Math.floorDiv(boundary + span - 1, span) * span; // the next multiple of span
+        }
+        final long firstBlock = boundary >> shift;
+        for (long b = firstBlock; b < firstBlock + size; b++) {
+            final long start = b << shift;
+            if (best != Long.MAX_VALUE && start - best >= 0) {
+                break;
+            }
+            final int slot = (int) (b & mask);
+            final long word = bitmap1[slot >>> 6];
+            if (word == 0) {
+                b |= 63; // skip the rest of this word
+                continue;
+            }
+            if ((word & (1L << slot)) != 0) {
+                if (!level1[slot].isEmpty()) {
+                    return start;
+                }
+                bitmap1[slot >>> 6] &= ~(1L << slot); // stale: its entries were unlinked
+            }
+        }
+        return best;
     }
 
     private void redistributeFar() {
@@ -131,17 +175,29 @@ final class TimerWheel {
     }
 
     /**
-     * Returns the earliest tick at which {@link #advance} may move something (a non-empty level-0
-     * slot, or the next block boundary when only level 1 or the far list hold entries), or
-     * {@code Long.MAX_VALUE} if the wheel is empty.
+     * Returns the earliest tick at which {@link #advance} may move something: the tick of the first
+     * non-empty level-0 slot, or a block boundary with work above level 0 (a non-empty level-1
+     * block, whose entries are due in it or later; a far redistribution, whose entries are due no
+     * earlier), whichever comes first; {@code Long.MAX_VALUE} if the wheel is empty. Never later
+     * than the earliest deadline in the wheel.
      */
     long nextDueTick() {
         if (count == 0) {
             return Long.MAX_VALUE;
         }
         final long base = current;
-        final long boundary = (base | mask) + 1;
-        for (long t = base; t < boundary; t++) {
+        // A current tick on a block boundary has not been processed yet, so its cascade (and a far
+        // redistribution there) is still to come: it counts as a boundary with work. Naming the
+        // next boundary instead would let a level-1 entry due in this block wait a whole block.
+        final long firstBoundary = (base & mask) == 0 ? base : (base | mask) + 1;
+        // One revolution of level 0 from base, in tick order: entries due in this block, then
+        // those due in the next one (in the slots before base's).
+        return Math.min(firstLevel0(base, base + size), nextBoundaryWithWork(firstBoundary));
+    }
+
+    /** The first tick in [from, to) whose level-0 slot is non-empty, or Long.MAX_VALUE. */
+    private long firstLevel0(long from, long to) {
+        for (long t = from; t < to; t++) {
             final int slot = (int) (t & mask);
             final long word = bitmap[slot >>> 6];
             if (word == 0) {
@@ -155,6 +211,6 @@ final class TimerWheel {
                 bitmap[slot >>> 6] &= ~(1L << slot); // stale bit: the entries were unlinked
             }
         }
-        return boundary;
+        return Long.MAX_VALUE;
     }
 }
