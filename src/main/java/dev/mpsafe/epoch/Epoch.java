@@ -86,7 +86,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * tag put in it, which can only delay its callbacks. dispatch takes the ready buckets (tag + 2 <=
      * G) under cbLock, in tag order, swaps in spare arrays, and runs the callbacks outside the lock,
      * serialized by dispatchLock (never re-entered from a callback), so batches complete in the
-     * order they were taken. Completion does NOT follow call order: a later call can raise a
+     * order they were taken. One dispatch reads G once, at entry, and takes only the buckets ready
+     * then (each at most once), so its work is bounded even while other threads keep calling. Completion does NOT follow call order: a later call can raise a
      * bucket's tag and hold back the callbacks already in it while another bucket runs.
      *
      * barrier(): under cbLock, note every non-empty bucket's count of batches taken so far, and the
@@ -374,8 +375,26 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         return dispatchLock.isHeldByCurrentThread() || Thread.currentThread() == reclaimer;
     }
 
-    /** Runs the callbacks whose grace period has passed; returns how many ran. */
+    /** Runs the callbacks ready at entry (as {@link #dispatchReady(long[], long)}); returns how many ran. */
     private int dispatchReady() {
+        return dispatchReady(null, 0);
+    }
+
+    /**
+     * Runs the callbacks whose grace period had passed when it was called, and no others; returns
+     * how many ran. With a barrier's target ({@code need} non-null), stops as soon as the barrier
+     * is reached.
+     *
+     * <p>The work is bounded: the epoch is read once, at entry, and only the buckets ready at that
+     * epoch are taken, each at most once (one pass over the buckets, as ck_epoch_poll). It used to
+     * loop until no bucket was ready, re-reading the epoch each time; with caller-run callbacks,
+     * threads that kept calling kept buckets filling and the epoch moving, so the thread holding
+     * dispatchLock never left: a "non-blocking" poll() ran for seconds, a barrier() long past its
+     * own target, a call() at the bound as an endless worker for the others. What becomes ready
+     * later is left to the next dispatch (the next poll(), barrier round, call at the bound, or
+     * domain-thread round), so nothing is lost.
+     */
+    private int dispatchReady(long[] need, long inFlight) {
         if (dispatchLock.isHeldByCurrentThread()) {
             return 0; // called from a callback: the batch being run must finish first
         }
@@ -384,13 +403,24 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         }
         try {
             int ran = 0;
-            for (;;) {
+            long g = 0; // the epoch at entry; read under cbLock on the first pass
+            // At most one batch per bucket: once bucket b has been taken at epoch g, a callback put
+            // in it later is tagged with the epoch read under cbLock after our read, so >= g, and
+            // is not ready at g (that needs tag + 2 <= g). The loop bound only makes that explicit.
+            for (int pass = 0; pass < BUCKETS; pass++) {
                 Runnable[] batch;
                 int n;
                 int taken;
                 cbLock.lock();
                 try {
-                    long g = global.lvValue();
+                    if (pass == 0) {
+                        // Read once: a stale g is conservative (G only grows, so a bucket ready at
+                        // g is ready now), and a fixed g bounds the work of this call.
+                        g = global.lvValue();
+                    }
+                    if (need != null && barrierReachedLocked(need, inFlight)) {
+                        return ran; // the barrier's own callbacks have run: not a worker for later ones
+                    }
                     int best = -1;
                     for (int b = 0; b < BUCKETS; b++) {
                         if (bucketSize[b] > 0 && bucketTag[b] + 2 <= g
@@ -437,6 +467,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                     cbLock.unlock();
                 }
             }
+            return ran;
         } finally {
             dispatchLock.unlock();
         }
@@ -482,8 +513,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             Reader blocker = tryAdvance();
             if (ownThread) {
                 wakeReclaimer();
-            } else {
-                dispatchReady();
+            } else if (dispatchReady(need, inFlight) > 0) { // stops once this barrier is reached
+                continue; // progress: look again at once (each dispatch is bounded)
             }
             if (barrierReached(need, inFlight)) {
                 break;
@@ -498,18 +529,23 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     private boolean barrierReached(long[] need, long inFlight) {
         cbLock.lock();
         try {
-            if (batchesDone < inFlight) {
-                return false;
-            }
-            for (int b = 0; b < BUCKETS; b++) {
-                if (bucketDone[b] < need[b]) {
-                    return false;
-                }
-            }
-            return true;
+            return barrierReachedLocked(need, inFlight);
         } finally {
             cbLock.unlock();
         }
+    }
+
+    /** {@link #barrierReached} with cbLock held. */
+    private boolean barrierReachedLocked(long[] need, long inFlight) {
+        if (batchesDone < inFlight) {
+            return false;
+        }
+        for (int b = 0; b < BUCKETS; b++) {
+            if (bucketDone[b] < need[b]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Refuses a wait for callbacks from the thread that runs them: it would wait for itself. */

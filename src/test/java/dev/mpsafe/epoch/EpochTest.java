@@ -427,6 +427,96 @@ class EpochTest {
         e.close();
     }
 
+    private static void spinFor(long nanos) {
+        long t0 = System.nanoTime();
+        while (System.nanoTime() - t0 < nanos) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * With caller-run callbacks, one dispatch used to loop until no bucket was ready, re-reading
+     * the epoch; another thread that keeps calling and advancing kept a bucket ready forever, so
+     * the poll(), barrier() or call() at the bound that held the dispatch never returned while it
+     * ran. Made deterministic here: each time the dispatcher runs the feeder's callback, the feeder
+     * thread calls again and advances the epoch past that call's grace period before the callback
+     * returns, so a bucket is always ready again when the batch ends. Each call's work is bounded
+     * now: only the buckets ready at its entry.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"poll", "barrier", "callAtTheBound"})
+    void shouldReturnWhileAnotherThreadKeepsCallingAndAdvancing(String op) throws Exception {
+        Epoch e = Epoch.create(GraceOptions.named("busy-" + op).withCallbacksOnDomainThread(false)
+                .withMaxPendingCallbacks(2));
+        java.util.concurrent.SynchronousQueue<Boolean> fed = new java.util.concurrent.SynchronousQueue<>();
+        java.util.concurrent.Semaphore feed = new java.util.concurrent.Semaphore(0);
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger feederRan = new AtomicInteger();
+        AtomicReference<Runnable> feederCb = new AtomicReference<>();
+        feederCb.set(() -> {
+            feederRan.incrementAndGet();
+            if (stop.get()) {
+                return;
+            }
+            feed.release(); // ask the feeder thread for the next call, and wait until it is ready
+            try {
+                fed.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Thread feeder = new Thread(() -> {
+            try {
+                while (!stop.get()) {
+                    if (feed.tryAcquire(10, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                        try (Section s = e.enter()) {
+                            e.call(feederCb.get()); // in a section: accepted even at the bound, never waits
+                        }
+                        e.synchronize(); // the new call's grace period has passed: it is ready now
+                        fed.put(Boolean.TRUE);
+                    }
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        }, "feeder");
+        feeder.start();
+        e.call(feederCb.get());
+        e.synchronize(); // ready
+        AtomicInteger mineRan = new AtomicInteger();
+        Thread worker = new Thread(() -> {
+            switch (op) {
+                case "poll" -> e.poll();
+                case "barrier" -> {
+                    e.call(mineRan::incrementAndGet);
+                    e.barrier();
+                }
+                default -> {
+                    e.call(mineRan::incrementAndGet); // two pending: the domain is at its bound
+                    e.synchronize(); // both ready, so the next call's relief runs them
+                    e.call(mineRan::incrementAndGet);
+                }
+            }
+        }, op + "-caller");
+        worker.start();
+        worker.join(5_000);
+        boolean returned = !worker.isAlive();
+        int fedCalls = feederRan.get();
+        stop.set(true);
+        worker.join(10_000);
+        feeder.join(10_000);
+        assertFalse(worker.isAlive() || feeder.isAlive(), "the threads did not end once the feeder stopped");
+        e.barrier();
+        e.close();
+        assertTrue(returned, op + "() did not return in 5 s while another thread kept calling ("
+                + fedCalls + " of its callbacks run meanwhile)");
+        if (op.equals("poll")) {
+            assertEquals(1, fedCalls, "poll() runs only what was ready at its entry");
+        } else {
+            assertTrue(mineRan.get() >= 1, "the worker's own callback ran");
+        }
+    }
+
     private static Thread findThread(String name) {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no thread " + name));
