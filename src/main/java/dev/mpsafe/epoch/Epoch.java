@@ -357,16 +357,22 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             final Reader blocker = tryAdvance(); // the reader holding the epoch back, if any
             if (ownThread) {
                 wakeReclaimer();
-            } else {
-                dispatchReady();
-                if (blocker == null) {
-                    continue;
+            } else if (dispatchReady() > 0) {
+                if (wait != null) {
+                    wait.progressed();
                 }
+                continue; // made room (or some): look again at once
             }
+            // Nothing ran: a reader holds the epoch back, or the callbacks are not ready yet, or
+            // another thread holds the dispatch (running a batch that may be long). A successful
+            // advance is not progress in the last case: looping at once there used to burn a core
+            // and push the epoch up millions of times. Back off as any wait does (a null blocker
+            // only pauses); the next round advances again, so the spin rounds cover the usual
+            // "two advances, then the bucket is ready" case.
             if (wait == null) {
                 wait = new GraceWait(options);
             }
-            wait.pause(blocker); // names it in a stall report, like synchronize()
+            wait.pause(blocker); // names a reader in a stall report, like synchronize()
         }
     }
 
@@ -663,12 +669,18 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         GraceWait wait = null;
         while (pendingCallbacks() > 0) {
             Reader blocker = tryAdvance();
-            if (dispatchReady() == 0 && blocker != null) {
-                if (wait == null) {
-                    wait = new GraceWait(options);
+            if (dispatchReady() > 0) {
+                if (wait != null) {
+                    wait.progressed();
                 }
-                wait.pause(blocker);
+                continue;
             }
+            // Nothing ran: as in relieve(), an advance alone is no progress while another thread
+            // (a caller-run poll() or barrier()) holds the dispatch; back off rather than spin.
+            if (wait == null) {
+                wait = new GraceWait(options);
+            }
+            wait.pause(blocker);
         }
     }
 

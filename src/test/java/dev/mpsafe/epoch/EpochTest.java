@@ -517,6 +517,60 @@ class EpochTest {
         }
     }
 
+    private static long cpuMillisOver(Thread t, long millis) throws InterruptedException {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadCpuTimeSupported(), "no per-thread CPU time here");
+        long cpu0 = mx.getThreadCpuTime(t.threadId());
+        Thread.sleep(millis);
+        return (mx.getThreadCpuTime(t.threadId()) - cpu0) / 1_000_000;
+    }
+
+    /**
+     * A call() at the bound (or a close()) whose advance succeeds while another thread holds the
+     * dispatch, running a slow callback, used to loop at once: a full core, a fence and a scan per
+     * pass, the epoch pushed up millions of times. It backs off like any other wait now.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"callAtTheBound", "close"})
+    void shouldBackOffRatherThanSpinWhileAnotherThreadRunsASlowCallback(String op) throws Exception {
+        Epoch e = Epoch.create(GraceOptions.named("slow-" + op).withCallbacksOnDomainThread(false)
+                .withMaxPendingCallbacks(1));
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        e.call(() -> {
+            running.countDown();
+            try {
+                finish.await(); // slow: the dispatcher holds the dispatch until the test lets it go
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        e.synchronize(); // ready now
+        Thread dispatcher = new Thread(e::poll, "dispatcher");
+        dispatcher.start();
+        assertTrue(running.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        // The slow callback has not completed: still pending, so the domain is at its bound.
+        long epoch0 = e.epoch();
+        Thread waiter = new Thread(op.equals("close") ? e::close : () -> e.call(() -> { }), op);
+        waiter.start();
+        Thread.sleep(100); // past the spin and yield rounds
+        long cpuMs = cpuMillisOver(waiter, 300);
+        long advances = e.epoch() - epoch0;
+        boolean waited = waiter.isAlive();
+        finish.countDown();
+        dispatcher.join();
+        waiter.join(10_000);
+        assertFalse(waiter.isAlive(), op + " did not finish once the slow callback had");
+        assertTrue(waited, op + " must wait for the slow callback");
+        assertTrue(cpuMs < 100, op + " spun while another thread ran a slow callback: " + cpuMs
+                + " ms of CPU in 300 ms, the epoch advanced " + advances + " times");
+        if (!e.isClosed()) {
+            e.barrier();
+            e.close();
+        }
+        assertEquals(0, e.pendingCallbacks());
+    }
+
     private static Thread findThread(String name) {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no thread " + name));
