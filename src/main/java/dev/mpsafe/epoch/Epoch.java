@@ -33,6 +33,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #pendingHighWater()}). Readers are scanned only when something is waiting: a domain with
  * no pending callbacks and no waiting writer does no work at all.
  *
+ * <p>Interrupts: {@link #synchronize()}, {@link #barrier()}, a {@link #call} that waits at the
+ * bound and {@link #close()} are not interruptible; they wait through an interrupt and return with
+ * the interrupt status still set. Every callback starts with the interrupt status clear, and
+ * whatever it leaves is dropped: with callbacks on the callers' threads, the caller's own status is
+ * saved before each batch it runs and restored after, so a callback can neither see the caller's
+ * interrupt nor clear or set it for the caller.
+ *
  * <p>{@link #close()} stops the domain thread and runs every pending callback on the caller.
  *
  * <p>Thread safety: safe for any number of readers and writers.
@@ -448,20 +455,36 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                 } finally {
                     cbLock.unlock();
                 }
-                for (int i = 0; i < n; i++) {
-                    Runnable cb = batch[i];
-                    batch[i] = null;
-                    try {
-                        cb.run();
-                    } catch (Throwable t) {
-                        failures++; // only under dispatchLock
+                // With caller-run callbacks the batch runs on a caller's thread (poll, barrier, a
+                // call at the bound, close): its interrupt status is the caller's, not the
+                // callbacks'. Each callback starts with it clear (the caller's interrupt is not
+                // meant for it, and would make its blocking calls throw), whatever a callback
+                // leaves is dropped (it would leak into the next callback, or into the caller,
+                // whose "restore the interrupt" idiom would then be wrong either way), and the
+                // caller's own status is put back after the batch. The domain thread gets the same
+                // treatment; reclaimLoop also clears what an outside interrupt left.
+                final boolean callerInterrupted = Thread.interrupted();
+                try {
+                    for (int i = 0; i < n; i++) {
+                        Runnable cb = batch[i];
+                        batch[i] = null;
                         try {
-                            options.callbackErrorHandler().accept(cb, t);
-                        } catch (Throwable ignored) {
-                            // the handler failed too; the failure is still counted
+                            cb.run();
+                        } catch (Throwable t) {
+                            failures++; // only under dispatchLock
+                            try {
+                                options.callbackErrorHandler().accept(cb, t);
+                            } catch (Throwable ignored) {
+                                // the handler failed too; the failure is still counted
+                            }
                         }
+                        Thread.interrupted(); // drop what the callback (or its handler) left
+                        completed++; // only under dispatchLock; volatile for barrier waiters
                     }
-                    completed++; // only under dispatchLock; volatile for barrier waiters
+                } finally {
+                    if (callerInterrupted) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
                 ran += n;
                 cbLock.lock();

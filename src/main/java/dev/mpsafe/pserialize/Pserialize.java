@@ -219,7 +219,8 @@ public final class Pserialize implements GraceDomain {
     // Write side
 
     /**
-     * Returns after every section that began before the call has ended (pserialize_perform).
+     * Returns after every section that began before the call has ended (pserialize_perform). Not
+     * interruptible: keeps the caller's interrupt status (see {@link GraceDomain#synchronize()}).
      *
      * @throws IllegalStateException if the calling thread is inside a section of this domain
      */

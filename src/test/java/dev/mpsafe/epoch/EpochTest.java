@@ -189,6 +189,43 @@ class EpochTest {
         e.close();
     }
 
+    /**
+     * With caller-run callbacks a batch runs on the caller's thread: a callback must neither see
+     * the caller's interrupt nor clear or set it for the caller.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void shouldKeepTheCallersInterruptStatusAcrossCallbacksItRuns(boolean callerInterrupted) throws Exception {
+        Epoch e = epoch(false);
+        List<Boolean> seen = new CopyOnWriteArrayList<>();
+        AtomicReference<Boolean> after = new AtomicReference<>();
+        AtomicReference<Thread> ranOn = new AtomicReference<>();
+        Thread caller = new Thread(() -> {
+            e.call(() -> {
+                ranOn.set(Thread.currentThread());
+                seen.add(Thread.currentThread().isInterrupted());
+                Thread.interrupted(); // clears: must not clear the caller's interrupt
+            });
+            e.call(() -> {
+                seen.add(Thread.currentThread().isInterrupted());
+                Thread.currentThread().interrupt(); // the "restore the interrupt" idiom: must not leak
+            });
+            e.call(() -> seen.add(Thread.currentThread().isInterrupted())); // after one that set it
+            if (callerInterrupted) {
+                Thread.currentThread().interrupt();
+            }
+            e.barrier(); // runs them here; not interruptible
+            after.set(Thread.currentThread().isInterrupted());
+        }, "interrupt-caller");
+        caller.start();
+        caller.join(20_000);
+        assertFalse(caller.isAlive());
+        assertSame(caller, ranOn.get(), "caller-run mode runs the callbacks on the barrier's thread");
+        assertEquals(List.of(false, false, false), seen, "each callback starts with the interrupt status clear");
+        assertEquals(callerInterrupted, after.get(), "the caller's interrupt status is its own after the callbacks");
+        e.close();
+    }
+
     @Test
     void shouldReportTheReaderThatHoldsACallAtTheBound() throws Exception {
         AtomicReference<String> reported = new AtomicReference<>();
