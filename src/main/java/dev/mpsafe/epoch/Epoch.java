@@ -144,6 +144,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
     private final boolean ownThread;
     private volatile Thread reclaimer;
+    /** Starts the domain thread; a test replaces it to make the start fail. */
+    volatile java.util.function.Consumer<Thread> threadStarter = Thread::start;
     private volatile boolean closed;
 
     private Epoch(GraceOptions options) {
@@ -290,6 +292,14 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Callbacks
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalStateException also if the domain thread had to be started and could not be
+     *     (the process is out of native threads): the callback was accepted all the same and runs
+     *     once a later {@code call}, {@link #poll()} or {@link #barrier()} starts the thread, or on
+     *     {@link #close()}
+     */
     @Override
     public void call(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
@@ -343,7 +353,9 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             }
             relieve(); // at the bound: make room (or wait for it) outside the lock, then try again
         }
-        if (ownThread && pendingBefore == 0) {
+        // The first pending callback wakes the domain thread (it parks with nothing pending); so
+        // does any call while there is none, in case starting it failed before (wakeReclaimer).
+        if (ownThread && (pendingBefore == 0 || reclaimer == null)) {
             wakeReclaimer();
         }
     }
@@ -615,9 +627,25 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             synchronized (this) {
                 t = reclaimer;
                 if (t == null && !closed) {
-                    t = Thread.ofPlatform().daemon().name("mpsafe-epoch-" + name()).unstarted(this::reclaimLoop);
+                    // No inheritable thread-locals: the thread outlives the caller that happens to
+                    // start it, and must not keep (or leak to callbacks) that caller's values.
+                    t = Thread.ofPlatform().daemon().inheritInheritableThreadLocals(false)
+                            .name("mpsafe-epoch-" + name()).unstarted(this::reclaimLoop);
+                    // Published before start(): dispatching() compares with it, so a callback on
+                    // the new thread that calls barrier() or call() at the bound must already see
+                    // it (else it would wait for itself). Hence the reset if start() fails: an
+                    // unstarted thread left here would never run a callback, and every later wake
+                    // would take it for the domain thread, so barrier() and calls at the bound
+                    // would hang. Reset, the next wake tries again.
                     reclaimer = t;
-                    t.start();
+                    try {
+                        threadStarter.accept(t);
+                    } catch (Throwable x) {
+                        reclaimer = null;
+                        throw new IllegalStateException("epoch '" + name() + "': could not start its domain"
+                                + " thread (" + x + "); the pending callbacks stay pending, none lost, until a"
+                                + " later call(), poll() or barrier() starts it or close() runs them", x);
+                    }
                     return;
                 }
             }

@@ -227,6 +227,46 @@ class EpochTest {
     }
 
     @Test
+    void shouldNotHandTheFirstCallersInheritableThreadLocalsToTheDomainThread() throws Exception {
+        InheritableThreadLocal<String> local = new InheritableThreadLocal<>();
+        local.set("first caller's");
+        try {
+            Epoch e = epoch(true);
+            AtomicReference<String> seen = new AtomicReference<>("not run");
+            CountDownLatch ran = new CountDownLatch(1);
+            e.call(() -> { // starts the domain thread
+                seen.set(local.get());
+                ran.countDown();
+            });
+            assertTrue(ran.await(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(null, seen.get(), "the domain thread inherited the first caller's thread-locals");
+            e.close();
+        } finally {
+            local.remove();
+        }
+    }
+
+    @Test
+    void shouldReportAFailedStartOfTheDomainThreadAndStartItLater() {
+        Epoch e = epoch(true);
+        e.threadStarter = t -> {
+            throw new OutOfMemoryError("unable to create native thread (test)");
+        };
+        AtomicInteger ran = new AtomicInteger();
+        IllegalStateException first = assertThrows(IllegalStateException.class, () -> e.call(ran::incrementAndGet));
+        assertTrue(first.getMessage().contains("epoch-test") && first.getMessage().contains("could not start"),
+                first.getMessage());
+        assertTrue(first.getCause() instanceof OutOfMemoryError, String.valueOf(first.getCause()));
+        assertEquals(1, e.pendingCallbacks(), "the callback was accepted all the same");
+        // Still failing: barrier() reports it rather than waiting forever for a thread that never ran.
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(IllegalStateException.class, e::barrier));
+        e.threadStarter = Thread::start;
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> e.barrier()); // starts it now
+        assertEquals(1, ran.get());
+        e.close();
+    }
+
+    @Test
     void shouldReportTheReaderThatHoldsACallAtTheBound() throws Exception {
         AtomicReference<String> reported = new AtomicReference<>();
         CountDownLatch stalled = new CountDownLatch(1);
