@@ -686,9 +686,12 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
     /**
      * Stops the domain thread, then runs every pending callback on the calling thread (waiting for
-     * their grace periods). Further {@link #call} attempts throw.
+     * their grace periods). Further {@link #call} attempts throw. Not interruptible: keeps the
+     * interrupt status.
      *
-     * @throws IllegalStateException if the calling thread is inside a section of this domain
+     * @throws IllegalStateException if the calling thread is inside a section of this domain, or is
+     *     running one of its callbacks (or is its domain thread): either way it would wait for
+     *     itself. Nothing is closed then.
      */
     @Override
     public void close() {
