@@ -94,8 +94,9 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * G) under cbLock, in tag order, swaps in spare arrays, and runs the callbacks outside the lock,
      * serialized by dispatchLock (never re-entered from a callback), so batches complete in the
      * order they were taken. One dispatch reads G once, at entry, and takes only the buckets ready
-     * then (each at most once), so its work is bounded even while other threads keep calling. Completion does NOT follow call order: a later call can raise a
-     * bucket's tag and hold back the callbacks already in it while another bucket runs.
+     * then (each at most once), so its work is bounded even while other threads keep calling.
+     * Completion does NOT follow call order: a later call can raise a bucket's tag and hold back
+     * the callbacks already in it while another bucket runs.
      *
      * barrier(): under cbLock, note every non-empty bucket's count of batches taken so far, and the
      * total taken. It returns once the batch in flight at that moment (if any) has completed and,
@@ -295,10 +296,11 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     /**
      * {@inheritDoc}
      *
-     * @throws IllegalStateException also if the domain thread had to be started and could not be
-     *     (the process is out of native threads): the callback was accepted all the same and runs
-     *     once a later {@code call}, {@link #poll()} or {@link #barrier()} starts the thread, or on
-     *     {@link #close()}
+     * @throws NullPointerException if {@code callback} is null
+     * @throws IllegalStateException if the domain is closed; also if the domain thread had to be
+     *     started and could not be (the process is out of native threads): the callback was
+     *     accepted all the same and runs once a later {@code call}, {@link #poll()} or
+     *     {@link #barrier()} starts the thread, or on {@link #close()}
      */
     @Override
     public void call(Runnable callback) {
@@ -555,6 +557,9 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             if (ownThread) {
                 wakeReclaimer();
             } else if (dispatchReady(need, inFlight) > 0) { // stops once this barrier is reached
+                if (wait != null) {
+                    wait.progressed();
+                }
                 continue; // progress: look again at once (each dispatch is bounded)
             }
             if (barrierReached(need, inFlight)) {
