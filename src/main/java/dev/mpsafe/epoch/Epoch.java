@@ -33,6 +33,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #pendingHighWater()}). Readers are scanned only when something is waiting: a domain with
  * no pending callbacks and no waiting writer does no work at all.
  *
+ * <p>Interrupts: {@link #synchronize()}, {@link #barrier()}, a {@link #call} that waits at the
+ * bound and {@link #close()} are not interruptible; they wait through an interrupt and return with
+ * the interrupt status still set. Every callback starts with the interrupt status clear, and
+ * whatever it leaves is dropped: with callbacks on the callers' threads, the caller's own status is
+ * saved before each batch it runs and restored after, so a callback can neither see the caller's
+ * interrupt nor clear or set it for the caller.
+ *
  * <p>{@link #close()} stops the domain thread and runs every pending callback on the caller.
  *
  * <p>Thread safety: safe for any number of readers and writers.
@@ -86,8 +93,10 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * tag put in it, which can only delay its callbacks. dispatch takes the ready buckets (tag + 2 <=
      * G) under cbLock, in tag order, swaps in spare arrays, and runs the callbacks outside the lock,
      * serialized by dispatchLock (never re-entered from a callback), so batches complete in the
-     * order they were taken. Completion does NOT follow call order: a later call can raise a
-     * bucket's tag and hold back the callbacks already in it while another bucket runs.
+     * order they were taken. One dispatch reads G once, at entry, and takes only the buckets ready
+     * then (each at most once), so its work is bounded even while other threads keep calling.
+     * Completion does NOT follow call order: a later call can raise a bucket's tag and hold back
+     * the callbacks already in it while another bucket runs.
      *
      * barrier(): under cbLock, note every non-empty bucket's count of batches taken so far, and the
      * total taken. It returns once the batch in flight at that moment (if any) has completed and,
@@ -136,6 +145,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
     private final boolean ownThread;
     private volatile Thread reclaimer;
+    /** Starts the domain thread; a test replaces it to make the start fail. */
+    volatile java.util.function.Consumer<Thread> threadStarter = Thread::start;
     private volatile boolean closed;
 
     private Epoch(GraceOptions options) {
@@ -282,6 +293,15 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Callbacks
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws NullPointerException if {@code callback} is null
+     * @throws IllegalStateException if the domain is closed; also if the domain thread had to be
+     *     started and could not be (the process is out of native threads): the callback was
+     *     accepted all the same and runs once a later {@code call}, {@link #poll()} or
+     *     {@link #barrier()} starts the thread, or on {@link #close()}
+     */
     @Override
     public void call(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
@@ -335,7 +355,9 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             }
             relieve(); // at the bound: make room (or wait for it) outside the lock, then try again
         }
-        if (ownThread && pendingBefore == 0) {
+        // The first pending callback wakes the domain thread (it parks with nothing pending); so
+        // does any call while there is none, in case starting it failed before (wakeReclaimer).
+        if (ownThread && (pendingBefore == 0 || reclaimer == null)) {
             wakeReclaimer();
         }
     }
@@ -356,16 +378,22 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             final Reader blocker = tryAdvance(); // the reader holding the epoch back, if any
             if (ownThread) {
                 wakeReclaimer();
-            } else {
-                dispatchReady();
-                if (blocker == null) {
-                    continue;
+            } else if (dispatchReady() > 0) {
+                if (wait != null) {
+                    wait.progressed();
                 }
+                continue; // made room (or some): look again at once
             }
+            // Nothing ran: a reader holds the epoch back, or the callbacks are not ready yet, or
+            // another thread holds the dispatch (running a batch that may be long). A successful
+            // advance is not progress in the last case: looping at once there used to burn a core
+            // and push the epoch up millions of times. Back off as any wait does (a null blocker
+            // only pauses); the next round advances again, so the spin rounds cover the usual
+            // "two advances, then the bucket is ready" case.
             if (wait == null) {
                 wait = new GraceWait(options);
             }
-            wait.pause(blocker); // names it in a stall report, like synchronize()
+            wait.pause(blocker); // names a reader in a stall report, like synchronize()
         }
     }
 
@@ -374,8 +402,26 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         return dispatchLock.isHeldByCurrentThread() || Thread.currentThread() == reclaimer;
     }
 
-    /** Runs the callbacks whose grace period has passed; returns how many ran. */
+    /** Runs the callbacks ready at entry (as {@link #dispatchReady(long[], long)}); returns how many ran. */
     private int dispatchReady() {
+        return dispatchReady(null, 0);
+    }
+
+    /**
+     * Runs the callbacks whose grace period had passed when it was called, and no others; returns
+     * how many ran. With a barrier's target ({@code need} non-null), stops as soon as the barrier
+     * is reached.
+     *
+     * <p>The work is bounded: the epoch is read once, at entry, and only the buckets ready at that
+     * epoch are taken, each at most once (one pass over the buckets, as ck_epoch_poll). It used to
+     * loop until no bucket was ready, re-reading the epoch each time; with caller-run callbacks,
+     * threads that kept calling kept buckets filling and the epoch moving, so the thread holding
+     * dispatchLock never left: a "non-blocking" poll() ran for seconds, a barrier() long past its
+     * own target, a call() at the bound as an endless worker for the others. What becomes ready
+     * later is left to the next dispatch (the next poll(), barrier round, call at the bound, or
+     * domain-thread round), so nothing is lost.
+     */
+    private int dispatchReady(long[] need, long inFlight) {
         if (dispatchLock.isHeldByCurrentThread()) {
             return 0; // called from a callback: the batch being run must finish first
         }
@@ -384,13 +430,24 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         }
         try {
             int ran = 0;
-            for (;;) {
+            long g = 0; // the epoch at entry; read under cbLock on the first pass
+            // At most one batch per bucket: once bucket b has been taken at epoch g, a callback put
+            // in it later is tagged with the epoch read under cbLock after our read, so >= g, and
+            // is not ready at g (that needs tag + 2 <= g). The loop bound only makes that explicit.
+            for (int pass = 0; pass < BUCKETS; pass++) {
                 Runnable[] batch;
                 int n;
                 int taken;
                 cbLock.lock();
                 try {
-                    long g = global.lvValue();
+                    if (pass == 0) {
+                        // Read once: a stale g is conservative (G only grows, so a bucket ready at
+                        // g is ready now), and a fixed g bounds the work of this call.
+                        g = global.lvValue();
+                    }
+                    if (need != null && barrierReachedLocked(need, inFlight)) {
+                        return ran; // the barrier's own callbacks have run: not a worker for later ones
+                    }
                     int best = -1;
                     for (int b = 0; b < BUCKETS; b++) {
                         if (bucketSize[b] > 0 && bucketTag[b] + 2 <= g
@@ -412,20 +469,36 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                 } finally {
                     cbLock.unlock();
                 }
-                for (int i = 0; i < n; i++) {
-                    Runnable cb = batch[i];
-                    batch[i] = null;
-                    try {
-                        cb.run();
-                    } catch (Throwable t) {
-                        failures++; // only under dispatchLock
+                // With caller-run callbacks the batch runs on a caller's thread (poll, barrier, a
+                // call at the bound, close): its interrupt status is the caller's, not the
+                // callbacks'. Each callback starts with it clear (the caller's interrupt is not
+                // meant for it, and would make its blocking calls throw), whatever a callback
+                // leaves is dropped (it would leak into the next callback, or into the caller,
+                // whose "restore the interrupt" idiom would then be wrong either way), and the
+                // caller's own status is put back after the batch. The domain thread gets the same
+                // treatment; reclaimLoop also clears what an outside interrupt left.
+                final boolean callerInterrupted = Thread.interrupted();
+                try {
+                    for (int i = 0; i < n; i++) {
+                        Runnable cb = batch[i];
+                        batch[i] = null;
                         try {
-                            options.callbackErrorHandler().accept(cb, t);
-                        } catch (Throwable ignored) {
-                            // the handler failed too; the failure is still counted
+                            cb.run();
+                        } catch (Throwable t) {
+                            failures++; // only under dispatchLock
+                            try {
+                                options.callbackErrorHandler().accept(cb, t);
+                            } catch (Throwable ignored) {
+                                // the handler failed too; the failure is still counted
+                            }
                         }
+                        Thread.interrupted(); // drop what the callback (or its handler) left
+                        completed++; // only under dispatchLock; volatile for barrier waiters
                     }
-                    completed++; // only under dispatchLock; volatile for barrier waiters
+                } finally {
+                    if (callerInterrupted) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
                 ran += n;
                 cbLock.lock();
@@ -437,6 +510,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                     cbLock.unlock();
                 }
             }
+            return ran;
         } finally {
             dispatchLock.unlock();
         }
@@ -482,8 +556,11 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             Reader blocker = tryAdvance();
             if (ownThread) {
                 wakeReclaimer();
-            } else {
-                dispatchReady();
+            } else if (dispatchReady(need, inFlight) > 0) { // stops once this barrier is reached
+                if (wait != null) {
+                    wait.progressed();
+                }
+                continue; // progress: look again at once (each dispatch is bounded)
             }
             if (barrierReached(need, inFlight)) {
                 break;
@@ -498,18 +575,23 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     private boolean barrierReached(long[] need, long inFlight) {
         cbLock.lock();
         try {
-            if (batchesDone < inFlight) {
-                return false;
-            }
-            for (int b = 0; b < BUCKETS; b++) {
-                if (bucketDone[b] < need[b]) {
-                    return false;
-                }
-            }
-            return true;
+            return barrierReachedLocked(need, inFlight);
         } finally {
             cbLock.unlock();
         }
+    }
+
+    /** {@link #barrierReached} with cbLock held. */
+    private boolean barrierReachedLocked(long[] need, long inFlight) {
+        if (batchesDone < inFlight) {
+            return false;
+        }
+        for (int b = 0; b < BUCKETS; b++) {
+            if (bucketDone[b] < need[b]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Refuses a wait for callbacks from the thread that runs them: it would wait for itself. */
@@ -550,9 +632,25 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             synchronized (this) {
                 t = reclaimer;
                 if (t == null && !closed) {
-                    t = Thread.ofPlatform().daemon().name("mpsafe-epoch-" + name()).unstarted(this::reclaimLoop);
+                    // No inheritable thread-locals: the thread outlives the caller that happens to
+                    // start it, and must not keep (or leak to callbacks) that caller's values.
+                    t = Thread.ofPlatform().daemon().inheritInheritableThreadLocals(false)
+                            .name("mpsafe-epoch-" + name()).unstarted(this::reclaimLoop);
+                    // Published before start(): dispatching() compares with it, so a callback on
+                    // the new thread that calls barrier() or call() at the bound must already see
+                    // it (else it would wait for itself). Hence the reset if start() fails: an
+                    // unstarted thread left here would never run a callback, and every later wake
+                    // would take it for the domain thread, so barrier() and calls at the bound
+                    // would hang. Reset, the next wake tries again.
                     reclaimer = t;
-                    t.start();
+                    try {
+                        threadStarter.accept(t);
+                    } catch (Throwable x) {
+                        reclaimer = null;
+                        throw new IllegalStateException("epoch '" + name() + "': could not start its domain"
+                                + " thread (" + x + "); the pending callbacks stay pending, none lost, until a"
+                                + " later call(), poll() or barrier() starts it or close() runs them", x);
+                    }
                     return;
                 }
             }
@@ -593,9 +691,12 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
     /**
      * Stops the domain thread, then runs every pending callback on the calling thread (waiting for
-     * their grace periods). Further {@link #call} attempts throw.
+     * their grace periods). Further {@link #call} attempts throw. Not interruptible: keeps the
+     * interrupt status.
      *
-     * @throws IllegalStateException if the calling thread is inside a section of this domain
+     * @throws IllegalStateException if the calling thread is inside a section of this domain, or is
+     *     running one of its callbacks (or is its domain thread): either way it would wait for
+     *     itself. Nothing is closed then.
      */
     @Override
     public void close() {
@@ -627,12 +728,18 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         GraceWait wait = null;
         while (pendingCallbacks() > 0) {
             Reader blocker = tryAdvance();
-            if (dispatchReady() == 0 && blocker != null) {
-                if (wait == null) {
-                    wait = new GraceWait(options);
+            if (dispatchReady() > 0) {
+                if (wait != null) {
+                    wait.progressed();
                 }
-                wait.pause(blocker);
+                continue;
             }
+            // Nothing ran: as in relieve(), an advance alone is no progress while another thread
+            // (a caller-run poll() or barrier()) holds the dispatch; back off rather than spin.
+            if (wait == null) {
+                wait = new GraceWait(options);
+            }
+            wait.pause(blocker);
         }
     }
 

@@ -58,17 +58,49 @@ public final class Membarrier {
      * @throws IllegalStateException if unavailable or if the kernel refuses the call
      */
     public static void barrier() {
+        command(CMD_PRIVATE_EXPEDITED, "PRIVATE_EXPEDITED");
+    }
+
+    /** Issues {@code cmd}; package-private so a test can make the call fail. */
+    static void command(int cmd, String name) {
         if (UNAVAILABLE != null) {
             throw new IllegalStateException("membarrier unavailable: " + UNAVAILABLE);
         }
         long ret;
         try {
-            ret = (long) SYSCALL.invokeExact(NR, CMD_PRIVATE_EXPEDITED, 0, 0);
+            ret = (long) SYSCALL.invokeExact(NR, cmd, 0, 0);
         } catch (Throwable t) {
-            throw new IllegalStateException("membarrier(PRIVATE_EXPEDITED) failed", t);
+            throw new IllegalStateException("membarrier(" + name + ") failed", t);
         }
         if (ret != 0) {
-            throw new IllegalStateException("membarrier(PRIVATE_EXPEDITED) returned " + ret);
+            failedOnce(cmd, name, ret);
+        }
+    }
+
+    /**
+     * The barrier call failed: errno is lost by then (the JVM may have clobbered it), so call once
+     * more through the errno-capturing handle, as the probe does, to say why. The fast path keeps
+     * the plain handle: capturing needs a state segment, and perform() allocates nothing. A second
+     * barrier is harmless (it only makes threads fence), and if it succeeds the barrier has been
+     * made, so the caller goes on.
+     */
+    private static void failedOnce(int cmd, String name, long firstRet) {
+        StructLayout capture = Linker.Option.captureStateLayout();
+        VarHandle errnoHandle = capture.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+        long ret;
+        int errno;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(capture);
+            ret = (long) SYSCALL_ERRNO.invokeExact(state, NR, cmd, 0, 0);
+            errno = (int) errnoHandle.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("membarrier(" + name + ") returned " + firstRet
+                    + ", and the call to learn errno failed", t);
+        }
+        if (ret != 0) {
+            throw new IllegalStateException("membarrier(" + name + ") returned " + firstRet + ", errno " + errno
+                    + " on a second try (EPERM 1: this process is not registered; EINVAL 22: the command"
+                    + " is not supported)");
         }
     }
 

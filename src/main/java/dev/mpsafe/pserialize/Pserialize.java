@@ -11,6 +11,7 @@ import dev.mpsafe.sync.Participant;
 import dev.mpsafe.sync.Section;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -30,7 +31,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * </ul>
  * {@link #create(String)} picks ASYMMETRIC where membarrier works and FENCED elsewhere;
  * {@link #create(GraceOptions, Mode)} asks for one. A request for ASYMMETRIC where membarrier is
- * missing or refused falls back to FENCED and logs why, once per process. {@link #mode()} tells
+ * missing or refused falls back to FENCED and logs why, once per process, naming the domain that
+ * met it first. {@link #mode()} tells
  * which mode is active.
  *
  * <h2>Writers</h2>
@@ -105,7 +107,13 @@ public final class Pserialize implements GraceDomain {
     }
 
     private static final System.Logger LOG = System.getLogger("dev.mpsafe.pserialize");
-    private static volatile boolean fallbackLogged;
+    /** Whether a real fallback (membarrier missing in this process) has been logged. */
+    private static final AtomicBoolean FALLBACK_LOGGED = new AtomicBoolean();
+    /**
+     * The same for the test hook, which pretends membarrier is missing: kept apart so that a test
+     * calling it first cannot suppress the real message.
+     */
+    private static final AtomicBoolean PRETENDED_FALLBACK_LOGGED = new AtomicBoolean();
 
     private final GraceOptions options;
     private final Mode mode;
@@ -137,20 +145,38 @@ public final class Pserialize implements GraceDomain {
      * @throws NullPointerException if an argument is null
      */
     public static Pserialize create(GraceOptions options, Mode requested) {
-        return create(options, requested, Membarrier.isAvailable(), Membarrier.unavailableReason());
+        return create(options, requested, Membarrier.isAvailable(), Membarrier.unavailableReason(), FALLBACK_LOGGED,
+                Pserialize::logFallback);
     }
 
     /** Test hook: the factory with membarrier availability supplied by the caller. */
     static Pserialize create(GraceOptions options, Mode requested, boolean membarrierAvailable, String reason) {
+        return create(options, requested, membarrierAvailable, reason, PRETENDED_FALLBACK_LOGGED,
+                Pserialize::logFallback);
+    }
+
+    private static void logFallback(String message) {
+        LOG.log(System.Logger.Level.INFO, message);
+    }
+
+    /**
+     * The factory; a fallback is reported to {@code log} once per {@code logged} flag (test hook:
+     * the tests pass their own flag and sink).
+     */
+    static Pserialize create(GraceOptions options, Mode requested, boolean membarrierAvailable, String reason,
+            AtomicBoolean logged, java.util.function.Consumer<String> log) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(requested, "requested mode");
         Mode mode = requested;
         if (requested == Mode.ASYMMETRIC && !membarrierAvailable) {
             mode = Mode.FENCED;
-            if (!fallbackLogged) {
-                fallbackLogged = true;
-                LOG.log(System.Logger.Level.INFO, "pserialize: membarrier unavailable (" + reason
-                        + "); readers use the FENCED mode");
+            // compareAndSet: of two creates racing here, exactly one logs (a volatile check then
+            // set let both through). Named after the domain that met it first; later ones fall
+            // back silently.
+            if (logged.compareAndSet(false, true)) {
+                log.accept("pserialize '" + options.name() + "': membarrier unavailable ("
+                        + reason + "); readers use the FENCED mode (logged once per process: later domains"
+                        + " that ask for ASYMMETRIC fall back the same way)");
             }
         }
         return new Pserialize(options, mode);
@@ -219,7 +245,8 @@ public final class Pserialize implements GraceDomain {
     // Write side
 
     /**
-     * Returns after every section that began before the call has ended (pserialize_perform).
+     * Returns after every section that began before the call has ended (pserialize_perform). Not
+     * interruptible: keeps the caller's interrupt status (see {@link GraceDomain#synchronize()}).
      *
      * @throws IllegalStateException if the calling thread is inside a section of this domain
      */

@@ -7,6 +7,12 @@ package dev.mpsafe.sync;
  * waits for a callback from inside one. A callback that throws is counted and handed to the
  * domain's error handler ({@link GraceOptions#callbackErrorHandler}); the domain keeps working.
  *
+ * <p>Interrupts: the waits ({@link #barrier()}, and a {@link #call} that waits for room at the
+ * pending bound) are not interruptible and keep the caller's interrupt status, as
+ * {@link #synchronize()} does. A domain that runs callbacks on its callers' threads runs each with
+ * the interrupt status clear and gives the caller back its own status afterwards: a callback can
+ * neither see the caller's interrupt nor clear or set it for the caller.
+ *
  * <p>Memory consistency effects: actions in a thread before it calls {@link #call(Runnable)}
  * happen-before the callback runs.
  */
@@ -14,7 +20,8 @@ public interface Deferring extends GraceDomain {
 
     /**
      * Runs {@code callback} after every section that began before this call has ended. Never runs
-     * it before returning. May be called inside a section.
+     * it before returning. May be called inside a section. Where the domain bounds its pending
+     * callbacks, a call outside a section at the bound first waits for room (not interruptibly).
      *
      * @throws NullPointerException if {@code callback} is null
      * @throws IllegalStateException if the domain is closed
@@ -23,7 +30,7 @@ public interface Deferring extends GraceDomain {
 
     /**
      * Waits until every callback passed to {@link #call} before this call has run (epoch_drain_callbacks,
-     * rcu_barrier).
+     * rcu_barrier). Not interruptible: keeps the caller's interrupt status.
      *
      * @throws IllegalStateException if the calling thread is inside a section of this domain
      */

@@ -52,6 +52,10 @@ public interface GraceDomain {
      * Waits until every section that began before this call has ended. Parks rather than spinning
      * for long; reports stalls (see {@link GraceOptions#stallThreshold}).
      *
+     * <p>Not interruptible: an interrupt neither ends the wait nor is lost; the calling thread
+     * returns with its interrupt status as it was (set if it was interrupted before or during the
+     * wait).
+     *
      * @throws IllegalStateException if the calling thread is inside a section of this domain: the
      *     wait would never end
      */

@@ -189,6 +189,83 @@ class EpochTest {
         e.close();
     }
 
+    /**
+     * With caller-run callbacks a batch runs on the caller's thread: a callback must neither see
+     * the caller's interrupt nor clear or set it for the caller.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void shouldKeepTheCallersInterruptStatusAcrossCallbacksItRuns(boolean callerInterrupted) throws Exception {
+        Epoch e = epoch(false);
+        List<Boolean> seen = new CopyOnWriteArrayList<>();
+        AtomicReference<Boolean> after = new AtomicReference<>();
+        AtomicReference<Thread> ranOn = new AtomicReference<>();
+        Thread caller = new Thread(() -> {
+            e.call(() -> {
+                ranOn.set(Thread.currentThread());
+                seen.add(Thread.currentThread().isInterrupted());
+                Thread.interrupted(); // clears: must not clear the caller's interrupt
+            });
+            e.call(() -> {
+                seen.add(Thread.currentThread().isInterrupted());
+                Thread.currentThread().interrupt(); // the "restore the interrupt" idiom: must not leak
+            });
+            e.call(() -> seen.add(Thread.currentThread().isInterrupted())); // after one that set it
+            if (callerInterrupted) {
+                Thread.currentThread().interrupt();
+            }
+            e.barrier(); // runs them here; not interruptible
+            after.set(Thread.currentThread().isInterrupted());
+        }, "interrupt-caller");
+        caller.start();
+        caller.join(20_000);
+        assertFalse(caller.isAlive());
+        assertSame(caller, ranOn.get(), "caller-run mode runs the callbacks on the barrier's thread");
+        assertEquals(List.of(false, false, false), seen, "each callback starts with the interrupt status clear");
+        assertEquals(callerInterrupted, after.get(), "the caller's interrupt status is its own after the callbacks");
+        e.close();
+    }
+
+    @Test
+    void shouldNotHandTheFirstCallersInheritableThreadLocalsToTheDomainThread() throws Exception {
+        InheritableThreadLocal<String> local = new InheritableThreadLocal<>();
+        local.set("first caller's");
+        try {
+            Epoch e = epoch(true);
+            AtomicReference<String> seen = new AtomicReference<>("not run");
+            CountDownLatch ran = new CountDownLatch(1);
+            e.call(() -> { // starts the domain thread
+                seen.set(local.get());
+                ran.countDown();
+            });
+            assertTrue(ran.await(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(null, seen.get(), "the domain thread inherited the first caller's thread-locals");
+            e.close();
+        } finally {
+            local.remove();
+        }
+    }
+
+    @Test
+    void shouldReportAFailedStartOfTheDomainThreadAndStartItLater() {
+        Epoch e = epoch(true);
+        e.threadStarter = t -> {
+            throw new OutOfMemoryError("unable to create native thread (test)");
+        };
+        AtomicInteger ran = new AtomicInteger();
+        IllegalStateException first = assertThrows(IllegalStateException.class, () -> e.call(ran::incrementAndGet));
+        assertTrue(first.getMessage().contains("epoch-test") && first.getMessage().contains("could not start"),
+                first.getMessage());
+        assertTrue(first.getCause() instanceof OutOfMemoryError, String.valueOf(first.getCause()));
+        assertEquals(1, e.pendingCallbacks(), "the callback was accepted all the same");
+        // Still failing: barrier() reports it rather than waiting forever for a thread that never ran.
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(IllegalStateException.class, e::barrier));
+        e.threadStarter = Thread::start;
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> e.barrier()); // starts it now
+        assertEquals(1, ran.get());
+        e.close();
+    }
+
     @Test
     void shouldReportTheReaderThatHoldsACallAtTheBound() throws Exception {
         AtomicReference<String> reported = new AtomicReference<>();
@@ -425,6 +502,150 @@ class EpochTest {
         GraceDomainWaits.awaitState(t, Thread.State.WAITING);
         assertEquals(after, e.epoch(), "the idle domain thread kept advancing (scanning)");
         e.close();
+    }
+
+    private static void spinFor(long nanos) {
+        long t0 = System.nanoTime();
+        while (System.nanoTime() - t0 < nanos) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * With caller-run callbacks, one dispatch used to loop until no bucket was ready, re-reading
+     * the epoch; another thread that keeps calling and advancing kept a bucket ready forever, so
+     * the poll(), barrier() or call() at the bound that held the dispatch never returned while it
+     * ran. Made deterministic here: each time the dispatcher runs the feeder's callback, the feeder
+     * thread calls again and advances the epoch past that call's grace period before the callback
+     * returns, so a bucket is always ready again when the batch ends. Each call's work is bounded
+     * now: only the buckets ready at its entry.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"poll", "barrier", "callAtTheBound"})
+    void shouldReturnWhileAnotherThreadKeepsCallingAndAdvancing(String op) throws Exception {
+        Epoch e = Epoch.create(GraceOptions.named("busy-" + op).withCallbacksOnDomainThread(false)
+                .withMaxPendingCallbacks(2));
+        java.util.concurrent.SynchronousQueue<Boolean> fed = new java.util.concurrent.SynchronousQueue<>();
+        java.util.concurrent.Semaphore feed = new java.util.concurrent.Semaphore(0);
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger feederRan = new AtomicInteger();
+        AtomicReference<Runnable> feederCb = new AtomicReference<>();
+        feederCb.set(() -> {
+            feederRan.incrementAndGet();
+            if (stop.get()) {
+                return;
+            }
+            feed.release(); // ask the feeder thread for the next call, and wait until it is ready
+            try {
+                fed.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Thread feeder = new Thread(() -> {
+            try {
+                while (!stop.get()) {
+                    if (feed.tryAcquire(10, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                        try (Section s = e.enter()) {
+                            e.call(feederCb.get()); // in a section: accepted even at the bound, never waits
+                        }
+                        e.synchronize(); // the new call's grace period has passed: it is ready now
+                        fed.put(Boolean.TRUE);
+                    }
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        }, "feeder");
+        feeder.start();
+        e.call(feederCb.get());
+        e.synchronize(); // ready
+        AtomicInteger mineRan = new AtomicInteger();
+        Thread worker = new Thread(() -> {
+            switch (op) {
+                case "poll" -> e.poll();
+                case "barrier" -> {
+                    e.call(mineRan::incrementAndGet);
+                    e.barrier();
+                }
+                default -> {
+                    e.call(mineRan::incrementAndGet); // two pending: the domain is at its bound
+                    e.synchronize(); // both ready, so the next call's relief runs them
+                    e.call(mineRan::incrementAndGet);
+                }
+            }
+        }, op + "-caller");
+        worker.start();
+        worker.join(5_000);
+        boolean returned = !worker.isAlive();
+        int fedCalls = feederRan.get();
+        stop.set(true);
+        worker.join(10_000);
+        feeder.join(10_000);
+        assertFalse(worker.isAlive() || feeder.isAlive(), "the threads did not end once the feeder stopped");
+        e.barrier();
+        e.close();
+        assertTrue(returned, op + "() did not return in 5 s while another thread kept calling ("
+                + fedCalls + " of its callbacks run meanwhile)");
+        if (op.equals("poll")) {
+            assertEquals(1, fedCalls, "poll() runs only what was ready at its entry");
+        } else {
+            assertTrue(mineRan.get() >= 1, "the worker's own callback ran");
+        }
+    }
+
+    private static long cpuMillisOver(Thread t, long millis) throws InterruptedException {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadCpuTimeSupported(), "no per-thread CPU time here");
+        long cpu0 = mx.getThreadCpuTime(t.threadId());
+        Thread.sleep(millis);
+        return (mx.getThreadCpuTime(t.threadId()) - cpu0) / 1_000_000;
+    }
+
+    /**
+     * A call() at the bound (or a close()) whose advance succeeds while another thread holds the
+     * dispatch, running a slow callback, used to loop at once: a full core, a fence and a scan per
+     * pass, the epoch pushed up millions of times. It backs off like any other wait now.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"callAtTheBound", "close"})
+    void shouldBackOffRatherThanSpinWhileAnotherThreadRunsASlowCallback(String op) throws Exception {
+        Epoch e = Epoch.create(GraceOptions.named("slow-" + op).withCallbacksOnDomainThread(false)
+                .withMaxPendingCallbacks(1));
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        e.call(() -> {
+            running.countDown();
+            try {
+                finish.await(); // slow: the dispatcher holds the dispatch until the test lets it go
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        e.synchronize(); // ready now
+        Thread dispatcher = new Thread(e::poll, "dispatcher");
+        dispatcher.start();
+        assertTrue(running.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        // The slow callback has not completed: still pending, so the domain is at its bound.
+        long epoch0 = e.epoch();
+        Thread waiter = new Thread(op.equals("close") ? e::close : () -> e.call(() -> { }), op);
+        waiter.start();
+        Thread.sleep(100); // past the spin and yield rounds
+        long cpuMs = cpuMillisOver(waiter, 300);
+        long advances = e.epoch() - epoch0;
+        boolean waited = waiter.isAlive();
+        finish.countDown();
+        dispatcher.join();
+        waiter.join(10_000);
+        assertFalse(waiter.isAlive(), op + " did not finish once the slow callback had");
+        assertTrue(waited, op + " must wait for the slow callback");
+        assertTrue(cpuMs < 100, op + " spun while another thread ran a slow callback: " + cpuMs
+                + " ms of CPU in 300 ms, the epoch advanced " + advances + " times");
+        if (!e.isClosed()) {
+            e.barrier();
+            e.close();
+        }
+        assertEquals(0, e.pendingCallbacks());
     }
 
     private static Thread findThread(String name) {

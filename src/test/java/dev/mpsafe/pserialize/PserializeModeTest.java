@@ -43,6 +43,34 @@ class PserializeModeTest {
     }
 
     @Test
+    void shouldLogTheFallbackOnceNamingTheDomainEvenWhenCreatesRace() throws Exception {
+        java.util.List<String> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean logged = new java.util.concurrent.atomic.AtomicBoolean();
+        int threads = 8;
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        Thread[] ts = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            String name = "racing-" + i;
+            ts[i] = new Thread(() -> {
+                try {
+                    start.await();
+                } catch (Exception ex) {
+                    throw new AssertionError(ex);
+                }
+                Pserialize.create(GraceOptions.named(name), Pserialize.Mode.ASYMMETRIC, false,
+                        "test: pretend seccomp refused it", logged, messages::add);
+            });
+            ts[i].start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertEquals(1, messages.size(), "logged once: " + messages);
+        assertTrue(messages.get(0).startsWith("pserialize 'racing-"), messages.get(0));
+        assertTrue(messages.get(0).contains("pretend seccomp refused it"), messages.get(0));
+    }
+
+    @Test
     void shouldHonourExplicitFenced() {
         assertEquals(Pserialize.Mode.FENCED, Pserialize.create(GraceOptions.named("f"), Pserialize.Mode.FENCED).mode());
     }
