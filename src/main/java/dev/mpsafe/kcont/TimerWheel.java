@@ -135,25 +135,9 @@ final class TimerWheel {
             best = Math.floorDiv(boundary + span - 1, span) * span; // the next multiple of span
         }
         final long firstBlock = boundary >> shift;
-        for (long b = firstBlock; b < firstBlock + size; b++) {
-            final long start = b << shift;
-            if (best != Long.MAX_VALUE && start - best >= 0) {
-                break;
-            }
-            final int slot = (int) (b & mask);
-            final long word = bitmap1[slot >>> 6];
-            if (word == 0) {
-                b |= 63; // skip the rest of this word
-                continue;
-            }
-            if ((word & (1L << slot)) != 0) {
-                if (!level1[slot].isEmpty()) {
-                    return start;
-                }
-                bitmap1[slot >>> 6] &= ~(1L << slot); // stale: its entries were unlinked
-            }
-        }
-        return best;
+        final long endBlock = best == Long.MAX_VALUE ? firstBlock + size : Math.min(firstBlock + size, best >> shift);
+        final long block = firstNonEmpty(level1, bitmap1, firstBlock, endBlock);
+        return block == Long.MAX_VALUE ? best : block << shift;
     }
 
     private void redistributeFar() {
@@ -197,18 +181,28 @@ final class TimerWheel {
 
     /** The first tick in [from, to) whose level-0 slot is non-empty, or Long.MAX_VALUE. */
     private long firstLevel0(long from, long to) {
-        for (long t = from; t < to; t++) {
-            final int slot = (int) (t & mask);
-            final long word = bitmap[slot >>> 6];
+        return firstNonEmpty(level0, bitmap, from, to);
+    }
+
+    /**
+     * The first index i in [from, to) (a tick for level 0, a block for level 1) whose slot
+     * {@code i & mask} of {@code lists} is non-empty, or Long.MAX_VALUE. {@code bits} marks the
+     * slots that may be non-empty: a clear word skips 64 slots at once, and a set bit whose list
+     * turns out empty (its entries were unlinked) is cleared on the way.
+     */
+    private long firstNonEmpty(KList[] lists, long[] bits, long from, long to) {
+        for (long i = from; i < to; i++) {
+            final int slot = (int) (i & mask);
+            final long word = bits[slot >>> 6];
             if (word == 0) {
-                t |= 63; // skip the rest of this word
+                i |= 63; // skip the rest of this word
                 continue;
             }
             if ((word & (1L << slot)) != 0) {
-                if (!level0[slot].isEmpty()) {
-                    return t;
+                if (!lists[slot].isEmpty()) {
+                    return i;
                 }
-                bitmap[slot >>> 6] &= ~(1L << slot); // stale bit: the entries were unlinked
+                bits[slot >>> 6] &= ~(1L << slot); // stale bit: the entries were unlinked
             }
         }
         return Long.MAX_VALUE;
