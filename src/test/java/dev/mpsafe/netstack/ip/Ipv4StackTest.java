@@ -286,18 +286,23 @@ class Ipv4StackTest {
     @Test
     void shouldSendNoErrorForAnIcmpError() {
         up();
-        byte[] offending = udp(US, PEER, 1, 9, 8);
-        byte[] error = new byte[20 + 8 + 28];
-        System.arraycopy(offending, 0, error, 28, 28);
-        MemorySegment s = MemorySegment.ofArray(error);
-        new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28).emit(Icmpv4Packet.wrap(s, 20, 36));
-        Ipv4Repr.of(PEER, US, Ipv4Packet.PROTOCOL_ICMP, 64, 36).emit(Ipv4Packet.wrap(s, 0, error.length));
+        byte[] error = portUnreachableQuoting(udp(US, PEER, 1, 9, 8));
         byte[] unknownType = reicmp(echoRequest(PEER, US, 1, 1, 8), icmp -> icmp.setType(13));
         assertEquals(0, exchange(error, unknownType).size());
         assertEquals(1, stack.counters().drops(IpDrop.ICMP_UNHANDLED));
         assertEquals(1, stack.counters().drops(DropReason.ICMP_UNSUPPORTED_TYPE));
         assertEquals(0, stack.counters().icmpErrorsSent() + stack.counters().icmpErrorsRateLimited());
         assertEveryPacketAccounted();
+    }
+
+    /** A port unreachable from PEER to US quoting the first 28 bytes of {@code offending}. */
+    private static byte[] portUnreachableQuoting(byte[] offending) {
+        byte[] error = new byte[20 + 8 + 28];
+        System.arraycopy(offending, 0, error, 28, 28);
+        MemorySegment s = MemorySegment.ofArray(error);
+        new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28).emit(Icmpv4Packet.wrap(s, 20, 36));
+        Ipv4Repr.of(PEER, US, Ipv4Packet.PROTOCOL_ICMP, 64, 36).emit(Ipv4Packet.wrap(s, 0, error.length));
+        return error;
     }
 
     /**
@@ -323,13 +328,7 @@ class Ipv4StackTest {
         try (UdpSocket server = Udp.attach(stack).open().bind(new InetSocketAddress(9))) {
             assertEquals(0, exchange(udp(PEER, US, 40000, 9, 8)).size());
             assertEquals(2, c.delivered(), "the datagram the socket took; " + c);
-            byte[] offending = udp(US, PEER, 9, 53, 8);
-            byte[] error = new byte[20 + 8 + 28];
-            System.arraycopy(offending, 0, error, 28, 28);
-            MemorySegment s = MemorySegment.ofArray(error);
-            new Icmpv4Repr.DestinationUnreachable(Icmpv4Packet.UNREACHABLE_PORT, 0, 28).emit(Icmpv4Packet.wrap(s, 20, 36));
-            Ipv4Repr.of(PEER, US, Ipv4Packet.PROTOCOL_ICMP, 64, 36).emit(Ipv4Packet.wrap(s, 0, error.length));
-            assertEquals(0, exchange(error).size());
+            assertEquals(0, exchange(portUnreachableQuoting(udp(US, PEER, 9, 53, 8))).size());
             assertEquals(3, c.delivered(), "the unreachable handed to UDP; " + c);
             assertNotNull(server.receive(ByteBuffer.allocate(16)), "the datagram was queued");
         }
