@@ -194,8 +194,10 @@ public final class Ipv4Stack {
      *
      * @throws IllegalArgumentException if the interface does not exist, the address is not unicast,
      *     the prefix length is outside 1..32, the address is its prefix's network or directed
-     *     broadcast address (prefixes of 30 bits or fewer, see {@link InterfaceAddress}), or the
-     *     address is already assigned (to any interface); nothing changes then
+     *     broadcast address (prefixes of 30 bits or fewer, see {@link InterfaceAddress}), the
+     *     address is in 127/8 and the interface is not loopback (127/8 never leaves a host: RFC
+     *     1122 3.2.1.3 (g); output would drop everything sent from it), or the address is already
+     *     assigned (to any interface); nothing changes then
      */
     public InterfaceAddress addAddress(int ifindex, int address, int prefixLength) {
         InterfaceAddress a = new InterfaceAddress(address, prefixLength);
@@ -203,6 +205,10 @@ public final class Ipv4Stack {
         try {
             Interface[] old = interfaces;
             Interface ifc = existing(old, ifindex);
+            if (isLoopbackAddress(address) && !ifc.isLoopback()) {
+                throw new IllegalArgumentException("address " + a + " is a loopback address (127/8), and interface "
+                        + ifindex + " is not loopback: 127/8 never leaves a host (RFC 1122 3.2.1.3 (g))");
+            }
             for (int i = 1; i < old.length; i++) {
                 if (old[i].hasAddress(address)) {
                     throw new IllegalArgumentException("address " + a + " is already assigned to interface " + i);

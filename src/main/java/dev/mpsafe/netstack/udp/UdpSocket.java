@@ -205,6 +205,8 @@ public final class UdpSocket implements AutoCloseable {
      *     nothing changes then
      * @throws NoRouteToHostException if the stack has no route to {@code remote}, or
      *     {@code remote} is in 127/8 and its route does not leave by a loopback interface
+     * @throws SocketException if the socket is bound to a 127/8 address and the route to
+     *     {@code remote} does not leave by a loopback interface; nothing changes then
      * @throws BindException if that 4-tuple is in use, or no ephemeral port is free
      * @throws BroadcastNotEnabledException if {@code remote} is a broadcast address and
      *     {@link #setBroadcast} has not allowed broadcasts; nothing changes then
@@ -228,6 +230,9 @@ public final class UdpSocket implements AutoCloseable {
                 throw new NoRouteToHostException("no route to " + r);
             }
             Pcb<UdpSocket> bound = pcb;
+            if (bound != null) {
+                checkLoopbackSource(bound.localAddress(), path, "connect", address, r.getPort());
+            }
             boolean boundHere = bound == null;
             if (boundHere) {
                 bound = bindPcb(0, 0);
@@ -528,8 +533,9 @@ public final class UdpSocket implements AutoCloseable {
      *     {@code target} is in 127/8 and its route does not leave by a loopback interface (127/8
      *     never leaves the host); the socket is bound by then
      * @throws SocketException if the datagram is longer than the route's MTU allows or above
-     *     {@value #MAX_DATA_LENGTH} bytes, or longer than a packet buffer holds; nothing is sent
-     *     or consumed then
+     *     {@value #MAX_DATA_LENGTH} bytes, or longer than a packet buffer holds, or the socket is
+     *     bound to a 127/8 address and the route to {@code target} does not leave by a loopback
+     *     interface; nothing is sent or consumed then
      * @throws BroadcastNotEnabledException if {@code target} is a broadcast address and
      *     {@link #setBroadcast} has not allowed broadcasts; nothing is bound, sent or consumed then
      * @throws PortUnreachableException if a connected socket has an ICMP error to report
@@ -581,6 +587,7 @@ public final class UdpSocket implements AutoCloseable {
         if (path == null) {
             throw new NoRouteToHostException("no route to " + Ipv4Address.format(address));
         }
+        checkLoopbackSource(from.localAddress(), path, "send", address, port);
         final int n = src.remaining();
         final int mtuMax = path.mtu() - Ipv4Packet.MIN_HEADER_LENGTH - UdpPacket.HEADER_LENGTH;
         if (n > MAX_DATA_LENGTH && MAX_DATA_LENGTH <= mtuMax) {
@@ -631,6 +638,21 @@ public final class UdpSocket implements AutoCloseable {
                 b.free(); // nothing may leak from a send that failed before the stack took the buffer
             }
             dispatch.exitSocket(this);
+        }
+    }
+
+    /**
+     * Refuses a datagram from a socket bound to a 127/8 address towards a destination whose route
+     * leaves by an interface that is not loopback: 127/8 never leaves a host (RFC 1122 3.2.1.3
+     * (g)), so output would drop it as {@code LOOPBACK_OFF_HOST}; Linux refuses the same call with
+     * EINVAL. Called before anything changes (nothing bound, sent or consumed).
+     */
+    private void checkLoopbackSource(int local, Ipv4Stack.OutputPath path, String op, int address, int port)
+            throws SocketException {
+        if ((local >>> 24) == 127 && !stack.iface(path.ifindex()).isLoopback()) {
+            throw new SocketException("cannot " + op + " from " + Ipv4Address.format(local) + " to "
+                    + Ipv4Address.format(address) + ":" + port + ": its route leaves by interface "
+                    + path.ifindex() + ", which is not loopback, and a 127/8 source never leaves the host");
         }
     }
 

@@ -482,6 +482,43 @@ class Ipv4StackTest {
     }
 
     /**
+     * RFC 1122 3.2.1.3 (g) on the API side: a 127/8 address is refused on an interface that is not
+     * loopback, and a socket bound to 127.0.0.1 cannot send or connect off the host (Linux answers
+     * EINVAL), with nothing changed, sent or consumed; to 127.0.0.1 itself it still sends.
+     */
+    @Test
+    void shouldRefuseLoopbackAddressesOffLoopbackAndLoopbackSourcedSendsOffTheHost() throws IOException {
+        up();
+        int localhost = Ipv4Address.of(127, 0, 0, 1);
+        int routesBefore = stack.routes().size();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> stack.addAddress(ifindex, Ipv4Address.of(127, 0, 0, 2), 8));
+        assertTrue(e.getMessage().contains("127.0.0.2/8") && e.getMessage().contains("not loopback"), e.getMessage());
+        assertEquals(routesBefore, stack.routes().size(), "a route was added for the refused address");
+        assertEquals(1, stack.iface(ifindex).addresses().size());
+        try (Loopback lo = Loopback.create("lo", 65535, 64)) {
+            int loIndex = stack.attach(lo);
+            stack.addAddress(loIndex, localhost, 8);
+            try (UdpSocket s = Udp.attach(stack).open().bind(
+                    new InetSocketAddress(Ipv4Address.toInetAddress(localhost), 9))) {
+                ByteBuffer data = ByteBuffer.wrap(new byte[] {1, 2, 3});
+                InetSocketAddress peer = new InetSocketAddress(Ipv4Address.toInetAddress(PEER), 53);
+                java.net.SocketException send = assertThrows(java.net.SocketException.class, () -> s.send(data, peer));
+                assertTrue(send.getMessage().contains("127.0.0.1") && send.getMessage().contains("10."), send.getMessage());
+                assertEquals(0, data.position(), "nothing consumed");
+                assertThrows(java.net.SocketException.class, () -> s.connect(peer));
+                assertNull(s.getRemoteAddress(), "a refused connect changed nothing");
+                PacketBuffer[] got = new PacketBuffer[1];
+                assertEquals(0, link.b().receive(got, 0, 1), "something left by the link");
+                assertEquals(0, stack.counters().drops(IpDrop.LOOPBACK_OFF_HOST), "refused before output");
+                assertEquals(3, s.send(data, new InetSocketAddress(Ipv4Address.toInetAddress(localhost), 9)),
+                        "to 127.0.0.1 itself it still sends");
+            }
+        }
+        assertEveryPacketAccounted();
+    }
+
+    /**
      * RFC 1122 3.2.1.3 (g): 127/8 never appears outside a host. From the link, a datagram to 127/8
      * is a martian destination, silently dropped whether or not a loopback interface holds the
      * address (before, one to 127.0.0.1 was answered from 127.0.0.1 out of the link).
