@@ -510,8 +510,9 @@ public final class Kcont {
      * our put came first and the other thread's wakeFor judged a worker that either sees our
      * entry or had announced its park (so it was woken); if it sees it, we wake for it here.
      * {@code tick} is a reference within 2^39 ticks of any request's deadline (both are deadlines
-     * from about now), so it rebuilds the stored 40 bits. Regression: KcontThreadedTest
-     * shouldWakeTheWorkerForARequestMadeEarlierWhileTheEntryItReliesOnWasBeingPut.
+     * from about now), so it rebuilds the stored 40 bits. Tests: jcstress KcontRelyOnEntryWakeupTest
+     * (without the second look it shows the lost wake-up on x86, about a third of the samples) and
+     * KcontThreadedTest shouldWakeTheWorkerForARequestMadeEarlierWhileTheEntryItReliesOnWasBeingPut.
      */
     private long wakeTick(long tick) {
         if (tick == IMMEDIATE) {

@@ -349,6 +349,11 @@ public final class Worker {
         }
     }
 
+    /** For the jcstress wake-up tests: whether some producer claimed the wake-up (or none parked). */
+    boolean awakeForTest() {
+        return wakeAt == AWAKE;
+    }
+
     /** The worker half of the wake-up Dekker: announce the wake-up time, then look at the inbox. */
     boolean prepareToPark(long until) {
         wakeAt = until; // volatile store: must not pass the volatile loads of the inbox indices
