@@ -65,8 +65,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link AsynchronousCloseException}. The datagrams still queued are freed after a grace period of
  * the stack's domain, once no input thread that found the PCB can still be delivering to it, even
  * when the domain was closed first (the close then waits for the grace period itself). An
- * interrupt of a thread blocked in {@code receive} closes the socket and throws
- * {@link ClosedByInterruptException}, as for an interruptible channel. {@code close} must not be
+ * interrupt of a thread blocked in {@code receive} (or entering a receive that may wait) closes the
+ * socket and throws {@link ClosedByInterruptException}, as for an interruptible channel; a receive
+ * that never waits (non-blocking mode, or a zero timeout) ignores the interrupt status and leaves
+ * it set, as {@code DatagramChannel} does in non-blocking mode. {@code close} must not be
  * called inside a read section of the stack's domain unless the domain can defer (it may wait
  * for a grace period).
  *
@@ -431,12 +433,20 @@ public final class UdpSocket implements AutoCloseable {
         if (pcb == null) {
             bindIfUnbound();
         }
-        try {
-            readLock.lockInterruptibly();
-        } catch (InterruptedException e) {
-            close();
-            Thread.currentThread().interrupt(); // as an interruptible channel leaves it
-            throw new ClosedByInterruptException();
+        if (nanos == 0) {
+            // Never waits for data, so it is not a blocking operation: as DatagramChannel's
+            // non-blocking receive, it neither closes the socket on a pending interrupt nor touches
+            // the interrupt status (a cancelled task polling its socket must not lose it and its
+            // queued datagrams). The lock is held only by other receives, briefly in this mode.
+            readLock.lock();
+        } else {
+            try {
+                readLock.lockInterruptibly();
+            } catch (InterruptedException e) {
+                close();
+                Thread.currentThread().interrupt(); // as an interruptible channel leaves it
+                throw new ClosedByInterruptException();
+            }
         }
         try {
             final long deadline = nanos > 0 ? System.nanoTime() + nanos : 0;

@@ -420,6 +420,38 @@ class UdpSocketTest {
         }
     }
 
+    /**
+     * A receive that never waits is not a blocking operation: with the interrupt status set it
+     * returns what is queued (or null), keeps the socket open and the status set, as
+     * DatagramChannel's non-blocking receive does. Before, it closed the socket and threw
+     * ClosedByInterruptException, losing the queued datagram.
+     */
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void aReceiveThatNeverWaitsIgnoresAPendingInterrupt(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.EPOCH, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(0, 7));
+                UdpSocket client = rig.a.udp.open()) {
+            client.send(text("abc"), at(B, 7));
+            rig.pump();
+            server.configureBlocking(false);
+            ByteBuffer got = ByteBuffer.allocate(16);
+            Thread.currentThread().interrupt();
+            try {
+                assertNotNull(server.receive(got), "the queued datagram");
+                assertNull(server.receive(got), "nothing more queued: null, not an exception");
+                assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status was touched");
+                server.configureBlocking(true);
+                assertNull(server.receive(got, 0, TimeUnit.SECONDS), "a zero timeout does not wait either");
+                assertTrue(Thread.currentThread().isInterrupted());
+            } finally {
+                Thread.interrupted();
+            }
+            assertTrue(server.isOpen(), "a receive that never waits closed the socket");
+            assertEquals(3, got.position());
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Dispatch.class)
     void receiveWithATimeoutReturnsNullWhenNothingCame(Dispatch dispatch) throws Exception {
