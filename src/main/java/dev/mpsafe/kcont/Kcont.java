@@ -575,19 +575,21 @@ public final class Kcont {
      */
     public void close() {
         long s;
-        Worker h;
         do {
             s = lvState();
             if ((s & CLOSED) != 0) {
                 return;
             }
-            // With Q clear nobody forwards this continuation, so home is stable until our CAS
-            // (which sets Q) succeeds; with Q set we do not use h.
-            h = laHome();
         } while (!casState(s, (s & (RUNNING | WAITERS)) | CLOSED | QUEUED)); // P cleared: cancelled
         if ((s & QUEUED) != 0) {
             return; // an entry exists: its taker unlinks the continuation and gives the place back
         }
+        // Home is read only now that we hold Q: only a holder of Q moves home (Worker.forward), so
+        // it is stable from our CAS on, and this volatile read sees the last move (that forward's
+        // store precedes the CAS chain ours read). Read before the CAS, it could be stale: the
+        // continuation may have moved and come back to the same state word meanwhile, and an entry
+        // sent to the old home would make that worker unlink it from another worker's queues.
+        final Worker h = laHome();
         // We set Q: the entry we put makes the home worker unlink the continuation from its wheel or
         // run queues (a far timer would otherwise stay linked, body and all, until its deadline)
         // and give the place back (intake; the overview's "Closing").
