@@ -116,19 +116,25 @@ class SegmentPoolTest {
 
             CountDownLatch leave = new CountDownLatch(1);
             Thread t = readerInside(smr, "segment-reader", leave);
-            pool.free(a);
-            pool.free(b);
-            assertNull(pool.tryAllocate(), "pending, not yet safe");
             AtomicReference<MemorySegment> got = new AtomicReference<>();
             Thread waiter = new Thread(() -> got.set(pool.allocate()), "segment-waiter");
-            waiter.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (waiter.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
+            try {
+                pool.free(a);
+                pool.free(b);
+                assertNull(pool.tryAllocate(), "pending, not yet safe");
+                waiter.start();
+                // One read of the state per look: the waiter parks for 1 us at first, then longer, so
+                // a second read can already see it awake between two parks.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                Thread.State seen;
+                while ((seen = waiter.getState()) != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                assertEquals(Thread.State.TIMED_WAITING, seen, "allocate parks for the grace period");
+                assertNull(got.get());
+            } finally {
+                leave.countDown(); // also when an assertion failed: close() below waits for this reader
             }
-            assertEquals(Thread.State.TIMED_WAITING, waiter.getState(), "allocate parks for the grace period");
-            assertNull(got.get());
-            leave.countDown();
             t.join();
             waiter.join(TimeUnit.SECONDS.toMillis(10));
             assertFalse(waiter.isAlive());
@@ -146,13 +152,17 @@ class SegmentPoolTest {
         Thread t = readerInside(smr, "segment-reader", leave);
         Thread closer = new Thread(pool::close, "closer");
         closer.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (closer.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            Thread.State seen; // one read per look: between two short parks it may be awake
+            while ((seen = closer.getState()) != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(Thread.State.TIMED_WAITING, seen, "close waits for the reader");
+            assertEquals(7, s.get(JAVA_LONG, 0), "memory still valid while the grace period runs");
+        } finally {
+            leave.countDown(); // also when an assertion failed: nothing else lets the closer finish
         }
-        assertEquals(Thread.State.TIMED_WAITING, closer.getState(), "close waits for the reader");
-        assertEquals(7, s.get(JAVA_LONG, 0), "memory still valid while the grace period runs");
-        leave.countDown();
         t.join();
         closer.join(TimeUnit.SECONDS.toMillis(10));
         assertTrue(pool.isClosed());

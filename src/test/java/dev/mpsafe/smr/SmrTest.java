@@ -95,13 +95,17 @@ class SmrTest {
             }
         }, "smr-waiter");
         waiter.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (waiter.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            Thread.State seen; // one read per look: between two short parks it may be awake
+            while ((seen = waiter.getState()) != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(Thread.State.TIMED_WAITING, seen,
+                    "await parks (with a timeout) while the reader stays, rather than spinning");
+        } finally {
+            leave.countDown();
         }
-        assertEquals(Thread.State.TIMED_WAITING, waiter.getState(),
-                "await parks (with a timeout) while the reader stays, rather than spinning");
-        leave.countDown();
         t.join();
         waiter.join(TimeUnit.SECONDS.toMillis(10));
         assertFalse(waiter.isAlive(), "await returned after the reader left");
