@@ -332,12 +332,8 @@ class EpochTest {
             stillInterrupted.set(Thread.currentThread().isInterrupted());
         }, "interrupted-writer");
         writer.start();
-        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadCpuTimeSupported(), "no per-thread CPU time here");
         Thread.sleep(100); // past the spin and yield rounds
-        long cpu0 = mx.getThreadCpuTime(writer.threadId());
-        Thread.sleep(300);
-        long cpuMs = (mx.getThreadCpuTime(writer.threadId()) - cpu0) / 1_000_000;
+        long cpuMs = cpuMillisOver(writer, 300);
         assertTrue(writer.isAlive(), "the writer must still be waiting for the reader");
         assertTrue(cpuMs < 100, "an interrupted writer must park, not spin: it used " + cpuMs + " ms of CPU in 300 ms");
         leave.countDown();

@@ -205,7 +205,7 @@ public final class Ipv4Stack {
         try {
             Interface[] old = interfaces;
             Interface ifc = existing(old, ifindex);
-            if (isLoopbackAddress(address) && !ifc.isLoopback()) {
+            if (Ipv4Address.isLoopback(address) && !ifc.isLoopback()) {
                 throw new IllegalArgumentException("address " + a + " is a loopback address (127/8), and interface "
                         + ifindex + " is not loopback: 127/8 never leaves a host (RFC 1122 3.2.1.3 (g))");
             }
@@ -308,7 +308,7 @@ public final class Ipv4Stack {
             return null;
         }
         Interface out = all[ifindex];
-        if (isLoopbackAddress(destination) && !out.isLoopback()) {
+        if (Ipv4Address.isLoopback(destination) && !out.isLoopback()) {
             return null; // output would drop it (LOOPBACK_OFF_HOST): 127/8 is reached only through loopback
         }
         return new OutputPath(ifindex, out.addresses().getFirst().address(), out.device().mtu());
@@ -403,7 +403,7 @@ public final class Ipv4Stack {
         if (martian != null) {
             return drop(martian); // silently (RFC 1122 3.2.1.3): nothing is answered to it
         }
-        if (isLoopbackAddress(destination) && !in.isLoopback()) {
+        if (Ipv4Address.isLoopback(destination) && !in.isLoopback()) {
             // RFC 1122 3.2.1.3 (g): 127/8 never appears outside a host; dropped before the local
             // lookup, so neither an answer nor a socket bound to 127/8 sees it.
             return drop(IpDrop.MARTIAN_DESTINATION);
@@ -651,7 +651,7 @@ public final class Ipv4Stack {
             }
             from = out.addresses().getFirst().address();
         }
-        if (!out.isLoopback() && (isLoopbackAddress(from) || isLoopbackAddress(destination))) {
+        if (!out.isLoopback() && (Ipv4Address.isLoopback(from) || Ipv4Address.isLoopback(destination))) {
             return dropOut(IpDrop.LOOPBACK_OFF_HOST, p); // RFC 1122 3.2.1.3 (g): not onto a wire
         }
         final int total = p.length() + Ipv4Packet.MIN_HEADER_LENGTH;
@@ -738,15 +738,10 @@ public final class Ipv4Stack {
         if (in.isLoopback()) {
             return null;
         }
-        if (isLoopbackAddress(source)) {
+        if (Ipv4Address.isLoopback(source)) {
             return IpDrop.MARTIAN_LOOPBACK;
         }
         return isLocal(all, source) ? IpDrop.MARTIAN_OURS : null;
-    }
-
-    /** Whether {@code address} is in 127/8, which never leaves a host (RFC 1122 3.2.1.3 (g)). */
-    static boolean isLoopbackAddress(int address) {
-        return (address >>> 24) == 127;
     }
 
     /** Not 0.0.0.0, not 255.255.255.255, not multicast (224/4) or class E (240/4). */

@@ -659,7 +659,7 @@ public final class UdpSocket implements AutoCloseable {
      */
     private void checkLoopbackSource(int local, Ipv4Stack.OutputPath path, String op, int address, int port)
             throws SocketException {
-        if ((local >>> 24) == 127 && !stack.iface(path.ifindex()).isLoopback()) {
+        if (Ipv4Address.isLoopback(local) && !stack.iface(path.ifindex()).isLoopback()) {
             throw new SocketException("cannot " + op + " from " + Ipv4Address.format(local) + " to "
                     + Ipv4Address.format(address) + ":" + port + ": its route leaves by interface "
                     + path.ifindex() + ", which is not loopback, and a 127/8 source never leaves the host");

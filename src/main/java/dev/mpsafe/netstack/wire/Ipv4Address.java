@@ -56,6 +56,11 @@ public final class Ipv4Address {
         return address;
     }
 
+    /** Whether {@code address} is in 127/8, which never leaves a host (RFC 1122 3.2.1.3 (g)). */
+    public static boolean isLoopback(int address) {
+        return (address >>> 24) == 127;
+    }
+
     /** Dotted-quad notation. */
     public static String format(int address) {
         return (address >>> 24) + "." + (address >>> 16 & 0xFF) + "." + (address >>> 8 & 0xFF) + "."
