@@ -54,6 +54,8 @@ class StackPingTest {
     volatile boolean stop;
     Thread worker;
     final AtomicReference<Throwable> workerFailure = new AtomicReference<>();
+    /** Requests of a ping run once more because ping counted a late reply lost (see ping); 0 or one run's. */
+    long rerunRequests;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -142,7 +144,7 @@ class StackPingTest {
         stop = true;
         worker.join(5_000); // the worker counts a reply after the kernel has it: join before reading counters
         assertNull(workerFailure.get());
-        assertEquals(1_000, stack.counters().sent(), stack.counters().toString());
+        assertEquals(1_000 + rerunRequests, stack.counters().sent(), stack.counters().toString());
         System.out.println("StackPingTest: 1,000 echo requests answered by Ipv4Stack over TUN; " + stack.counters()
                 + "; " + device.counters());
         device.close(); // flushes the trace
@@ -160,9 +162,10 @@ class StackPingTest {
         assertEquals(0, p.exitValue(), out.length() > 2000 ? out.substring(0, 2000) : out);
         assertEquals(0, count(out, "(?i)malformed"), "malformed packets in the stack's trace");
         assertEquals(0, count(out, "(?i)checksum status: Bad|\\[Bad|incorrect"), "bad checksums in the stack's trace");
-        assertEquals(1_000, count(out, "Type: 8 \\(Echo \\(ping\\) request\\)"), "echo requests in the trace");
-        assertEquals(1_000, count(out, "Type: 0 \\(Echo \\(ping\\) reply\\)"), "echo replies in the trace");
-        assertEquals(4_000, count(out, "(?i)checksum status: Good"), "IPv4 and ICMP checksums verified in 2,000 frames");
+        assertEquals(1_000 + rerunRequests, count(out, "Type: 8 \\(Echo \\(ping\\) request\\)"), "echo requests in the trace");
+        assertEquals(1_000 + rerunRequests, count(out, "Type: 0 \\(Echo \\(ping\\) reply\\)"), "echo replies in the trace");
+        assertEquals(4 * (1_000 + rerunRequests), count(out, "(?i)checksum status: Good"),
+                "IPv4 and ICMP checksums verified in every frame, two per frame");
     }
 
     /**
@@ -188,6 +191,18 @@ class StackPingTest {
         System.out.println("StackPingTest: 5% drop injected, ping lost " + lost + " of 1,000; " + faults.faults());
     }
 
+    /** Whether the stack's device took {@code target} packets in all, waiting up to 2 s for the worker. */
+    private boolean stackSent(long target) throws InterruptedException {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (stack.counters().sent() < target) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.sleep(10); // the worker counts a reply once its device took it
+        }
+        return true;
+    }
+
     private static int count(String text, String regex) {
         Matcher m = Pattern.compile(regex).matcher(text);
         int n = 0;
@@ -204,10 +219,25 @@ class StackPingTest {
      * @return the number of replies ping received
      */
     private long ping(int size, int count, boolean lossAllowed) throws Exception {
+        final long sentBefore = stack.counters().sent();
         NetnsFixture.Result r = ns.execAllowingFailure(30, "ping", "-n", "-q", "-c", Integer.toString(count),
                 "-i", PingTest.interval(size), "-W", "1", "-s", Integer.toString(size), "10.98.0.2");
         Matcher m = SUMMARY.matcher(r.output());
         assertTrue(m.find(), "no summary from ping -s " + size + ":\n" + r.output());
+        final long transmitted = Long.parseLong(m.group(1));
+        if (!lossAllowed && Long.parseLong(m.group(2)) < transmitted && rerunRequests == 0
+                && stackSent(sentBefore + transmitted)) {
+            // Once some replies have come, ping waits only two round trips (well under a
+            // millisecond here) after its last request, so a reply the stack sends a little late,
+            // with the machine busy, counts as lost although it arrives. (-w instead of -W is no
+            // cure: ping then sends more requests until count replies came.) The stack answered
+            // every request, so it is not the stack's loss: run this size once more, which must
+            // be perfect.
+            rerunRequests = transmitted;
+            System.out.printf("StackPingTest: ping -s %d counted a reply lost that the stack had sent (%s); once more%n",
+                    size, m.group());
+            return ping(size, count, false);
+        }
         String where = "ping -s " + size + " -c " + count + ": " + m.group() + "; " + stack.counters();
         assertEquals(count, Long.parseLong(m.group(1)), where);
         if (!lossAllowed) {
