@@ -22,7 +22,10 @@ import java.util.function.Supplier;
  * hint, never trusted: a slot is used only if its owner is the calling thread, which only that
  * thread can have made true (it created the slot, or claimed it by CAS). Entries are installed
  * only over an empty entry or one whose owner is gone, so two live threads whose ids collide do not
- * evict each other back and forth: the later one keeps using the thread-local.
+ * evict each other back and forth: the later one keeps using the thread-local. A thread can lose
+ * its thread-local while it lives (JDK 25's common-pool workers clear theirs every time they go
+ * idle); its next lookup then finds its slot again by owner in {@link #register()}, instead of
+ * taking a new one while the old one, owned by a live thread, could never be recycled.
  *
  * <p>Thread safety: safe for concurrent use; growth is serialized by a lock, lookups are lock-free.
  *
@@ -120,13 +123,17 @@ public final class SlotTable<S extends ThreadSlot> {
     }
 
     /**
-     * Gives the calling thread a slot: a recycled one whose owner is gone, or a new one. Each call
-     * returns a slot owned by the caller that no other thread holds.
+     * Gives the calling thread its slot: the one it already owns (after it lost its thread-local;
+     * see the class comment), else a recycled one whose owner is gone, else a new one. Each call
+     * returns a slot owned by the caller that no other thread holds; a thread owns at most one.
      */
     public S register() {
         final Thread me = Thread.currentThread();
         for (S s : snapshot()) {
             Thread owner = s.owner();
+            if (owner == me) {
+                return s; // ours already, state and all: only the thread-local was lost
+            }
             if ((owner == null || !owner.isAlive()) && s.casOwner(owner, me)) {
                 s.resetForNewOwner();
                 return s;

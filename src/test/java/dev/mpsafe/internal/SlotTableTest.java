@@ -114,6 +114,44 @@ class SlotTableTest {
         assertSame(Thread.currentThread(), mine.owner());
     }
 
+    /**
+     * JDK 25's common-pool workers clear their thread-locals each time they go idle. A worker whose
+     * cache entry another live thread holds then found no slot on its next lookup and registered a
+     * new one: one more slot per idle spell, each owned by a live thread, so never recycled; every
+     * writer's scan grew, and a pool's per-thread cache in the lost slot stranded its items (review
+     * finding; the pool case is in SegmentPoolTest). Here the thread-local is cleared by hand.
+     */
+    @Test
+    void shouldFindItsOwnSlotAgainAfterLosingItsThreadLocalWhileACollidingThreadHoldsTheCacheEntry()
+            throws Exception {
+        java.util.concurrent.CountDownLatch registered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread collider = collidingWith(Thread.currentThread(), () -> {
+            table.current();
+            registered.countDown();
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        collider.start();
+        try {
+            registered.await();
+            Slot mine = table.current();
+            java.lang.reflect.Field f = SlotTable.class.getDeclaredField("mine");
+            f.setAccessible(true);
+            for (int i = 0; i < 10; i++) {
+                ((ThreadLocal<?>) f.get(table)).remove(); // what the pool does to its idle workers
+                assertSame(mine, table.current(), "lookup " + i + " after losing the thread-local");
+            }
+            assertTrue(table.size() == 2, "two live threads, two slots: " + table.size());
+        } finally {
+            done.countDown();
+            collider.join();
+        }
+    }
+
     @Test
     void shouldNotReturnAReleasedSlotThroughTheCache() {
         Slot before = table.current();

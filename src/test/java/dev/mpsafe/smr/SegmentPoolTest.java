@@ -398,4 +398,67 @@ class SegmentPoolTest {
         assertEquals(st.freed(), st.pending() + st.ready() + st.cached() + st.reused(),
                 "no segment was counted as a reclaim failure and lost: " + st);
     }
+
+    /**
+     * Review finding, the real-world shape of SlotTableTest's lost-thread-local case: JDK 25's
+     * common-pool workers clear their thread-locals each time they go idle. A worker whose
+     * thread-id cache entry a live thread holds then took a new per-thread cache on every task,
+     * stranding the old one, with its freed segments, under a live owner, where neither it nor
+     * the recovery of dead threads' caches found them again: a pool with nothing in use reported
+     * itself exhausted. The sleeps let the worker go idle (nothing to wait on: it parks inside the
+     * pool); the assumptions skip the test where the pool is not built that way.
+     */
+    @Test
+    void shouldNotStrandSegmentsOfACommonPoolWorkerThatLosesItsThreadLocalsWhenIdle() throws Exception {
+        Smr s = Smr.create("tls-reset-pool", Smr.Mode.DEFAULT);
+        SegmentPool pool = SegmentPool.builder(s, 1024).slabBytes(16 * 1024).maxBytes(16 * 1024).bucketSize(2)
+                .build();
+        Thread worker = onCommonPool(() -> { });
+        org.junit.jupiter.api.Assumptions.assumeTrue(worker.getClass().getName().contains("Innocuous"),
+                "common pool worker is " + worker.getClass());
+        CountDownLatch registered = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread collider = null;
+        for (int i = 0; i < 8 * 128 && collider == null; i++) { // 128: SlotTable's cache entries
+            Thread t = new Thread(() -> {
+                pool.free(pool.allocate()); // takes the worker's cache entry first
+                registered.countDown();
+                try {
+                    done.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "collider-" + i);
+            if (((t.threadId() - worker.threadId()) & 127) == 0) {
+                collider = t;
+            }
+        }
+        assertTrue(collider != null, "no thread id collided with the worker's");
+        collider.setDaemon(true);
+        collider.start();
+        registered.await();
+        try {
+            int sameWorker = 0;
+            for (int i = 0; i < 40; i++) {
+                if (onCommonPool(() -> pool.free(pool.allocate())) == worker) { // nothing stays in use
+                    sameWorker++;
+                }
+                Thread.sleep(20);
+            }
+            org.junit.jupiter.api.Assumptions.assumeTrue(sameWorker >= 30, "the common pool changed workers");
+            MemorySegment m = pool.allocate(); // nothing is in use: this must not be refused
+            pool.free(m);
+            assertTrue(s.participants() <= 3, "slots: " + s.participants() + "; " + pool.stats());
+        } finally {
+            done.countDown();
+            pool.close();
+        }
+    }
+
+    private static Thread onCommonPool(Runnable body) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            body.run();
+            return Thread.currentThread();
+        }, java.util.concurrent.ForkJoinPool.commonPool()).join();
+    }
 }
