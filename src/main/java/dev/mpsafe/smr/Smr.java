@@ -469,12 +469,20 @@ public final class Smr implements Polling {
     private long moveWriteSequence() {
         long next = (wr.lvValue() + 1) & SEQ_MASK;
         if (delta(next, rd.lvValue()) >= maxDelta) {
+            final long target = (next - (maxDelta >>> 1)) & SEQ_MASK;
             if (inSection()) {
-                throw new IllegalStateException("smr '" + name() + "': advance() is " + maxDelta
-                        + " sequences ahead of the oldest reader and would wait for it, but the calling thread"
-                        + " is inside a section of this domain");
+                // One non-blocking scan first: rd is only a cached bound, raised by scans, and may
+                // be stale after advances nobody polled. If the readers are not that far behind
+                // after all, there is nothing to wait for.
+                if (!poll(target)) {
+                    throw new IllegalStateException("smr '" + name() + "': advance() would be "
+                            + delta(next, rd.lvValue()) + " sequences ahead of the oldest reader (the limit is "
+                            + maxDelta + ") and would wait for it, but the calling thread is inside a section"
+                            + " of this domain");
+                }
+            } else {
+                awaitReached(target);
             }
-            awaitReached((next - (maxDelta >>> 1)) & SEQ_MASK);
         }
         // Volatile RMW: the caller's unpublish happens-before every read of wr that sees the goal.
         return (wr.getAndAddValue(1) + 1) & SEQ_MASK;

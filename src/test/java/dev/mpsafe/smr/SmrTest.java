@@ -269,6 +269,29 @@ class SmrTest {
         s.advance(); // outside the section it proceeds
     }
 
+    /**
+     * Review finding: the too-far-ahead test reads the cached bound rd, which only scans raise.
+     * After advances nobody polled, a writer inside a section that began at the current sequence
+     * was refused although no older reader existed; one scan shows there is nothing to wait for.
+     */
+    @Test
+    void shouldNotRefuseAdvanceInsideASectionWhenOnlyTheCachedBoundIsStale() {
+        long maxDelta = 4;
+        Smr s = Smr.create(GraceOptions.named("stale-rd"), Smr.Mode.DEFAULT, 0, maxDelta, true, null);
+        for (int i = 0; i < 100 && s.current() + 1 - s.readSequence() < maxDelta; i++) {
+            s.advance(); // outside any section, nobody polling: rd falls behind wr
+        }
+        assertTrue(s.current() + 1 - s.readSequence() >= maxDelta, "rd is stale: " + s);
+        Participant p = s.register();
+        p.enter(); // the only reader, at the current sequence
+        try {
+            long goal = s.advance();
+            assertEquals(s.current(), goal);
+        } finally {
+            p.exit();
+        }
+    }
+
     @Test
     void shouldFallBackToDefaultWhenMembarrierUnavailable() {
         Smr s = Smr.create(GraceOptions.named("fallback"), Smr.Mode.LAZY, 0, 1L << Smr.MAX_DELTA_LOG2, false,
