@@ -40,7 +40,10 @@ public final class GraceWait {
      */
     public void pause(ThreadSlot slot) {
         observe(slot);
-        int r = rounds++;
+        final int r = rounds;
+        if (r < Integer.MAX_VALUE) {
+            rounds = r + 1; // saturates: a wait of 2^31 rounds (weeks) must not wrap back to spinning
+        }
         if (r < SPINS) {
             Thread.onSpinWait();
         } else if (r < SPINS + YIELDS) {
