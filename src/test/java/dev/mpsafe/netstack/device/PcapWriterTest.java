@@ -220,6 +220,90 @@ class PcapWriterTest {
         pcap.close(); // idempotent, and quiet the second time
     }
 
+    /**
+     * An interrupt is meant for the thread, not for the trace: a sender and a receiver whose
+     * interrupt status is set (a worker told to stop, a cancelled task) must not end the trace, and
+     * must find their interrupt status as they left it. Before the fix the file was written through
+     * a FileChannel, which an interrupted writer closes: the one interrupted send ended the trace
+     * with the global header alone, and close() threw.
+     */
+    @Test
+    void shouldKeepTracingAndKeepTheInterruptStatusWhenASenderOrReceiverIsInterrupted() throws IOException {
+        Path file = dir.resolve("interrupted.pcap");
+        AtomicLong clock = new AtomicLong();
+        List<byte[]> sent = new ArrayList<>();
+        try (PcapWriter pcap = PcapWriter.open(Loopback.create("lo", 1500, 8), file, clock::incrementAndGet,
+                PcapWriter.Resolution.NANOSECONDS)) {
+            try {
+                for (int seq = 0; seq < 4; seq++) {
+                    PacketBuffer p = Packets.echo(pool, 1, seq, 8 * seq);
+                    sent.add(Packets.bytes(p));
+                    if (seq == 0) {
+                        Thread.currentThread().interrupt();
+                    }
+                    assertTrue(pcap.send(p));
+                    if (seq == 0) {
+                        assertTrue(Thread.interrupted(), "the sender's interrupt status was cleared");
+                    }
+                }
+                List<PacketBuffer> got = new ArrayList<>();
+                Thread.currentThread().interrupt();
+                assertEquals(4, pcap.receive(got::add, 8));
+                assertTrue(Thread.interrupted(), "the receiver's interrupt status was cleared");
+                got.forEach(PacketBuffer::free);
+            } finally {
+                Thread.interrupted(); // a failed assertion leaves no interrupt for the next test
+            }
+            assertEquals(0, pcap.writeErrors(), "an interrupt is no I/O error of the trace");
+            assertEquals(8, pcap.records());
+        }
+        List<Record> records = read(file).records();
+        assertEquals(8, records.size());
+        for (int i = 0; i < 8; i++) {
+            assertArrayEquals(sent.get(i % 4), records.get(i).bytes(), "record " + i);
+        }
+    }
+
+    /**
+     * Each record reaches the channel in one write of its header and data together, so a write
+     * that fails cannot leave a record header with no data after it (before the fix the header and
+     * the data were two writes).
+     */
+    @Test
+    void shouldWriteEachRecordHeaderAndDataInOneWrite() {
+        List<Integer> writes = new ArrayList<>();
+        WritableByteChannel counting = new WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) {
+                int n = src.remaining();
+                writes.add(n);
+                src.position(src.limit());
+                return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return true;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        List<Integer> expected = new ArrayList<>(List.of(PcapWriter.GLOBAL_HEADER_LENGTH));
+        try (PcapWriter pcap = PcapWriter.of(Loopback.create("lo", 1500, 8), counting, () -> 0,
+                PcapWriter.Resolution.MICROSECONDS)) {
+            for (int seq = 0; seq < 3; seq++) {
+                PacketBuffer p = Packets.echo(pool, 1, seq, 100 * seq);
+                expected.add(PcapWriter.RECORD_HEADER_LENGTH + p.length());
+                assertTrue(pcap.send(p));
+            }
+            assertEquals(3, pcap.receive(PacketBuffer::free, 8));
+        }
+        expected.addAll(expected.subList(1, 4));
+        assertEquals(expected, writes, "one write per record: header and data together");
+    }
+
     @Test
     void shouldRefuseAFileThatCannotBeCreated() {
         Path missing = dir.resolve("no-such-dir").resolve("x.pcap");
