@@ -49,8 +49,9 @@ import java.util.function.LongSupplier;
  * bytes) are cut to it; {@code orig_len} keeps the real length.
  *
  * <h2>Errors</h2>
- * An I/O error while the device is in use never reaches the sender or receiver: it is counted
- * ({@link #writeErrors()}), the first one is kept, and writing stops. {@link #close()} closes the
+ * An I/O error while the device is in use, or an exception from the {@code nanos} clock, never
+ * reaches the sender or receiver, whose packet goes on as if nothing happened: the error is
+ * counted ({@link #writeErrors()}), the first one is kept, and writing stops. {@link #close()} closes the
  * inner device first (freeing its packets) and then throws an {@link UncheckedIOException} if a
  * write or the file's close failed, so a truncated trace does not pass silently. Each record, its
  * header and its data together, is handed over in one write, so a failure cannot fall between a
@@ -354,7 +355,16 @@ public final class PcapWriter implements Device {
                 writeErrors++; // a record skipped after the first failure
                 return;
             }
-            long t = nanos.getAsLong();
+            long t;
+            try {
+                t = nanos.getAsLong();
+            } catch (RuntimeException e) {
+                // The caller's clock failed: a failure of the trace, not of the data path. The packet
+                // still goes on (send owns it whatever happens); close() reports this.
+                failure = new IOException("the pcap clock threw " + e, e);
+                writeErrors++;
+                return;
+            }
             long seconds = Math.floorDiv(t, NANOS_PER_SECOND);
             long fraction = Math.floorMod(t, NANOS_PER_SECOND) / resolution.nanosPerUnit;
             int total = RECORD_HEADER_LENGTH + stored;
@@ -382,6 +392,10 @@ public final class PcapWriter implements Device {
     /**
      * Closes the inner device (freeing its packets), then the file.
      *
+     * <p>If the inner device's close throws, the file is closed anyway and that exception is
+     * thrown, with the {@link UncheckedIOException} of an incomplete trace added to it as
+     * suppressed.
+     *
      * @throws UncheckedIOException if a record could not be written or the file not closed; the
      *     inner device is closed either way
      */
@@ -401,22 +415,34 @@ public final class PcapWriter implements Device {
         } finally {
             lock.unlock();
         }
+        Throwable innerFailure = null;
         try {
             inner.close();
-        } finally {
-            try {
-                out.close();
-            } catch (IOException c) {
-                if (e == null) {
-                    e = c;
-                } else {
-                    e.addSuppressed(c);
-                }
+        } catch (RuntimeException | Error x) {
+            innerFailure = x; // thrown after the file is closed, with the trace's failure suppressed
+        }
+        try {
+            out.close();
+        } catch (IOException c) {
+            if (e == null) {
+                e = c;
+            } else {
+                e.addSuppressed(c);
             }
-            if (e != null) {
-                throw new UncheckedIOException("pcap trace " + file + " is incomplete (" + errors
-                        + " records not written)", e);
+        }
+        UncheckedIOException incomplete = e == null ? null
+                : new UncheckedIOException("pcap trace " + file + " is incomplete (" + errors + " records not written)", e);
+        if (innerFailure != null) {
+            if (incomplete != null) {
+                innerFailure.addSuppressed(incomplete);
             }
+            if (innerFailure instanceof Error error) {
+                throw error;
+            }
+            throw (RuntimeException) innerFailure;
+        }
+        if (incomplete != null) {
+            throw incomplete;
         }
     }
 

@@ -3,6 +3,8 @@ package dev.mpsafe.netstack.device;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -10,11 +12,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.mpsafe.netstack.buffer.PacketBuffer;
 import dev.mpsafe.netstack.buffer.PacketPool;
 import dev.mpsafe.smr.Smr;
+import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +27,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -302,6 +308,115 @@ class PcapWriterTest {
         }
         expected.addAll(expected.subList(1, 4));
         assertEquals(expected, writes, "one write per record: header and data together");
+    }
+
+    /**
+     * The clock is the caller's code and may throw. The packet must still go to the inner device
+     * (send takes ownership whatever happens, and the data path never sees the trace's errors); the
+     * failure is the trace's first error, so writing stops and close() reports it. Before the fix
+     * send threw and the packet was neither sent nor freed.
+     */
+    @Test
+    void shouldPassThePacketOnAndReportAtCloseWhenTheClockThrows() {
+        AtomicLong reads = new AtomicLong();
+        IllegalStateException broken = new IllegalStateException("clock broken");
+        LongSupplier clock = () -> {
+            if (reads.incrementAndGet() == 2) {
+                throw broken;
+            }
+            return reads.get();
+        };
+        Loopback lo = Loopback.create("lo", 1500, 8);
+        PcapWriter pcap = PcapWriter.of(lo, Channels.newChannel(new ByteArrayOutputStream()), clock,
+                PcapWriter.Resolution.NANOSECONDS);
+        for (int seq = 0; seq < 3; seq++) {
+            assertTrue(pcap.send(Packets.echo(pool, 1, seq, 0)), "packet " + seq + " goes on");
+        }
+        assertEquals(3, lo.counters().txPackets(), "every packet reached the inner device");
+        assertEquals(1, pcap.records(), "the record before the clock failed");
+        assertEquals(2, pcap.writeErrors(), "the failed record and the one skipped after it");
+        UncheckedIOException e = assertThrows(UncheckedIOException.class, pcap::close);
+        assertSame(broken, e.getCause().getCause(), "close() reports the clock's exception");
+        assertEquals(0, pool.outstanding(), "the packets were received by the loopback and freed at close");
+    }
+
+    /**
+     * An exception from the inner device's close() is the one thrown; an incomplete trace is added
+     * to it as suppressed, not thrown in its place (before the fix it replaced it).
+     */
+    @Test
+    void shouldThrowTheInnerClosesExceptionWithTheIncompleteTraceSuppressed() {
+        Loopback lo = Loopback.create("lo", 1500, 8);
+        IllegalStateException innerFailure = new IllegalStateException("inner close failed");
+        Device throwingOnClose = new Device() {
+            @Override
+            public String name() {
+                return lo.name();
+            }
+
+            @Override
+            public int mtu() {
+                return lo.mtu();
+            }
+
+            @Override
+            public boolean send(PacketBuffer packet) {
+                return lo.send(packet);
+            }
+
+            @Override
+            public int receive(PacketBuffer[] batch, int offset, int length) {
+                return lo.receive(batch, offset, length);
+            }
+
+            @Override
+            public int receive(Consumer<? super PacketBuffer> sink, int limit) {
+                return lo.receive(sink, limit);
+            }
+
+            @Override
+            public DeviceCounters counters() {
+                return lo.counters();
+            }
+
+            @Override
+            public void close() {
+                lo.close();
+                throw innerFailure;
+            }
+        };
+        int[] writes = {0};
+        boolean[] open = {true};
+        WritableByteChannel failing = new WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) throws IOException {
+                if (++writes[0] > 1) {
+                    throw new IOException("disk full");
+                }
+                int n = src.remaining();
+                src.position(src.limit());
+                return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return open[0];
+            }
+
+            @Override
+            public void close() {
+                open[0] = false;
+            }
+        };
+        PcapWriter pcap = PcapWriter.of(throwingOnClose, failing, () -> 0, PcapWriter.Resolution.NANOSECONDS);
+        assertTrue(pcap.send(Packets.echo(pool, 1, 1, 0)));
+        IllegalStateException e = assertThrows(IllegalStateException.class, pcap::close);
+        assertSame(innerFailure, e);
+        assertEquals(1, e.getSuppressed().length, "the incomplete trace, suppressed");
+        UncheckedIOException incomplete = assertInstanceOf(UncheckedIOException.class, e.getSuppressed()[0]);
+        assertTrue(incomplete.getMessage().contains("incomplete"), incomplete.getMessage());
+        assertFalse(open[0], "the channel was closed anyway");
+        assertEquals(0, pool.outstanding());
     }
 
     @Test
