@@ -19,7 +19,10 @@ public final class DeviceCounters {
     public enum Drop {
         /** The queue towards the receiver was full. */
         QUEUE_FULL,
-        /** The packet was longer than the device's MTU. */
+        /**
+         * The packet was longer than the device's MTU: sent, or received from a TUN interface whose
+         * own MTU is larger than the device's.
+         */
         TOO_BIG,
         /** The device, or its peer, was closed. */
         DOWN,
