@@ -35,7 +35,8 @@ public final class DeviceCounters {
         IO_ERROR,
         /**
          * The device cannot carry the packet whatever its state: an empty one (a TUN write needs at
-         * least one byte).
+         * least one byte), or one the kernel refuses as no IP packet (a TUN write that fails with
+         * {@code EINVAL}).
          */
         INVALID,
     }

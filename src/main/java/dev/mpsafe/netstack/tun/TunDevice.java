@@ -22,7 +22,8 @@ import java.util.function.Consumer;
  * not dropped), or at the limit. To wait for a packet, call
  * {@link Tun#awaitReadable} on {@link #tun()} first. Drops follow the {@link Device} contract:
  * counted, the buffer freed, never thrown; a failed write is {@link DeviceCounters.Drop#IO_ERROR}, an
- * empty packet (which {@link Tun#write} refuses) {@link DeviceCounters.Drop#INVALID}.
+ * empty packet (which {@link Tun#write} refuses) or one the kernel refuses as no IP packet
+ * ({@code EINVAL}) {@link DeviceCounters.Drop#INVALID}.
  *
  * <h2>The MTU on receive</h2>
  * The kernel interface's MTU is set apart from this device's ({@code ip link set mtu}); this device
