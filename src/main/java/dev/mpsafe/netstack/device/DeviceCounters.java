@@ -19,7 +19,10 @@ public final class DeviceCounters {
     public enum Drop {
         /** The queue towards the receiver was full. */
         QUEUE_FULL,
-        /** The packet was longer than the device's MTU. */
+        /**
+         * The packet was longer than the device's MTU: sent, or received from a TUN interface whose
+         * own MTU is larger than the device's.
+         */
         TOO_BIG,
         /** The device, or its peer, was closed. */
         DOWN,
@@ -32,7 +35,8 @@ public final class DeviceCounters {
         IO_ERROR,
         /**
          * The device cannot carry the packet whatever its state: an empty one (a TUN write needs at
-         * least one byte).
+         * least one byte), or one the kernel refuses as no IP packet (a TUN write that fails with
+         * {@code EINVAL}).
          */
         INVALID,
     }

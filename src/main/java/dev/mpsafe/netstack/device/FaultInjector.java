@@ -22,7 +22,8 @@ import java.util.function.Consumer;
  *       it (if the pool has no buffer available now, only the original goes, and
  *       {@link Faults#duplicateFailed()} counts it);</li>
  *   <li><b>reorder</b>: the packet is held back and sent right after the next packet that goes
- *       out, or at the next {@link #tick()}, whichever comes first (at most one packet is held;
+ *       out (after that packet's copy, if it is duplicated), or at the next {@link #tick()},
+ *       whichever comes first (at most one packet is held;
  *       a reorder drawn while one is held sends the packet normally);</li>
  *   <li><b>delay</b>: the packet is held for {@code delayTicks} ticks of the caller's clock, then
  *       sent by the {@link #tick()} that reaches its time, in the order the packets arrived.</li>
@@ -171,7 +172,9 @@ public final class FaultInjector implements Device {
                     return out(packet);
                 }
                 duplicated++;
-                boolean sent = out(packet);
+                // The copy goes right after its original, as documented: a held packet is released
+                // after the pair (by out(copy)), not between them.
+                boolean sent = inner.send(packet);
                 out(copy);
                 return sent;
             }

@@ -1,14 +1,16 @@
 package dev.mpsafe.netstack.device;
 
 import dev.mpsafe.netstack.buffer.PacketBuffer;
+import java.io.Closeable;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -47,10 +49,23 @@ import java.util.function.LongSupplier;
  * bytes) are cut to it; {@code orig_len} keeps the real length.
  *
  * <h2>Errors</h2>
- * An I/O error while the device is in use never reaches the sender or receiver: it is counted
- * ({@link #writeErrors()}), the first one is kept, and writing stops. {@link #close()} closes the
+ * An I/O error while the device is in use, or an exception from the {@code nanos} clock, never
+ * reaches the sender or receiver, whose packet goes on as if nothing happened: the error is
+ * counted ({@link #writeErrors()}), the first one is kept, and writing stops. {@link #close()} closes the
  * inner device first (freeing its packets) and then throws an {@link UncheckedIOException} if a
- * write or the file's close failed, so a truncated trace does not pass silently.
+ * write or the file's close failed, so a truncated trace does not pass silently. Each record, its
+ * header and its data together, is handed over in one write, so a failure cannot fall between a
+ * record's header and its data (a write the file system cuts short, on a full disk, can still
+ * leave part of the last record).
+ *
+ * <h2>Interrupts</h2>
+ * An interrupt is meant for the thread, not for the trace. {@link #open} writes the file through a
+ * {@link FileOutputStream}, whose writes an interrupt neither stops nor closes: a sender or
+ * receiver whose interrupt status is set is traced like any other and keeps its interrupt status.
+ * (A {@link java.nio.channels.FileChannel}, and the streams and channels that
+ * {@link java.nio.file.Files#newOutputStream} and {@link java.nio.channels.Channels#newChannel}
+ * return, are interruptible: one interrupted writer would close them and end the trace.) The
+ * channel given to {@link #of} is the caller's choice; see there.
  *
  * <p>Thread safety: as {@link Device}. Records are written under a lock, one at a time, so the
  * writer serializes senders: it is a tracing tool for tests and debugging, not for the fast path.
@@ -62,7 +77,7 @@ public final class PcapWriter implements Device {
     /*
      * Implementation overview.
      *
-     * Ordering: every access to the channel, the header buffer and the error state happens under
+     * Ordering: every access to the sink, the scratch array and the error state happens under
      * `lock`, whose unlock/lock pairs order one record's writes before the next. The clock is read
      * under the lock too, so records appear in the order of their timestamps when the clock is
      * monotonic. The packet bytes are read by the thread that owns the buffer at that moment (the
@@ -101,15 +116,20 @@ public final class PcapWriter implements Device {
     public static final int RECORD_HEADER_LENGTH = 16;
 
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
+    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Device inner;
-    private final WritableByteChannel out;
+    private final Sink out;
     private final LongSupplier nanos;
     private final Resolution resolution;
     private final String file;
     private final ReentrantLock lock = new ReentrantLock();
-    /** Guarded by lock. */
-    private final ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * A record's header and data, copied together so that one write carries the whole record;
+     * grown to the longest record so far (at most {@code RECORD_HEADER_LENGTH + SNAPLEN} bytes).
+     * Guarded by lock.
+     */
+    private byte[] scratch = new byte[RECORD_HEADER_LENGTH + 2048];
     /** Guarded by lock. */
     private long records;
     /** Guarded by lock. */
@@ -119,17 +139,59 @@ public final class PcapWriter implements Device {
     /** Guarded by lock. */
     private boolean closed;
 
-    private PcapWriter(Device inner, WritableByteChannel out, String file, LongSupplier nanos, Resolution resolution)
+    private PcapWriter(Device inner, Sink out, String file, LongSupplier nanos, Resolution resolution)
             throws IOException {
         this.inner = Objects.requireNonNull(inner, "inner");
         this.out = Objects.requireNonNull(out, "out");
         this.nanos = Objects.requireNonNull(nanos, "nanos");
         this.resolution = Objects.requireNonNull(resolution, "resolution");
         this.file = file;
-        ByteBuffer global = ByteBuffer.allocate(GLOBAL_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        global.putInt(resolution.magic).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0)
-                .putInt(SNAPLEN).putInt(LINKTYPE_RAW).flip();
-        writeFully(global);
+        byte[] global = new byte[GLOBAL_HEADER_LENGTH];
+        ByteBuffer.wrap(global).order(ByteOrder.LITTLE_ENDIAN).putInt(resolution.magic).putShort((short) 2)
+                .putShort((short) 4).putInt(0).putInt(0).putInt(SNAPLEN).putInt(LINKTYPE_RAW);
+        out.write(global, GLOBAL_HEADER_LENGTH);
+    }
+
+    /**
+     * Where the trace goes: each call hands over a whole global header or record, and returns once
+     * all of it is written, or throws. One thread at a time calls it (under lock, or in the
+     * constructor).
+     */
+    private interface Sink extends Closeable {
+        void write(byte[] bytes, int length) throws IOException;
+    }
+
+    /** The file of {@link #open}: a stream, which an interrupt cannot close (see the class doc). */
+    private static Sink sink(FileOutputStream file) {
+        return new Sink() {
+            @Override
+            public void write(byte[] bytes, int length) throws IOException {
+                file.write(bytes, 0, length); // writes every byte or throws
+            }
+
+            @Override
+            public void close() throws IOException {
+                file.close();
+            }
+        };
+    }
+
+    /** The caller's channel of {@link #of}. */
+    private static Sink sink(WritableByteChannel channel) {
+        return new Sink() {
+            @Override
+            public void write(byte[] bytes, int length) throws IOException {
+                ByteBuffer b = ByteBuffer.wrap(bytes, 0, length);
+                while (b.hasRemaining()) {
+                    channel.write(b);
+                }
+            }
+
+            @Override
+            public void close() throws IOException {
+                channel.close();
+            }
+        };
     }
 
     /**
@@ -141,7 +203,12 @@ public final class PcapWriter implements Device {
      * whatever is thrown, and {@code inner} is left open: the caller still owns it. A failure to
      * write the header comes after the file was created or truncated.
      *
+     * <p>The file is written through a {@link FileOutputStream}, so an interrupted sender or
+     * receiver does not end the trace (see the class doc); {@code path} must therefore be on the
+     * default file system.
+     *
      * @throws NullPointerException if an argument is null
+     * @throws UnsupportedOperationException if {@code path} is not on the default file system
      * @throws UncheckedIOException if the file cannot be created or its header written
      */
     public static PcapWriter open(Device inner, Path path, LongSupplier nanos, Resolution resolution) {
@@ -149,26 +216,26 @@ public final class PcapWriter implements Device {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(nanos, "nanos");
         Objects.requireNonNull(resolution, "resolution");
-        FileChannel ch;
+        java.io.File file = path.toFile(); // UnsupportedOperationException before the file is touched
+        Sink sink;
         try {
-            ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE);
+            sink = sink(new FileOutputStream(file)); // creates or truncates, as CREATE + TRUNCATE_EXISTING
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create pcap file " + path, e);
         }
         try {
-            return new PcapWriter(inner, ch, path.toString(), nanos, resolution);
+            return new PcapWriter(inner, sink, path.toString(), nanos, resolution);
         } catch (IOException e) {
-            closeAfter(ch, e);
+            closeAfter(sink, e);
             throw new UncheckedIOException("cannot write the pcap header to " + path, e);
         } catch (RuntimeException | Error e) {
-            closeAfter(ch, e);
+            closeAfter(sink, e);
             throw e;
         }
     }
 
     /** Closes {@code ch} after {@code failure}, to which a failure to close is added. */
-    private static void closeAfter(FileChannel ch, Throwable failure) {
+    private static void closeAfter(Closeable ch, Throwable failure) {
         try {
             ch.close();
         } catch (IOException suppressed) {
@@ -179,6 +246,15 @@ public final class PcapWriter implements Device {
     /**
      * Wraps {@code inner}, writing the pcap stream to {@code out}. The writer owns both.
      *
+     * <p>Interrupts: if {@code out} is an {@link java.nio.channels.InterruptibleChannel} (a
+     * {@link java.nio.channels.FileChannel}, a socket channel, what
+     * {@link java.nio.channels.Channels#newChannel} returns), a sender or receiver whose interrupt
+     * status is set closes it: the write throws
+     * {@link java.nio.channels.ClosedByInterruptException}, which is the trace's first error, so
+     * writing stops for every thread and {@link #close()} throws (see Errors in the class doc); the
+     * interrupted thread's interrupt status stays set and the packet still goes on. For a trace
+     * that must outlive interrupts, use {@link #open} or a channel that is not interruptible.
+     *
      * <p>On failure the writer owns nothing and closes nothing: {@code inner} and {@code out} stay
      * open, and the caller still owns them (part of the header may have reached {@code out}).
      *
@@ -186,8 +262,10 @@ public final class PcapWriter implements Device {
      * @throws UncheckedIOException if the global header cannot be written
      */
     public static PcapWriter of(Device inner, WritableByteChannel out, LongSupplier nanos, Resolution resolution) {
+        Objects.requireNonNull(inner, "inner");
+        Objects.requireNonNull(out, "out");
         try {
-            return new PcapWriter(inner, out, String.valueOf(out), nanos, resolution);
+            return new PcapWriter(inner, sink(out), String.valueOf(out), nanos, resolution);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the pcap header", e);
         }
@@ -265,7 +343,7 @@ public final class PcapWriter implements Device {
     }
 
     private void record(PacketBuffer packet) {
-        final java.lang.foreign.MemorySegment data = packet.data(); // ISE for a freed buffer: a caller bug
+        final MemorySegment data = packet.data(); // ISE for a freed buffer: a caller bug
         final int length = (int) data.byteSize();
         final int stored = Math.min(length, SNAPLEN);
         lock.lock();
@@ -277,14 +355,30 @@ public final class PcapWriter implements Device {
                 writeErrors++; // a record skipped after the first failure
                 return;
             }
-            long t = nanos.getAsLong();
+            long t;
+            try {
+                t = nanos.getAsLong();
+            } catch (RuntimeException e) {
+                // The caller's clock failed: a failure of the trace, not of the data path. The packet
+                // still goes on (send owns it whatever happens); close() reports this.
+                failure = new IOException("the pcap clock threw " + e, e);
+                writeErrors++;
+                return;
+            }
             long seconds = Math.floorDiv(t, NANOS_PER_SECOND);
             long fraction = Math.floorMod(t, NANOS_PER_SECOND) / resolution.nanosPerUnit;
-            header.clear();
-            header.putInt((int) seconds).putInt((int) fraction).putInt(stored).putInt(length).flip();
+            int total = RECORD_HEADER_LENGTH + stored;
+            if (scratch.length < total) {
+                scratch = new byte[total];
+            }
+            MemorySegment record = MemorySegment.ofArray(scratch);
+            record.set(LE_INT, 0, (int) seconds);
+            record.set(LE_INT, 4, (int) fraction);
+            record.set(LE_INT, 8, stored);
+            record.set(LE_INT, 12, length);
+            MemorySegment.copy(data, 0, record, RECORD_HEADER_LENGTH, stored);
             try {
-                writeFully(header);
-                writeFully(data.asSlice(0, stored).asByteBuffer());
+                out.write(scratch, total); // one write: a failure leaves no header without its data
                 records++;
             } catch (IOException e) {
                 failure = e;
@@ -295,14 +389,12 @@ public final class PcapWriter implements Device {
         }
     }
 
-    private void writeFully(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            out.write(b);
-        }
-    }
-
     /**
      * Closes the inner device (freeing its packets), then the file.
+     *
+     * <p>If the inner device's close throws, the file is closed anyway and that exception is
+     * thrown, with the {@link UncheckedIOException} of an incomplete trace added to it as
+     * suppressed.
      *
      * @throws UncheckedIOException if a record could not be written or the file not closed; the
      *     inner device is closed either way
@@ -323,22 +415,34 @@ public final class PcapWriter implements Device {
         } finally {
             lock.unlock();
         }
+        Throwable innerFailure = null;
         try {
             inner.close();
-        } finally {
-            try {
-                out.close();
-            } catch (IOException c) {
-                if (e == null) {
-                    e = c;
-                } else {
-                    e.addSuppressed(c);
-                }
+        } catch (RuntimeException | Error x) {
+            innerFailure = x; // thrown after the file is closed, with the trace's failure suppressed
+        }
+        try {
+            out.close();
+        } catch (IOException c) {
+            if (e == null) {
+                e = c;
+            } else {
+                e.addSuppressed(c);
             }
-            if (e != null) {
-                throw new UncheckedIOException("pcap trace " + file + " is incomplete (" + errors
-                        + " records not written)", e);
+        }
+        UncheckedIOException incomplete = e == null ? null
+                : new UncheckedIOException("pcap trace " + file + " is incomplete (" + errors + " records not written)", e);
+        if (innerFailure != null) {
+            if (incomplete != null) {
+                innerFailure.addSuppressed(incomplete);
             }
+            if (innerFailure instanceof Error error) {
+                throw error;
+            }
+            throw (RuntimeException) innerFailure;
+        }
+        if (incomplete != null) {
+            throw incomplete;
         }
     }
 

@@ -22,8 +22,10 @@ import java.util.Locale;
  * is copied out by the call stub, into a per-thread scratch segment, before that can happen.
  *
  * <p>Every wrapper returns the call's raw result (-1 on failure); {@link #errno()} then reads the
- * value captured by the same thread's last call. Wrappers never throw for a failed call; they throw
- * {@link IllegalStateException} only when the binding itself is missing.
+ * value captured by the same thread's last call. Wrappers never throw for a failed call. Callers
+ * check {@link #UNAVAILABLE} first: when it is set, the binding stopped at the first failure, the
+ * handles not bound by then are null, and their wrappers throw {@link NullPointerException};
+ * otherwise a wrapper throws only for a bug or a configuration problem (see {@code rethrow}).
  *
  * <p>Availability is decided once, at class initialization, as {@code Membarrier} does: Linux on
  * x86-64 or aarch64 (where {@code TUNSETIFF} is {@code _IOW('T', 202, int)} = 0x400454ca and

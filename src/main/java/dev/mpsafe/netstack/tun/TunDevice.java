@@ -16,12 +16,23 @@ import java.util.function.Consumer;
  *
  * <p>{@link #send} writes the buffer's data window to the descriptor (one {@code write(2)}; the
  * kernel copies it before returning) and frees the buffer. {@link #receive} takes a buffer from
- * the pool for each packet, reads one packet into its tailroom (one {@code read(2)}, non-blocking)
- * and stops at the first empty read, when the pool has no buffer left (the packet then waits in
- * the kernel's queue, not dropped), or at the limit. To wait for a packet, call
+ * the pool for each packet, reads one packet into a window of {@code mtu + 1} bytes after the
+ * headroom (one {@code read(2)}, non-blocking) and stops at the first empty read, failed read or
+ * dropped packet, when the pool has no buffer left (the packet then waits in the kernel's queue,
+ * not dropped), or at the limit. To wait for a packet, call
  * {@link Tun#awaitReadable} on {@link #tun()} first. Drops follow the {@link Device} contract:
  * counted, the buffer freed, never thrown; a failed write is {@link DeviceCounters.Drop#IO_ERROR}, an
- * empty packet (which {@link Tun#write} refuses) {@link DeviceCounters.Drop#INVALID}.
+ * empty packet (which {@link Tun#write} refuses) or one the kernel refuses as no IP packet
+ * ({@code EINVAL}) {@link DeviceCounters.Drop#INVALID}.
+ *
+ * <h2>The MTU on receive</h2>
+ * The kernel interface's MTU is set apart from this device's ({@code ip link set mtu}); this device
+ * neither sets nor checks it. When the interface's is larger, the kernel may queue a packet longer
+ * than the device's MTU, and a read cuts a packet longer than its window to the window's size and
+ * discards the rest. The window is one byte longer than the MTU, so a read that returns more than
+ * the MTU is always such a packet, whole or cut: it is a {@link DeviceCounters.Drop#TOO_BIG} drop,
+ * freed, never handed up (a cut one would look whole, its IPv4 total length pointing past its
+ * end). Set the interface's MTU to the device's to avoid these drops.
  *
  * <h2>When the interface goes away</h2>
  * Some errors do not pass: after {@code ip link del} every {@code read} fails with
@@ -67,10 +78,13 @@ public final class TunDevice implements Device {
 
     /**
      * A device over {@code tun} whose received packets come from {@code pool}, each with
-     * {@code headroom} bytes free in front (for headers a reply prepends).
+     * {@code headroom} bytes free in front (for headers a reply prepends). Each read needs
+     * {@code mtu + 1} bytes after the headroom, to see a packet longer than the MTU (see the class
+     * doc), so the pool's buffers must hold {@code headroom + mtu + 1} bytes. On failure nothing is
+     * created and {@code tun} is left as it was.
      *
-     * @throws IllegalArgumentException if {@code mtu} is outside 68..65535, or {@code headroom + mtu}
-     *     exceeds the pool's buffer size (a packet of the MTU would not fit)
+     * @throws IllegalArgumentException if {@code mtu} is outside 68..65535, {@code headroom} is
+     *     negative, or {@code headroom + mtu + 1} exceeds the pool's buffer size
      */
     public static TunDevice of(Tun tun, PacketPool pool, int mtu, int headroom) {
         Objects.requireNonNull(tun, "tun");
@@ -78,9 +92,14 @@ public final class TunDevice implements Device {
         if (mtu < 68 || mtu > 65_535) {
             throw new IllegalArgumentException("MTU " + mtu + " is outside 68..65535");
         }
-        if (headroom < 0 || (long) headroom + mtu > pool.bufferSize()) {
-            throw new IllegalArgumentException("headroom " + headroom + " + MTU " + mtu
-                    + " does not fit the pool's buffers of " + pool.bufferSize() + " bytes");
+        if (headroom < 0) {
+            throw new IllegalArgumentException("headroom " + headroom + " is negative");
+        }
+        long needed = (long) headroom + mtu + 1;
+        if (needed > pool.bufferSize()) {
+            throw new IllegalArgumentException("headroom " + headroom + " + MTU " + mtu + " + 1 = " + needed
+                    + " bytes do not fit the pool's buffers of " + pool.bufferSize()
+                    + " bytes (a read needs one byte more than the MTU to see a packet longer than it)");
         }
         return new TunDevice(tun, pool, mtu, headroom);
     }
@@ -181,7 +200,10 @@ public final class TunDevice implements Device {
         return n;
     }
 
-    /** One packet in a pool buffer, or null: none queued, no buffer, closed, down, or a read error. */
+    /**
+     * One packet in a pool buffer, or null: none queued, no buffer, closed, down, a read error, or
+     * a packet longer than the MTU (dropped).
+     */
     private PacketBuffer readOne() {
         if (closed || failure != null) {
             return null;
@@ -190,7 +212,7 @@ public final class TunDevice implements Device {
         if (b == null) {
             return null; // the packet stays queued in the kernel until a buffer is free
         }
-        int room = b.tailroom();
+        int room = mtu + 1; // of() checked the tailroom holds it: a read of mtu + 1 is a long packet
         MemorySegment window = b.append(room);
         int read;
         try {
@@ -208,6 +230,13 @@ public final class TunDevice implements Device {
         }
         if (read == Tun.NO_PACKET) {
             b.free();
+            return null;
+        }
+        if (read > mtu) {
+            // Longer than the MTU (the interface's is larger), and cut to the window if it is
+            // longer still: not a packet the device carries, and a cut one must not pass as whole.
+            b.free();
+            counters.dropped(DeviceCounters.Drop.TOO_BIG);
             return null;
         }
         b.trimBack(room - read);

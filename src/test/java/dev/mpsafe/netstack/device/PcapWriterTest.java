@@ -3,6 +3,8 @@ package dev.mpsafe.netstack.device;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -10,11 +12,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.mpsafe.netstack.buffer.PacketBuffer;
 import dev.mpsafe.netstack.buffer.PacketPool;
 import dev.mpsafe.smr.Smr;
+import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +27,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -218,6 +224,199 @@ class PcapWriterTest {
         assertFalse(pcap.send(Packets.echo(pool, 1, 9, 0)), "the inner device is closed");
         assertEquals(3, pcap.writeErrors(), "a packet after close is no write error: the trace had ended");
         pcap.close(); // idempotent, and quiet the second time
+    }
+
+    /**
+     * An interrupt is meant for the thread, not for the trace: a sender and a receiver whose
+     * interrupt status is set (a worker told to stop, a cancelled task) must not end the trace, and
+     * must find their interrupt status as they left it. Before the fix the file was written through
+     * a FileChannel, which an interrupted writer closes: the one interrupted send ended the trace
+     * with the global header alone, and close() threw.
+     */
+    @Test
+    void shouldKeepTracingAndKeepTheInterruptStatusWhenASenderOrReceiverIsInterrupted() throws IOException {
+        Path file = dir.resolve("interrupted.pcap");
+        AtomicLong clock = new AtomicLong();
+        List<byte[]> sent = new ArrayList<>();
+        try (PcapWriter pcap = PcapWriter.open(Loopback.create("lo", 1500, 8), file, clock::incrementAndGet,
+                PcapWriter.Resolution.NANOSECONDS)) {
+            try {
+                for (int seq = 0; seq < 4; seq++) {
+                    PacketBuffer p = Packets.echo(pool, 1, seq, 8 * seq);
+                    sent.add(Packets.bytes(p));
+                    if (seq == 0) {
+                        Thread.currentThread().interrupt();
+                    }
+                    assertTrue(pcap.send(p));
+                    if (seq == 0) {
+                        assertTrue(Thread.interrupted(), "the sender's interrupt status was cleared");
+                    }
+                }
+                List<PacketBuffer> got = new ArrayList<>();
+                Thread.currentThread().interrupt();
+                assertEquals(4, pcap.receive(got::add, 8));
+                assertTrue(Thread.interrupted(), "the receiver's interrupt status was cleared");
+                got.forEach(PacketBuffer::free);
+            } finally {
+                Thread.interrupted(); // a failed assertion leaves no interrupt for the next test
+            }
+            assertEquals(0, pcap.writeErrors(), "an interrupt is no I/O error of the trace");
+            assertEquals(8, pcap.records());
+        }
+        List<Record> records = read(file).records();
+        assertEquals(8, records.size());
+        for (int i = 0; i < 8; i++) {
+            assertArrayEquals(sent.get(i % 4), records.get(i).bytes(), "record " + i);
+        }
+    }
+
+    /**
+     * Each record reaches the channel in one write of its header and data together, so a write
+     * that fails cannot leave a record header with no data after it (before the fix the header and
+     * the data were two writes).
+     */
+    @Test
+    void shouldWriteEachRecordHeaderAndDataInOneWrite() {
+        List<Integer> writes = new ArrayList<>();
+        WritableByteChannel counting = new WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) {
+                int n = src.remaining();
+                writes.add(n);
+                src.position(src.limit());
+                return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return true;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        List<Integer> expected = new ArrayList<>(List.of(PcapWriter.GLOBAL_HEADER_LENGTH));
+        try (PcapWriter pcap = PcapWriter.of(Loopback.create("lo", 1500, 8), counting, () -> 0,
+                PcapWriter.Resolution.MICROSECONDS)) {
+            for (int seq = 0; seq < 3; seq++) {
+                PacketBuffer p = Packets.echo(pool, 1, seq, 100 * seq);
+                expected.add(PcapWriter.RECORD_HEADER_LENGTH + p.length());
+                assertTrue(pcap.send(p));
+            }
+            assertEquals(3, pcap.receive(PacketBuffer::free, 8));
+        }
+        expected.addAll(expected.subList(1, 4));
+        assertEquals(expected, writes, "one write per record: header and data together");
+    }
+
+    /**
+     * The clock is the caller's code and may throw. The packet must still go to the inner device
+     * (send takes ownership whatever happens, and the data path never sees the trace's errors); the
+     * failure is the trace's first error, so writing stops and close() reports it. Before the fix
+     * send threw and the packet was neither sent nor freed.
+     */
+    @Test
+    void shouldPassThePacketOnAndReportAtCloseWhenTheClockThrows() {
+        AtomicLong reads = new AtomicLong();
+        IllegalStateException broken = new IllegalStateException("clock broken");
+        LongSupplier clock = () -> {
+            if (reads.incrementAndGet() == 2) {
+                throw broken;
+            }
+            return reads.get();
+        };
+        Loopback lo = Loopback.create("lo", 1500, 8);
+        PcapWriter pcap = PcapWriter.of(lo, Channels.newChannel(new ByteArrayOutputStream()), clock,
+                PcapWriter.Resolution.NANOSECONDS);
+        for (int seq = 0; seq < 3; seq++) {
+            assertTrue(pcap.send(Packets.echo(pool, 1, seq, 0)), "packet " + seq + " goes on");
+        }
+        assertEquals(3, lo.counters().txPackets(), "every packet reached the inner device");
+        assertEquals(1, pcap.records(), "the record before the clock failed");
+        assertEquals(2, pcap.writeErrors(), "the failed record and the one skipped after it");
+        UncheckedIOException e = assertThrows(UncheckedIOException.class, pcap::close);
+        assertSame(broken, e.getCause().getCause(), "close() reports the clock's exception");
+        assertEquals(0, pool.outstanding(), "the packets were received by the loopback and freed at close");
+    }
+
+    /**
+     * An exception from the inner device's close() is the one thrown; an incomplete trace is added
+     * to it as suppressed, not thrown in its place (before the fix it replaced it).
+     */
+    @Test
+    void shouldThrowTheInnerClosesExceptionWithTheIncompleteTraceSuppressed() {
+        Loopback lo = Loopback.create("lo", 1500, 8);
+        IllegalStateException innerFailure = new IllegalStateException("inner close failed");
+        Device throwingOnClose = new Device() {
+            @Override
+            public String name() {
+                return lo.name();
+            }
+
+            @Override
+            public int mtu() {
+                return lo.mtu();
+            }
+
+            @Override
+            public boolean send(PacketBuffer packet) {
+                return lo.send(packet);
+            }
+
+            @Override
+            public int receive(PacketBuffer[] batch, int offset, int length) {
+                return lo.receive(batch, offset, length);
+            }
+
+            @Override
+            public int receive(Consumer<? super PacketBuffer> sink, int limit) {
+                return lo.receive(sink, limit);
+            }
+
+            @Override
+            public DeviceCounters counters() {
+                return lo.counters();
+            }
+
+            @Override
+            public void close() {
+                lo.close();
+                throw innerFailure;
+            }
+        };
+        int[] writes = {0};
+        boolean[] open = {true};
+        WritableByteChannel failing = new WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) throws IOException {
+                if (++writes[0] > 1) {
+                    throw new IOException("disk full");
+                }
+                int n = src.remaining();
+                src.position(src.limit());
+                return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return open[0];
+            }
+
+            @Override
+            public void close() {
+                open[0] = false;
+            }
+        };
+        PcapWriter pcap = PcapWriter.of(throwingOnClose, failing, () -> 0, PcapWriter.Resolution.NANOSECONDS);
+        assertTrue(pcap.send(Packets.echo(pool, 1, 1, 0)));
+        IllegalStateException e = assertThrows(IllegalStateException.class, pcap::close);
+        assertSame(innerFailure, e);
+        assertEquals(1, e.getSuppressed().length, "the incomplete trace, suppressed");
+        UncheckedIOException incomplete = assertInstanceOf(UncheckedIOException.class, e.getSuppressed()[0]);
+        assertTrue(incomplete.getMessage().contains("incomplete"), incomplete.getMessage());
+        assertFalse(open[0], "the channel was closed anyway");
+        assertEquals(0, pool.outstanding());
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.netstack.buffer.PacketBuffer;
@@ -11,6 +12,8 @@ import dev.mpsafe.netstack.buffer.PacketPool;
 import dev.mpsafe.netstack.device.DeviceCounters;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.smr.Smr;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -20,8 +23,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * {@link TunDevice} against the kernel, each test in its own network namespace (root only; skipped
  * with the reason elsewhere): a deleted interface takes the device down instead of letting its
- * worker spin, an interface that is only administratively down does not, and the packet pool
- * balances after each test.
+ * worker spin, an interface that is only administratively down does not, a packet longer than the
+ * device's MTU is dropped rather than handed up, and the packet pool balances after each test.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TunDeviceTest {
@@ -162,6 +165,61 @@ class TunDeviceTest {
         assertTrue(late.isFreed());
         assertEquals(1, device.counters().drops(DeviceCounters.Drop.DOWN), device.counters().toString());
         assertNull(device.failure(), "closing the device is no failure");
+    }
+
+    /**
+     * A read window of exactly the MTU cannot tell a packet of the MTU from a longer one the
+     * kernel cut to fit, so the pool's buffers must hold headroom + MTU + 1 bytes. A refused
+     * device is not created and leaves the TUN open (before the fix headroom + MTU was enough).
+     */
+    @Test
+    void shouldRefuseBuffersWithNoRoomForOneByteMoreThanTheMtu() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TunDevice.of(tun, pool, 2048 - 64, 64));
+        assertEquals("headroom 64 + MTU 1984 + 1 = 2049 bytes do not fit the pool's buffers of 2048 bytes"
+                + " (a read needs one byte more than the MTU to see a packet longer than it)", e.getMessage());
+        assertTrue(tun.isOpen(), "nothing half-applied");
+        TunDevice fits = TunDevice.of(tun, pool, 2048 - 64 - 1, 64);
+        assertEquals(1983, fits.mtu());
+        e = assertThrows(IllegalArgumentException.class, () -> TunDevice.of(tun, pool, 1500, -1));
+        assertTrue(e.getMessage().contains("headroom -1"), e.getMessage());
+    }
+
+    /**
+     * The kernel interface's MTU (1500) is larger than the device's (900), and the buffers leave
+     * 960 bytes after the headroom: a 1400-byte reply used to be cut to 960 bytes and a 950-byte one
+     * passed up whole, both counted as received. Each is a TOO_BIG drop now, freed; a reply of
+     * exactly the MTU still arrives.
+     */
+    @Test
+    void shouldDropAPacketLongerThanTheMtuInsteadOfHandingItUp() throws Exception {
+        try (PacketPool small = PacketPool.create(Smr.create("tun-device-small", Smr.Mode.DEFAULT), 1024, 1L << 20)) {
+            TunDevice narrow = TunDevice.of(tun, small, 900, 64);
+            for (int length : new int[] {1400, 950, 900}) {
+                PacketBuffer request = pool.allocate(64);
+                int written = TunPackets.echoRequest(request.append(request.tailroom()), US, KERNEL, 0x4d50, length,
+                        length - 28);
+                request.trimBack(request.length() - written);
+                assertTrue(device.send(request), "the 1500-byte device sends the " + length + "-byte request");
+            }
+            List<Integer> lengths = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (narrow.counters().rxPackets() + narrow.counters().drops() < 3 && System.nanoTime() - deadline < 0) {
+                if (tun.awaitReadable(100, TimeUnit.MILLISECONDS)) {
+                    narrow.receive(p -> {
+                        lengths.add(p.length());
+                        p.free();
+                    }, 8);
+                }
+            }
+            assertEquals(List.of(900), lengths, "only the reply of the MTU is handed up; " + narrow.counters());
+            assertEquals(2, narrow.counters().drops(DeviceCounters.Drop.TOO_BIG), narrow.counters().toString());
+            assertEquals(2, narrow.counters().drops(), narrow.counters().toString());
+            assertEquals(900, narrow.counters().rxBytes());
+            assertFalse(narrow.isDown(), "a long packet is about the packet, not the device");
+            assertEquals(0, small.outstanding(), "the dropped packets' buffers were freed");
+            small.checkBalanced();
+        }
     }
 
     /** Waits (with a deadline) for one packet from the kernel. */
