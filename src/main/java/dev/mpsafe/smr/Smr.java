@@ -97,8 +97,11 @@ public final class Smr implements Polling {
      *   (any store before it) happens-before any thread's later read of wr >= goal. DEFERRED: a
      *   per-thread counter (a thread-local); only every limit-th call does the RMW, the others
      *   fence and return wr + 1 without writing. Then, as FreeBSD does: if delta(goal, rd) >= maxDelta (a
-     *   quarter of the space), wait until rd >= goal - maxDelta/2, so that a reader's sequence can
-     *   never be lapped.
+     *   quarter of the space), wait until rd >= goal - maxDelta/2, so that an announced reader's
+     *   sequence is not lapped. The bound holds against rd, not every reader: a reader descheduled
+     *   between its load of wr and its announcement can announce below rd; that needs about 2^45
+     *   advances inside that window to matter (FreeBSD's smr_enter loads and stores inside a
+     *   critical section, so no context switch falls between them; a JVM thread can be descheduled).
      *
      * poll(goal): fast path if delta(rd, goal) >= 0. Else (DEFERRED) if the goal is still ahead of
      *   wr, raise wr to the goal by CAS (the forced advance); read w = wr; order the scan after it:
