@@ -58,7 +58,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * A connected socket that receives ICMP destination unreachable for its peer reports it once, as
  * Linux does: the next {@code receive}/{@code read} that finds the queue empty, or the next
  * {@code send}/{@code write}, throws {@link PortUnreachableException} (code 3) or
- * {@link SocketException} (other codes).
+ * {@link SocketException} (other codes). Errors that arrive before it is reported replace it
+ * (the latest is reported), and together they take one place in the receive queue (the wake-up of
+ * a parked reader), not one each.
  *
  * <h2>Closing</h2>
  * {@link #close} unlinks the socket's PCB; a reader parked in {@code receive} wakes with
@@ -668,10 +670,19 @@ public final class UdpSocket implements AutoCloseable {
 
     // --- errors -----------------------------------------------------------------------------------
 
-    /** From the receive path: remembers the error and wakes a parked reader. */
+    /**
+     * From the receive path: remembers the error (the latest one wins, as Linux keeps one per
+     * socket) and wakes a parked reader. Only an error that finds none pending queues the wake-up
+     * marker, so a run of errors takes one place in the receive queue, not one each (a flood of
+     * them, forged or not, would otherwise crowd out the datagrams). No wake-up is lost: a reader
+     * clears the pending error only in reportPendingError, which it calls after a poll found the
+     * queue empty and before it waits, so an error that finds one pending was either set before
+     * that call, which then reports it, or has its marker still ahead of the reader in the queue.
+     */
     void reportError(int error) {
-        PENDING.setVolatile(this, error);
-        mailbox.deliver(WAKE); // if full, the reader is busy and checks the error when it empties
+        if ((int) PENDING.getAndSet(this, error) == 0) {
+            mailbox.deliver(WAKE); // if full, the reader is busy and checks the error when it empties
+        }
     }
 
     /**

@@ -352,6 +352,48 @@ class UdpSocketTest {
         }
     }
 
+    /**
+     * A run of ICMP errors takes one place in the receive queue, not one each: every error used to
+     * queue a wake-up marker, so errors to a socket nobody was reading (a peer's port
+     * unreachables, or forged ones) filled its queue, and the peer's datagrams were then dropped as
+     * QUEUE_FULL. Now only an error that finds none pending queues a marker (Linux keeps one
+     * pending error per socket too).
+     */
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void aRunOfIcmpErrorsTakesOnePlaceInTheReceiveQueue(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, dispatch);
+                UdpSocket server = rig.b.udp.open().bind(at(B, 7));
+                UdpSocket client = rig.a.udp.open(4)) {
+            client.configureBlocking(false);
+            client.connect(at(B, 7));
+            client.write(text("x"));
+            dev.mpsafe.netstack.buffer.PacketBuffer[] sent = new dev.mpsafe.netstack.buffer.PacketBuffer[1];
+            assertEquals(1, rig.link.b().receive(sent, 0, 1), "the datagram, taken off the link as B would");
+            byte[] offending = sent[0].data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            sent[0].free();
+            for (int i = 0; i < 10; i++) {
+                assertTrue(rig.link.b().send(portUnreachable(rig, B, A, offending)));
+            }
+            rig.pump();
+            assertEquals(10, rig.a.udp.counters().errorsReported());
+            for (int i = 0; i < 4; i++) {
+                server.send(text("d" + i), client.getLocalAddress());
+            }
+            rig.pump();
+            assertEquals(1, rig.a.udp.counters().dropped(UdpDrop.QUEUE_FULL),
+                    "three datagrams fit beside the one marker: " + rig.a.udp.counters());
+            for (int i = 0; i < 3; i++) {
+                ByteBuffer r = ByteBuffer.allocate(8);
+                assertEquals(2, client.read(r), "datagram " + i);
+                assertEquals("d" + i, text(r));
+            }
+            assertThrows(PortUnreachableException.class, () -> client.read(ByteBuffer.allocate(8)),
+                    "the pending error, once the queue is empty");
+            assertEquals(0, client.read(ByteBuffer.allocate(8)), "reported once");
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Dispatch.class)
     void anUnconnectedSocketGetsNoIcmpErrors(Dispatch dispatch) throws Exception {
