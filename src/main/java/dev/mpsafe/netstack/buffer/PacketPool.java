@@ -108,12 +108,22 @@ public final class PacketPool implements AutoCloseable {
 
     /**
      * A packet pool over a new segment pool of {@code bufferSize}-byte segments and at most
-     * {@code maxBytes} of slabs, whose grace periods are {@code smr}'s.
+     * {@code maxBytes} of slabs, whose grace periods are {@code smr}'s. Each buffer takes one
+     * stride of slab: {@code bufferSize} rounded up to the segments' 64-byte alignment
+     * ({@link SegmentPool#DEFAULT_ALIGNMENT}), so the pool holds {@code maxBytes / stride} buffers
+     * (a 100-byte buffer takes 128 bytes). Buckets of the default
+     * {@value SegmentPool#DEFAULT_BUCKET_SIZE} (see "Sizing" in the class comment); {@link #of} takes a segment
+     * pool built with other settings.
      *
-     * @throws IllegalArgumentException if {@code bufferSize} is not positive or {@code maxBytes}
-     *     cannot hold one buffer
+     * @throws NullPointerException if {@code smr} is null
+     * @throws IllegalArgumentException if {@code bufferSize} is not positive, or {@code maxBytes}
+     *     is below one stride (the message names both)
      */
     public static PacketPool create(Smr smr, int bufferSize, long maxBytes) {
+        Objects.requireNonNull(smr, "smr");
+        if (bufferSize <= 0) {
+            throw new IllegalArgumentException("bufferSize must be > 0, got " + bufferSize);
+        }
         return new PacketPool(SegmentPool.builder(smr, bufferSize).maxBytes(maxBytes).build());
     }
 
@@ -201,8 +211,10 @@ public final class PacketPool implements AutoCloseable {
      * @throws IllegalArgumentException if it came from another pool
      * @throws IllegalStateException if it was already freed (double free), or the pool is closed, or
      *     the segment pool refused the segment; except for a double free, the buffer is then still
-     *     live and owned by the caller, who may free it again later (an {@code Error} such as
-     *     out-of-memory from the segment pool is not undone: the buffer counts as freed)
+     *     live and owned by the caller, who may free it again later. An {@code Error} such as
+     *     out-of-memory from the segment pool is not undone: the buffer is dead (every later call on
+     *     it throws), but it is not counted in {@link #freed()}, so it stays outstanding and
+     *     {@link #checkBalanced()} reports it
      */
     public void free(PacketBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");

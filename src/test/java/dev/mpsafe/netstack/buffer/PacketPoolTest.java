@@ -78,6 +78,30 @@ class PacketPoolTest {
         closeBalanced(small);
     }
 
+    /**
+     * create() names its own parameter, bufferSize (it said "segmentSize", the segment pool's), and
+     * refuses a maxBytes below one stride: the buffer size rounded up to 64 bytes, so 100 bytes
+     * hold no 100-byte buffer, and 128 hold one. Nothing is created when it refuses.
+     */
+    @Test
+    void shouldRefuseCreateArgumentsNamingBufferSizeAndTheStride() {
+        Smr smr = Smr.create("sizes", Smr.Mode.DEFAULT);
+        for (int bad : new int[] {0, -1, Integer.MIN_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PacketPool.create(smr, bad, 1 << 16));
+            assertEquals("bufferSize must be > 0, got " + bad, e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PacketPool.create(smr, 100, 100));
+        assertTrue(e.getMessage().contains("maxBytes 100") && e.getMessage().contains("128 with alignment 64"),
+                e.getMessage());
+        PacketPool one = PacketPool.create(smr, 100, 128);
+        PacketBuffer b = one.allocate(0);
+        assertNull(one.tryAllocate(0), "128 bytes hold one 100-byte buffer");
+        b.free();
+        closeBalanced(one);
+    }
+
     @Test
     void shouldCountAllocatedFreedAndOutstanding() {
         PacketPool pool = pool("counts", 128, 1 << 16);
