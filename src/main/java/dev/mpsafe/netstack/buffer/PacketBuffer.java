@@ -212,9 +212,12 @@ public final class PacketBuffer {
     }
 
     /**
-     * Gives the buffer back to its pool: {@code pool().free(this)}.
+     * Gives the buffer back to its pool: {@code pool().free(this)}, with the same exceptions and
+     * guarantees (see {@link PacketPool#free}).
      *
-     * @throws IllegalStateException if it was already freed
+     * @throws IllegalStateException if it was already freed; or if the pool is closed, or the
+     *     segment pool refused the segment (tagging it would have to wait inside a section of the
+     *     pool's domain): the buffer is then still live and owned by the caller
      */
     public void free() {
         pool.free(this);

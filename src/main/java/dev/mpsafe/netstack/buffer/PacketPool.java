@@ -33,6 +33,22 @@ import java.util.concurrent.atomic.LongAdder;
  * ownership whatever it returns (it frees a packet it drops); buffers returned by a device's
  * receive belong to the caller.
  *
+ * <h2>Sizing: buffers cached by live threads</h2>
+ * A freed buffer's segment goes into the freeing thread's cache in the segment pool, not straight
+ * back to the other threads: a thread's cache holds up to two buckets ({@code bucketSize} each,
+ * {@value SegmentPool#DEFAULT_BUCKET_SIZE} for {@link #create}): the segments it freed, up to
+ * {@code bucketSize - 1} (the bucketSize-th free tags the whole bucket and hands it to the depot;
+ * a full bucket stays only while that tagging was refused inside a section), and the segments it
+ * took from the depot and has not handed out yet, up to {@code bucketSize}. Other threads get
+ * them back only when the thread calls {@link #flush()}, or after it ends. So that no allocation
+ * fails for buffers that sit in other threads' caches, a pool must hold the buffers in flight plus
+ * {@code 2 * bucketSize} for each thread that uses it (64 each by default); a thread that frees but
+ * never allocates (a socket reader) holds at most {@code bucketSize - 1} (more only if it inherited
+ * the cache of a thread that ended), and none once it flushed. The cached ones count as freed:
+ * {@link #outstanding()} may be 0 while {@link #allocate} reports the pool exhausted.
+ * {@link #cached()} and {@link #toString()} show how many sit in threads' caches. The netstack
+ * flushes where such a thread goes idle: a socket reader before it parks in {@code receive}.
+ *
  * <p>Thread safety: safe for any number of threads.
  *
  * <p>Memory consistency effects: actions in a thread before {@code free(b)} happen-before the
@@ -56,6 +72,11 @@ public final class PacketPool implements AutoCloseable {
      * allocate's increment, so that increment happens-before the freeing thread's and is visible to
      * the later allocated.sum(): outstanding() is never negative, even while threads race. It is
      * exact when no thread is using the pool.
+     *
+     * flush() and cached() add no ordering of their own: flush() is the segment pool's (buckets move
+     * to the depot under its lock, which orders the freeing thread's writes before the next
+     * owner's reads), and cached() sums the caches' counts with plain reads, so it is documented as
+     * approximate while threads run, as SegmentPool.stats() is.
      */
 
     private final SegmentPool segments;
@@ -87,12 +108,22 @@ public final class PacketPool implements AutoCloseable {
 
     /**
      * A packet pool over a new segment pool of {@code bufferSize}-byte segments and at most
-     * {@code maxBytes} of slabs, whose grace periods are {@code smr}'s.
+     * {@code maxBytes} of slabs, whose grace periods are {@code smr}'s. Each buffer takes one
+     * stride of slab: {@code bufferSize} rounded up to the segments' 64-byte alignment
+     * ({@link SegmentPool#DEFAULT_ALIGNMENT}), so the pool holds {@code maxBytes / stride} buffers
+     * (a 100-byte buffer takes 128 bytes). Buckets of the default
+     * {@value SegmentPool#DEFAULT_BUCKET_SIZE} (see "Sizing" in the class comment); {@link #of} takes a segment
+     * pool built with other settings.
      *
-     * @throws IllegalArgumentException if {@code bufferSize} is not positive or {@code maxBytes}
-     *     cannot hold one buffer
+     * @throws NullPointerException if {@code smr} is null
+     * @throws IllegalArgumentException if {@code bufferSize} is not positive, or {@code maxBytes}
+     *     is below one stride (the message names both)
      */
     public static PacketPool create(Smr smr, int bufferSize, long maxBytes) {
+        Objects.requireNonNull(smr, "smr");
+        if (bufferSize <= 0) {
+            throw new IllegalArgumentException("bufferSize must be > 0, got " + bufferSize);
+        }
         return new PacketPool(SegmentPool.builder(smr, bufferSize).maxBytes(maxBytes).build());
     }
 
@@ -180,8 +211,10 @@ public final class PacketPool implements AutoCloseable {
      * @throws IllegalArgumentException if it came from another pool
      * @throws IllegalStateException if it was already freed (double free), or the pool is closed, or
      *     the segment pool refused the segment; except for a double free, the buffer is then still
-     *     live and owned by the caller, who may free it again later (an {@code Error} such as
-     *     out-of-memory from the segment pool is not undone: the buffer counts as freed)
+     *     live and owned by the caller, who may free it again later. An {@code Error} such as
+     *     out-of-memory from the segment pool is not undone: the buffer is dead (every later call on
+     *     it throws), but it is not counted in {@link #freed()}, so it stays outstanding and
+     *     {@link #checkBalanced()} reports it
      */
     public void free(PacketBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");
@@ -208,6 +241,33 @@ public final class PacketPool implements AutoCloseable {
         freed.increment();
     }
 
+    /**
+     * Hands the calling thread's cached segments back ({@link SegmentPool#flush()}): those it freed
+     * are tagged now and can be allocated by any thread once their grace period has passed; those
+     * it took from the depot and did not hand out can be at once. For a thread that frees buffers
+     * and is about to go idle (see "Sizing" above). Costs one {@link Smr#advance()} when the thread
+     * freed anything since its last bucket was tagged, and one hold of the depot's lock. Does
+     * nothing on a closed pool: nothing is allocated from it again.
+     *
+     * @throws IllegalStateException if tagging the freed segments would have to wait (the domain's
+     *     write sequence is too far ahead of its oldest reader) while the calling thread is inside a
+     *     section of the segment pool's domain; nothing is lost, they stay cached for a later flush
+     */
+    public void flush() {
+        if (segments.isClosed()) {
+            return;
+        }
+        try {
+            segments.flush();
+        } catch (IllegalStateException e) {
+            if (!segments.isClosed()) {
+                throw e;
+            }
+            // close() completed between the look above and the segment pool's own check: as if it
+            // had come first.
+        }
+    }
+
     /** Buffers handed out so far. */
     public long allocated() {
         return allocated.sum();
@@ -225,6 +285,16 @@ public final class PacketPool implements AutoCloseable {
     public long outstanding() {
         long f = freed.sum(); // freed first: see the implementation overview
         return allocated.sum() - f;
+    }
+
+    /**
+     * Freed segments that sit in threads' segment-pool caches, counted as freed but not available to
+     * other threads until their owner flushes or ends (see "Sizing" above); it includes segments a
+     * thread took from the depot and has not handed out yet. Read racily from the caches' counts
+     * ({@link SegmentPool#stats()}): exact when no thread is using the pool, approximate otherwise.
+     */
+    public long cached() {
+        return segments.stats().cached();
     }
 
     /**
@@ -259,6 +329,7 @@ public final class PacketPool implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "PacketPool[" + name + ", " + bufferSize + " bytes, outstanding " + outstanding() + "]";
+        return "PacketPool[" + name + ", " + bufferSize + " bytes, outstanding " + outstanding()
+                + ", cached in threads " + cached() + "]";
     }
 }

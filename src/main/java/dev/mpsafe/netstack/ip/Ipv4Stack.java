@@ -40,8 +40,9 @@ import java.util.function.LongSupplier;
  * }</pre>
  *
  * <h2>Input</h2>
- * {@link #input} takes a received buffer and always consumes it: forwarded to a device (an echo
- * reply is the request rewritten in place), or freed. Each packet ends as exactly one of:
+ * {@link #input} takes a received buffer and always consumes it: delivered to a socket, forwarded
+ * to a device (an echo reply is the request rewritten in place), or freed, also when the UDP
+ * transport throws (the exception then propagates). Each packet ends as exactly one of:
  * delivered, or a drop counted under one {@link DropReason} (the wire layer's checks: version,
  * IHL, total length against the buffer, options, header checksum; then ICMP's) or one input
  * {@link IpDrop} (in this order: a martian source, a martian destination, not for us, fragment,
@@ -355,8 +356,13 @@ public final class Ipv4Stack {
     }
 
     /**
-     * Processes one received packet; consumes {@code packet} whatever happens (sent on as a reply,
-     * or freed). Bad bytes are counted drops, never exceptions.
+     * Processes one received packet; consumes {@code packet} whatever happens: taken by a socket,
+     * sent on as an echo reply, or freed. Bad bytes are counted drops, never exceptions. An
+     * exception from the UDP transport ({@link UdpInput}, which then has not taken the packet) is
+     * not swallowed: the packet is freed and the exception propagates to the caller. An echo reply
+     * belongs to the output path once it is sent ({@code Device.send} takes ownership), so an
+     * exception from a device's send propagates without a free: the device may already have
+     * queued the packet for another thread.
      *
      * @throws IllegalArgumentException if interface {@code ifindex} does not exist; the caller
      *     still owns the buffer then
@@ -368,16 +374,52 @@ public final class Ipv4Stack {
         counters.received.increment();
         dispatch.enterInput();
         try {
-            if (!receive(in, packet)) {
+            final int fate;
+            try {
+                fate = receive(in, packet);
+            } catch (RuntimeException | Error e) {
+                // receive never throws after a hand-off (a transport that throws has not taken the
+                // packet, and the echo reply is sent below, not in receive): the packet is still ours.
+                freeAfter(packet, e);
+                throw e;
+            }
+            if (fate == FREE) {
                 packet.free();
+            } else if (fate == ECHO_REPLY) {
+                echoReply(packet);
             }
         } finally {
             dispatch.exitInput();
         }
     }
 
-    /** The input path; returns true when {@code p} was handed on, false when the caller must free it. */
-    private boolean receive(Interface in, PacketBuffer p) {
+    /**
+     * Frees a packet {@code receive} failed on, keeping {@code failure} the exception the caller
+     * sees. Skipped when already freed: only a transport that broke its contract (it freed the
+     * packet, then threw) frees it on this thread, and a second free would hide its exception.
+     */
+    private static void freeAfter(PacketBuffer packet, Throwable failure) {
+        try {
+            if (!packet.isFreed()) {
+                packet.free();
+            }
+        } catch (RuntimeException | Error e) {
+            failure.addSuppressed(e); // the pool closed meanwhile: nothing more to do with it
+        }
+    }
+
+    /** {@link #receive}: free the packet (a drop, or consumed by the input path). */
+    private static final int FREE = 0;
+    /** {@link #receive}: a socket took the packet; the caller must not touch it again. */
+    private static final int TAKEN = 1;
+    /** {@link #receive}: the packet was rewritten in place as an echo reply, for the caller to send. */
+    private static final int ECHO_REPLY = 2;
+
+    /**
+     * The input path; returns {@link #FREE}, {@link #TAKEN} or {@link #ECHO_REPLY}. It never hands
+     * the packet on and then throws, so that {@link #input} may free it after any exception.
+     */
+    private int receive(Interface in, PacketBuffer p) {
         final Ipv4Packet ip;
         final Ipv4Repr header;
         switch (Ipv4Packet.check(p.data())) {
@@ -438,7 +480,7 @@ public final class Ipv4Stack {
      * datagram whose checksum verifies gets port unreachable; a damaged one is only a drop (as in
      * BSD's and Linux's udp_input: no error for bytes that may not even be UDP's).
      */
-    private boolean udpInput(Ipv4Packet ip, Ipv4Repr header, boolean mayAnswerError, PacketBuffer p) {
+    private int udpInput(Ipv4Packet ip, Ipv4Repr header, boolean mayAnswerError, PacketBuffer p) {
         final UdpPacket udp;
         switch (UdpPacket.check(ip.payload())) {
             case DropReason why -> {
@@ -462,7 +504,7 @@ public final class Ipv4Stack {
         switch (transport.input(header.source(), header.destination(), ip.headerLength(), udp, p)) {
             case TAKEN -> {
                 counters.delivered.increment();
-                return true;
+                return TAKEN;
             }
             case BAD_CHECKSUM -> {
                 return drop(DropReason.UDP_BAD_CHECKSUM);
@@ -483,7 +525,7 @@ public final class Ipv4Stack {
      * connected socket (RFC 1122 4.1.3.3). The quote was checked to hold an IPv4 header and 8
      * bytes; a quote of anything else is {@link IpDrop#ICMP_UNHANDLED}.
      */
-    private boolean unreachableInput(Icmpv4Packet icmp, Icmpv4Repr.DestinationUnreachable error) {
+    private int unreachableInput(Icmpv4Packet icmp, Icmpv4Repr.DestinationUnreachable error) {
         final UdpInput transport = lvUdp();
         final MemorySegment s = icmp.segment();
         final long quote = icmp.offset() + Icmpv4Packet.HEADER_LENGTH;
@@ -494,7 +536,7 @@ public final class Ipv4Stack {
         counters.delivered.increment();
         transport.unreachable(error.code(), s.get(BE_INT, quote + 12), s.get(BE_SHORT, quote + quotedHeader) & 0xFFFF,
                 s.get(BE_INT, quote + 16), s.get(BE_SHORT, quote + quotedHeader + 2) & 0xFFFF);
-        return false; // the message was consumed; the caller frees the buffer
+        return FREE; // the message was consumed; the caller frees the buffer
     }
 
     /**
@@ -503,7 +545,7 @@ public final class Ipv4Stack {
      * (RFC 1122 3.2.2.6 allows it) and an error sent to one is dropped: RFC 1122 3.2.2 forbids
      * sending an ICMP error to a broadcast or multicast address, so it cannot be genuine.
      */
-    private boolean icmpInput(Ipv4Packet ip, Ipv4Repr header, boolean local, PacketBuffer p) {
+    private int icmpInput(Ipv4Packet ip, Ipv4Repr header, boolean local, PacketBuffer p) {
         final Icmpv4Packet icmp;
         switch (Icmpv4Packet.check(ip.payload())) {
             case DropReason why -> {
@@ -521,12 +563,10 @@ public final class Ipv4Stack {
                 }
                 counters.delivered.increment();
                 // The reply is the request rewritten in place: type 0, same identifier, sequence
-                // and data, new checksum. The received header (options included) is trimmed off
-                // and output prepends a fresh 20-byte one, so nothing is copied.
+                // and data, new checksum. input sends it (echoReply), outside receive, so that an
+                // exception out of the output path is never taken for one before the hand-off.
                 echo.reply().emit(icmp);
-                p.trimFront(ip.headerLength());
-                send(header.destination(), header.source(), Ipv4Packet.PROTOCOL_ICMP, p);
-                return true;
+                return ECHO_REPLY;
             }
             case Icmpv4Repr.DestinationUnreachable error when !local -> {
                 return drop(IpDrop.ICMP_ERROR_TO_BROADCAST); // RFC 1122 3.2.2: never sent there
@@ -541,6 +581,20 @@ public final class Ipv4Stack {
                 return drop(IpDrop.ICMP_UNHANDLED);
             }
         }
+    }
+
+    /**
+     * Sends the echo reply {@link #icmpInput} wrote over the request's ICMP message; consumes
+     * {@code p}. The request's IPv4 header, checked by {@link #receive}, is still at the front: it
+     * gives the addresses, then it is trimmed off (options included) and output prepends a fresh
+     * 20-byte one, so nothing is copied.
+     */
+    private void echoReply(PacketBuffer p) {
+        final Ipv4Packet request = Ipv4Packet.wrap(p.data());
+        final int to = request.source();
+        final int from = request.destination(); // ours: an echo to a broadcast was dropped
+        p.trimFront(request.headerLength());
+        send(from, to, Ipv4Packet.PROTOCOL_ICMP, p);
     }
 
     /**
@@ -688,14 +742,14 @@ public final class Ipv4Stack {
 
     // --- helpers ----------------------------------------------------------------------------------
 
-    private boolean drop(DropReason why) {
+    private int drop(DropReason why) {
         counters.drop(why);
-        return false;
+        return FREE;
     }
 
-    private boolean drop(IpDrop why) {
+    private int drop(IpDrop why) {
         counters.drop(why);
-        return false;
+        return FREE;
     }
 
     private boolean dropOut(IpDrop why, PacketBuffer p) {

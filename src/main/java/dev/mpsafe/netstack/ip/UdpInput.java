@@ -28,7 +28,9 @@ public interface UdpInput {
 
     /**
      * A datagram for us. {@code packet}'s data window starts at the IPv4 header ({@code ipHeaderLength}
-     * bytes, checked) and ends with the UDP datagram (trimmed to the UDP length field).
+     * bytes, checked) and ends with the UDP datagram (trimmed to the UDP length field). The
+     * transport takes the buffer only by returning {@link Verdict#TAKEN}; one that throws must not
+     * have taken it (nor freed it): the IP layer frees it and lets the exception propagate.
      *
      * @param source the IPv4 source address
      * @param destination the IPv4 destination address (ours, or a broadcast address)

@@ -52,7 +52,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * copies one datagram's data into the buffer; bytes that do not fit are discarded, as
  * {@code DatagramChannel} does. In blocking mode a receive parks until a datagram comes; under
  * {@link dev.mpsafe.netstack.ip.Dispatch#MPSAFE} the parking is the pcq's own, and the receive
- * path's put wakes the reader (seed 003). Readers are served one at a time.
+ * path's put wakes the reader (seed 003). Readers are served one at a time. A receive frees each
+ * datagram's buffer on the reader's thread; before it parks, it hands what that thread freed back
+ * to the packet pools ({@link PacketPool#flush()}), so that a parked reader holds no buffer.
  *
  * <h2>Errors</h2>
  * A connected socket that receives ICMP destination unreachable for its peer reports it once, as
@@ -140,6 +142,13 @@ public final class UdpSocket implements AutoCloseable {
     private int remotePort;
     private volatile boolean closed;
     private volatile boolean blocking = true;
+    /**
+     * The pool of the last datagram a reader of this socket freed, flushed with the stack's before a
+     * reader parks. Read and written only under readLock, which orders it between readers; written
+     * only when it changes (once, in practice), so the receive path does not dirty the socket's
+     * lines, which input threads read, once per datagram.
+     */
+    private PacketPool freedInto;
     /** SO_BROADCAST: whether sends and connects to a broadcast address are allowed. */
     private volatile boolean broadcast;
     /** 0, or the ERROR_* code of an ICMP error not yet reported; see {@link #reportError}. */
@@ -464,6 +473,7 @@ public final class UdpSocket implements AutoCloseable {
                     if (nanos == 0 || nanos > 0 && wait <= 0) {
                         return null;
                     }
+                    flushBeforePark();
                     try {
                         item = mailbox.receive(wait);
                     } catch (InterruptedException e) {
@@ -478,6 +488,10 @@ public final class UdpSocket implements AutoCloseable {
                     }
                 }
                 if (item instanceof PacketBuffer p) {
+                    final PacketPool pool = p.pool();
+                    if (freedInto != pool) {
+                        freedInto = pool;
+                    }
                     InetSocketAddress from = copyOut(p, dst);
                     if (from != null) {
                         return from;
@@ -487,6 +501,27 @@ public final class UdpSocket implements AutoCloseable {
             }
         } finally {
             readLock.unlock();
+        }
+    }
+
+    /**
+     * Before a reader parks: gives back what this thread freed in copyOut and still caches in the
+     * segment pools (see PacketPool's "Sizing"). A reader frees every datagram and never allocates,
+     * so its frees stay in its cache, where no other thread can allocate them, until a bucket of
+     * them fills; a parked reader is a live thread that may never free again, and enough of them
+     * (one per socket, on virtual threads) would hold every buffer while the pool reports none
+     * outstanding. Once per park, not per datagram: an advance of the pool's domain when the cache
+     * holds frees, and nothing else. The pools are the stack's and the one this socket's last
+     * datagram came from (another host's, over a link between two stacks), if different. Under
+     * readLock. A flush refused inside a section of a pool's domain (PacketPool.flush) propagates:
+     * a reader must not park inside a section.
+     */
+    private void flushBeforePark() {
+        final PacketPool own = stack.pool();
+        own.flush();
+        final PacketPool last = freedInto;
+        if (last != null && last != own) {
+            last.flush();
         }
     }
 

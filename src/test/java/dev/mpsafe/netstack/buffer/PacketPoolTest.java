@@ -78,6 +78,30 @@ class PacketPoolTest {
         closeBalanced(small);
     }
 
+    /**
+     * create() names its own parameter, bufferSize (it said "segmentSize", the segment pool's), and
+     * refuses a maxBytes below one stride: the buffer size rounded up to 64 bytes, so 100 bytes
+     * hold no 100-byte buffer, and 128 hold one. Nothing is created when it refuses.
+     */
+    @Test
+    void shouldRefuseCreateArgumentsNamingBufferSizeAndTheStride() {
+        Smr smr = Smr.create("sizes", Smr.Mode.DEFAULT);
+        for (int bad : new int[] {0, -1, Integer.MIN_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PacketPool.create(smr, bad, 1 << 16));
+            assertEquals("bufferSize must be > 0, got " + bad, e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PacketPool.create(smr, 100, 100));
+        assertTrue(e.getMessage().contains("maxBytes 100") && e.getMessage().contains("128 with alignment 64"),
+                e.getMessage());
+        PacketPool one = PacketPool.create(smr, 100, 128);
+        PacketBuffer b = one.allocate(0);
+        assertNull(one.tryAllocate(0), "128 bytes hold one 100-byte buffer");
+        b.free();
+        closeBalanced(one);
+    }
+
     @Test
     void shouldCountAllocatedFreedAndOutstanding() {
         PacketPool pool = pool("counts", 128, 1 << 16);
@@ -204,6 +228,61 @@ class PacketPoolTest {
         during.free();
         after.free();
         closeBalanced(pool);
+    }
+
+    /**
+     * Every buffer freed by another thread that stays alive sits in that thread's segment-pool
+     * cache (16 frees, fewer than a bucket of 32, so never tagged): outstanding() is 0, cached()
+     * and toString() say where they are, and nothing can be allocated until that thread flushes.
+     */
+    @Test
+    void shouldAllocateAgainWhatALiveThreadFreedOnceItFlushed() throws Exception {
+        PacketPool pool = pool("cross-thread", 2048, 16 * 2048);
+        List<PacketBuffer> all = new ArrayList<>();
+        for (PacketBuffer b; (b = pool.tryAllocate(0)) != null; ) {
+            all.add(b);
+        }
+        assertEquals(16, all.size());
+        CountDownLatch freed = new CountDownLatch(1);
+        CountDownLatch flush = new CountDownLatch(1);
+        CountDownLatch flushed = new CountDownLatch(1);
+        CountDownLatch end = new CountDownLatch(1);
+        Thread freer = Thread.ofPlatform().start(() -> {
+            try {
+                all.forEach(PacketBuffer::free); // as a socket reader frees what an input thread allocated
+                freed.countDown();
+                flush.await();
+                pool.flush();
+                flushed.countDown();
+                end.await(); // alive throughout, as a parked reader is
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            freed.await();
+            assertEquals(0, pool.outstanding());
+            assertEquals(16, pool.cached(), pool.toString());
+            assertTrue(pool.toString().contains("cached in threads 16"), pool.toString());
+            assertNull(pool.tryAllocate(0), "stranded in the freeing thread's cache");
+            IllegalStateException exhausted = assertThrows(IllegalStateException.class, () -> pool.allocate(0));
+            assertTrue(exhausted.getMessage().contains("live threads' caches"), exhausted.getMessage());
+
+            flush.countDown();
+            flushed.await();
+            assertEquals(0, pool.cached(), pool.toString());
+            List<PacketBuffer> again = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                again.add(pool.allocate(0)); // waits for the grace period of the flushed bucket
+            }
+            again.forEach(PacketBuffer::free);
+        } finally {
+            end.countDown();
+            freer.join();
+        }
+        pool.flush(); // this thread's frees back too, and a flush on a closed pool does nothing:
+        closeBalanced(pool);
+        pool.flush();
     }
 
     @Test

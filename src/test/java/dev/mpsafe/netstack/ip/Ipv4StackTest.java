@@ -19,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -333,6 +334,36 @@ class Ipv4StackTest {
             assertNotNull(server.receive(ByteBuffer.allocate(16)), "the datagram was queued");
         }
         assertEveryPacketAccounted();
+    }
+
+    /**
+     * A UDP transport (a public SPI) that throws, from input and from unreachable: the exception
+     * reaches the caller of poll unchanged, and the packet is freed, not leaked (input "consumes
+     * the packet whatever happens"). Before, the datagram's buffer was neither freed nor handed on.
+     */
+    @Test
+    void shouldFreeThePacketAndPassTheExceptionOnWhenTheTransportThrows() {
+        up();
+        IllegalStateException bug = new IllegalStateException("transport bug");
+        stack.attachUdp(new UdpInput() {
+            @Override
+            public Verdict input(int source, int destination, int ipHeaderLength,
+                    dev.mpsafe.netstack.wire.UdpPacket udp, PacketBuffer packet) {
+                throw bug;
+            }
+
+            @Override
+            public void unreachable(int code, int localAddress, int localPort, int remoteAddress, int remotePort) {
+                throw bug;
+            }
+        });
+        byte[][] inputs = {udp(PEER, US, 40000, 9, 8), portUnreachableQuoting(udp(US, PEER, 9, 53, 8))};
+        for (byte[] d : inputs) {
+            assertTrue(link.b().send(buffer(pool, d)));
+            assertSame(bug, assertThrows(IllegalStateException.class, () -> stack.poll(ifindex, 64)));
+            assertEquals(0, pool.outstanding(), "the packet that met the throwing transport was not freed: " + pool);
+        }
+        assertEquals(1, exchange(echoRequest(PEER, US, 1, 1, 8)).size(), "the stack still answers");
     }
 
     @Test

@@ -54,9 +54,9 @@ final class UdpRig implements AutoCloseable {
     final AtomicReference<Throwable> pumpFailure = new AtomicReference<>();
 
     private UdpRig(GraceScheme scheme, Dispatch dispatch, Function<Device, Device> wrapA, Function<Device, Device> wrapB,
-            int icmpBurst) {
+            int icmpBurst, int buffers) {
         domain = scheme.create("udp");
-        pool = PacketPool.create(Smr.create("udp-pool", Smr.Mode.DEFAULT), 2048, 8L << 20);
+        pool = PacketPool.create(Smr.create("udp-pool", Smr.Mode.DEFAULT), 2048, buffers * 2048L);
         link = LinkPair.create("udp", 1500, 1024);
         a = host(dispatch, wrapA.apply(link.a()), A, icmpBurst, 1);
         b = host(dispatch, wrapB.apply(link.b()), B, icmpBurst, 2);
@@ -72,7 +72,12 @@ final class UdpRig implements AutoCloseable {
     }
 
     static UdpRig create(GraceScheme scheme, Dispatch dispatch) {
-        return new UdpRig(scheme, dispatch, d -> d, d -> d, 50);
+        return new UdpRig(scheme, dispatch, d -> d, d -> d, 50, 4096);
+    }
+
+    /** A rig whose pool holds only {@code buffers} packet buffers of 2048 bytes. */
+    static UdpRig withBuffers(GraceScheme scheme, Dispatch dispatch, int buffers) {
+        return new UdpRig(scheme, dispatch, d -> d, d -> d, 50, buffers);
     }
 
     /**
@@ -81,7 +86,7 @@ final class UdpRig implements AutoCloseable {
      */
     static UdpRig create(GraceScheme scheme, Dispatch dispatch, Function<Device, Device> wrapA,
             Function<Device, Device> wrapB, int icmpBurst) {
-        return new UdpRig(scheme, dispatch, wrapA, wrapB, icmpBurst);
+        return new UdpRig(scheme, dispatch, wrapA, wrapB, icmpBurst, 4096);
     }
 
     /** Polls both hosts until neither device has a packet; returns how many were processed. */

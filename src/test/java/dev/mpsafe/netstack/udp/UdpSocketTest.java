@@ -12,10 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.netstack.GraceScheme;
+import dev.mpsafe.netstack.buffer.PacketBuffer;
 import dev.mpsafe.netstack.ip.Dispatch;
 import dev.mpsafe.netstack.ip.IpDrop;
 import dev.mpsafe.netstack.ip.Route;
 import dev.mpsafe.netstack.wire.Ipv4Address;
+import java.io.IOException;
 import java.net.BindException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
@@ -34,6 +36,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -798,6 +801,122 @@ class UdpSocketTest {
             assertEquals(0, rig.b.stack.counters().received(), "something reached the wire");
             assertEquals(0, rig.a.udp.counters().sent());
         }
+    }
+
+    // --- readers that free but never allocate -----------------------------------------------------
+
+    /**
+     * A reader frees each datagram's buffer (copyOut) on its own thread, never allocates, and then
+     * parks for the next one. Before, what it freed stayed in its segment-pool cache (fewer than a
+     * bucket of 32, so never tagged) where no other thread could reach it: after 16 datagrams through
+     * a pool of 16 buffers the pool said 0 outstanding, yet the sender had none ("no packet buffer
+     * to send from"). A reader now flushes its cache before it parks.
+     */
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void aReaderParkedAfterFreeingLeavesTheSenderItsBuffers(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.withBuffers(GraceScheme.SMR_DEFAULT, dispatch, 16);
+                UdpSocket server = rig.b.udp.open().bind(at(B, 7));
+                UdpSocket client = rig.a.udp.open()) {
+            AtomicInteger received = new AtomicInteger();
+            CompletableFuture<Throwable> ended = new CompletableFuture<>();
+            Thread reader = Thread.ofPlatform().start(() -> readUntilClosed(server, received, ended));
+            for (int i = 0; i < 16; i++) {
+                assertEquals(4, client.send(ByteBuffer.wrap(new byte[] {1, 2, 3, 4}), at(B, 7)), "datagram " + i);
+                rig.pump();
+            }
+            awaitReceivedAndParked(List.of(reader), received, 16);
+            assertEquals(0, rig.pool.outstanding(), "the reader freed all 16");
+            // All 16 segments are carved: what the reader freed is the sender's only source. A
+            // blocking send waits for their grace period, so nothing here races it.
+            try {
+                assertEquals(1, client.send(ByteBuffer.wrap(new byte[] {5}), at(B, 7)));
+            } catch (IOException e) {
+                throw new AssertionError("0 of 16 buffers outstanding, yet none to send from: " + rig.pool
+                        + ", " + rig.pool.segments(), e);
+            }
+            rig.pump();
+            awaitReceivedAndParked(List.of(reader), received, 17);
+            server.close();
+            assertInstanceOf(AsynchronousCloseException.class, ended.get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    /**
+     * The design's reader model: a virtual thread per socket. Sixteen readers that each freed 16
+     * datagrams and parked held all 256 buffers of a pool (8 buckets) in their caches before; every
+     * one of them can now be allocated again.
+     */
+    @ParameterizedTest
+    @EnumSource(Dispatch.class)
+    void sixteenParkedVirtualThreadReadersStrandNoneOfThePool(Dispatch dispatch) throws Exception {
+        try (UdpRig rig = UdpRig.withBuffers(GraceScheme.SMR_DEFAULT, dispatch, 256);
+                UdpSocket client = rig.a.udp.open()) {
+            List<UdpSocket> servers = new ArrayList<>();
+            List<Thread> readers = new ArrayList<>();
+            List<CompletableFuture<Throwable>> ended = new ArrayList<>();
+            AtomicInteger received = new AtomicInteger();
+            try {
+                for (int s = 0; s < 16; s++) {
+                    UdpSocket server = rig.b.udp.open().bind(at(B, 1000 + s));
+                    servers.add(server);
+                    CompletableFuture<Throwable> end = new CompletableFuture<>();
+                    ended.add(end);
+                    readers.add(Thread.ofVirtual().start(() -> readUntilClosed(server, received, end)));
+                }
+                for (int s = 0; s < 16; s++) {
+                    for (int i = 0; i < 16; i++) {
+                        assertEquals(1, client.send(ByteBuffer.wrap(new byte[] {7}), at(B, 1000 + s)));
+                    }
+                    rig.pump();
+                }
+                awaitReceivedAndParked(readers, received, 256);
+                assertEquals(0, rig.pool.outstanding(), "the readers freed all 256");
+                List<PacketBuffer> again = new ArrayList<>();
+                try {
+                    for (int i = 0; i < 256; i++) {
+                        again.add(rig.pool.allocate(0)); // waits for the grace period of what was flushed
+                    }
+                } catch (IllegalStateException e) {
+                    throw new AssertionError("got " + again.size() + " of 256 buffers with 0 outstanding: "
+                            + rig.pool + ", " + rig.pool.segments(), e);
+                } finally {
+                    again.forEach(PacketBuffer::free);
+                }
+            } finally {
+                servers.forEach(UdpSocket::close);
+            }
+            for (CompletableFuture<Throwable> end : ended) {
+                assertInstanceOf(AsynchronousCloseException.class, end.get(10, TimeUnit.SECONDS));
+            }
+        }
+    }
+
+    /** Receives until the socket closes, counting datagrams; completes {@code ended} with what ended it. */
+    private static void readUntilClosed(UdpSocket s, AtomicInteger received, CompletableFuture<Throwable> ended) {
+        ByteBuffer dst = ByteBuffer.allocate(64);
+        try {
+            while (true) {
+                dst.clear();
+                s.receive(dst);
+                received.incrementAndGet();
+            }
+        } catch (Throwable t) {
+            ended.complete(t);
+        }
+    }
+
+    /**
+     * Waits until the readers got {@code n} datagrams in all, then until each is parked in its next
+     * receive (nothing else holds a lock they take by then, so WAITING means parked for data).
+     */
+    private static void awaitReceivedAndParked(List<Thread> readers, AtomicInteger received, int n) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (received.get() < n && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(n, received.get(), "datagrams the readers got");
+        readers.forEach(UdpSocketTest::waitUntilParked);
     }
 
     /**
