@@ -396,7 +396,10 @@ public final class PcbTable<T> {
      * {@link Deferring} (epoch), from the domain's callbacks (this call returns at once; see
      * {@link Deferring#barrier()}). A {@link Deferring} domain that was closed takes no more
      * callbacks: then this call waits and runs {@code afterGrace} itself, as for a domain that
-     * cannot defer, so the action is never lost. With a null {@code afterGrace} nothing waits.
+     * cannot defer, so the action is never lost; so it does when the domain refuses the callback
+     * for another reason (an epoch that cannot start its domain thread). Either way
+     * {@code afterGrace} runs exactly once ({@link Deferring#callOrWait}). With a null
+     * {@code afterGrace} nothing waits.
      *
      * <p>Not idempotent: removing a PCB twice is a bug in the caller's bookkeeping, and throws.
      *
@@ -405,10 +408,11 @@ public final class PcbTable<T> {
      * @throws IllegalStateException if {@code pcb} was already removed (or replaced by
      *     {@code connect}), belongs to another table, or if the caller is inside a section of a
      *     domain that cannot defer now (no callbacks, or closed) while {@code afterGrace} is not
-     *     null (the wait would never end); nothing is changed then. If the domain is closed by
-     *     another thread between that check and the deferral (closing a domain that is still in
-     *     use is the caller's race), the PCB is unlinked and the exception says that
-     *     {@code afterGrace} did not run.
+     *     null (the wait would never end); nothing is changed then. If the domain refuses the
+     *     deferral of a call made inside one of its sections (closed by another thread between
+     *     that check and the deferral, which is the caller's race, or an epoch that cannot start
+     *     its domain thread), the PCB is unlinked and the exception says that {@code afterGrace}
+     *     did not run, and it never will.
      * @throws NullPointerException if {@code pcb} is null
      */
     public void remove(Pcb<T> pcb, Runnable afterGrace) {
