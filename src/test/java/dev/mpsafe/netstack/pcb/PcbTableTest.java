@@ -230,6 +230,14 @@ class PcbTableTest {
         assertFalse(p.removed());
         assertSame(p, find(t, A, 1, PEER, 53));
         assertFalse(foreign.removed());
+
+        // lookup validates nothing (the data path's values come off the wire): a local port outside
+        // 1..65535 matches nothing, while the remote address and port only select among connected
+        // PCBs, so an out-of-range or zero remote port (UDP allows source port 0) still gets the
+        // unconnected PCB on the local port.
+        assertNull(find(t, A, 65537, PEER, 53), "local port 65537 matches nothing (its low bits are 1)");
+        assertSame(p, find(t, A, 1, PEER, 70000));
+        assertSame(p, find(t, A, 1, PEER, 0));
     }
 
     @Test
