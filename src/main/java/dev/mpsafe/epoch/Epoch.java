@@ -298,15 +298,28 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      *
      * @throws NullPointerException if {@code callback} is null
      * @throws IllegalStateException if the domain is closed; also if the domain thread had to be
-     *     started and could not be (the process is out of native threads): the callback was
-     *     accepted all the same and runs once a later {@code call}, {@link #poll()} or
-     *     {@link #barrier()} starts the thread, or on {@link #close()}
+     *     started and could not be (the process is out of native threads). Either way the callback
+     *     was refused: it is not pending and never runs, so the caller may run it another way
+     *     ({@link Deferring#callOrWait} does). The next {@code call} tries to start the thread
+     *     again.
      */
     @Override
     public void call(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
         if (closed) {
             throw new IllegalStateException("epoch '" + name() + "' is closed");
+        }
+        // The domain thread is started before the callback is accepted, never after: a failed start
+        // then refuses the callback, and an exception out of call() always means "not accepted".
+        // (It used to be started after, and a failure threw with the callback already pending:
+        // Deferring.callOrWait took that for a refusal, ran the action itself, and the domain ran
+        // it again later.) Once started, the thread is never reset to null, so every accepted
+        // callback finds one (the exception: a racing call whose start failed, see below).
+        if (ownThread && reclaimer == null) {
+            final IllegalStateException notStarted = startReclaimer();
+            if (notStarted != null) {
+                throw notStarted; // nothing accepted
+            }
         }
         final int max = options.maxPendingCallbacks();
         long pendingBefore;
@@ -355,10 +368,13 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
             }
             relieve(); // at the bound: make room (or wait for it) outside the lock, then try again
         }
-        // The first pending callback wakes the domain thread (it parks with nothing pending); so
-        // does any call while there is none, in case starting it failed before (wakeReclaimer).
+        // The first pending callback wakes the domain thread (it parks with nothing pending). After
+        // the callback was accepted nothing may throw. The thread is normally there (started
+        // above); it is missing only if another call's start failed between our check and its
+        // reset of reclaimer, and then that call reports the failure, and this callback stays
+        // pending until the next call, poll() or barrier() starts the thread, or close() runs it.
         if (ownThread && (pendingBefore == 0 || reclaimer == null)) {
-            wakeReclaimer();
+            wakeReclaimerQuietly();
         }
     }
 
@@ -626,7 +642,37 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // The domain thread
 
+    /**
+     * Wakes the domain thread, starting it if there is none (and the domain is open).
+     *
+     * @throws IllegalStateException if it had to be started and could not be
+     */
     private void wakeReclaimer() {
+        final IllegalStateException notStarted = startReclaimer();
+        if (notStarted != null) {
+            throw notStarted;
+        }
+        final Thread t = reclaimer;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** As {@link #wakeReclaimer()}, for a caller that must not throw: a failed start is left to the next wake. */
+    private void wakeReclaimerQuietly() {
+        startReclaimer();
+        final Thread t = reclaimer;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /**
+     * Starts the domain thread if there is none and the domain is open. Returns null, or (without
+     * throwing, so that each caller decides whether the failure is its to report) why it could
+     * not be started; reclaimer is null again then.
+     */
+    private IllegalStateException startReclaimer() {
         Thread t = reclaimer;
         if (t == null) {
             synchronized (this) {
@@ -647,17 +693,15 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                         threadStarter.accept(t);
                     } catch (Throwable x) {
                         reclaimer = null;
-                        throw new IllegalStateException("epoch '" + name() + "': could not start its domain"
-                                + " thread (" + x + "); the pending callbacks stay pending, none lost, until a"
-                                + " later call(), poll() or barrier() starts it or close() runs them", x);
+                        return new IllegalStateException("epoch '" + name() + "': could not start its domain"
+                                + " thread (" + x + "); a call() refuses its callback then, and the callbacks"
+                                + " already pending stay pending, none lost, until a later call(), poll() or"
+                                + " barrier() starts it or close() runs them", x);
                     }
-                    return;
                 }
             }
         }
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
+        return null;
     }
 
     private void reclaimLoop() {

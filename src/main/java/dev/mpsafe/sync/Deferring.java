@@ -23,8 +23,15 @@ public interface Deferring extends GraceDomain {
      * it before returning. May be called inside a section. Where the domain bounds its pending
      * callbacks, a call outside a section at the bound first waits for room (not interruptibly).
      *
+     * <p>A call either accepts the callback, and then returns normally and runs it exactly once, or
+     * refuses it by throwing, and then never runs it: an implementation must not throw once it has
+     * accepted the callback. {@link #callOrWait} relies on this to run a refused action itself
+     * without running it twice.
+     *
      * @throws NullPointerException if {@code callback} is null
-     * @throws IllegalStateException if the domain is closed
+     * @throws IllegalStateException if the domain is closed, or cannot take callbacks now for a
+     *     reason the implementation documents (an {@code Epoch} whose domain thread could not be
+     *     started); the callback was refused
      */
     void call(Runnable callback);
 
@@ -59,30 +66,36 @@ public interface Deferring extends GraceDomain {
     }
 
     /**
-     * Runs {@code action} once every section of {@code domain} that began before this call has
-     * ended: through {@link #call} when the domain {@linkplain #canDefer can defer}, else (or if it
-     * is closed while this call defers) after {@link GraceDomain#synchronize()} on this thread.
-     * Callers check first, with {@link #canDefer}, that they are not inside a section when the
-     * domain cannot defer.
+     * Runs {@code action} exactly once, once every section of {@code domain} that began before this
+     * call has ended: through {@link #call} when the domain {@linkplain #canDefer can defer}, else
+     * (or if {@code call} refuses it: the domain was closed during this call, or could not take
+     * callbacks for another reason it documents) after {@link GraceDomain#synchronize()} on this
+     * thread. Callers check first, with {@link #canDefer}, that they are not inside a section when
+     * the domain cannot defer.
      *
      * @param done what the caller has already done, for the message if {@code action} cannot run
-     * @throws IllegalStateException if the domain was closed during this call while the calling
-     *     thread is inside one of its sections (waiting would never end): {@code action} did not
-     *     run. Also whatever {@code synchronize()} throws when called inside a section.
+     * @throws IllegalStateException if {@code call} refused the action while the calling thread is
+     *     inside one of the domain's sections (waiting would never end): {@code action} did not run
+     *     and never will; the refusal is the cause. Also whatever {@code synchronize()} throws when
+     *     called inside a section.
      */
     static void callOrWait(GraceDomain domain, Runnable action, String done) {
         if (canDefer(domain)) {
             try {
                 ((Deferring) domain).call(action);
                 return;
-            } catch (IllegalStateException closed) {
-                // Closed since the check (call() refuses only then). Wait here instead, unless this
-                // thread is in a section: that wait would never end.
+            } catch (IllegalStateException refused) {
+                // call() throws only when it refused the action (its contract above), so running it
+                // here cannot run it twice. Refused because the domain was closed since the check,
+                // or could not take it now (an Epoch that could not start its domain thread). Wait
+                // here instead, unless this thread is in a section: that wait would never end.
                 if (domain.inSection()) {
                     IllegalStateException e = new IllegalStateException(done + ", but domain '" + domain.name()
-                            + "' was closed meanwhile and this thread is inside one of its sections: the action"
-                            + " that was to follow the grace period did not run");
-                    e.initCause(closed);
+                            + "' refused the action that was to follow the grace period ("
+                            + (((Deferring) domain).isClosed() ? "closed meanwhile" : refused.getMessage())
+                            + ") and this thread is inside one of its sections: the action did not run and"
+                            + " will not");
+                    e.initCause(refused);
                     throw e;
                 }
             }

@@ -246,24 +246,32 @@ class EpochTest {
         }
     }
 
+    /**
+     * A call that cannot start the domain thread refuses its callback (it used to accept it and
+     * throw all the same, so a caller could not tell whether to run it another way:
+     * Deferring.callOrWait ran it and the domain ran it again later). The next call tries again.
+     */
     @Test
-    void shouldReportAFailedStartOfTheDomainThreadAndStartItLater() {
+    void shouldRefuseTheCallbackWhenTheDomainThreadCannotStartAndStartItLater() {
         Epoch e = epoch(true);
-        e.threadStarter = t -> {
-            throw new OutOfMemoryError("unable to create native thread (test)");
-        };
-        AtomicInteger ran = new AtomicInteger();
-        IllegalStateException first = assertThrows(IllegalStateException.class, () -> e.call(ran::incrementAndGet));
+        EpochTestHooks.failThreadStarts(e);
+        AtomicInteger refused = new AtomicInteger();
+        IllegalStateException first = assertThrows(IllegalStateException.class, () -> e.call(refused::incrementAndGet));
         assertTrue(first.getMessage().contains("epoch-test") && first.getMessage().contains("could not start"),
                 first.getMessage());
         assertTrue(first.getCause() instanceof OutOfMemoryError, String.valueOf(first.getCause()));
-        assertEquals(1, e.pendingCallbacks(), "the callback was accepted all the same");
-        // Still failing: barrier() reports it rather than waiting forever for a thread that never ran.
-        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(IllegalStateException.class, e::barrier));
-        e.threadStarter = Thread::start;
-        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> e.barrier()); // starts it now
-        assertEquals(1, ran.get());
+        assertEquals(0, e.pendingCallbacks(), "the callback was refused, not left pending");
+        // Still failing: refused again, and nothing is pending that a barrier would wait for.
+        assertThrows(IllegalStateException.class, () -> e.call(refused::incrementAndGet));
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> e.barrier());
+        EpochTestHooks.startThreadsNormally(e);
+        AtomicInteger accepted = new AtomicInteger();
+        e.call(accepted::incrementAndGet); // starts it now
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> e.barrier());
+        assertEquals(1, accepted.get());
+        assertEquals(0, refused.get(), "a refused callback never runs");
         e.close();
+        assertEquals(0, refused.get(), "not even on close");
     }
 
     @Test

@@ -41,9 +41,12 @@ import java.util.random.RandomGenerator;
  * <p><b>Writers.</b> {@link #bind}, {@link #connect} and {@link #remove} may be called from any
  * thread, concurrently; they lock only the hash buckets they change (the port bucket of the local
  * port, then at most two buckets of the exact table), so writers on different ports rarely meet.
- * Each either applies completely or throws and changes nothing. A writer must not hold a section
- * of the domain when it calls {@link #remove} with a callback on a domain that is not
- * {@link Deferring}, or is closed (it would wait for itself; it throws instead).
+ * Each either applies completely or throws and changes nothing, except {@link #remove}, which has
+ * unlinked the PCB before it waits or defers: an exception from {@code afterGrace} (run on the
+ * caller), or a deferral the domain refused inside one of its sections, surfaces after the unlink.
+ * A writer must not hold a section of the domain when it calls {@link #remove} with a callback on
+ * a domain that is not {@link Deferring}, or is closed (it would wait for itself; it throws
+ * instead, before changing anything).
  *
  * <p><b>Lookup rule</b> (BSD {@code in_pcblookup_hash}): a connected PCB whose 4-tuple equals the
  * datagram's wins; otherwise the best unconnected PCB on the local port: one bound to the
@@ -286,8 +289,10 @@ public final class PcbTable<T> {
     /**
      * Connects: publishes a new connected PCB {@code localAddress:bound.localPort() <-
      * remoteAddress:remotePort} with {@code bound}'s owner, and unlinks {@code bound}, which then
-     * reports {@link Pcb#removed()}. Atomic for readers: a lookup that {@code bound} would have
-     * answered finds, at every instant, {@code bound} or the new PCB, never neither. {@code bound}
+     * reports {@link Pcb#removed()}. Atomic for readers: a lookup of the new PCB's 4-tuple finds,
+     * at every instant, {@code bound} or the new PCB, never neither. (Lookups from other peers
+     * that a wildcard {@code bound} answered find neither afterwards, correctly: the socket no
+     * longer takes their datagrams.) {@code bound}
      * may itself be connected (a reconnect to another peer, as Linux allows for UDP; BSD's socket
      * layer disconnects first).
      *
@@ -393,10 +398,14 @@ public final class PcbTable<T> {
      * Unlinks {@code pcb}; lookups that begin after this returns no longer find it. Then, once
      * every section that could have found it has ended, runs {@code afterGrace}: on this thread
      * after {@link GraceDomain#synchronize()} (so this call waits), or, when the domain is
-     * {@link Deferring} (epoch), from the domain's callbacks (this call returns at once; see
-     * {@link Deferring#barrier()}). A {@link Deferring} domain that was closed takes no more
+     * {@link Deferring} (epoch), from the domain's callbacks (this call does not wait for the grace
+     * period, only, outside a section, for room when the domain's pending callbacks are at its
+     * bound; see {@link Deferring#barrier()}). A {@link Deferring} domain that was closed takes no more
      * callbacks: then this call waits and runs {@code afterGrace} itself, as for a domain that
-     * cannot defer, so the action is never lost. With a null {@code afterGrace} nothing waits.
+     * cannot defer, so the action is never lost; so it does when the domain refuses the callback
+     * for another reason (an epoch that cannot start its domain thread). Either way
+     * {@code afterGrace} runs exactly once ({@link Deferring#callOrWait}). With a null
+     * {@code afterGrace} nothing waits.
      *
      * <p>Not idempotent: removing a PCB twice is a bug in the caller's bookkeeping, and throws.
      *
@@ -405,10 +414,12 @@ public final class PcbTable<T> {
      * @throws IllegalStateException if {@code pcb} was already removed (or replaced by
      *     {@code connect}), belongs to another table, or if the caller is inside a section of a
      *     domain that cannot defer now (no callbacks, or closed) while {@code afterGrace} is not
-     *     null (the wait would never end); nothing is changed then. If the domain is closed by
-     *     another thread between that check and the deferral (closing a domain that is still in
-     *     use is the caller's race), the PCB is unlinked and the exception says that
-     *     {@code afterGrace} did not run.
+     *     null (the wait would never end); nothing is changed then. If the domain refuses the
+     *     deferral of a call made inside one of its sections (closed by another thread between
+     *     that check and the deferral, which is the caller's race, or an epoch that cannot start
+     *     its domain thread), the PCB is unlinked and the exception says that {@code afterGrace}
+     *     did not run, and it never will. Whatever {@code afterGrace} throws when it runs on this
+     *     thread also propagates, the PCB unlinked.
      * @throws NullPointerException if {@code pcb} is null
      */
     public void remove(Pcb<T> pcb, Runnable afterGrace) {
@@ -453,7 +464,9 @@ public final class PcbTable<T> {
      * The PCB a datagram from {@code remoteAddress:remotePort} to {@code localAddress:localPort}
      * belongs to, or null: the connected PCB with exactly this 4-tuple, else the unconnected PCB on
      * {@code localPort} bound to {@code localAddress}, else the one bound to 0.0.0.0. Arguments are
-     * not validated (values outside the port range match nothing).
+     * not validated: a local port outside 1..65535 matches nothing, while the remote address and
+     * port only select among connected PCBs, so a remote port outside 1..65535 (or 0, which UDP
+     * allows as a source port) matches no connected PCB and still gets the unconnected one.
      *
      * <p>Call inside a section of {@link #domain()}. The PCB and its owner stay valid until the
      * section ends; to keep using the owner after that, take the owner's own reference (a count,

@@ -72,9 +72,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * interrupt of a thread blocked in {@code receive} (or entering a receive that may wait) closes the
  * socket and throws {@link ClosedByInterruptException}, as for an interruptible channel; a receive
  * that never waits (non-blocking mode, or a zero timeout) ignores the interrupt status and leaves
- * it set, as {@code DatagramChannel} does in non-blocking mode. {@code close} must not be
- * called inside a read section of the stack's domain unless the domain can defer (it may wait
- * for a grace period).
+ * it set, as {@code DatagramChannel} does in non-blocking mode. {@code close} of an open, bound
+ * socket must not be called inside a read section of the stack's domain unless the domain can
+ * defer (it may wait for a grace period); a close inside a section never waits for another close.
  *
  * <h2>Broadcast</h2>
  * Sends and connects to 255.255.255.255 or to the directed broadcast of one of the stack's
@@ -117,7 +117,10 @@ public final class UdpSocket implements AutoCloseable {
     final SocketCounters counters = new SocketCounters();
     /** Serializes bind, connect and close. */
     private final ReentrantLock stateLock = new ReentrantLock();
-    /** Serializes close(): held across the unlink, so a second close returns only after it. */
+    /**
+     * Held by the one close() that closes the socket, from the moment it marks it closed (taken
+     * under stateLock) until the unlink is done; a later close() outside a section waits on it.
+     */
     private final ReentrantLock closeLock = new ReentrantLock();
     /** Serializes readers: the mailbox has one consumer at a time. */
     private final ReentrantLock readLock = new ReentrantLock();
@@ -336,42 +339,70 @@ public final class UdpSocket implements AutoCloseable {
      * a grace period: from a deferred callback when the stack's domain is {@link Deferring}, on
      * this thread after waiting for the grace period otherwise, or when that domain was closed
      * (it takes no more callbacks, and the queued buffers must still go back to the pool).
-     * Idempotent.
+     *
+     * <p>Idempotent. A close of a socket that another thread is closing waits until that close
+     * has unlinked the socket, as {@link java.nio.channels.Channel#close} does, except inside a
+     * read section of the stack's domain: there it returns at once, the socket marked closed
+     * ({@link #isOpen} false, every later operation refused) but its port possibly still bound for
+     * a moment. Waiting there could deadlock: the other close may be waiting for a grace period
+     * (or, under epoch, for room among the pending callbacks) that this section holds back.
      *
      * @throws IllegalStateException if called inside a read section of the stack's domain when that
-     *     domain cannot defer (it has no callbacks, or was closed): the wait would never end.
-     *     Nothing is changed then: the socket stays open, bound and with its queue
+     *     domain cannot defer (it has no callbacks, or was closed), on a socket that is open and
+     *     bound: the unlink would wait for the section. Nothing is changed then: the socket stays
+     *     open, bound and with its queue. A socket that is closed already, or was never bound,
+     *     waits for nothing and closes (or returns) inside any section.
      */
     @Override
     public void close() {
-        if (table.removalWouldWaitForCaller()) {
-            // Checked before anything changes: marking the socket closed and then failing to
-            // unlink it would leave its port bound and its queue filling with nobody to drain it.
-            throw new IllegalStateException("close() of " + this + " inside a read section of domain '"
-                    + stack.domain().name() + "', " + (stack.domain() instanceof Deferring
-                            ? "which is closed and defers no more callbacks" : "which cannot defer")
-                    + ": the unlink would wait for this section");
-        }
-        closeLock.lock(); // a second close() waits until the first has unlinked the socket
+        Pcb<UdpSocket> p = null;
+        boolean closing = false; // whether this call is the one that closes the socket
+        stateLock.lock();
         try {
-            close0();
+            if (!closed) {
+                p = pcb;
+                if (p != null && table.removalWouldWaitForCaller()) {
+                    // Checked before anything changes, under stateLock so that no bind slips in
+                    // between: marking the socket closed and then failing to unlink it would leave
+                    // its port bound and its queue filling with nobody to drain it. An unbound
+                    // socket has nothing to unlink and nothing queued: its close waits for nothing.
+                    throw new IllegalStateException("close() of " + this + " inside a read section of domain '"
+                            + stack.domain().name() + "', " + (stack.domain() instanceof Deferring
+                                    ? "which is closed and defers no more callbacks" : "which cannot defer")
+                            + ": the unlink would wait for this section");
+                }
+                // Taken before closed is set, in the same stateLock hold: a close that finds closed
+                // set (it reads it under stateLock) finds closeLock held until the unlink is done.
+                // Uncontended here: only a close that saw closed set waits on it, and closed is set
+                // once. Lock order stateLock -> closeLock; closeLock is never held while stateLock
+                // is taken (close0 does not take it), and waiters hold neither.
+                closeLock.lock();
+                closed = true;
+                closing = true;
+            }
+        } finally {
+            stateLock.unlock();
+        }
+        if (!closing) {
+            // Another close closed it. Wait for its unlink, as Channel.close does, unless this
+            // thread is inside a section of the domain: that close may be waiting for this very
+            // section (synchronize(), or Epoch.call() at its pending bound), and this wait would
+            // then never end. The socket is closed already; only the port's release may lag.
+            if (!stack.domain().inSection()) {
+                closeLock.lock(); // not interruptible, as the grace-period waits it stands behind
+                closeLock.unlock();
+            }
+            return;
+        }
+        try {
+            close0(p);
         } finally {
             closeLock.unlock();
         }
     }
 
-    private void close0() {
-        Pcb<UdpSocket> p;
-        stateLock.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            p = pcb;
-        } finally {
-            stateLock.unlock();
-        }
+    /** The one close: {@code p} is the PCB to unlink, or null if the socket was never bound. */
+    private void close0(Pcb<UdpSocket> p) {
         mailbox.deliver(WAKE); // if full, a reader is not parked: it sees closed on its next look
         if (p != null) {
             // Outside the dispatch lock: the grace period may be waited for here (BSD sleeps for

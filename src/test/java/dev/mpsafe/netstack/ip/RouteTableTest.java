@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.epoch.EpochTestHooks;
 import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.sync.Deferring;
@@ -168,6 +169,29 @@ class RouteTableTest {
         assertSame(c, t.remove(ip("11.0.0.0"), 8));
         t.replaceAll(List.of());
         assertEquals(List.of(a, c, b), reclaimed, "the hook ran for every removed route, on the writer's thread");
+    }
+
+    /**
+     * An epoch that cannot start its domain thread refuses the hook's callback, and the writer runs
+     * it itself. Before, Epoch.call accepted the callback and then threw; callOrWait ran the hook
+     * on the writer and the epoch ran it again once its thread started: every route twice.
+     */
+    @Test
+    void shouldRunTheRemovalHookOnceWhenTheEpochCannotStartItsThread() {
+        Epoch e = (Epoch) domain(GraceScheme.EPOCH);
+        List<Route> reclaimed = Collections.synchronizedList(new ArrayList<>());
+        RouteTable t = RouteTable.builder(e).onRemoved(reclaimed::add).build();
+        Route r = Route.onLink(ip("10.0.0.0"), 8, 1);
+        t.add(r);
+        EpochTestHooks.failThreadStarts(e);
+        try {
+            assertSame(r, t.remove(ip("10.0.0.0"), 8));
+            assertEquals(List.of(r), reclaimed, "run on the writer's thread after the grace period");
+        } finally {
+            EpochTestHooks.startThreadsNormally(e);
+        }
+        e.barrier();
+        assertEquals(List.of(r), reclaimed, "the hook ran once for the route, not again from the epoch");
     }
 
     @ParameterizedTest

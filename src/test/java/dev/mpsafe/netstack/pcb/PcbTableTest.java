@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.epoch.EpochTestHooks;
 import dev.mpsafe.netstack.GraceScheme;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.sync.Deferring;
@@ -229,6 +230,14 @@ class PcbTableTest {
         assertFalse(p.removed());
         assertSame(p, find(t, A, 1, PEER, 53));
         assertFalse(foreign.removed());
+
+        // lookup validates nothing (the data path's values come off the wire): a local port outside
+        // 1..65535 matches nothing, while the remote address and port only select among connected
+        // PCBs, so an out-of-range or zero remote port (UDP allows source port 0) still gets the
+        // unconnected PCB on the local port.
+        assertNull(find(t, A, 65537, PEER, 53), "local port 65537 matches nothing (its low bits are 1)");
+        assertSame(p, find(t, A, 1, PEER, 70000));
+        assertSame(p, find(t, A, 1, PEER, 0));
     }
 
     @Test
@@ -340,6 +349,47 @@ class PcbTableTest {
         assertTrue(p.removed());
         t.remove(q, null);
         assertEquals(0, t.size());
+    }
+
+    /**
+     * An epoch that cannot start its domain thread refuses the callback. remove used to run
+     * afterGrace twice then: Epoch.call threw after it had accepted the callback, callOrWait took
+     * that for "closed" and ran it on the caller, and the epoch ran it again once its thread
+     * started. Inside a section the exception said "did not run", and it ran later all the same.
+     */
+    @Test
+    void shouldRunAfterGraceExactlyOnceWhenTheEpochCannotStartItsThread() {
+        Epoch d = (Epoch) domain(GraceScheme.EPOCH);
+        PcbTable<String> t = PcbTable.<String>builder(d).name("udp").build();
+        Pcb<String> p = t.bind(A, 53, "dns");
+        AtomicInteger runs = new AtomicInteger();
+        EpochTestHooks.failThreadStarts(d);
+        try {
+            t.remove(p, runs::incrementAndGet); // refused: waits and runs it here
+            assertEquals(1, runs.get(), "ran on the caller after the grace period");
+        } finally {
+            EpochTestHooks.startThreadsNormally(d);
+        }
+        d.barrier(); // the thread starts now: it would run a callback the epoch had kept
+        assertEquals(1, runs.get(), "afterGrace ran exactly once, not again from the epoch");
+
+        // Inside a section (a second epoch: the first one's thread runs now).
+        Epoch d2 = (Epoch) domain(GraceScheme.EPOCH);
+        PcbTable<String> t2 = PcbTable.<String>builder(d2).name("udp").build();
+        Pcb<String> q = t2.bind(A, 54, "ntp");
+        AtomicInteger inside = new AtomicInteger();
+        EpochTestHooks.failThreadStarts(d2);
+        try (Section s = d2.enter()) {
+            var e = assertThrows(IllegalStateException.class, () -> t2.remove(q, inside::incrementAndGet));
+            assertTrue(e.getMessage().contains("remove(udp 10.0.0.1:54 <- *:*) unlinked the PCB")
+                    && e.getMessage().contains("could not start") && e.getMessage().contains("did not run"),
+                    e.getMessage());
+        } finally {
+            EpochTestHooks.startThreadsNormally(d2);
+        }
+        assertTrue(q.removed(), "unlinked before the deferral was refused, as remove documents");
+        d2.barrier();
+        assertEquals(0, inside.get(), "the action the exception says did not run does not run later");
     }
 
     @Test

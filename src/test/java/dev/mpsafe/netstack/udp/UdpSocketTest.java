@@ -676,6 +676,152 @@ class UdpSocketTest {
         }
     }
 
+    /**
+     * close() is idempotent, also inside a section of a domain that cannot defer: a second close
+     * has nothing to unlink and waits for nothing (it threw "cannot defer" before, its check ran
+     * before it looked whether the socket was closed), and neither does the close of a socket that
+     * was never bound.
+     */
+    @ParameterizedTest
+    @EnumSource(GraceScheme.class)
+    void closeOfAClosedOrNeverBoundSocketInsideASectionWaitsForNothing(GraceScheme scheme) throws Exception {
+        try (UdpRig rig = UdpRig.create(scheme, Dispatch.MPSAFE)) {
+            UdpSocket bound = rig.b.udp.open().bind(at(B, 7));
+            UdpSocket unbound = rig.b.udp.open();
+            bound.close();
+            try (dev.mpsafe.sync.Section _ = rig.domain.enter()) {
+                bound.close(); // threw IllegalStateException under pserialize and SMR
+                unbound.close(); // so did this, although there was nothing to unlink
+            }
+            assertFalse(bound.isOpen());
+            assertFalse(unbound.isOpen(), "the never-bound socket was closed inside the section");
+            assertThrows(ClosedChannelException.class, () -> unbound.bind(at(B, 8)), "and stays closed");
+            assertEquals(0, rig.b.udp.sockets());
+        }
+    }
+
+    /**
+     * Two closes of one socket under an epoch at its pending-callback bound: the first (outside a
+     * section) waits in Epoch.call() for room that only the end of a reader's section makes; the
+     * reader then closes the socket from inside that section. It used to block on the lock the
+     * first close held across its unlink: each waited for the other. Now a close inside a section
+     * never waits for another close; it returns with the socket closed.
+     */
+    @Test
+    void aSecondCloseInsideAnEpochSectionDoesNotWaitForAFirstCloseAtThePendingBound() throws Exception {
+        dev.mpsafe.epoch.Epoch epoch = dev.mpsafe.epoch.Epoch.create(
+                dev.mpsafe.sync.GraceOptions.named("close-bound").withMaxPendingCallbacks(1));
+        dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
+                dev.mpsafe.smr.Smr.create("close-bound-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 2048, 1L << 20);
+        dev.mpsafe.netstack.ip.Ipv4Stack stack = dev.mpsafe.netstack.ip.Ipv4Stack
+                .builder(epoch, pool, dev.mpsafe.netstack.ip.RouteTable.create(epoch)).clock(System::nanoTime)
+                .dispatch(Dispatch.MPSAFE).build();
+        Udp udp = Udp.attach(stack);
+        UdpSocket s = udp.open().bind(new InetSocketAddress(7));
+        java.util.concurrent.CountDownLatch atBound = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch firstCloseWaits = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread reader = Thread.ofPlatform().daemon().name("close-in-section").start(() -> {
+            try (dev.mpsafe.sync.Section _ = epoch.enter()) {
+                epoch.call(() -> { }); // accepted inside a section: pending = 1 = the bound
+                atBound.countDown();
+                firstCloseWaits.await();
+                s.close(); // allowed inside a section of a Deferring domain
+                if (s.isOpen()) {
+                    failure.set(new AssertionError("close() inside the section returned with the socket open"));
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        assertTrue(atBound.await(10, TimeUnit.SECONDS));
+        Thread closer = Thread.ofPlatform().daemon().name("close-outside").start(() -> {
+            try {
+                s.close();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        // Until the first close waits in Epoch.call() for room, which the reader's section holds back.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!inFrame(closer, "relieve")) {
+            assertTrue(System.nanoTime() < deadline, "the first close never waited at the bound: " + stackOf(closer));
+            Thread.sleep(1);
+        }
+        firstCloseWaits.countDown();
+        reader.join(10_000);
+        closer.join(10_000);
+        boolean stuck = reader.isAlive() || closer.isAlive();
+        try {
+            assertFalse(stuck, "the two closes deadlocked: the close inside the section " + stackOf(reader)
+                    + "; the close outside " + stackOf(closer));
+            assertNull(failure.get(), () -> "a close failed: " + failure.get());
+            assertFalse(s.isOpen());
+            assertEquals(0, udp.sockets(), "the first close unlinked the socket");
+        } finally {
+            if (!stuck) { // else closing the epoch would wait for the stuck threads too
+                epoch.close();
+                pool.checkBalanced();
+                pool.close();
+            }
+        }
+    }
+
+    private static boolean inFrame(Thread t, String method) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getMethodName().equals(method) && e.getClassName().equals("dev.mpsafe.epoch.Epoch")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String stackOf(Thread t) {
+        StringBuilder b = new StringBuilder(t.getName()).append(' ').append(t.getState());
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().startsWith("dev.mpsafe")) {
+                b.append("\n    at ").append(e);
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * A second close outside a section still returns only after the first has unlinked the socket
+     * (Channel.close): here the first waits for a grace period that a reader's section holds back.
+     */
+    @Test
+    void aSecondCloseOutsideASectionReturnsOnlyAfterTheFirstHasUnlinked() throws Exception {
+        try (UdpRig rig = UdpRig.create(GraceScheme.PSERIALIZE_FENCED, Dispatch.MPSAFE)) {
+            UdpSocket s = rig.b.udp.open().bind(at(B, 7));
+            java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch leave = new java.util.concurrent.CountDownLatch(1);
+            Thread reader = Thread.ofPlatform().daemon().start(() -> {
+                try (dev.mpsafe.sync.Section _ = rig.domain.enter()) {
+                    inside.countDown();
+                    leave.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertTrue(inside.await(10, TimeUnit.SECONDS));
+            Thread first = Thread.ofPlatform().daemon().name("first-close").start(s::close);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (s.isOpen()) { // the first close has marked it; it now waits for the grace period
+                assertTrue(System.nanoTime() < deadline, "the first close never started: " + stackOf(first));
+                Thread.sleep(1);
+            }
+            CompletableFuture<Void> second = CompletableFuture.runAsync(s::close);
+            Thread.sleep(50);
+            assertFalse(second.isDone(), "the second close returned before the first had unlinked");
+            leave.countDown();
+            second.get(10, TimeUnit.SECONDS);
+            assertEquals(0, rig.b.udp.sockets(), "after the second close returns, the port is free");
+            first.join(10_000);
+            reader.join(10_000);
+        }
+    }
+
     @Test
     void bindRefusesWhatItCannotGiveAndNothingIsHalfApplied() throws Exception {
         try (UdpRig rig = UdpRig.create(GraceScheme.SMR_DEFAULT, Dispatch.MPSAFE);
