@@ -310,6 +310,19 @@ class UdpSocketTest {
     }
 
     /**
+     * Sends one datagram from A's connected {@code client} and takes it off the link, as host B
+     * would, before B's stack sees it: the offending datagram an ICMP error quotes.
+     */
+    static byte[] sentAndTakenOffTheLink(UdpRig rig, UdpSocket client) throws Exception {
+        client.write(text("x"));
+        dev.mpsafe.netstack.buffer.PacketBuffer[] sent = new dev.mpsafe.netstack.buffer.PacketBuffer[1];
+        assertEquals(1, rig.link.b().receive(sent, 0, 1), "the datagram, taken off the link as B would");
+        byte[] offending = sent[0].data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        sent[0].free();
+        return offending;
+    }
+
+    /**
      * ICMP port unreachable from {@code from} to {@code to}, quoting the header and first 8 bytes
      * of {@code offending} (RFC 792), both checksums right.
      */
@@ -333,11 +346,7 @@ class UdpSocketTest {
                 UdpSocket client = rig.a.udp.open()) {
             client.configureBlocking(false);
             client.connect(at(B, 7));
-            client.write(text("x"));
-            dev.mpsafe.netstack.buffer.PacketBuffer[] sent = new dev.mpsafe.netstack.buffer.PacketBuffer[1];
-            assertEquals(1, rig.link.b().receive(sent, 0, 1), "the datagram, taken off the link as B would");
-            byte[] offending = sent[0].data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-            sent[0].free();
+            byte[] offending = sentAndTakenOffTheLink(rig, client);
             // RFC 1122 3.2.2: an ICMP error is never sent to a broadcast (or multicast) address.
             assertTrue(rig.link.b().send(portUnreachable(rig, B, -1, offending)));
             assertTrue(rig.link.b().send(portUnreachable(rig, B, Ipv4Address.of(10, 0, 0, 255), offending)));
@@ -370,11 +379,7 @@ class UdpSocketTest {
                 UdpSocket client = rig.a.udp.open(4)) {
             client.configureBlocking(false);
             client.connect(at(B, 7));
-            client.write(text("x"));
-            dev.mpsafe.netstack.buffer.PacketBuffer[] sent = new dev.mpsafe.netstack.buffer.PacketBuffer[1];
-            assertEquals(1, rig.link.b().receive(sent, 0, 1), "the datagram, taken off the link as B would");
-            byte[] offending = sent[0].data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-            sent[0].free();
+            byte[] offending = sentAndTakenOffTheLink(rig, client);
             for (int i = 0; i < 10; i++) {
                 assertTrue(rig.link.b().send(portUnreachable(rig, B, A, offending)));
             }
