@@ -24,8 +24,10 @@ import org.openjdk.jmh.results.RunResult;
  *
  * <p>With several forks (full mode) the iterations of one fork are not independent: they share
  * one JVM's JIT decisions, which differ from fork to fork. So each fork is also summarised by its
- * own median (or percentile); the figure carries the range of those, and its error is at least
- * half that range.
+ * own median (or percentile); the figure carries the range of those, and its error is the larger
+ * of the pooled interval above and the 99.9% interval of the forks' values themselves (Student's t
+ * with forks - 1 degrees of freedom: 31.6 standard errors for 3 forks), so that a figure whose
+ * forks disagree gets the wide interval it has.
  *
  * <p>The error is unknown (NaN, printed "± ?") for one iteration, and where every iteration agrees
  * exactly on a figure that is quantised: a percentile of sampled times (the timer's resolution)
@@ -51,7 +53,8 @@ final class Stats {
      * One figure.
      *
      * @param value the median (or the percentile)
-     * @param error the 99.9% confidence half-width, at least half the fork range; NaN when unknown
+     * @param error the 99.9% confidence half-width: of the iterations' mean, and with several forks
+     *     at least that of the forks' values' mean (t with forks - 1 degrees of freedom); NaN when unknown
      * @param unit what it counts
      * @param iterations how many measured iterations it came from, all forks together
      * @param forks how many forks
@@ -140,7 +143,10 @@ final class Stats {
             }
             forkLow = Arrays.stream(fv).min().orElseThrow();
             forkHigh = Arrays.stream(fv).max().orElseThrow();
-            error = Math.max(error, (forkHigh - forkLow) / 2);
+            // The fork is the independent unit: its values give a 99.9% interval with t(forks - 1).
+            // The pooled interval still counts where the forks agree more closely than their
+            // iterations spread (it is then the wider one).
+            error = Math.max(error, confidenceHalfWidth(fv));
         }
         if (quantised && all.length > 1 && Arrays.stream(all).allMatch(x -> x == all[0])) {
             error = Double.NaN;

@@ -123,11 +123,46 @@ class StatsTest {
         assertEquals(120, f.forkHigh());
         assertTrue(Stats.confidenceHalfWidth(java.util.Arrays.stream(forks).flatMapToDouble(java.util.Arrays::stream)
                 .toArray()) < 5);
-        assertEquals(10, f.error(), 1e-9, "half the fork range");
+        // The fork is the unit: t(2, 0.9995) = 31.6 times the standard error of the three fork medians
+        // (sd 11.5 / sqrt 3), not half their range (10), which is about a 60% interval.
+        assertEquals(31.599 * Math.sqrt(400.0 / 3) / Math.sqrt(3), f.error(), 0.01);
         assertTrue(f.forksDisagree());
         assertTrue(f.noisy());
         assertTrue(Report.text(f).endsWith("(forks 100–120)"), Report.text(f));
         double[][] agree = {{100, 101, 99, 100, 100}, {101, 100, 100, 99, 100}, {100, 100, 101, 99, 100}};
         assertFalse(Stats.summarise(agree, Double.NaN, null, "ns/op", false, false).noisy());
+    }
+
+    /** Three forks, twenty iterations each, fork i steady (±1) around centre[i]. */
+    private static double[][] forks(double... centre) {
+        double[][] f = new double[centre.length][20];
+        for (int k = 0; k < centre.length; k++) {
+            for (int i = 0; i < 20; i++) {
+                f[k][i] = centre[k] + (i % 3 - 1);
+            }
+        }
+        return f;
+    }
+
+    @Test
+    void shouldNotCallADifferenceMeasuredWhenTheForksDoNotShowIt() {
+        // A's forks 100/100/120, B's 125/125/145: Welch's t on the fork medians is 2.65 (df 4), not
+        // significant even at 95%. Half the fork range as the error gave "1.25 (1.10–1.42)", no †.
+        Stats.Figure a = Stats.summarise(forks(100, 100, 120), Double.NaN, null, "ops/µs", false, false);
+        Stats.Figure b = Stats.summarise(forks(125, 125, 145), Double.NaN, null, "ops/µs", false, false);
+        Stats.Ratio r = Stats.ratio(b, a, true);
+        assertTrue(r.includesOne(), Report.ratio(r));
+        assertTrue(Report.ratio(r).endsWith(" †"), Report.ratio(r));
+    }
+
+    @Test
+    void shouldKeepThePooledIntervalWhenForksAgreeClosely() {
+        // Fork medians 100, 100, 100: the fork-level interval is 0, the iterations' own one is not.
+        double[][] f = forks(100, 100, 100);
+        Stats.Figure fig = Stats.summarise(f, Double.NaN, null, "ns/op", false, false);
+        double pooled = Stats.confidenceHalfWidth(java.util.Arrays.stream(f).flatMapToDouble(java.util.Arrays::stream)
+                .toArray());
+        assertTrue(pooled > 0);
+        assertEquals(pooled, fig.error(), 1e-12);
     }
 }
