@@ -26,6 +26,7 @@ final class Report {
             "arenaShared", "arenaConfined");
 
     private final Compare.Mode mode;
+    private final String only;
     private final List<Case> cases;
     private final List<Row> rows;
     private final Machine machine;
@@ -33,9 +34,15 @@ final class Report {
     private final long tookMillis;
     private final Map<String, Path> plots;
 
-    Report(Compare.Mode mode, List<Case> cases, List<Row> rows, Machine machine, Instant started, long tookMillis,
-            Map<String, Path> plots) {
+    /**
+     * @param mode the run's mode
+     * @param only the {@code --only} case-id regex the run was given, or null for every case
+     * @param cases the cases that ran
+     */
+    Report(Compare.Mode mode, String only, List<Case> cases, List<Row> rows, Machine machine, Instant started,
+            long tookMillis, Map<String, Path> plots) {
         this.mode = mode;
+        this.only = only;
         this.cases = cases;
         this.rows = rows;
         this.machine = machine;
@@ -53,8 +60,9 @@ final class Report {
         sb.append("# mpsafe comparison report\n\n");
         sb.append("Mode **").append(mode.id()).append("**, measured ").append(started.truncatedTo(ChronoUnit.SECONDS))
                 .append(", took ").append(Compare.duration(tookMillis)).append(" (")
-                .append(rows.size()).append(" JMH runs). Made by `./mvnw -Pcompare verify -Dcompare.mode=")
-                .append(mode.id()).append("`.\n\n");
+                .append(rows.size()).append(" JMH runs). Made by `").append(command()).append("`.")
+                .append(only == null ? "" : " This report is a " + selection() + ": the other cases did not run.")
+                .append("\n\n");
         sb.append(String.format(Locale.ROOT, "Each run: %d fork(s), %d warm-up iteration(s) of %s, %d measured "
                 + "iteration(s) of %s.%n%n", mode.forks, mode.warmups, mode.warmupTime, mode.iterations,
                 mode.iterationTime));
@@ -192,8 +200,20 @@ final class Report {
 
     /** What the command prints at the end. */
     String summary() {
-        return "## mpsafe comparison (" + mode.id() + " mode): summary\n\n" + summaryTable() + "\nMachine: "
-                + machine.oneLine() + "\n";
+        return "## mpsafe comparison (" + mode.id() + " mode" + (only == null ? "" : ", " + selection())
+                + "): summary\n\n" + summaryTable() + "\nMachine: " + machine.oneLine() + "\n";
+    }
+
+    /** The command that runs this report's cases again (the report folder aside). */
+    String command() {
+        return "./mvnw -Pcompare verify -Dcompare.mode=" + mode.id()
+                + (only == null ? "" : " -Dcompare.args=\"--only '" + only + "'\"");
+    }
+
+    /** "selection: 1 of 13 cases (`--only 'kcont'`)", for a run given {@code --only}. */
+    private String selection() {
+        return "selection: " + cases.size() + " of " + Catalog.cases(mode, machine.cpus()).size() + " cases (`--only '"
+                + only + "'`)";
     }
 
     private Optional<Row> find(Case c, Series s, String label) {
