@@ -97,7 +97,7 @@ final class Report {
                 + "points. In brackets, the ratio's 99.9% interval, computed on its logarithm from both "
                 + "figures' intervals, so it is asymmetric and never below 0. **†** marks a ratio whose interval "
                 + "includes 1: the run did not measure a difference from the baseline. (?): a figure's error is "
-                + "unknown. ∞: the row measured 0 where lower is better.\n");
+                + "unknown. ∞: the baseline's figure is 0, or a lower-is-better row's is.\n");
         sb.append("- ⚠ flags a row with a figure whose iterations spread by more than ").append(noisyPercent())
                 .append(" of their mean (coefficient of variation: standard deviation / mean), whose forks' "
                         + "medians differ by more than ").append(noisyPercent())
@@ -230,7 +230,7 @@ final class Report {
 
     /**
      * A ratio with its interval, "4.62 (1.94–11.0)"; † where the interval includes 1, "(?)" where it
-     * is unknown; "∞" where the row is 0 and lower is better.
+     * is unknown; "∞" where the baseline is 0 (higher is better) or the row is 0 (lower is better).
      */
     static String ratio(Stats.Ratio x) {
         if (Double.isInfinite(x.value())) {

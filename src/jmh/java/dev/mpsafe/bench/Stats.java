@@ -228,7 +228,8 @@ final class Stats {
      * down, -ln(1 - e/v) (infinite when the interval reaches 0), and the two figures' distances
      * combine in quadrature.
      *
-     * @param value the ratio; 0 or infinity where a figure is 0 (lower-is-better row at 0: infinity),
+     * @param value the ratio; 0 or infinity where a figure is 0 (infinity for a higher-is-better
+     *     baseline at 0 or a lower-is-better row at 0),
      *     NaN where undefined (both 0, or a negative figure)
      * @param low the interval's lower end (0 when unbounded), NaN when unknown
      * @param high the interval's upper end (infinity when unbounded), NaN when unknown

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The report's statistics on hand-made figures: no JMH run needed. */
@@ -56,6 +57,25 @@ class StatsTest {
         assertEquals("∞", Report.ratio(r));
         assertEquals("0", Report.ratio(Stats.ratio(fig(0, 0), fig(5, 1), true)).replace("0.00", "0"));
         assertEquals("n/a", Report.ratio(Stats.ratio(fig(0, 0), fig(0, 0), false)));
+    }
+
+    @Test
+    void shouldGiveInfinityForAHigherIsBetterBaselineAtZeroAndSaySo() {
+        // Timer runs: higher is better, and the netFirst baseline's timers may never run.
+        Stats.Ratio r = Stats.ratio(fig(5, 1), fig(0, 0), true);
+        assertEquals("∞", Report.ratio(r));
+        String legend = new Report(Compare.Mode.QUICK, null, List.of(), List.of(), new Machine("cpu", 2, "1 GiB",
+                "jdk", "os", "-flags", "0 0 0", "ASYMMETRIC", "LAZY"), java.time.Instant.EPOCH, 0, java.util.Map.of())
+                .markdown();
+        assertTrue(legend.contains("∞: the baseline's figure is 0, or a lower-is-better row's is."), legend);
+    }
+
+    @Test
+    void shouldGiveThePowersOfTwoBelowCpusOnlyInFullMode() {
+        assertEquals(List.of(1, 8), Catalog.threadCounts(Compare.Mode.QUICK, 8));
+        assertEquals(List.of(1, 8), Catalog.threadCounts(Compare.Mode.SMOKE, 8));
+        assertEquals(List.of(1, 2, 4, 8), Catalog.threadCounts(Compare.Mode.FULL, 8));
+        assertEquals(List.of(1, 2, 4, 6), Catalog.threadCounts(Compare.Mode.FULL, 6));
     }
 
     @Test
