@@ -103,7 +103,11 @@ final class Report {
                         + "medians differ by more than ").append(noisyPercent())
                 .append(" of it, or whose error is unknown: don't read its third digit, and check a gap under "
                         + "about 1.5× against the intervals.\n");
-        sb.append("- **alloc** is bytes allocated per operation (JMH `-prof gc`).\n");
+        sb.append("- **alloc** is bytes allocated per benchmark operation as JMH counts them (`-prof gc`, "
+                + "gc.alloc.rate.norm): every call of the benchmark's methods, so in a group benchmark every "
+                + "method's calls together (read-with-writer: reads and writes), and for the pcq cases every "
+                + "offer and poll attempt, failed ones included. It is not per item moved, nor per the case's "
+                + "first figure.\n");
         sb.append("- On a machine with few cores, rows with more threads than cores measure time-slicing. "
                 + "Compare rows of the same run only.\n\n");
 

@@ -132,14 +132,14 @@ final class Stats {
     static Figure summarise(double[][] perFork, double value, double[] forkValues, String unit, boolean quantised,
             boolean bound) {
         double[] all = Arrays.stream(perFork).flatMapToDouble(Arrays::stream).toArray();
-        double v = Double.isNaN(value) ? median(all) : value;
+        double v = Double.isNaN(value) ? median(all, bound) : value;
         double error = confidenceHalfWidth(all);
         double forkLow = Double.NaN;
         double forkHigh = Double.NaN;
         if (perFork.length > 1) {
             double[] fv = new double[perFork.length];
             for (int f = 0; f < fv.length; f++) {
-                fv[f] = forkValues != null ? forkValues[f] : median(perFork[f]);
+                fv[f] = forkValues != null ? forkValues[f] : median(perFork[f], bound);
             }
             forkLow = Arrays.stream(fv).min().orElseThrow();
             forkHigh = Arrays.stream(fv).max().orElseThrow();
@@ -201,13 +201,22 @@ final class Stats {
     }
 
     static double median(double[] values) {
+        return median(values, false);
+    }
+
+    /**
+     * The median; of an even count, the mean of the middle two, or with {@code bound} the upper one:
+     * the mean of two bucket bounds is no bound, and the upper one keeps "≤" true for at least half
+     * the values.
+     */
+    static double median(double[] values, boolean bound) {
         if (values.length == 0) {
             return Double.NaN;
         }
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         int mid = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        return sorted.length % 2 == 1 || bound ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     /** Half-width of the 99.9% confidence interval of the mean; NaN for fewer than 2 values. */

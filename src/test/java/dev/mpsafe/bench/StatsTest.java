@@ -120,6 +120,30 @@ class StatsTest {
     }
 
     @Test
+    void shouldTakeABucketBoundAsTheMedianOfAnEvenCount() {
+        // The mean of the middle two, 767, is no bucket bound and "≤ 767" claims nothing: take the
+        // upper one, so that "≤" still holds for half the iterations or more.
+        Stats.Figure f = Stats.summarise(new double[][] {{511, 511, 1023, 1023}}, Double.NaN, null, "ticks", true,
+                true);
+        assertEquals(1023, f.value(), Report.text(f));
+        Stats.Figure forks = Stats.summarise(new double[][] {{511, 1023}, {1023, 2047}}, Double.NaN, null, "ticks",
+                true, true);
+        assertEquals(1023, forks.forkLow(), Report.text(forks));
+        assertEquals(2047, forks.forkHigh(), Report.text(forks));
+        // Not a bound: the usual median.
+        assertEquals(767, Stats.summarise(new double[][] {{511, 511, 1023, 1023}}, Double.NaN, null, "ns/op", false,
+                false).value());
+    }
+
+    @Test
+    void shouldSayWhatTheAllocationColumnIsPer() {
+        String md = new Report(Compare.Mode.QUICK, null, List.of(), List.of(), new Machine("cpu", 2, "1 GiB", "jdk",
+                "os", "-flags", "0 0 0", "ASYMMETRIC", "LAZY"), java.time.Instant.EPOCH, 0, java.util.Map.of())
+                .markdown();
+        assertTrue(md.contains("per benchmark operation as JMH counts them"), md);
+    }
+
+    @Test
     void shouldShowOneIterationsErrorAsUnknown() {
         Stats.Figure f = Stats.summarise(new double[][] {{42}}, Double.NaN, null, "ns/op", false, false);
         assertTrue(Double.isNaN(f.error()));
