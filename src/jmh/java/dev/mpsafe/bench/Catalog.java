@@ -118,7 +118,10 @@ final class Catalog {
     static final List<String> SCHEMES = List.of("pserializeFenced", "pserializeAsymmetric", "epoch", "smrDefault",
             "smrLazy", "smrDeferred");
 
-    /** Thread counts for the read-side cases: 1, the powers of two below {@code cpus}, and {@code cpus}. */
+    /**
+     * Thread counts for the read-side cases: 1 and {@code cpus}; in full mode also the powers of two
+     * below {@code cpus}.
+     */
     static List<Integer> threadCounts(Compare.Mode mode, int cpus) {
         TreeSet<Integer> counts = new TreeSet<>();
         counts.add(1);

@@ -152,7 +152,7 @@ public final class Compare {
 
         ResultFormatFactory.getInstance(ResultFormatType.JSON, out.resolve("results.json").toString()).writeOut(raw);
         Map<String, Path> plots = Plots.write(cases, rows, out.resolve("plots"));
-        Report report = new Report(mode, cases, rows, machine, started, tookMillis, plots);
+        Report report = new Report(mode, args.only(), cases, rows, machine, started, tookMillis, plots);
         Files.writeString(out.resolve("report.md"), report.markdown());
         Manifest.of(args, runId, cases, started, Instant.now()).write(out);
         table.println();

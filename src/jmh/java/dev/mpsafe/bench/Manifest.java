@@ -15,10 +15,14 @@ import java.util.stream.Collectors;
 /**
  * What a finished comparison run records about itself in its report folder, {@code manifest.properties}:
  * the mode, the {@code --only} selection, the cases, the run id, when it ran and the folder it
- * wrote. {@link Compare} writes it last, after the report, and deletes the old one first, so a
- * folder whose run failed or never started has none. {@link ReportCheck} refuses a folder whose
- * manifest is missing or does not match what it was asked to check: an old report left in the
- * folder cannot pass for the new one.
+ * wrote. {@link Compare} deletes the old one as it starts its run and writes the new one last,
+ * after the report, so a folder whose run failed after that start has none. A run that never got
+ * that far (the exec skipped, killed early, or {@code --help}) leaves the previous run's manifest
+ * in place: there it is the run id that rejects the folder, which the build always passes (its
+ * timestamp) and a manual {@link ReportCheck} without {@code --run-id} does not check.
+ * {@link ReportCheck} refuses a folder whose manifest is missing or does not match what it was
+ * asked to check, run count included (it depends on the processor count through the thread
+ * counts): an old report left in the folder cannot pass for the new one.
  *
  * @param mode the mode's id (smoke, quick, full)
  * @param only the {@code --only} regex, or "" for every case
@@ -93,7 +97,9 @@ record Manifest(String mode, String only, String runId, Instant started, Instant
                 " (a copied or moved folder? check it where it was written)");
         differs(file, "mode", mode, expected.mode().id(), "");
         differs(file, "--only", only, Objects.requireNonNullElse(expected.only(), ""), "");
-        differs(file, "cases", cases, ids(selected), " (a different catalog or processor count)");
+        differs(file, "cases", cases, ids(selected), " (a different catalog)");
+        differs(file, "runs", Integer.toString(runs), Integer.toString(selected.stream().mapToInt(Case::runs).sum()),
+                " (a run on another processor count: the thread counts, and so the runs, depend on it)");
         if (expected.runId() != null) {
             differs(file, "run id", runId, expected.runId(),
                     " (the folder holds the report of another run, written " + finished + ")");

@@ -26,6 +26,7 @@ final class Report {
             "arenaShared", "arenaConfined");
 
     private final Compare.Mode mode;
+    private final String only;
     private final List<Case> cases;
     private final List<Row> rows;
     private final Machine machine;
@@ -33,9 +34,15 @@ final class Report {
     private final long tookMillis;
     private final Map<String, Path> plots;
 
-    Report(Compare.Mode mode, List<Case> cases, List<Row> rows, Machine machine, Instant started, long tookMillis,
-            Map<String, Path> plots) {
+    /**
+     * @param mode the run's mode
+     * @param only the {@code --only} case-id regex the run was given, or null for every case
+     * @param cases the cases that ran
+     */
+    Report(Compare.Mode mode, String only, List<Case> cases, List<Row> rows, Machine machine, Instant started,
+            long tookMillis, Map<String, Path> plots) {
         this.mode = mode;
+        this.only = only;
         this.cases = cases;
         this.rows = rows;
         this.machine = machine;
@@ -53,8 +60,9 @@ final class Report {
         sb.append("# mpsafe comparison report\n\n");
         sb.append("Mode **").append(mode.id()).append("**, measured ").append(started.truncatedTo(ChronoUnit.SECONDS))
                 .append(", took ").append(Compare.duration(tookMillis)).append(" (")
-                .append(rows.size()).append(" JMH runs). Made by `./mvnw -Pcompare verify -Dcompare.mode=")
-                .append(mode.id()).append("`.\n\n");
+                .append(rows.size()).append(" JMH runs). Made by `").append(command()).append("`.")
+                .append(only == null ? "" : " This report is a " + selection() + ": the other cases did not run.")
+                .append("\n\n");
         sb.append(String.format(Locale.ROOT, "Each run: %d fork(s), %d warm-up iteration(s) of %s, %d measured "
                 + "iteration(s) of %s.%n%n", mode.forks, mode.warmups, mode.warmupTime, mode.iterations,
                 mode.iterationTime));
@@ -77,8 +85,9 @@ final class Report {
                 + "confidence interval of their mean (Student's t, as JMH's \"Error\"). Percentiles are over every "
                 + "sample, with the same interval over each iteration's percentile.\n");
         sb.append("- With several forks, \"(forks a–b)\" is the range of the forks' own medians (or percentiles), "
-                + "and ± is at least half of it: the iterations of one JVM share its JIT decisions, so they are "
-                + "not independent samples.\n");
+                + "and ± is at least the 99.9% half-width computed from those per-fork values (Student's t with "
+                + "forks − 1 degrees of freedom: 31.6 standard errors for 3 forks): the iterations of one JVM share "
+                + "its JIT decisions, so they are not independent samples, and the fork is the unit.\n");
         sb.append("- **± ?**: the error is unknown. One iteration; or a percentile or a histogram bound on which "
                 + "every iteration agrees exactly, which at a timer's resolution or a bucket bound says nothing "
                 + "about the error. **≤** marks a histogram bucket's upper bound (the lateness histogram has one "
@@ -88,13 +97,17 @@ final class Report {
                 + "points. In brackets, the ratio's 99.9% interval, computed on its logarithm from both "
                 + "figures' intervals, so it is asymmetric and never below 0. **†** marks a ratio whose interval "
                 + "includes 1: the run did not measure a difference from the baseline. (?): a figure's error is "
-                + "unknown. ∞: the row measured 0 where lower is better.\n");
+                + "unknown. ∞: the baseline's figure is 0, or a lower-is-better row's is.\n");
         sb.append("- ⚠ flags a row with a figure whose iterations spread by more than ").append(noisyPercent())
                 .append(" of their mean (coefficient of variation: standard deviation / mean), whose forks' "
                         + "medians differ by more than ").append(noisyPercent())
                 .append(" of it, or whose error is unknown: don't read its third digit, and check a gap under "
                         + "about 1.5× against the intervals.\n");
-        sb.append("- **alloc** is bytes allocated per operation (JMH `-prof gc`).\n");
+        sb.append("- **alloc** is bytes allocated per benchmark operation as JMH counts them (`-prof gc`, "
+                + "gc.alloc.rate.norm): every call of the benchmark's methods, so in a group benchmark every "
+                + "method's calls together (read-with-writer: reads and writes), and for the pcq cases every "
+                + "offer and poll attempt, failed ones included. It is not per item moved, nor per the case's "
+                + "first figure.\n");
         sb.append("- On a machine with few cores, rows with more threads than cores measure time-slicing. "
                 + "Compare rows of the same run only.\n\n");
 
@@ -191,8 +204,20 @@ final class Report {
 
     /** What the command prints at the end. */
     String summary() {
-        return "## mpsafe comparison (" + mode.id() + " mode): summary\n\n" + summaryTable() + "\nMachine: "
-                + machine.oneLine() + "\n";
+        return "## mpsafe comparison (" + mode.id() + " mode" + (only == null ? "" : ", " + selection())
+                + "): summary\n\n" + summaryTable() + "\nMachine: " + machine.oneLine() + "\n";
+    }
+
+    /** The command that runs this report's cases again (the report folder aside). */
+    String command() {
+        return "./mvnw -Pcompare verify -Dcompare.mode=" + mode.id()
+                + (only == null ? "" : " -Dcompare.args=\"--only '" + only + "'\"");
+    }
+
+    /** "selection: 1 of 13 cases (`--only 'kcont'`)", for a run given {@code --only}. */
+    private String selection() {
+        return "selection: " + cases.size() + " of " + Catalog.cases(mode, machine.cpus()).size() + " cases (`--only '"
+                + only + "'`)";
     }
 
     private Optional<Row> find(Case c, Series s, String label) {
@@ -209,7 +234,7 @@ final class Report {
 
     /**
      * A ratio with its interval, "4.62 (1.94–11.0)"; † where the interval includes 1, "(?)" where it
-     * is unknown; "∞" where the row is 0 and lower is better.
+     * is unknown; "∞" where the baseline is 0 (higher is better) or the row is 0 (lower is better).
      */
     static String ratio(Stats.Ratio x) {
         if (Double.isInfinite(x.value())) {

@@ -24,8 +24,10 @@ import org.openjdk.jmh.results.RunResult;
  *
  * <p>With several forks (full mode) the iterations of one fork are not independent: they share
  * one JVM's JIT decisions, which differ from fork to fork. So each fork is also summarised by its
- * own median (or percentile); the figure carries the range of those, and its error is at least
- * half that range.
+ * own median (or percentile); the figure carries the range of those, and its error is the larger
+ * of the pooled interval above and the 99.9% interval of the forks' values themselves (Student's t
+ * with forks - 1 degrees of freedom: 31.6 standard errors for 3 forks), so that a figure whose
+ * forks disagree gets the wide interval it has.
  *
  * <p>The error is unknown (NaN, printed "± ?") for one iteration, and where every iteration agrees
  * exactly on a figure that is quantised: a percentile of sampled times (the timer's resolution)
@@ -51,7 +53,8 @@ final class Stats {
      * One figure.
      *
      * @param value the median (or the percentile)
-     * @param error the 99.9% confidence half-width, at least half the fork range; NaN when unknown
+     * @param error the 99.9% confidence half-width: of the iterations' mean, and with several forks
+     *     at least that of the forks' values' mean (t with forks - 1 degrees of freedom); NaN when unknown
      * @param unit what it counts
      * @param iterations how many measured iterations it came from, all forks together
      * @param forks how many forks
@@ -129,18 +132,21 @@ final class Stats {
     static Figure summarise(double[][] perFork, double value, double[] forkValues, String unit, boolean quantised,
             boolean bound) {
         double[] all = Arrays.stream(perFork).flatMapToDouble(Arrays::stream).toArray();
-        double v = Double.isNaN(value) ? median(all) : value;
+        double v = Double.isNaN(value) ? median(all, bound) : value;
         double error = confidenceHalfWidth(all);
         double forkLow = Double.NaN;
         double forkHigh = Double.NaN;
         if (perFork.length > 1) {
             double[] fv = new double[perFork.length];
             for (int f = 0; f < fv.length; f++) {
-                fv[f] = forkValues != null ? forkValues[f] : median(perFork[f]);
+                fv[f] = forkValues != null ? forkValues[f] : median(perFork[f], bound);
             }
             forkLow = Arrays.stream(fv).min().orElseThrow();
             forkHigh = Arrays.stream(fv).max().orElseThrow();
-            error = Math.max(error, (forkHigh - forkLow) / 2);
+            // The fork is the independent unit: its values give a 99.9% interval with t(forks - 1).
+            // The pooled interval still counts where the forks agree more closely than their
+            // iterations spread (it is then the wider one).
+            error = Math.max(error, confidenceHalfWidth(fv));
         }
         if (quantised && all.length > 1 && Arrays.stream(all).allMatch(x -> x == all[0])) {
             error = Double.NaN;
@@ -195,13 +201,22 @@ final class Stats {
     }
 
     static double median(double[] values) {
+        return median(values, false);
+    }
+
+    /**
+     * The median; of an even count, the mean of the middle two, or with {@code bound} the upper one:
+     * the mean of two bucket bounds is no bound, and the upper one keeps "≤" true for at least half
+     * the values.
+     */
+    static double median(double[] values, boolean bound) {
         if (values.length == 0) {
             return Double.NaN;
         }
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         int mid = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        return sorted.length % 2 == 1 || bound ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     /** Half-width of the 99.9% confidence interval of the mean; NaN for fewer than 2 values. */
@@ -222,7 +237,8 @@ final class Stats {
      * down, -ln(1 - e/v) (infinite when the interval reaches 0), and the two figures' distances
      * combine in quadrature.
      *
-     * @param value the ratio; 0 or infinity where a figure is 0 (lower-is-better row at 0: infinity),
+     * @param value the ratio; 0 or infinity where a figure is 0 (infinity for a higher-is-better
+     *     baseline at 0 or a lower-is-better row at 0),
      *     NaN where undefined (both 0, or a negative figure)
      * @param low the interval's lower end (0 when unbounded), NaN when unknown
      * @param high the interval's upper end (infinity when unbounded), NaN when unknown

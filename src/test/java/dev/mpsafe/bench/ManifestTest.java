@@ -70,6 +70,28 @@ class ManifestTest {
     }
 
     @Test
+    void shouldRejectTheRunOfAnotherProcessorCount() throws Exception {
+        // Full mode on 8 CPUs has the same case ids as on 2, but more thread counts: 161 runs, not 123.
+        CompareArgs a = args(Compare.Mode.FULL, dir, null, "r");
+        Manifest.of(a, "r", Catalog.select(Compare.Mode.FULL, 8, null), t0, t0).write(dir);
+        Manifest m = Manifest.read(dir);
+        assertEquals(161, m.runs());
+        var e = assertThrows(ReportCheck.MalformedReportException.class,
+                () -> m.verify(a, Catalog.select(Compare.Mode.FULL, 2, null)));
+        assertTrue(e.getMessage().contains("records runs '161', but the check was asked for '123'"), e.getMessage());
+    }
+
+    @Test
+    void shouldNotBlameTheProcessorCountForOtherCases() throws Exception {
+        write(args(Compare.Mode.SMOKE, dir, null, "r"));
+        Manifest m = Manifest.read(dir);
+        var e = assertThrows(ReportCheck.MalformedReportException.class,
+                () -> m.verify(args(Compare.Mode.SMOKE, dir, null, "r"), cases(Compare.Mode.SMOKE, "pcq")));
+        assertTrue(e.getMessage().contains("records cases"), e.getMessage());
+        assertTrue(!e.getMessage().contains("processor"), "case ids do not depend on it: " + e.getMessage());
+    }
+
+    @Test
     void shouldRejectAnotherSelection() throws Exception {
         write(args(Compare.Mode.SMOKE, dir, "pcq", "r"));
         Manifest m = Manifest.read(dir);

@@ -11,7 +11,9 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.knowm.xchart.BitmapEncoder;
@@ -81,5 +83,38 @@ class ReportFormatTest {
             assertEquals(0, plots.count());
         }
         assertTrue(printed.toString(java.nio.charset.StandardCharsets.UTF_8).contains("[notes.txt]"), printed::toString);
+    }
+
+    private static Report reportOf(String only) {
+        List<Case> cases = Catalog.select(Compare.Mode.QUICK, 2, only);
+        List<Row> rows = new ArrayList<>();
+        for (Case c : cases) {
+            for (Series s : c.series()) {
+                for (Variant v : s.variants()) {
+                    Stats.Figure f = new Stats.Figure(100, 1, "ns/op", 5);
+                    rows.add(new Row(c, s, v, java.util.Collections.nCopies(c.metrics().size(), f), f));
+                }
+            }
+        }
+        Machine machine = new Machine("cpu", 2, "1 GiB", "jdk", "os", "-flags", "0 0 0", "ASYMMETRIC (membarrier)",
+                "LAZY (membarrier)");
+        return new Report(Compare.Mode.QUICK, only, cases, rows, machine, Instant.EPOCH, 1000, Map.of());
+    }
+
+    @Test
+    void shouldSayAReportOfASelectionIsOneAndHowToMakeIt() {
+        int all = Catalog.cases(Compare.Mode.QUICK, 2).size();
+        Report r = reportOf("kcont-roundtrip");
+        String md = r.markdown();
+        String madeBy = md.lines().filter(l -> l.contains("Made by")).findFirst().orElseThrow();
+        assertTrue(madeBy.contains(
+                "`./mvnw -Pcompare verify -Dcompare.mode=quick -Dcompare.args=\"--only 'kcont-roundtrip'\"`"), madeBy);
+        String selection = "selection: 1 of " + all + " cases (`--only 'kcont-roundtrip'`)";
+        assertTrue(md.contains(selection), md);
+        assertTrue(r.summary().contains(selection), r.summary());
+        Report whole = reportOf(null);
+        assertTrue(whole.markdown().contains("Made by `./mvnw -Pcompare verify -Dcompare.mode=quick`."),
+                whole.markdown());
+        assertTrue(!whole.markdown().contains("selection:") && !whole.summary().contains("selection:"));
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The report's statistics on hand-made figures: no JMH run needed. */
@@ -59,6 +60,25 @@ class StatsTest {
     }
 
     @Test
+    void shouldGiveInfinityForAHigherIsBetterBaselineAtZeroAndSaySo() {
+        // Timer runs: higher is better, and the netFirst baseline's timers may never run.
+        Stats.Ratio r = Stats.ratio(fig(5, 1), fig(0, 0), true);
+        assertEquals("∞", Report.ratio(r));
+        String legend = new Report(Compare.Mode.QUICK, null, List.of(), List.of(), new Machine("cpu", 2, "1 GiB",
+                "jdk", "os", "-flags", "0 0 0", "ASYMMETRIC", "LAZY"), java.time.Instant.EPOCH, 0, java.util.Map.of())
+                .markdown();
+        assertTrue(legend.contains("∞: the baseline's figure is 0, or a lower-is-better row's is."), legend);
+    }
+
+    @Test
+    void shouldGiveThePowersOfTwoBelowCpusOnlyInFullMode() {
+        assertEquals(List.of(1, 8), Catalog.threadCounts(Compare.Mode.QUICK, 8));
+        assertEquals(List.of(1, 8), Catalog.threadCounts(Compare.Mode.SMOKE, 8));
+        assertEquals(List.of(1, 2, 4, 8), Catalog.threadCounts(Compare.Mode.FULL, 8));
+        assertEquals(List.of(1, 2, 4, 6), Catalog.threadCounts(Compare.Mode.FULL, 6));
+    }
+
+    @Test
     void shouldLeaveTheIntervalUnknownWhenAFigureHasNoError() {
         Stats.Ratio r = Stats.ratio(fig(1, 6.89), fig(1023, Double.NaN), false);
         assertFalse(r.intervalKnown());
@@ -100,6 +120,30 @@ class StatsTest {
     }
 
     @Test
+    void shouldTakeABucketBoundAsTheMedianOfAnEvenCount() {
+        // The mean of the middle two, 767, is no bucket bound and "≤ 767" claims nothing: take the
+        // upper one, so that "≤" still holds for half the iterations or more.
+        Stats.Figure f = Stats.summarise(new double[][] {{511, 511, 1023, 1023}}, Double.NaN, null, "ticks", true,
+                true);
+        assertEquals(1023, f.value(), Report.text(f));
+        Stats.Figure forks = Stats.summarise(new double[][] {{511, 1023}, {1023, 2047}}, Double.NaN, null, "ticks",
+                true, true);
+        assertEquals(1023, forks.forkLow(), Report.text(forks));
+        assertEquals(2047, forks.forkHigh(), Report.text(forks));
+        // Not a bound: the usual median.
+        assertEquals(767, Stats.summarise(new double[][] {{511, 511, 1023, 1023}}, Double.NaN, null, "ns/op", false,
+                false).value());
+    }
+
+    @Test
+    void shouldSayWhatTheAllocationColumnIsPer() {
+        String md = new Report(Compare.Mode.QUICK, null, List.of(), List.of(), new Machine("cpu", 2, "1 GiB", "jdk",
+                "os", "-flags", "0 0 0", "ASYMMETRIC", "LAZY"), java.time.Instant.EPOCH, 0, java.util.Map.of())
+                .markdown();
+        assertTrue(md.contains("per benchmark operation as JMH counts them"), md);
+    }
+
+    @Test
     void shouldShowOneIterationsErrorAsUnknown() {
         Stats.Figure f = Stats.summarise(new double[][] {{42}}, Double.NaN, null, "ns/op", false, false);
         assertTrue(Double.isNaN(f.error()));
@@ -123,11 +167,46 @@ class StatsTest {
         assertEquals(120, f.forkHigh());
         assertTrue(Stats.confidenceHalfWidth(java.util.Arrays.stream(forks).flatMapToDouble(java.util.Arrays::stream)
                 .toArray()) < 5);
-        assertEquals(10, f.error(), 1e-9, "half the fork range");
+        // The fork is the unit: t(2, 0.9995) = 31.6 times the standard error of the three fork medians
+        // (sd 11.5 / sqrt 3), not half their range (10), which is about a 60% interval.
+        assertEquals(31.599 * Math.sqrt(400.0 / 3) / Math.sqrt(3), f.error(), 0.01);
         assertTrue(f.forksDisagree());
         assertTrue(f.noisy());
         assertTrue(Report.text(f).endsWith("(forks 100–120)"), Report.text(f));
         double[][] agree = {{100, 101, 99, 100, 100}, {101, 100, 100, 99, 100}, {100, 100, 101, 99, 100}};
         assertFalse(Stats.summarise(agree, Double.NaN, null, "ns/op", false, false).noisy());
+    }
+
+    /** Three forks, twenty iterations each, fork i steady (±1) around centre[i]. */
+    private static double[][] forks(double... centre) {
+        double[][] f = new double[centre.length][20];
+        for (int k = 0; k < centre.length; k++) {
+            for (int i = 0; i < 20; i++) {
+                f[k][i] = centre[k] + (i % 3 - 1);
+            }
+        }
+        return f;
+    }
+
+    @Test
+    void shouldNotCallADifferenceMeasuredWhenTheForksDoNotShowIt() {
+        // A's forks 100/100/120, B's 125/125/145: Welch's t on the fork medians is 2.65 (df 4), not
+        // significant even at 95%. Half the fork range as the error gave "1.25 (1.10–1.42)", no †.
+        Stats.Figure a = Stats.summarise(forks(100, 100, 120), Double.NaN, null, "ops/µs", false, false);
+        Stats.Figure b = Stats.summarise(forks(125, 125, 145), Double.NaN, null, "ops/µs", false, false);
+        Stats.Ratio r = Stats.ratio(b, a, true);
+        assertTrue(r.includesOne(), Report.ratio(r));
+        assertTrue(Report.ratio(r).endsWith(" †"), Report.ratio(r));
+    }
+
+    @Test
+    void shouldKeepThePooledIntervalWhenForksAgreeClosely() {
+        // Fork medians 100, 100, 100: the fork-level interval is 0, the iterations' own one is not.
+        double[][] f = forks(100, 100, 100);
+        Stats.Figure fig = Stats.summarise(f, Double.NaN, null, "ns/op", false, false);
+        double pooled = Stats.confidenceHalfWidth(java.util.Arrays.stream(f).flatMapToDouble(java.util.Arrays::stream)
+                .toArray());
+        assertTrue(pooled > 0);
+        assertEquals(pooled, fig.error(), 1e-12);
     }
 }
