@@ -115,8 +115,19 @@ public final class Launcher {
             System.err.println("netstack: " + missing);
             System.exit(EXIT_UNAVAILABLE);
         }
-        Launcher launcher = start(namespace, domain(scheme), dispatch, echoPort);
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> launcher.stop(System.out)));
+        // The hook goes in before start: a signal during start (after ip netns add, Tun.open, ...)
+        // must close what start opened, and one after it must stop the launcher start returns.
+        Startup startup = new Startup();
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> startup.shutdown(System.out)));
+        Launcher launcher;
+        try {
+            launcher = start(namespace, domain(scheme), dispatch, echoPort, startup);
+        } catch (Throwable t) {
+            if (startup.isStopping()) {
+                return; // a signal came during start: the hook closes what start opened and reports
+            }
+            throw t;
+        }
         System.out.printf("netstack up: scheme %s, dispatch %s, stack %s on %s in namespace %s (kernel side %s)%n",
                 scheme, dispatch, Ipv4Address.format(STACK_ADDRESS), launcher.device.name(), namespace, KERNEL_CIDR);
         System.out.printf("ping it from another terminal:  sudo ip netns exec %s ping %s%n", namespace,
@@ -233,18 +244,30 @@ public final class Launcher {
      */
     static Launcher start(String namespace, GraceDomain domain, Dispatch dispatch, int echoPort)
             throws IOException, InterruptedException {
+        return start(namespace, domain, dispatch, echoPort, new Startup());
+    }
+
+    /**
+     * As {@link #start(String, GraceDomain, Dispatch, int)}, recording what it opens in
+     * {@code startup}, whose {@link Startup#shutdown} (main's shutdown hook) closes it if a signal
+     * comes before start returns, or stops the launcher once it has.
+     */
+    static Launcher start(String namespace, GraceDomain domain, Dispatch dispatch, int echoPort, Startup startup)
+            throws IOException, InterruptedException {
         java.util.Objects.requireNonNull(namespace, "namespace");
         java.util.Objects.requireNonNull(domain, "domain");
         java.util.Objects.requireNonNull(dispatch, "dispatch");
-        // What is open so far, closed last-in first-out if a later step throws.
-        java.util.ArrayDeque<Cleanup> opened = new java.util.ArrayDeque<>();
-        if (domain instanceof AutoCloseable c) {
-            opened.push(c::close);
-        }
+        // What is open so far, closed last-in first-out if a later step throws or a shutdown begins.
+        final Startup opened = startup;
+        opened.begin();
         try {
+            if (domain instanceof AutoCloseable c) {
+                opened.push(c::close);
+            }
             ip("netns", "add", namespace);
             opened.push(() -> deleteNamespace(namespace));
             step("namespace", namespace);
+            opened.check();
             ip("-n", namespace, "link", "set", "lo", "up");
             Tun tun = Tun.open("tun0", Path.of("/run/netns", namespace));
             opened.push(tun::close);
@@ -255,6 +278,7 @@ public final class Launcher {
             PacketPool pool = PacketPool.create(Smr.create("netstack-packets", Smr.Mode.DEFAULT), 2048, 16L << 20);
             opened.push(pool::close);
             step("pool", pool);
+            opened.check();
             Ipv4Stack stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain)).clock(System::nanoTime)
                     .dispatch(dispatch).build();
             TunDevice device = TunDevice.of(tun, pool, MTU, 64);
@@ -263,6 +287,7 @@ public final class Launcher {
             stack.addAddress(ifindex, STACK_ADDRESS, 24);
             Udp udp = Udp.attach(stack);
             step("stack", stack);
+            opened.check();
             if (domain instanceof dev.mpsafe.sync.Deferring d) {
                 opened.push(d::barrier); // runs after the socket's close: its queue is freed by a callback
             }
@@ -273,23 +298,97 @@ public final class Launcher {
                 echo = socket.bind(new InetSocketAddress(echoPort));
             }
             step("echo", echo);
+            opened.check();
             Launcher launcher = new Launcher(namespace, domain, pool, stack, device, ifindex, udp, echo);
             opened.push(() -> {
                 if (!launcher.stopThreads()) {
                     // As stop() does: closing the pool, device or domain under a running thread
                     // would free memory it still uses. Leave them, and say so.
-                    opened.clear();
+                    opened.abandon();
                     throw new IllegalStateException("the launcher's threads did not end within 5 s: the pool, the"
                             + " device, the namespace and the grace domain were left open");
                 }
             });
-            launcher.worker.start();
-            if (launcher.echoThread != null) {
-                launcher.echoThread.start();
-            }
+            opened.startThreads(launcher);
             step("started", launcher);
+            opened.handOver(launcher);
             return launcher;
         } catch (Throwable t) {
+            opened.unwind(t);
+            throw t;
+        } finally {
+            opened.end();
+        }
+    }
+
+    /**
+     * What one {@link #start} has opened, shared with the shutdown hook of {@link #main}: the hook
+     * may run at any moment of start, on its own thread. Everything is guarded by this object's
+     * lock, so each item is closed exactly once, by whichever of start's failure path and the hook
+     * pops it. A signal during start sets {@code stopping}; the hook then waits (bounded: each
+     * {@code ip} is killed after {@value #IP_TIMEOUT_SECONDS} s) for start to reach its next check,
+     * where start throws and closes what it opened. Once start has handed the launcher over, the
+     * hook stops it as before. The launcher's threads start under the lock, so the hook never
+     * closes the pool under a worker it did not see.
+     */
+    static final class Startup {
+        /** LIFO: the last thing opened is closed first. */
+        private final java.util.ArrayDeque<Cleanup> opened = new java.util.ArrayDeque<>();
+        private boolean starting;
+        private boolean stopping;
+        private Launcher launcher;
+
+        synchronized void begin() {
+            if (starting || launcher != null) {
+                throw new IllegalStateException("this Startup is used by a start already");
+            }
+            starting = true;
+        }
+
+        synchronized void end() {
+            starting = false;
+            notifyAll();
+        }
+
+        synchronized boolean isStopping() {
+            return stopping;
+        }
+
+        /** Records {@code c}; throws at once (start then unwinds it) when a shutdown has begun. */
+        synchronized void push(Cleanup c) throws InterruptedException {
+            opened.push(c);
+            check();
+        }
+
+        synchronized void check() throws InterruptedException {
+            if (stopping) {
+                throw new InterruptedException("the JVM began to shut down (a signal) during start: closing what"
+                        + " start opened");
+            }
+        }
+
+        /** Forgets what is open: a thread still runs, so nothing may be closed under it. */
+        synchronized void abandon() {
+            opened.clear();
+        }
+
+        synchronized void startThreads(Launcher l) throws InterruptedException {
+            check();
+            l.worker.start();
+            if (l.echoThread != null) {
+                l.echoThread.start();
+            }
+        }
+
+        /** From here on {@link Launcher#stop} closes everything; fails if a shutdown began first. */
+        synchronized void handOver(Launcher l) throws InterruptedException {
+            check();
+            launcher = l;
+            opened.clear();
+        }
+
+        /** Closes what is open, last first, each failure suppressed in {@code t}. */
+        synchronized void unwind(Throwable t) {
             while (!opened.isEmpty()) {
                 try {
                     opened.pop().close();
@@ -297,7 +396,36 @@ public final class Launcher {
                     t.addSuppressed(c);
                 }
             }
-            throw t;
+        }
+
+        /** The shutdown hook: stops the launcher, or has start close what it opened. */
+        void shutdown(PrintStream out) {
+            Launcher l;
+            synchronized (this) {
+                stopping = true;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3 * IP_TIMEOUT_SECONDS);
+                try {
+                    for (long left; starting && (left = deadline - System.nanoTime()) > 0; ) {
+                        TimeUnit.NANOSECONDS.timedWait(this, left);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (starting) { // start is stuck in a step: close what it has opened so far
+                    Exception e = new IllegalStateException("start did not reach a check within "
+                            + 3 * IP_TIMEOUT_SECONDS + " s of the signal");
+                    unwind(e);
+                    out.println("netstack: " + e.getMessage() + "; closed what it had opened"
+                            + (e.getSuppressed().length == 0 ? "" : ", with failures: " + List.of(e.getSuppressed())));
+                    return;
+                }
+                l = launcher;
+            }
+            if (l != null) {
+                l.stop(out);
+            } else {
+                out.println("netstack: stopped during start; closed what it had opened");
+            }
         }
     }
 

@@ -284,6 +284,54 @@ class LauncherTest {
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind:\n" + out);
     }
 
+    /**
+     * The launcher's main with a pause of 3 s after {@code ip netns add}, so that a signal the
+     * test sends once the namespace exists surely lands inside start (before the fix the shutdown
+     * hook was added only after start returned, and the namespace and TUN stayed behind).
+     */
+    static final class SlowStart {
+        public static void main(String[] args) throws Exception {
+            Launcher.startHook = (step, opened) -> {
+                if (step.equals("namespace")) {
+                    Thread.sleep(3_000);
+                }
+            };
+            Launcher.main(args);
+        }
+    }
+
+    @Test
+    void shouldCloseWhatStartOpenedOnASignalDuringStart() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-sigstart-" + ProcessHandle.current().pid();
+        Path nsPath = Path.of("/run/netns", ns);
+        Path log = Files.createTempFile("mpsafe-sigstart-", ".out");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                SlowStart.class.getName(), "--namespace", ns).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!Files.exists(nsPath) && p.isAlive() && System.nanoTime() - deadline < 0) {
+                Thread.sleep(5);
+            }
+            assertTrue(Files.exists(nsPath), "the namespace never appeared:\n" + Files.readString(log));
+            new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor(10, TimeUnit.SECONDS);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the launcher still runs 30 s after SIGTERM");
+            String out = Files.readString(log);
+            assertFalse(Files.exists(nsPath), "namespace " + ns + " left behind after SIGTERM during start (exit "
+                    + p.exitValue() + "):\n" + out);
+            assertTrue(out.contains("stopped during start"), out);
+            assertFalse(out.contains("netstack up"), out);
+        } finally {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            if (Files.exists(nsPath)) {
+                new ProcessBuilder("ip", "netns", "del", ns).start().waitFor(10, TimeUnit.SECONDS);
+            }
+            Files.deleteIfExists(log);
+        }
+    }
+
     /** Our own class folders only: user nobody may not read the Maven repository. */
     private static String classDirectories() {
         List<String> dirs = new ArrayList<>();
