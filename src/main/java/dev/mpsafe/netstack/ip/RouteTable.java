@@ -237,7 +237,36 @@ public final class RouteTable {
         if (removed.isEmpty() || onRemoved == null) {
             return;
         }
-        Deferring.callOrWait(domain, () -> removed.forEach(onRemoved), "routes " + removed + " were removed");
+        Deferring.callOrWait(domain, () -> handToHook(removed), "routes " + removed + " were removed");
+    }
+
+    /**
+     * Hands every route in {@code removed} to the hook, each in its own try: a hook that throws
+     * for one route does not cost the others theirs. The first failure is rethrown once all were
+     * handed over, with the later ones suppressed in it.
+     */
+    private void handToHook(List<Route> removed) {
+        Throwable first = null;
+        for (Route r : removed) {
+            try {
+                onRemoved.accept(r);
+            } catch (Throwable t) {
+                if (first == null) {
+                    first = t;
+                } else {
+                    first.addSuppressed(t);
+                }
+            }
+        }
+        if (first instanceof RuntimeException e) {
+            throw e;
+        }
+        if (first instanceof Error e) {
+            throw e;
+        }
+        if (first != null) { // a checked exception thrown sneakily: keep it, as the cause
+            throw new IllegalStateException("the removal hook failed: " + first, first);
+        }
     }
 
     @Override
@@ -260,6 +289,13 @@ public final class RouteTable {
          * {@link Deferring} and not closed. It must not enter a section of the domain it waits
          * for. A route handed to the hook, or removed and waiting for it, must not be added again
          * (the hook would release what the table still uses): add a new {@link Route} instead.
+         *
+         * <p>A hook that throws for one route is still called for every other route removed by
+         * the same change; the first failure is then rethrown, with the later ones suppressed in
+         * it. When the hook runs on the writer's thread, that exception comes out of the
+         * {@code add}, {@code remove} or {@code replaceAll} that removed the routes, after the
+         * table has changed (the new table is already published and is kept); when it runs from
+         * the domain's callbacks, it goes to the domain's error handler.
          */
         public Builder onRemoved(Consumer<? super Route> hook) {
             this.onRemoved = Objects.requireNonNull(hook, "hook");
