@@ -84,6 +84,9 @@ public final class Launcher {
         this.worker = Thread.ofPlatform().name("netstack-worker").unstarted(this::work);
     }
 
+    /** Exit status for a bad command line (sysexits.h EX_USAGE). */
+    static final int EXIT_USAGE = 64;
+
     /** Exit status when the machine lacks what the launcher needs. */
     static final int EXIT_UNAVAILABLE = 2;
 
@@ -93,22 +96,27 @@ public final class Launcher {
         String namespace = "mpsafe-" + ProcessHandle.current().pid();
         Dispatch dispatch = Dispatch.MPSAFE;
         int echoPort = 7;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--scheme" -> scheme = value(args, ++i, "--scheme");
-                case "--seconds" -> seconds = Long.parseLong(value(args, ++i, "--seconds"));
-                case "--namespace" -> namespace = value(args, ++i, "--namespace");
-                case "--dispatch" -> dispatch = dispatch(value(args, ++i, "--dispatch"));
-                case "--udp-echo" -> echoPort = echoPort(value(args, ++i, "--udp-echo"));
-                case "-h", "--help" -> {
-                    usage(System.out);
-                    return;
-                }
-                default -> {
-                    usage(System.err);
-                    System.exit(64);
+        // Every argument is checked before the prerequisites: a typo is a usage error (exit 64,
+        // EX_USAGE), not "needs root" and not a stack trace.
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--scheme" -> scheme = scheme(value(args, ++i, "--scheme"));
+                    case "--seconds" -> seconds = seconds(value(args, ++i, "--seconds"));
+                    case "--namespace" -> namespace = value(args, ++i, "--namespace");
+                    case "--dispatch" -> dispatch = dispatch(value(args, ++i, "--dispatch"));
+                    case "--udp-echo" -> echoPort = echoPort(value(args, ++i, "--udp-echo"));
+                    case "-h", "--help" -> {
+                        usage(System.out);
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
                 }
             }
+        } catch (IllegalArgumentException e) {
+            System.err.println("netstack: " + e.getMessage());
+            usage(System.err);
+            System.exit(EXIT_USAGE);
         }
         String missing = missingPrerequisite();
         if (missing != null) {
@@ -624,6 +632,30 @@ public final class Launcher {
             throw new IllegalArgumentException("--udp-echo port " + port + " outside 1..65535");
         }
         return port;
+    }
+
+    /** {@code name} if it is a scheme {@link #domain} knows (any case); else names the choices. */
+    static String scheme(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "smr", "smr-lazy", "epoch", "pserialize" -> name;
+            default -> throw new IllegalArgumentException("unknown scheme '" + name
+                    + "'; use smr, smr-lazy, epoch or pserialize");
+        };
+    }
+
+    /** The value of {@code --seconds}: 0 (no limit) or more. */
+    static long seconds(String value) {
+        long seconds;
+        try {
+            seconds = Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--seconds '" + value + "' is not a whole number of seconds (0 or more;"
+                    + " 0: no limit)");
+        }
+        if (seconds < 0) {
+            throw new IllegalArgumentException("--seconds " + seconds + " below 0 (0: no limit)");
+        }
+        return seconds;
     }
 
     static GraceDomain domain(String scheme) {

@@ -332,6 +332,36 @@ class LauncherTest {
         }
     }
 
+    /**
+     * A bad value (not a number, a negative --seconds, an unknown scheme, a port out of range, a
+     * missing value, an unknown flag) is a usage error: exit 64 with "netstack: " and the message
+     * naming the value, then the usage, and no stack trace. It is checked before the privileges,
+     * so no root is needed (a non-root typo used to be told "needs root").
+     */
+    @Test
+    void shouldExitWithUsageNamingTheValueForABadArgument() throws Exception {
+        java.util.Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(List.of("--seconds", "ten"), "--seconds 'ten' is not a whole number");
+        cases.put(List.of("--seconds", "-1"), "--seconds -1 below 0");
+        cases.put(List.of("--scheme", "rcu"), "unknown scheme 'rcu'");
+        cases.put(List.of("--udp-echo", "0"), "--udp-echo port 0 outside 1..65535");
+        cases.put(List.of("--seconds"), "--seconds needs a value");
+        cases.put(List.of("--frobnicate"), "unknown argument '--frobnicate'");
+        for (var c : cases.entrySet()) {
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                    .toString(), "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                    Launcher.class.getName()));
+            command.addAll(c.getKey());
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(64, p.exitValue(), c.getKey() + ":\n" + out);
+            assertTrue(out.startsWith("netstack: " + c.getValue()), c.getKey() + ":\n" + out);
+            assertTrue(out.contains("usage: bin/netstack"), c.getKey() + ":\n" + out);
+            assertFalse(out.contains("Exception") || out.contains("\tat "), c.getKey() + ":\n" + out);
+        }
+    }
+
     /** Our own class folders only: user nobody may not read the Maven repository. */
     private static String classDirectories() {
         List<String> dirs = new ArrayList<>();
