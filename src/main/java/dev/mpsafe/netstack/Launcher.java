@@ -443,7 +443,10 @@ public final class Launcher {
         void close() throws Exception;
     }
 
-    /** A test's hook into {@link #start}: called after each step with what it opened. */
+    /**
+     * A test's hook into {@link #start}: called after each step with what it opened, and by the
+     * echo service with each sender ({@code "echo-received"}).
+     */
     @FunctionalInterface
     interface StartHook {
         void reached(String step, Object opened) throws IOException, InterruptedException;
@@ -499,7 +502,9 @@ public final class Launcher {
     /**
      * The UDP echo service: sends every datagram back to its sender, until the socket closes. A
      * datagram that cannot be answered (source port 0, a source with no route back) is a counted
-     * drop, never the end of the service.
+     * drop, never the end of the service. Any other failure ends it: it becomes {@link #failure}
+     * and wakes the main thread through {@link #stopped}, as the worker's does, so the launcher
+     * shuts down and reports it instead of running on without its echo service.
      */
     private void echo() {
         ByteBuffer b = ByteBuffer.allocateDirect(65536);
@@ -507,6 +512,7 @@ public final class Launcher {
             while (true) {
                 b.clear();
                 InetSocketAddress from = echo.receive(b); // parks until a datagram comes
+                step("echo-received", from); // a test may make the service fail here
                 try {
                     echo.send(b.flip(), from);
                 } catch (ClosedChannelException e) {
@@ -519,6 +525,7 @@ public final class Launcher {
             // stop() closed the socket
         } catch (Throwable t) {
             failure = t;
+            stopped.countDown(); // wake main, as a worker failure does: it shuts down and reports this
         }
     }
 
@@ -588,7 +595,10 @@ public final class Launcher {
         return namespace;
     }
 
-    /** Waits until the worker has ended (after {@link #stop}, or a failure); false on timeout. */
+    /**
+     * Waits until the worker has ended (after {@link #stop}, or a failure) or the echo service
+     * failed; false on timeout.
+     */
     boolean awaitWorker(long timeout, TimeUnit unit) throws InterruptedException {
         return stopped.await(timeout, unit);
     }

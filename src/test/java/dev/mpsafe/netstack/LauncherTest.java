@@ -91,6 +91,52 @@ class LauncherTest {
     }
 
     /**
+     * When the UDP echo service fails (here an exception injected after a datagram is received),
+     * the main thread is woken as for a worker failure ({@code awaitWorker}, which main waits
+     * on, returns), and {@code stop} reports the failure.
+     */
+    @Test
+    void shouldWakeMainWhenTheEchoServiceFails() throws Exception {
+        assumeRoot();
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/socat")),
+                "skipped: needs socat (apt-get install socat; .ci/run installs it)");
+        String ns = "mpsafe-launcher-echofail-" + ProcessHandle.current().pid();
+        Launcher.startHook = (step, opened) -> {
+            if (step.equals("echo-received")) {
+                throw new java.io.IOException("injected echo failure");
+            }
+        };
+        Launcher launcher;
+        try {
+            launcher = Launcher.start(ns, Smr.create("launcher-echofail-test", Smr.Mode.DEFAULT));
+        } catch (Throwable t) {
+            Launcher.startHook = null;
+            throw t;
+        }
+        java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
+        boolean clean;
+        try {
+            Process socat = new ProcessBuilder("ip", "netns", "exec", ns, "socat", "-t", "1", "-T", "2", "-",
+                    "UDP:10.77.0.2:7").redirectErrorStream(true).start();
+            socat.getOutputStream().write(new byte[] {1, 2, 3});
+            socat.getOutputStream().close();
+            socat.getInputStream().readAllBytes();
+            assertTrue(socat.waitFor(30, TimeUnit.SECONDS));
+            assertTrue(launcher.awaitWorker(5, TimeUnit.SECONDS),
+                    "main is not woken 5 s after the echo service failed: " + launcher.failure());
+            assertTrue(String.valueOf(launcher.failure()).contains("injected echo failure"),
+                    String.valueOf(launcher.failure()));
+        } finally {
+            Launcher.startHook = null;
+            clean = launcher.stop(new PrintStream(report, true, StandardCharsets.UTF_8));
+        }
+        String out = report.toString(StandardCharsets.UTF_8);
+        assertFalse(clean, out);
+        assertTrue(out.contains("injected echo failure"), out);
+        assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
+    }
+
+    /**
      * Deleting {@code tun0} under a running launcher (poll then reports the descriptor ready at
      * once and every read fails with EBADFD) ends the worker within a few seconds instead of
      * spinning; {@code stop} reports the failure naming the errno, and still deletes the namespace
