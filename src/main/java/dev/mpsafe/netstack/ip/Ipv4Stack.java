@@ -920,7 +920,10 @@ public final class Ipv4Stack {
 
         /**
          * @throws IllegalStateException if no clock was given
-         * @throws IllegalArgumentException if burst * interval overflows a long
+         * @throws IllegalArgumentException if the pool's buffers are smaller than the stack's
+         *     headroom plus its largest ICMP error (the message names both sizes); a
+         *     {@code burst * interval} that would overflow is refused earlier, by
+         *     {@link #icmpErrorRate}
          */
         public Ipv4Stack build() {
             if (nanos == null) {
