@@ -182,6 +182,32 @@ class RouteTableTest {
         assertEquals("hook failed on " + seen.get(2), e.getSuppressed()[0].getMessage());
     }
 
+    /**
+     * The rare late refusal documented at {@link RouteTable#remove}: inside a section of an Epoch
+     * that passes the check but then refuses the deferral (it cannot start its domain thread),
+     * remove throws after the change; the route is gone, the message names it, and the hook never
+     * sees it.
+     */
+    @Test
+    void shouldThrowAfterTheChangeNamingTheRouteWhenTheEpochRefusesTheDeferralInsideASection() {
+        Epoch e = (Epoch) domain(GraceScheme.EPOCH);
+        List<Route> reclaimed = Collections.synchronizedList(new ArrayList<>());
+        RouteTable t = RouteTable.builder(e).onRemoved(reclaimed::add).build();
+        Route a = Route.onLink(ip("10.0.0.0"), 8, 1);
+        t.add(a);
+        EpochTestHooks.failThreadStarts(e);
+        IllegalStateException x;
+        try (Section _ = e.enter()) {
+            x = assertThrows(IllegalStateException.class, () -> t.remove(ip("10.0.0.0"), 8));
+        } finally {
+            EpochTestHooks.startThreadsNormally(e);
+        }
+        e.barrier();
+        assertEquals(0, t.size(), "the change is kept");
+        assertTrue(x.getMessage().contains(a.toString()) && x.getMessage().contains("will not"), x.getMessage());
+        assertEquals(List.of(), reclaimed, "the hook saw a route whose hand-off was refused");
+    }
+
     @Test
     void shouldRunTheRemovalHookAfterTheEpochWasClosed() {
         Epoch e = (Epoch) domain(GraceScheme.EPOCH);
