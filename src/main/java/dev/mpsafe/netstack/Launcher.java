@@ -84,6 +84,9 @@ public final class Launcher {
         this.worker = Thread.ofPlatform().name("netstack-worker").unstarted(this::work);
     }
 
+    /** Exit status for a bad command line (sysexits.h EX_USAGE). */
+    static final int EXIT_USAGE = 64;
+
     /** Exit status when the machine lacks what the launcher needs. */
     static final int EXIT_UNAVAILABLE = 2;
 
@@ -93,30 +96,46 @@ public final class Launcher {
         String namespace = "mpsafe-" + ProcessHandle.current().pid();
         Dispatch dispatch = Dispatch.MPSAFE;
         int echoPort = 7;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--scheme" -> scheme = value(args, ++i, "--scheme");
-                case "--seconds" -> seconds = Long.parseLong(value(args, ++i, "--seconds"));
-                case "--namespace" -> namespace = value(args, ++i, "--namespace");
-                case "--dispatch" -> dispatch = dispatch(value(args, ++i, "--dispatch"));
-                case "--udp-echo" -> echoPort = echoPort(value(args, ++i, "--udp-echo"));
-                case "-h", "--help" -> {
-                    usage(System.out);
-                    return;
-                }
-                default -> {
-                    usage(System.err);
-                    System.exit(64);
+        // Every argument is checked before the prerequisites: a typo is a usage error (exit 64,
+        // EX_USAGE), not "needs root" and not a stack trace.
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--scheme" -> scheme = scheme(value(args, ++i, "--scheme"));
+                    case "--seconds" -> seconds = seconds(value(args, ++i, "--seconds"));
+                    case "--namespace" -> namespace = value(args, ++i, "--namespace");
+                    case "--dispatch" -> dispatch = dispatch(value(args, ++i, "--dispatch"));
+                    case "--udp-echo" -> echoPort = echoPort(value(args, ++i, "--udp-echo"));
+                    case "-h", "--help" -> {
+                        usage(System.out);
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
                 }
             }
+        } catch (IllegalArgumentException e) {
+            System.err.println("netstack: " + e.getMessage());
+            usage(System.err);
+            System.exit(EXIT_USAGE);
         }
         String missing = missingPrerequisite();
         if (missing != null) {
             System.err.println("netstack: " + missing);
             System.exit(EXIT_UNAVAILABLE);
         }
-        Launcher launcher = start(namespace, domain(scheme), dispatch, echoPort);
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> launcher.stop(System.out)));
+        // The hook goes in before start: a signal during start (after ip netns add, Tun.open, ...)
+        // must close what start opened, and one after it must stop the launcher start returns.
+        Startup startup = new Startup();
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> startup.shutdown(System.out)));
+        Launcher launcher;
+        try {
+            launcher = start(namespace, domain(scheme), dispatch, echoPort, startup);
+        } catch (Throwable t) {
+            if (startup.isStopping()) {
+                return; // a signal came during start: the hook closes what start opened and reports
+            }
+            throw t;
+        }
         System.out.printf("netstack up: scheme %s, dispatch %s, stack %s on %s in namespace %s (kernel side %s)%n",
                 scheme, dispatch, Ipv4Address.format(STACK_ADDRESS), launcher.device.name(), namespace, KERNEL_CIDR);
         System.out.printf("ping it from another terminal:  sudo ip netns exec %s ping %s%n", namespace,
@@ -233,18 +252,30 @@ public final class Launcher {
      */
     static Launcher start(String namespace, GraceDomain domain, Dispatch dispatch, int echoPort)
             throws IOException, InterruptedException {
+        return start(namespace, domain, dispatch, echoPort, new Startup());
+    }
+
+    /**
+     * As {@link #start(String, GraceDomain, Dispatch, int)}, recording what it opens in
+     * {@code startup}, whose {@link Startup#shutdown} (main's shutdown hook) closes it if a signal
+     * comes before start returns, or stops the launcher once it has.
+     */
+    static Launcher start(String namespace, GraceDomain domain, Dispatch dispatch, int echoPort, Startup startup)
+            throws IOException, InterruptedException {
         java.util.Objects.requireNonNull(namespace, "namespace");
         java.util.Objects.requireNonNull(domain, "domain");
         java.util.Objects.requireNonNull(dispatch, "dispatch");
-        // What is open so far, closed last-in first-out if a later step throws.
-        java.util.ArrayDeque<Cleanup> opened = new java.util.ArrayDeque<>();
-        if (domain instanceof AutoCloseable c) {
-            opened.push(c::close);
-        }
+        // What is open so far, closed last-in first-out if a later step throws or a shutdown begins.
+        final Startup opened = startup;
+        opened.begin();
         try {
+            if (domain instanceof AutoCloseable c) {
+                opened.push(c::close);
+            }
             ip("netns", "add", namespace);
             opened.push(() -> deleteNamespace(namespace));
             step("namespace", namespace);
+            opened.check();
             ip("-n", namespace, "link", "set", "lo", "up");
             Tun tun = Tun.open("tun0", Path.of("/run/netns", namespace));
             opened.push(tun::close);
@@ -255,6 +286,7 @@ public final class Launcher {
             PacketPool pool = PacketPool.create(Smr.create("netstack-packets", Smr.Mode.DEFAULT), 2048, 16L << 20);
             opened.push(pool::close);
             step("pool", pool);
+            opened.check();
             Ipv4Stack stack = Ipv4Stack.builder(domain, pool, RouteTable.create(domain)).clock(System::nanoTime)
                     .dispatch(dispatch).build();
             TunDevice device = TunDevice.of(tun, pool, MTU, 64);
@@ -263,6 +295,7 @@ public final class Launcher {
             stack.addAddress(ifindex, STACK_ADDRESS, 24);
             Udp udp = Udp.attach(stack);
             step("stack", stack);
+            opened.check();
             if (domain instanceof dev.mpsafe.sync.Deferring d) {
                 opened.push(d::barrier); // runs after the socket's close: its queue is freed by a callback
             }
@@ -273,23 +306,97 @@ public final class Launcher {
                 echo = socket.bind(new InetSocketAddress(echoPort));
             }
             step("echo", echo);
+            opened.check();
             Launcher launcher = new Launcher(namespace, domain, pool, stack, device, ifindex, udp, echo);
             opened.push(() -> {
                 if (!launcher.stopThreads()) {
                     // As stop() does: closing the pool, device or domain under a running thread
                     // would free memory it still uses. Leave them, and say so.
-                    opened.clear();
+                    opened.abandon();
                     throw new IllegalStateException("the launcher's threads did not end within 5 s: the pool, the"
                             + " device, the namespace and the grace domain were left open");
                 }
             });
-            launcher.worker.start();
-            if (launcher.echoThread != null) {
-                launcher.echoThread.start();
-            }
+            opened.startThreads(launcher);
             step("started", launcher);
+            opened.handOver(launcher);
             return launcher;
         } catch (Throwable t) {
+            opened.unwind(t);
+            throw t;
+        } finally {
+            opened.end();
+        }
+    }
+
+    /**
+     * What one {@link #start} has opened, shared with the shutdown hook of {@link #main}: the hook
+     * may run at any moment of start, on its own thread. Everything is guarded by this object's
+     * lock, so each item is closed exactly once, by whichever of start's failure path and the hook
+     * pops it. A signal during start sets {@code stopping}; the hook then waits (bounded: each
+     * {@code ip} is killed after {@value #IP_TIMEOUT_SECONDS} s) for start to reach its next check,
+     * where start throws and closes what it opened. Once start has handed the launcher over, the
+     * hook stops it as before. The launcher's threads start under the lock, so the hook never
+     * closes the pool under a worker it did not see.
+     */
+    static final class Startup {
+        /** LIFO: the last thing opened is closed first. */
+        private final java.util.ArrayDeque<Cleanup> opened = new java.util.ArrayDeque<>();
+        private boolean starting;
+        private boolean stopping;
+        private Launcher launcher;
+
+        synchronized void begin() {
+            if (starting || launcher != null) {
+                throw new IllegalStateException("this Startup is used by a start already");
+            }
+            starting = true;
+        }
+
+        synchronized void end() {
+            starting = false;
+            notifyAll();
+        }
+
+        synchronized boolean isStopping() {
+            return stopping;
+        }
+
+        /** Records {@code c}; throws at once (start then unwinds it) when a shutdown has begun. */
+        synchronized void push(Cleanup c) throws InterruptedException {
+            opened.push(c);
+            check();
+        }
+
+        synchronized void check() throws InterruptedException {
+            if (stopping) {
+                throw new InterruptedException("the JVM began to shut down (a signal) during start: closing what"
+                        + " start opened");
+            }
+        }
+
+        /** Forgets what is open: a thread still runs, so nothing may be closed under it. */
+        synchronized void abandon() {
+            opened.clear();
+        }
+
+        synchronized void startThreads(Launcher l) throws InterruptedException {
+            check();
+            l.worker.start();
+            if (l.echoThread != null) {
+                l.echoThread.start();
+            }
+        }
+
+        /** From here on {@link Launcher#stop} closes everything; fails if a shutdown began first. */
+        synchronized void handOver(Launcher l) throws InterruptedException {
+            check();
+            launcher = l;
+            opened.clear();
+        }
+
+        /** Closes what is open, last first, each failure suppressed in {@code t}. */
+        synchronized void unwind(Throwable t) {
             while (!opened.isEmpty()) {
                 try {
                     opened.pop().close();
@@ -297,7 +404,36 @@ public final class Launcher {
                     t.addSuppressed(c);
                 }
             }
-            throw t;
+        }
+
+        /** The shutdown hook: stops the launcher, or has start close what it opened. */
+        void shutdown(PrintStream out) {
+            Launcher l;
+            synchronized (this) {
+                stopping = true;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3 * IP_TIMEOUT_SECONDS);
+                try {
+                    for (long left; starting && (left = deadline - System.nanoTime()) > 0; ) {
+                        TimeUnit.NANOSECONDS.timedWait(this, left);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (starting) { // start is stuck in a step: close what it has opened so far
+                    Exception e = new IllegalStateException("start did not reach a check within "
+                            + 3 * IP_TIMEOUT_SECONDS + " s of the signal");
+                    unwind(e);
+                    out.println("netstack: " + e.getMessage() + "; closed what it had opened"
+                            + (e.getSuppressed().length == 0 ? "" : ", with failures: " + List.of(e.getSuppressed())));
+                    return;
+                }
+                l = launcher;
+            }
+            if (l != null) {
+                l.stop(out);
+            } else {
+                out.println("netstack: stopped during start; closed what it had opened");
+            }
         }
     }
 
@@ -307,7 +443,10 @@ public final class Launcher {
         void close() throws Exception;
     }
 
-    /** A test's hook into {@link #start}: called after each step with what it opened. */
+    /**
+     * A test's hook into {@link #start}: called after each step with what it opened, and by the
+     * echo service with each sender ({@code "echo-received"}).
+     */
     @FunctionalInterface
     interface StartHook {
         void reached(String step, Object opened) throws IOException, InterruptedException;
@@ -363,7 +502,9 @@ public final class Launcher {
     /**
      * The UDP echo service: sends every datagram back to its sender, until the socket closes. A
      * datagram that cannot be answered (source port 0, a source with no route back) is a counted
-     * drop, never the end of the service.
+     * drop, never the end of the service. Any other failure ends it: it becomes {@link #failure}
+     * and wakes the main thread through {@link #stopped}, as the worker's does, so the launcher
+     * shuts down and reports it instead of running on without its echo service.
      */
     private void echo() {
         ByteBuffer b = ByteBuffer.allocateDirect(65536);
@@ -371,6 +512,7 @@ public final class Launcher {
             while (true) {
                 b.clear();
                 InetSocketAddress from = echo.receive(b); // parks until a datagram comes
+                step("echo-received", from); // a test may make the service fail here
                 try {
                     echo.send(b.flip(), from);
                 } catch (ClosedChannelException e) {
@@ -383,6 +525,7 @@ public final class Launcher {
             // stop() closed the socket
         } catch (Throwable t) {
             failure = t;
+            stopped.countDown(); // wake main, as a worker failure does: it shuts down and reports this
         }
     }
 
@@ -452,7 +595,10 @@ public final class Launcher {
         return namespace;
     }
 
-    /** Waits until the worker has ended (after {@link #stop}, or a failure); false on timeout. */
+    /**
+     * Waits until the worker has ended (after {@link #stop}, or a failure) or the echo service
+     * failed; false on timeout.
+     */
     boolean awaitWorker(long timeout, TimeUnit unit) throws InterruptedException {
         return stopped.await(timeout, unit);
     }
@@ -496,6 +642,30 @@ public final class Launcher {
             throw new IllegalArgumentException("--udp-echo port " + port + " outside 1..65535");
         }
         return port;
+    }
+
+    /** {@code name} if it is a scheme {@link #domain} knows (any case); else names the choices. */
+    static String scheme(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "smr", "smr-lazy", "epoch", "pserialize" -> name;
+            default -> throw new IllegalArgumentException("unknown scheme '" + name
+                    + "'; use smr, smr-lazy, epoch or pserialize");
+        };
+    }
+
+    /** The value of {@code --seconds}: 0 (no limit) or more. */
+    static long seconds(String value) {
+        long seconds;
+        try {
+            seconds = Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--seconds '" + value + "' is not a whole number of seconds (0 or more;"
+                    + " 0: no limit)");
+        }
+        if (seconds < 0) {
+            throw new IllegalArgumentException("--seconds " + seconds + " below 0 (0: no limit)");
+        }
+        return seconds;
     }
 
     static GraceDomain domain(String scheme) {

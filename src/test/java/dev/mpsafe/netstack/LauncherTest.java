@@ -91,6 +91,52 @@ class LauncherTest {
     }
 
     /**
+     * When the UDP echo service fails (here an exception injected after a datagram is received),
+     * the main thread is woken as for a worker failure ({@code awaitWorker}, which main waits
+     * on, returns), and {@code stop} reports the failure.
+     */
+    @Test
+    void shouldWakeMainWhenTheEchoServiceFails() throws Exception {
+        assumeRoot();
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/socat")),
+                "skipped: needs socat (apt-get install socat; .ci/run installs it)");
+        String ns = "mpsafe-launcher-echofail-" + ProcessHandle.current().pid();
+        Launcher.startHook = (step, opened) -> {
+            if (step.equals("echo-received")) {
+                throw new java.io.IOException("injected echo failure");
+            }
+        };
+        Launcher launcher;
+        try {
+            launcher = Launcher.start(ns, Smr.create("launcher-echofail-test", Smr.Mode.DEFAULT));
+        } catch (Throwable t) {
+            Launcher.startHook = null;
+            throw t;
+        }
+        java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
+        boolean clean;
+        try {
+            Process socat = new ProcessBuilder("ip", "netns", "exec", ns, "socat", "-t", "1", "-T", "2", "-",
+                    "UDP:10.77.0.2:7").redirectErrorStream(true).start();
+            socat.getOutputStream().write(new byte[] {1, 2, 3});
+            socat.getOutputStream().close();
+            socat.getInputStream().readAllBytes();
+            assertTrue(socat.waitFor(30, TimeUnit.SECONDS));
+            assertTrue(launcher.awaitWorker(5, TimeUnit.SECONDS),
+                    "main is not woken 5 s after the echo service failed: " + launcher.failure());
+            assertTrue(String.valueOf(launcher.failure()).contains("injected echo failure"),
+                    String.valueOf(launcher.failure()));
+        } finally {
+            Launcher.startHook = null;
+            clean = launcher.stop(new PrintStream(report, true, StandardCharsets.UTF_8));
+        }
+        String out = report.toString(StandardCharsets.UTF_8);
+        assertFalse(clean, out);
+        assertTrue(out.contains("injected echo failure"), out);
+        assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
+    }
+
+    /**
      * Deleting {@code tun0} under a running launcher (poll then reports the descriptor ready at
      * once and every read fails with EBADFD) ends the worker within a few seconds instead of
      * spinning; {@code stop} reports the failure naming the errno, and still deletes the namespace
@@ -282,6 +328,84 @@ class LauncherTest {
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         assertTrue(out.toString().contains("netstack: packet pool balanced"), out.toString());
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind:\n" + out);
+    }
+
+    /**
+     * The launcher's main with a pause of 3 s after {@code ip netns add}, so that a signal the
+     * test sends once the namespace exists surely lands inside start (before the fix the shutdown
+     * hook was added only after start returned, and the namespace and TUN stayed behind).
+     */
+    static final class SlowStart {
+        public static void main(String[] args) throws Exception {
+            Launcher.startHook = (step, opened) -> {
+                if (step.equals("namespace")) {
+                    Thread.sleep(3_000);
+                }
+            };
+            Launcher.main(args);
+        }
+    }
+
+    @Test
+    void shouldCloseWhatStartOpenedOnASignalDuringStart() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-sigstart-" + ProcessHandle.current().pid();
+        Path nsPath = Path.of("/run/netns", ns);
+        Path log = Files.createTempFile("mpsafe-sigstart-", ".out");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                SlowStart.class.getName(), "--namespace", ns).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!Files.exists(nsPath) && p.isAlive() && System.nanoTime() - deadline < 0) {
+                Thread.sleep(5);
+            }
+            assertTrue(Files.exists(nsPath), "the namespace never appeared:\n" + Files.readString(log));
+            new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor(10, TimeUnit.SECONDS);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the launcher still runs 30 s after SIGTERM");
+            String out = Files.readString(log);
+            assertFalse(Files.exists(nsPath), "namespace " + ns + " left behind after SIGTERM during start (exit "
+                    + p.exitValue() + "):\n" + out);
+            assertTrue(out.contains("stopped during start"), out);
+            assertFalse(out.contains("netstack up"), out);
+        } finally {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            if (Files.exists(nsPath)) {
+                new ProcessBuilder("ip", "netns", "del", ns).start().waitFor(10, TimeUnit.SECONDS);
+            }
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /**
+     * A bad value (not a number, a negative --seconds, an unknown scheme, a port out of range, a
+     * missing value, an unknown flag) is a usage error: exit 64 with "netstack: " and the message
+     * naming the value, then the usage, and no stack trace. It is checked before the privileges,
+     * so no root is needed (a non-root typo used to be told "needs root").
+     */
+    @Test
+    void shouldExitWithUsageNamingTheValueForABadArgument() throws Exception {
+        java.util.Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(List.of("--seconds", "ten"), "--seconds 'ten' is not a whole number");
+        cases.put(List.of("--seconds", "-1"), "--seconds -1 below 0");
+        cases.put(List.of("--scheme", "rcu"), "unknown scheme 'rcu'");
+        cases.put(List.of("--udp-echo", "0"), "--udp-echo port 0 outside 1..65535");
+        cases.put(List.of("--seconds"), "--seconds needs a value");
+        cases.put(List.of("--frobnicate"), "unknown argument '--frobnicate'");
+        for (var c : cases.entrySet()) {
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                    .toString(), "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                    Launcher.class.getName()));
+            command.addAll(c.getKey());
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(64, p.exitValue(), c.getKey() + ":\n" + out);
+            assertTrue(out.startsWith("netstack: " + c.getValue()), c.getKey() + ":\n" + out);
+            assertTrue(out.contains("usage: bin/netstack"), c.getKey() + ":\n" + out);
+            assertFalse(out.contains("Exception") || out.contains("\tat "), c.getKey() + ":\n" + out);
+        }
     }
 
     /** Our own class folders only: user nobody may not read the Maven repository. */

@@ -46,9 +46,32 @@ public final class Interface {
         return device.isLoopback();
     }
 
-    /** Its addresses, in the order they were added (the first is the source for packets it sends). */
+    /** Its addresses, in the order they were added (see {@link #sourceFor} for the one a packet is sent from). */
     public List<InterfaceAddress> addresses() {
         return addresses;
+    }
+
+    /**
+     * The source address for a packet whose next hop (the route's gateway, or the destination
+     * itself on-link) is {@code nextHop}: the first of its addresses whose prefix contains
+     * {@code nextHop}, else its first address; 0 when it has none. BSD takes the route's
+     * {@code rt_ifa} and Linux the connected route's preferred source, which come to the same
+     * for the routes {@code addAddress} makes; a first-address-only rule would send to a neighbour
+     * on a second prefix from an address that neighbour cannot reach. Allocates nothing.
+     */
+    public int sourceFor(int nextHop) {
+        final List<InterfaceAddress> addresses = this.addresses;
+        final int n = addresses.size();
+        if (n == 0) {
+            return 0;
+        }
+        for (int i = 0; i < n; i++) { // indexed, not an iterator: this runs on every send
+            final InterfaceAddress a = addresses.get(i);
+            if (((a.address() ^ nextHop) & Route.mask(a.prefixLength())) == 0) {
+                return a.address();
+            }
+        }
+        return addresses.get(0).address();
     }
 
     /** Whether {@code address} is one of its addresses. */

@@ -296,14 +296,15 @@ public final class Ipv4Stack {
 
     /**
      * Where a datagram to {@code destination} would go now: the interface, the address it would be
-     * sent from (the interface's first), and the interface's MTU; null when there is no route,
+     * sent from (see {@link Interface#sourceFor}), and the interface's MTU; null when there is no route,
      * the interface has no address, or {@code destination} is in 127/8 and the route does not
      * leave by a loopback interface (output would drop it as {@link IpDrop#LOOPBACK_OFF_HOST}:
      * there is no path to it). A transport asks before it builds a datagram whose checksum
      * covers the source address.
      */
     public OutputPath pathTo(int destination) {
-        final int ifindex = routeInterface(destination);
+        final long hop = routeHop(destination);
+        final int ifindex = hopInterface(hop);
         final Interface[] all = lvInterfaces();
         if (ifindex < 1 || ifindex >= all.length || all[ifindex].addresses().isEmpty()) {
             return null;
@@ -312,14 +313,14 @@ public final class Ipv4Stack {
         if (Ipv4Address.isLoopback(destination) && !out.isLoopback()) {
             return null; // output would drop it (LOOPBACK_OFF_HOST): 127/8 is reached only through loopback
         }
-        return new OutputPath(ifindex, out.addresses().getFirst().address(), out.device().mtu());
+        return new OutputPath(ifindex, out.sourceFor(hopAddress(hop)), out.device().mtu());
     }
 
     /**
      * A route's answer for a transport: see {@link #pathTo}.
      *
      * @param ifindex the outgoing interface
-     * @param source its first address
+     * @param source the address it would be sent from: {@link Interface#sourceFor} the next hop
      * @param mtu its device's MTU: the largest IPv4 packet that leaves unfragmented
      */
     public record OutputPath(int ifindex, int source, int mtu) {
@@ -633,7 +634,9 @@ public final class Ipv4Stack {
      * headroom, and hands it to the interface's device. Takes ownership of {@code payload} once
      * the arguments are accepted; a packet that cannot go is a counted {@link IpDrop} and freed.
      *
-     * @param source the source address, or 0 for the outgoing interface's first address
+     * @param source the source address, or 0 for the outgoing interface's address on the next
+     *     hop's prefix: {@link Interface#sourceFor} the route's gateway, or {@code destination} for
+     *     an on-link route
      * @return whether a device accepted the packet
      * @throws IllegalArgumentException if {@code protocol} is outside 0..255, the payload is longer
      *     than {@value Ipv4Repr#MAX_PAYLOAD_LENGTH} bytes, or its headroom is below 20 bytes; the
@@ -648,8 +651,9 @@ public final class Ipv4Stack {
      * As {@link #output(int, int, int, PacketBuffer)}, but on the interface of {@code path}, which
      * {@link #pathTo} returned for this destination just before: a transport that asked for the
      * path (its checksum needs the source) does not pay for a second route lookup. A route change
-     * in between sends this one packet the old way, as a packet already queued would go. A null
-     * {@code path} routes as the other form does.
+     * in between sends this one packet the old way, as a packet already queued would go; a
+     * {@code source} of 0 then means {@code path}'s source. A null {@code path} routes as the
+     * other form does.
      */
     public boolean output(OutputPath path, int source, int destination, int protocol, PacketBuffer payload) {
         Objects.requireNonNull(payload, "payload");
@@ -666,8 +670,11 @@ public final class Ipv4Stack {
         }
         dispatch.enterSocket(null);
         try {
-            int ifindex = path == null ? routeInterface(destination) : path.ifindex();
-            return sendOn(ifindex, source, destination, protocol, payload);
+            if (path == null) {
+                return sendOn(routeHop(destination), source, destination, protocol, payload);
+            }
+            return sendOn(hop(path.ifindex(), destination), source == 0 ? path.source() : source,
+                    destination, protocol, payload);
         } finally {
             dispatch.exitSocket(null);
         }
@@ -675,24 +682,40 @@ public final class Ipv4Stack {
 
     /** Output after the arguments were checked; consumes {@code p}. */
     private boolean send(int source, int destination, int protocol, PacketBuffer p) {
-        return sendOn(routeInterface(destination), source, destination, protocol, p);
+        return sendOn(routeHop(destination), source, destination, protocol, p);
     }
 
     /**
-     * The index of the interface the route to {@code destination} leaves by, or -1. The route is
-     * valid only inside the section (its removal hook may run after it); this copies the one field
-     * needed and leaves before any device is touched, so the section stays short and never spans
-     * a device call that may wait.
+     * The hop the route to {@code destination} takes, packed by {@link #hop}: the index of the
+     * interface it leaves by (-1: no route) and its next hop (the gateway, or {@code destination}
+     * on-link), which picks the source address. The route is valid only inside the section (its
+     * removal hook may run after it); this copies the two fields needed, into a long so that the
+     * hot path allocates nothing, and leaves before any device is touched, so the section stays
+     * short and never spans a device call that may wait.
      */
-    private int routeInterface(int destination) {
+    private long routeHop(int destination) {
         try (Section _ = domain.enter()) {
             Route r = routes.lookup(destination);
-            return r == null ? -1 : r.interfaceIndex();
+            return r == null ? hop(-1, 0) : hop(r.interfaceIndex(), r.nextHopFor(destination));
         }
     }
 
-    /** Output on interface {@code ifindex} (-1: no route); consumes {@code p}. */
-    private boolean sendOn(int ifindex, int source, int destination, int protocol, PacketBuffer p) {
+    /** An interface index in the high half, a next-hop address in the low half. */
+    private static long hop(int ifindex, int nextHop) {
+        return ((long) ifindex << 32) | (nextHop & 0xFFFF_FFFFL);
+    }
+
+    private static int hopInterface(long hop) {
+        return (int) (hop >> 32);
+    }
+
+    private static int hopAddress(long hop) {
+        return (int) hop;
+    }
+
+    /** Output by {@code hop} (see {@link #routeHop}); consumes {@code p}. */
+    private boolean sendOn(long hop, int source, int destination, int protocol, PacketBuffer p) {
+        final int ifindex = hopInterface(hop);
         final Interface[] all = lvInterfaces();
         if (ifindex < 1 || ifindex >= all.length) {
             return dropOut(IpDrop.NO_ROUTE, p);
@@ -703,7 +726,7 @@ public final class Ipv4Stack {
             if (out.addresses().isEmpty()) {
                 return dropOut(IpDrop.NO_SOURCE_ADDRESS, p);
             }
-            from = out.addresses().getFirst().address();
+            from = out.sourceFor(hopAddress(hop));
         }
         if (!out.isLoopback() && (Ipv4Address.isLoopback(from) || Ipv4Address.isLoopback(destination))) {
             return dropOut(IpDrop.LOOPBACK_OFF_HOST, p); // RFC 1122 3.2.1.3 (g): not onto a wire
@@ -897,7 +920,10 @@ public final class Ipv4Stack {
 
         /**
          * @throws IllegalStateException if no clock was given
-         * @throws IllegalArgumentException if burst * interval overflows a long
+         * @throws IllegalArgumentException if the pool's buffers are smaller than the stack's
+         *     headroom plus its largest ICMP error (the message names both sizes); a
+         *     {@code burst * interval} that would overflow is refused earlier, by
+         *     {@link #icmpErrorRate}
          */
         public Ipv4Stack build() {
             if (nanos == null) {

@@ -10,7 +10,9 @@ import dev.mpsafe.netstack.wire.Ipv4Address;
  * @param network the network address, with every bit past the prefix zero
  * @param prefixLength 0 (the default route) to 32 (a host route)
  * @param nextHop the gateway's address, or 0 for an on-link route
- * @param interfaceIndex the outgoing interface, 0 or more
+ * @param interfaceIndex the outgoing interface, 0 or more. Interfaces are numbered from 1
+ *     ({@code Ipv4Stack.attach}), so a route to 0 matches but leads nowhere: every packet it
+ *     takes is an {@code IpDrop.NO_ROUTE} drop (an unreachable route)
  */
 public record Route(int network, int prefixLength, int nextHop, int interfaceIndex) {
 

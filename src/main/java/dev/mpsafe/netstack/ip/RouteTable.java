@@ -102,7 +102,10 @@ public final class RouteTable {
      * @return the route it replaced, or null
      * @throws IllegalStateException if the table holds {@value #MAX_ROUTES} routes and this one is
      *     new, or if it replaces a route while the caller is inside a section of a domain that
-     *     cannot defer the removal hook now (see {@link #remove}); nothing changes then
+     *     cannot defer the removal hook now (see {@link #remove}); nothing changes then, except in
+     *     the rare case described at {@link #remove}, where it comes after the change. Also what
+     *     the hook throws when it runs on this thread, after the change (see
+     *     {@link Builder#onRemoved})
      */
     public Route add(Route route) {
         Objects.requireNonNull(route, "route");
@@ -138,11 +141,24 @@ public final class RouteTable {
     /**
      * Removes the route for exactly {@code network/prefixLength}.
      *
+     * <p><b>An exception after the change.</b> The check that refuses a removal inside a section
+     * passes when the domain can defer (an {@code Epoch} that is open); the route is then
+     * unlinked and, once the lock is released, handed to the domain to call the hook after a
+     * grace period. If the domain refuses that hand-off (closed meanwhile by another thread, or an
+     * {@code Epoch} that cannot start its domain thread) while the caller is inside one of its
+     * sections, waiting here would never end, so this throws an {@link IllegalStateException}
+     * <em>after</em> the change: the new table is published and kept, and the removed routes,
+     * named in the message, are never handed to the hook; releasing what they hold is then the
+     * caller's job. Outside a section this cannot happen (the hook then runs after a wait on this
+     * thread). {@link #add} and {@link #replaceAll} behave the same way.
+     *
      * @return the route removed (handed to the removal hook after a grace period), or null if none
      * @throws IllegalArgumentException for a prefix length outside 0..32 or host bits in {@code network}
      * @throws IllegalStateException if the table has a removal hook and the caller is inside a
      *     section of a domain that cannot defer it now (pserialize, SMR, or an epoch that was
-     *     closed): running the hook would wait for the caller's own section. Nothing changes then
+     *     closed): running the hook would wait for the caller's own section. Nothing changes then.
+     *     In one rare case it comes after the change instead: see above. Also what the hook throws
+     *     when it runs on this thread, after the change (see {@link Builder#onRemoved})
      */
     public Route remove(int network, int prefixLength) {
         Route.onLink(network, prefixLength, 0); // validates, with the same messages as a route
@@ -176,7 +192,10 @@ public final class RouteTable {
      * @throws IllegalArgumentException if two routes have the same network and prefix length, or
      *     there are more than {@value #MAX_ROUTES}; nothing changes then
      * @throws IllegalStateException if it removes a route while the caller is inside a section of
-     *     a domain that cannot defer the removal hook now (see {@link #remove}); nothing changes then
+     *     a domain that cannot defer the removal hook now (see {@link #remove}); nothing changes
+     *     then, except in the rare case described at {@link #remove}, where it comes after the
+     *     change. Also what the hook throws when it runs on this thread, after the change (see
+     *     {@link Builder#onRemoved})
      */
     public void replaceAll(Collection<Route> routes) {
         List<Route> next = List.copyOf(routes);
@@ -237,7 +256,36 @@ public final class RouteTable {
         if (removed.isEmpty() || onRemoved == null) {
             return;
         }
-        Deferring.callOrWait(domain, () -> removed.forEach(onRemoved), "routes " + removed + " were removed");
+        Deferring.callOrWait(domain, () -> handToHook(removed), "routes " + removed + " were removed");
+    }
+
+    /**
+     * Hands every route in {@code removed} to the hook, each in its own try: a hook that throws
+     * for one route does not cost the others theirs. The first failure is rethrown once all were
+     * handed over, with the later ones suppressed in it.
+     */
+    private void handToHook(List<Route> removed) {
+        Throwable first = null;
+        for (Route r : removed) {
+            try {
+                onRemoved.accept(r);
+            } catch (Throwable t) {
+                if (first == null) {
+                    first = t;
+                } else {
+                    first.addSuppressed(t);
+                }
+            }
+        }
+        if (first instanceof RuntimeException e) {
+            throw e;
+        }
+        if (first instanceof Error e) {
+            throw e;
+        }
+        if (first != null) { // a checked exception thrown sneakily: keep it, as the cause
+            throw new IllegalStateException("the removal hook failed: " + first, first);
+        }
     }
 
     @Override
@@ -260,6 +308,13 @@ public final class RouteTable {
          * {@link Deferring} and not closed. It must not enter a section of the domain it waits
          * for. A route handed to the hook, or removed and waiting for it, must not be added again
          * (the hook would release what the table still uses): add a new {@link Route} instead.
+         *
+         * <p>A hook that throws for one route is still called for every other route removed by
+         * the same change; the first failure is then rethrown, with the later ones suppressed in
+         * it. When the hook runs on the writer's thread, that exception comes out of the
+         * {@code add}, {@code remove} or {@code replaceAll} that removed the routes, after the
+         * table has changed (the new table is already published and is kept); when it runs from
+         * the domain's callbacks, it goes to the domain's error handler.
          */
         public Builder onRemoved(Consumer<? super Route> hook) {
             this.onRemoved = Objects.requireNonNull(hook, "hook");

@@ -605,6 +605,42 @@ class Ipv4StackTest {
         assertEquals(ifindex, stack.pathTo(PEER).ifindex());
     }
 
+    /**
+     * With 10.0.0.1/24 and 192.0.2.1/24 on one interface, a neighbour on the second prefix is sent
+     * to from 192.0.2.1 (it has no route back to 10.0.0.1), by pathTo, by output with source 0,
+     * and through a gateway on that prefix; a destination on neither prefix takes the first.
+     */
+    @Test
+    void shouldSendFromTheAddressWhosePrefixHoldsTheNextHop() {
+        up();
+        int second = Ipv4Address.of(192, 0, 2, 1);
+        int neighbour = Ipv4Address.of(192, 0, 2, 7);
+        int gateway = Ipv4Address.of(192, 0, 2, 254);
+        int far = Ipv4Address.of(198, 51, 100, 9);
+        int other = Ipv4Address.of(203, 0, 113, 9);
+        stack.addAddress(ifindex, second, 24);
+        stack.routes().add(Route.via(Ipv4Address.of(198, 51, 100, 0), 24, gateway, ifindex));
+        stack.routes().add(Route.onLink(Ipv4Address.of(203, 0, 113, 0), 24, ifindex));
+        assertEquals(second, stack.pathTo(neighbour).source(), "pathTo an on-link neighbour of the second prefix");
+        assertEquals(second, stack.pathTo(far).source(), "pathTo through a gateway on the second prefix");
+        assertEquals(US, stack.pathTo(PEER).source(), "pathTo a neighbour of the first prefix");
+        assertEquals(US, stack.pathTo(other).source(), "pathTo a prefix no address is on");
+        int[] destinations = {neighbour, far, PEER, other};
+        int[] sources = {second, second, US, US};
+        for (int i = 0; i < destinations.length; i++) {
+            PacketBuffer p = pool.allocate(64);
+            p.append(8);
+            assertTrue(stack.output(0, destinations[i], 200, p));
+            PacketBuffer[] got = new PacketBuffer[1];
+            assertEquals(1, link.b().receive(got, 0, 1));
+            Ipv4Repr header = assertInstanceOf(Ipv4Repr.class,
+                    Ipv4Repr.parse(Ipv4Packet.wrap(got[0].data())));
+            got[0].free();
+            assertEquals(Ipv4Address.format(sources[i]), Ipv4Address.format(header.source()),
+                    "source of output(0, " + Ipv4Address.format(destinations[i]) + ")");
+        }
+    }
+
     // --- hostile input ------------------------------------------------------------------------------
 
     /** Every hostile layout of issue 7, with the one reason it must be counted under. */

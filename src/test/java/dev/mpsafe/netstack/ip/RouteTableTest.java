@@ -154,6 +154,60 @@ class RouteTableTest {
         assertSame(r, t.resolve(ip("10.1.2.3")));
     }
 
+    /**
+     * A hook that throws for some routes is still called for every route a change removed; the
+     * first failure comes out of the writer (on a domain that runs the hook on its thread) with
+     * the later one suppressed in it, and the change stays made.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GraceScheme.class, names = {"PSERIALIZE_FENCED", "SMR_DEFAULT"})
+    void shouldHandEveryRemovedRouteToTheHookWhenItThrowsForSome(GraceScheme scheme) {
+        List<Route> seen = new ArrayList<>();
+        RouteTable t = RouteTable.builder(domain(scheme)).onRemoved(r -> {
+            seen.add(r);
+            if (seen.size() != 2) {
+                throw new IllegalStateException("hook failed on " + r);
+            }
+        }).build();
+        Route a = Route.onLink(ip("10.0.0.0"), 8, 1);
+        Route b = Route.onLink(ip("10.1.0.0"), 16, 1);
+        Route c = Route.onLink(ip("10.1.2.0"), 24, 1);
+        t.replaceAll(List.of(a, b, c));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.replaceAll(List.of()));
+        assertEquals(0, t.size(), "the new table is kept");
+        assertEquals(java.util.Set.of(a, b, c), java.util.Set.copyOf(seen), "routes handed to the hook: " + seen);
+        assertEquals(3, seen.size(), "routes handed to the hook: " + seen);
+        assertEquals("hook failed on " + seen.get(0), e.getMessage());
+        assertEquals(1, e.getSuppressed().length, List.of(e.getSuppressed()).toString());
+        assertEquals("hook failed on " + seen.get(2), e.getSuppressed()[0].getMessage());
+    }
+
+    /**
+     * The rare late refusal documented at {@link RouteTable#remove}: inside a section of an Epoch
+     * that passes the check but then refuses the deferral (it cannot start its domain thread),
+     * remove throws after the change; the route is gone, the message names it, and the hook never
+     * sees it.
+     */
+    @Test
+    void shouldThrowAfterTheChangeNamingTheRouteWhenTheEpochRefusesTheDeferralInsideASection() {
+        Epoch e = (Epoch) domain(GraceScheme.EPOCH);
+        List<Route> reclaimed = Collections.synchronizedList(new ArrayList<>());
+        RouteTable t = RouteTable.builder(e).onRemoved(reclaimed::add).build();
+        Route a = Route.onLink(ip("10.0.0.0"), 8, 1);
+        t.add(a);
+        EpochTestHooks.failThreadStarts(e);
+        IllegalStateException x;
+        try (Section _ = e.enter()) {
+            x = assertThrows(IllegalStateException.class, () -> t.remove(ip("10.0.0.0"), 8));
+        } finally {
+            EpochTestHooks.startThreadsNormally(e);
+        }
+        e.barrier();
+        assertEquals(0, t.size(), "the change is kept");
+        assertTrue(x.getMessage().contains(a.toString()) && x.getMessage().contains("will not"), x.getMessage());
+        assertEquals(List.of(), reclaimed, "the hook saw a route whose hand-off was refused");
+    }
+
     @Test
     void shouldRunTheRemovalHookAfterTheEpochWasClosed() {
         Epoch e = (Epoch) domain(GraceScheme.EPOCH);
