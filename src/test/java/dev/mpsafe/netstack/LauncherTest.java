@@ -34,6 +34,11 @@ class LauncherTest {
                 "skipped: the launcher test needs root, /dev/net/tun and iproute2: " + Launcher.missingPrerequisite());
     }
 
+    static void assumeSocat() {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/socat")),
+                "skipped: needs socat (apt-get install socat; .ci/run installs it)");
+    }
+
     @Test
     void shouldAnswerPingInItsNamespaceAndCleanUp() throws Exception {
         assumeRoot();
@@ -63,8 +68,7 @@ class LauncherTest {
     @Test
     void shouldEchoUdpOnPortSevenInItsNamespace() throws Exception {
         assumeRoot();
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/socat")),
-                "skipped: needs socat (apt-get install socat; .ci/run installs it)");
+        assumeSocat();
         String ns = "mpsafe-launcher-udp-" + ProcessHandle.current().pid();
         Launcher launcher = Launcher.start(ns, Smr.create("launcher-udp-test", Smr.Mode.DEFAULT));
         boolean clean;
@@ -98,8 +102,7 @@ class LauncherTest {
     @Test
     void shouldWakeMainWhenTheEchoServiceFails() throws Exception {
         assumeRoot();
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/socat")),
-                "skipped: needs socat (apt-get install socat; .ci/run installs it)");
+        assumeSocat();
         String ns = "mpsafe-launcher-echofail-" + ProcessHandle.current().pid();
         Launcher.startHook = (step, opened) -> {
             if (step.equals("echo-received")) {
