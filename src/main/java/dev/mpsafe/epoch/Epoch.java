@@ -652,15 +652,16 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         if (notStarted != null) {
             throw notStarted;
         }
-        final Thread t = reclaimer;
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
+        unparkReclaimer();
     }
 
     /** As {@link #wakeReclaimer()}, for a caller that must not throw: a failed start is left to the next wake. */
     private void wakeReclaimerQuietly() {
         startReclaimer();
+        unparkReclaimer();
+    }
+
+    private void unparkReclaimer() {
         final Thread t = reclaimer;
         if (t != null) {
             LockSupport.unpark(t);
