@@ -75,6 +75,32 @@ public final class GraceNextSectionReleaseTest {
             r.r1 = v;
         }
 
+        /**
+         * The same with the token form: its exit is a release store of the token, with no load
+         * before it, and each later store may again be what the scan reads.
+         */
+        void readTokens(I_Result r) {
+            final Participant p = domain.register();
+            int v;
+            final long t = p.enterToken();
+            try {
+                Obj o = ref.load();
+                v = o.value;
+                Thread.onSpinWait();
+                v = Math.min(v, o.value);
+            } finally {
+                p.exit(t);
+            }
+            p.offline();
+            p.online();
+            long outer = p.enterToken();
+            long inner = p.enterToken();
+            Thread.onSpinWait();
+            p.exit(inner);
+            p.exit(outer);
+            r.r1 = v;
+        }
+
         void write() {
             Obj old = ref.exchange(new Obj(2));
             domain.synchronize();
@@ -166,6 +192,54 @@ public final class GraceNextSectionReleaseTest {
         @Actor
         public void reader(I_Result r) {
             read(r);
+        }
+
+        @Actor
+        public void writer() {
+            write();
+        }
+    }
+
+    @JCStressTest
+    @Description("pserialize ASYMMETRIC, token form: the reclaim after a grace period that ended on the reader's "
+            + "token exit or a later store is never seen by the section. x86 and ARM cannot show a failure "
+            + "(see the class comment).")
+    @Outcome(id = "1", expect = ACCEPTABLE, desc = "the reader used the old object before its reclaim")
+    @Outcome(id = "2", expect = ACCEPTABLE, desc = "the reader used the new object")
+    @Outcome(id = "-1", expect = FORBIDDEN, desc = "use after reclaim: the section saw the poison")
+    @State
+    public static class PserializeAsymmetricTokens extends Shape {
+        public PserializeAsymmetricTokens() {
+            super(Pserialize.create(GraceOptions.named("jcstress"), Pserialize.Mode.ASYMMETRIC));
+        }
+
+        @Actor
+        public void reader(I_Result r) {
+            readTokens(r);
+        }
+
+        @Actor
+        public void writer() {
+            write();
+        }
+    }
+
+    @JCStressTest
+    @Description("SMR LAZY, token form: the reclaim after a grace period that ended on the reader's token exit "
+            + "or a later store is never seen by the section. x86 and ARM cannot show a failure (see the class "
+            + "comment).")
+    @Outcome(id = "1", expect = ACCEPTABLE, desc = "the reader used the old object before its reclaim")
+    @Outcome(id = "2", expect = ACCEPTABLE, desc = "the reader used the new object")
+    @Outcome(id = "-1", expect = FORBIDDEN, desc = "use after reclaim: the section saw the poison")
+    @State
+    public static class SmrLazyTokens extends Shape {
+        public SmrLazyTokens() {
+            super(Smr.create(GraceOptions.named("jcstress"), Smr.Mode.LAZY));
+        }
+
+        @Actor
+        public void reader(I_Result r) {
+            readTokens(r);
         }
 
         @Actor

@@ -58,6 +58,9 @@ import org.openjdk.jmh.annotations.Threads;
  *   <tr><td>{@code smrDefault}, {@code smrLazy}, {@code smrDeferred}</td><td>the same on SMR
  *       domains (DEFERRED limit {@value SyncBench#SMR_DEFERRED_LIMIT}; its readers are DEFAULT's:
  *       the mode changes only the write side)</td><td>ours: FreeBSD smr(9)'s three modes</td></tr>
+ *   <tr><td>{@code pserializeFencedToken}, {@code pserializeAsymmetricToken}, {@code epochToken},
+ *       {@code smrDefaultToken}, {@code smrLazyToken}</td><td>{@code long t = p.enterToken(); try {
+ *       read } finally { p.exit(t); }}</td><td>ours, token form: what the exit's load costs</td></tr>
  *   <tr><td>{@code pserializeImplicit}, {@code epochImplicit}</td><td>{@code try (Section s =
  *       domain.enter()) { read }} on the ASYMMETRIC pserialize domain and on the epoch domain</td>
  *       <td>the thread-local lookup's cost: compare with {@code pserializeAsymmetric} and
@@ -69,7 +72,7 @@ import org.openjdk.jmh.annotations.Threads;
  * {@code pserializeAsymmetric}, {@code pserializeImplicit} and {@code smrLazy} rows are not the
  * membarrier figures.
  *
- * <p>Run (30 benchmarks: both thread counts, every variant; about 5 minutes on 2 cores):
+ * <p>Run (40 benchmarks: both thread counts, every variant; about 7 minutes on 2 cores):
  * <pre>
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.ReadSideCost\..*' \
  *       -Djmh.args="-f 1 -wi 3 -w 1s -i 5 -r 1s"
@@ -308,6 +311,64 @@ public abstract class ReadSideCost {
             return s.shared;
         } finally {
             p.exit();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Ours: the token form, the hottest-path pair (exit stores the token and loads nothing)
+
+    @Benchmark
+    public int pserializeFencedToken(Shared s, Reader r) {
+        final Participant p = r.fenced;
+        final long t = p.enterToken();
+        try {
+            return s.shared;
+        } finally {
+            p.exit(t);
+        }
+    }
+
+    @Benchmark
+    public int pserializeAsymmetricToken(Shared s, Reader r) {
+        final Participant p = r.asymmetric;
+        final long t = p.enterToken();
+        try {
+            return s.shared;
+        } finally {
+            p.exit(t);
+        }
+    }
+
+    @Benchmark
+    public int epochToken(Shared s, Reader r) {
+        final Participant p = r.epoch;
+        final long t = p.enterToken();
+        try {
+            return s.shared;
+        } finally {
+            p.exit(t);
+        }
+    }
+
+    @Benchmark
+    public int smrDefaultToken(Shared s, Reader r) {
+        final Participant p = r.smrDefault;
+        final long t = p.enterToken();
+        try {
+            return s.shared;
+        } finally {
+            p.exit(t);
+        }
+    }
+
+    @Benchmark
+    public int smrLazyToken(Shared s, Reader r) {
+        final Participant p = r.smrLazy;
+        final long t = p.enterToken();
+        try {
+            return s.shared;
+        } finally {
+            p.exit(t);
         }
     }
 

@@ -816,22 +816,18 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         }
 
         @Override
-        public void enter() {
+        public long enterToken() {
             if (CHECKS) {
                 checkOwner("enter()");
             }
             final long s = lpState();
-            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+            if (s == 0) { // outside a section and online
                 soState((global.lvValue() << TAG_SHIFT) | 1); // this epoch, depth 1 (release: see overview)
                 VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
             } else {
                 enterNested(s);
             }
-        }
-
-        @Override
-        public void exit() {
-            exitToZero(); // the scan ignores the tag of a slot at depth 0; checks the owner with -ea
+            return s;
         }
 
         @Override

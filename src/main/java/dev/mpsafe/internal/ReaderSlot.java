@@ -4,10 +4,12 @@ import dev.mpsafe.sync.GraceDomain;
 import dev.mpsafe.sync.Participant;
 
 /**
- * The part of a participant that every scheme shares: nesting, exit, offline/online, release and
- * the ownership check, all on the {@link ThreadSlot} state word. A scheme supplies the outermost
- * enter (its announcement), picks one of the two exits, and says how to reset the slot for a new
- * owner and how to give it back.
+ * The part of a participant that every scheme shares: nesting, both exits, offline/online, release
+ * and the ownership check, all on the {@link ThreadSlot} state word. A scheme supplies the outermost
+ * enter (its announcement, in {@link #enterToken()}), and says how to reset the slot for a new owner
+ * and how to give it back. Every scheme keeps the word at 0 while the owner is outside a section
+ * and online, so an enter's fast path is one test, and the outermost exit (and its token) is the
+ * constant 0.
  *
  * <p>Ordering: every store the owner makes to the state word is a release store: the outermost
  * enter and exit (in the schemes and here), nested enters and exits, offline, online, and the
@@ -51,6 +53,48 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
     /** Gives the slot back to the domain's table. */
     protected abstract void releaseSlot();
 
+    /**
+     * The scheme's enter: announces an outermost section, or nests through
+     * {@link #enterNested(long)}. Returns the state before the call, which is the token.
+     */
+    @Override
+    public abstract long enterToken();
+
+    @Override
+    public final void enter() {
+        enterToken();
+    }
+
+    /**
+     * Restores the state the matching enter found: 0 after an outermost level (every scheme's
+     * "outside, online" state), the outer level after a nested one. A release store, like every
+     * store of the owner (see the class comment), so the section's reads happen-before a scan that
+     * sees it. No load: that is the whole point of the token (with -ea, {@link #checkToken} loads).
+     */
+    @Override
+    public final void exit(long token) {
+        if (CHECKS) {
+            checkToken(token);
+        }
+        soState(token);
+    }
+
+    /** The -ea check of {@link #exit(long)}: the owner, and a token one level below the state. */
+    private void checkToken(long token) {
+        checkOwner("exit(token)");
+        final long s = lpState();
+        if (depthOf(s) == 0) {
+            throw fail("exit(token) without enter()");
+        }
+        boolean innermost = (token & OFFLINE_BIT) == 0 && depthOf(token) == depthOf(s) - 1
+                && (depthOf(token) == 0 || tagOf(token) == tagOf(s));
+        if (!innermost) {
+            throw fail("exit(token): token 0x" + Long.toHexString(token)
+                    + " is not the state before the innermost open level (state 0x" + Long.toHexString(s)
+                    + ", depth " + depthOf(s) + ")");
+        }
+    }
+
     /** The slow path of enter: already inside (nest one more level), or offline (refuse). */
     protected final void enterNested(long s) {
         if ((s & OFFLINE_BIT) != 0) {
@@ -64,31 +108,14 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
     }
 
     /**
-     * {@link #exit()} for schemes whose tag must outlive the section: pserialize's tag is the
-     * section sequence, and the next outermost enter increments it.
+     * Leaves one level: the outermost exit stores 0 (every scheme's writers look only at the depth
+     * of a slot outside a section), a nested one the depth minus one. The release store orders the
+     * section's reads before it. Storing a constant rather than the reloaded state minus one keeps
+     * the store's value independent of the reload, so a reader that enters again at once does not
+     * wait for this exit's load to feed its own.
      */
-    protected final void exitKeepingTag() {
-        if (CHECKS) {
-            checkOwner("exit()");
-        }
-        final long s = lpState();
-        if ((s & DEPTH_MASK) == 1) {
-            soState(s - 1); // depth 0: the release orders the section's reads before it
-        } else {
-            exitNested(s);
-        }
-    }
-
-    /**
-     * {@link #exit()} for schemes whose writers look only at the depth of a slot outside a section
-     * (epoch, SMR): the outermost exit stores 0. Same ordering as {@link #exitKeepingTag()}: the
-     * release store orders the section's reads before it. Storing a constant rather than the
-     * reloaded state minus one keeps the store's value independent of the reload, so a reader
-     * that enters again at once does not wait for this exit's load to feed its own (a chain that
-     * only the fence-free LAZY readers can notice; in the shared read-side benchmark the gain is
-     * within this machine's noise).
-     */
-    protected final void exitToZero() {
+    @Override
+    public final void exit() {
         if (CHECKS) {
             checkOwner("exit()");
         }

@@ -32,9 +32,10 @@ public abstract class ThreadSlot extends ThreadSlotState {
      *
      * depth: section nesting depth; 0 = outside any section (what writers test).
      * off:   the owner declared itself offline (owner-only meaning; writers ignore it).
-     * tag:   pserialize: a section sequence, incremented by every outermost enter, kept by exit;
-     *        epoch: the global epoch seen by the outermost enter; SMR: the write sequence seen
-     *        by it. Epoch and SMR exits store 0: outside a section only the depth matters.
+     * tag:   pserialize: the slot's next tag (nextTag below), which a writer changes before it
+     *        waits; epoch: the global epoch seen by the outermost enter; SMR: the write sequence
+     *        seen by it. Every scheme's outermost exit stores 0: outside a section only the depth
+     *        matters, and the word is 0 while the owner is outside and online.
      *
      * Keeping nesting in the same word means an outermost enter is one load and one store,
      * like the bare announcement, and a nested enter never looks like a new section.
@@ -48,8 +49,8 @@ public abstract class ThreadSlot extends ThreadSlotState {
     public static final long OFFLINE_BIT = 1L << 16;
     /** Shift of the scheme's tag. */
     public static final int TAG_SHIFT = 17;
-    /** One unit of the tag. */
-    public static final long TAG_ONE = 1L << TAG_SHIFT;
+    /** The largest tag the state word holds (47 bits). */
+    public static final long TAG_MAX = -1L >>> TAG_SHIFT;
 
     /** The nesting depth in {@code state}. */
     public static int depthOf(long state) {
@@ -80,8 +81,14 @@ abstract class ThreadSlotPad0 {
 abstract class ThreadSlotState extends ThreadSlotPad0 {
     private static final VarHandle STATE;
     private static final VarHandle OWNER;
+    private static final VarHandle NEXT_TAG;
 
     private long state;
+    /**
+     * A tag for the owner's next outermost section, in the same cache line as {@code state}: only
+     * pserialize uses it (see its overview). Written by the writer, read by the owner, both opaque.
+     */
+    private long nextTag;
     private Thread owner;
 
     /** Volatile load: what a scanning writer reads after its fence. */
@@ -110,6 +117,16 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
         STATE.setRelease(this, value);
     }
 
+    /** Opaque load of the next tag: the owner's outermost enter (pserialize). */
+    public final long loNextTag() {
+        return (long) NEXT_TAG.getOpaque(this);
+    }
+
+    /** Opaque store of the next tag, cut to the tag's width (pserialize's perform). */
+    public final void soNextTag(long tag) {
+        NEXT_TAG.setOpaque(this, tag & ThreadSlot.TAG_MAX);
+    }
+
     public final Thread owner() {
         return (Thread) OWNER.getVolatile(this);
     }
@@ -133,6 +150,7 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
             MethodHandles.Lookup l = MethodHandles.lookup();
             STATE = l.findVarHandle(ThreadSlotState.class, "state", long.class);
             OWNER = l.findVarHandle(ThreadSlotState.class, "owner", Thread.class);
+            NEXT_TAG = l.findVarHandle(ThreadSlotState.class, "nextTag", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }

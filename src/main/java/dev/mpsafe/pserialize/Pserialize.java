@@ -53,19 +53,38 @@ public final class Pserialize implements GraceDomain {
      * cross-call broadcast; readers only raise the IPL. A JVM thread can be preempted anywhere, so a
      * reader must announce itself, and the writer must see the announcement.
      *
-     * Each reader thread owns a padded slot whose state word holds a section sequence (tag) and the
-     * nesting depth (ThreadSlot's layout). An outermost enter stores sequence + 1 with depth 1 (one
-     * load, one store); nested enters and exits change only the depth. perform():
+     * Each reader thread owns a padded slot whose state word holds a tag and the nesting depth
+     * (ThreadSlot's layout); outside a section the word is 0. An outermost enter loads its word
+     * (0: outermost and online), loads the slot's next tag (ThreadSlot.nextTag, in the same cache
+     * line) and stores (next tag, depth 1); nested enters and exits change only the depth; the
+     * outermost exit stores 0. A reader touches no line but its own. perform(), one at a time
+     * (performLock):
      *   1. orders its earlier stores (the unpublish) before the scan below:
      *      FENCED: VarHandle.fullFence(); ASYMMETRIC: membarrier();
-     *   2. reads every slot's state; for each with depth > 0, waits until its depth is 0 or its
-     *      sequence has changed (the section that was running has ended; a new one, begun after
-     *      step 1, has a larger sequence and does not count), or until the owner thread is dead.
-     * The sequence only grows, so a new section cannot be confused with the old one (no ABA);
-     * recycling a dead thread's slot advances the sequence and clears the depth.
+     *   2. reads every slot's state; for each with depth > 0 and tag t, makes sure the slot's next
+     *      tag differs from t (stores t + 1 if it equals t), then waits until the tag has changed
+     *      or the depth is 0 (the section that was running has ended), or until the owner thread
+     *      is dead.
+     *
+     * The tag is only for progress, never for safety: the writer stops waiting only when the word
+     * differs from what the scan saw, in tag or in depth 0, and either needs the scanned section's
+     * outermost exit. Waiting longer is always safe. Without tags, a reader that loops sections
+     * back to back would look the same in every section, and the writer would have to catch the
+     * word at 0 between two of them. With them, the reader's next section announces t + 1 once it
+     * sees the writer's store, so the wait ends. The store and the reader's load of the next tag
+     * are opaque: what matters is that the store is seen eventually and that the JIT reloads the
+     * tag at every enter; no other access is ordered by them. Before the store reaches the reader,
+     * its next sections may still announce t and keep the writer waiting, never the reverse.
+     * Only perform stores next tags (under performLock; one domain per slot), so no update is lost.
+     *
+     * The constant stores (0 at the outermost exit, the next tag at the enter) keep a reader's
+     * stores independent of its own earlier stores: a reader that loops sections carries no
+     * load-add-store chain through its word from one section to the next. The previous design
+     * (enter stored the word plus one, a per-slot sequence) did. The token exit
+     * (Participant.exit(long)) also needs the outermost token to be the constant 0.
      *
      * Ordering, FENCED (store-buffering litmus; jcstress PserializeFencedStoreLoadTest):
-     *   reader: release store slot=(seq+1, depth 1); fullFence; load pointer
+     *   reader: release store slot=(tag, depth 1); fullFence; load pointer
      *   writer: release store pointer; fullFence; load slot
      * With both fences, at least one side sees the other's store: either the writer sees the reader
      * inside (and waits), or the reader sees the new pointer (and did not need waiting for).
@@ -85,9 +104,9 @@ public final class Pserialize implements GraceDomain {
      * a guarantee of the specification, which is why FENCED remains the portable mode and the
      * jcstress test runs the litmus (with -XX:+StressGCM/LCM etc. in its default configurations).
      *
-     * The outermost exit is a release store of depth 0, so every read in the section happens-before
+     * The outermost exit is a release store of 0, so every read in the section happens-before
      * a writer's acquire load that sees the exit. The writer may instead see a later value: an
-     * offline or online, the next section's enter (a new sequence) or a nested level of it. Every
+     * offline or online, the next section's enter (a new tag) or a nested level of it. Every
      * store the owner makes to its word is a release store (ReaderSlot), so seeing any of them also
      * orders the previous section's reads before the writer's reclaim. With an opaque store there
      * this would rest on the hardware (on ARM a store to the same word after a store-release stays
@@ -278,6 +297,7 @@ public final class Pserialize implements GraceDomain {
                     continue; // outside a section at the scan: nothing to wait for
                 }
                 Reader r = readers[i];
+                r.changeNextTag(ThreadSlot.tagOf(seen[i])); // so that its next section looks new
                 while (sameSection(seen[i], r.laState()) && !r.ownerGone()) {
                     if (wait == null) {
                         wait = new GraceWait(options);
@@ -345,8 +365,9 @@ public final class Pserialize implements GraceDomain {
     // ------------------------------------------------------------------------------------------
 
     /**
-     * A reader thread's slot: tag = section sequence, depth = nesting (see ThreadSlot). One final
-     * subclass per mode, so the hot enter has no mode test: a domain only ever makes one kind.
+     * A reader thread's slot: tag = the next tag its outermost enter loaded, depth = nesting (see
+     * ThreadSlot). One final subclass per mode, so the hot enter has no mode test: a domain only
+     * ever makes one kind.
      */
     abstract static sealed class Reader extends ReaderSlot permits FencedReader, AsymmetricReader {
         static final boolean CHECKS = Pserialize.class.desiredAssertionStatus();
@@ -358,9 +379,11 @@ public final class Pserialize implements GraceDomain {
             this.domain = domain;
         }
 
-        @Override
-        public final void exit() {
-            exitKeepingTag(); // perform() tells sections apart by the tag; the next enter increments it
+        /** perform()'s step 2, before it waits on a section tagged {@code seen}. */
+        final void changeNextTag(long seen) {
+            if (loNextTag() == seen) {
+                soNextTag(seen + 1); // opaque (overview); soNextTag keeps it to the tag's width
+            }
         }
 
         @Override
@@ -370,9 +393,9 @@ public final class Pserialize implements GraceDomain {
 
         @Override
         protected void resetForNewOwner() {
-            // Depth 0 and online, with a new sequence: a writer still waiting on what the previous
-            // owner left (it may have died inside a section) sees a change, never the old value.
-            soState((tagOf(lpState()) + 1) << TAG_SHIFT);
+            // Depth 0 and online: a writer still waiting on what the previous owner left (it may
+            // have died inside a section) waits only on depth > 0, so 0 is always a change.
+            soState(0);
         }
     }
 
@@ -383,17 +406,18 @@ public final class Pserialize implements GraceDomain {
         }
 
         @Override
-        public void enter() {
+        public long enterToken() {
             if (CHECKS) {
                 checkOwner("enter()");
             }
             final long s = lpState();
-            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
-                soState(s + TAG_ONE + 1); // outermost and online: next sequence, depth 1 (release: see overview)
+            if (s == 0) { // outside a section and online
+                soState((loNextTag() << TAG_SHIFT) | 1); // depth 1; opaque load, release store: see overview
                 VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
             } else {
                 enterNested(s);
             }
+            return s;
         }
     }
 
@@ -404,16 +428,17 @@ public final class Pserialize implements GraceDomain {
         }
 
         @Override
-        public void enter() {
+        public long enterToken() {
             if (CHECKS) {
                 checkOwner("enter()");
             }
             final long s = lpState();
-            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
-                soState(s + TAG_ONE + 1); // outermost and online: next sequence, depth 1 (release: see overview)
+            if (s == 0) { // outside a section and online
+                soState((loNextTag() << TAG_SHIFT) | 1); // depth 1; opaque load, release store: see overview
             } else {
                 enterNested(s);
             }
+            return s;
         }
     }
 }

@@ -757,11 +757,6 @@ public final class Smr implements Polling {
         }
 
         @Override
-        public final void exit() {
-            exitToZero(); // the scan ignores the tag of a slot at depth 0
-        }
-
-        @Override
         protected void releaseSlot() {
             domain.table.release(this);
         }
@@ -779,17 +774,18 @@ public final class Smr implements Polling {
         }
 
         @Override
-        public void enter() {
+        public long enterToken() {
             if (CHECKS) {
                 checkOwner("enter()");
             }
             final long s = lpState();
-            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+            if (s == 0) { // outside a section and online
                 soState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr (the shift drops the high bits), depth 1; release: see overview
                 VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
             } else {
                 enterNested(s);
             }
+            return s;
         }
     }
 
@@ -800,16 +796,17 @@ public final class Smr implements Polling {
         }
 
         @Override
-        public void enter() {
+        public long enterToken() {
             if (CHECKS) {
                 checkOwner("enter()");
             }
             final long s = lpState();
-            if ((s & (DEPTH_MASK | OFFLINE_BIT)) == 0) {
+            if (s == 0) { // outside a section and online
                 soState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr, depth 1; release, no fence (see overview)
             } else {
                 enterNested(s);
             }
+            return s;
         }
     }
 }

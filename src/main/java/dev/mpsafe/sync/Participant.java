@@ -14,7 +14,8 @@ package dev.mpsafe.sync;
  * Sections nest: {@link #enter()} inside a section only counts, and the section ends at the
  * matching outermost {@link #exit()}. An {@code exit()} without an {@code enter()} throws
  * {@link IllegalStateException}. Nesting is per domain: sections of different domains are
- * independent.
+ * independent. The token form ({@link #enterToken()}, {@link #exit(long)}) nests the same way and
+ * mixes with the plain one: a level opened by {@code enterToken()} may be closed by {@code exit()}.
  *
  * <h2>Rules inside a section</h2>
  * Keep it short and do not block: a writer waiting for a grace period waits for the section. A
@@ -57,6 +58,42 @@ public interface Participant extends Section {
      * @throws IllegalStateException if not inside a section
      */
     void exit();
+
+    /**
+     * Enters like {@link #enter()} and returns a token for the matching {@link #exit(long)}: the
+     * fastest section, for the hottest paths. NetBSD's readers work the same way
+     * ({@code s = pserialize_read_enter(); ... pserialize_read_exit(s);}).
+     * <pre>{@code
+     * long t = p.enterToken();
+     * try {
+     *     ... read ...
+     * } finally {
+     *     p.exit(t);
+     * }
+     * }</pre>
+     * The token is the participant's state before this enter. {@code exit(t)} stores it back and
+     * does not load the state first, which saves the dependent load of {@link #exit()}. Tokens nest
+     * like the sections they open: exit them in the reverse order of their enters.
+     *
+     * @return the token to pass to {@link #exit(long)}; meaningful only to this participant
+     * @throws IllegalStateException as {@link #enter()}
+     */
+    long enterToken();
+
+    /**
+     * Leaves the section level that the {@link #enterToken()} which returned {@code token} opened.
+     *
+     * <p>Checked only with {@code -ea} (the check is the load this form saves): then a token that
+     * does not belong to the innermost open level of this participant, an exit without an enter,
+     * or a caller other than the owner gets an {@link IllegalStateException} and the state is left
+     * as it was. Without {@code -ea} such a misuse is not detected: a wrong token can end a section
+     * too early or leave the participant looking inside one, which stalls writers (their stall
+     * reports name this thread). Use {@link #enter()}/{@link #exit()} where that is not acceptable.
+     *
+     * @param token what the matching {@link #enterToken()} returned
+     * @throws IllegalStateException with {@code -ea}, as described above
+     */
+    void exit(long token);
 
     /** Same as {@link #exit()}, for try-with-resources on the result of {@link GraceDomain#enter()}. */
     @Override

@@ -193,6 +193,146 @@ public abstract class GraceDomainContractTest {
     }
 
     @Test
+    void shouldNestTokenSectionsLikePlainOnesAndMixWithThem() {
+        GraceDomain d = create();
+        Participant p = d.register();
+        long outer = p.enterToken();
+        assertTrue(p.inSection());
+        long inner = p.enterToken();
+        p.enter(); // a plain level inside token levels
+        p.exit();
+        p.exit(inner);
+        assertTrue(p.inSection(), "the inner token ended the outer section");
+        p.exit(outer);
+        assertFalse(p.inSection());
+        p.enterToken(); // a level opened with a token may be closed by the plain exit
+        p.exit();
+        assertFalse(p.inSection());
+        d.synchronize(); // no section left behind
+        p.release();
+    }
+
+    @Test
+    void shouldRefuseAMisusedTokenWithoutChangingStateWhenAssertionsEnabled() throws Exception {
+        boolean assertions = false;
+        assert assertions = true;
+        assertTrue(assertions, "this test needs -ea (surefire sets it)");
+        GraceDomain d = create();
+        Participant p = d.register();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.exit(0L));
+        assertTrue(e.getMessage().contains("exit(token) without enter()"), e.getMessage());
+        long outer = p.enterToken();
+        long inner = p.enterToken();
+        e = assertThrows(IllegalStateException.class, () -> p.exit(outer)); // out of order
+        assertTrue(e.getMessage().contains("is not the state before the innermost open level"), e.getMessage());
+        assertTrue(e.getMessage().contains("depth 2"), e.getMessage());
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread other = new Thread(() -> {
+            try {
+                p.exit(inner);
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        }, "intruder");
+        other.start();
+        other.join();
+        assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+        assertTrue(thrown.get().getMessage().contains("exit(token) by thread 'intruder'"), thrown.get().getMessage());
+        p.exit(inner); // both refusals left both levels open
+        assertTrue(p.inSection());
+        p.exit(outer);
+        assertFalse(p.inSection());
+        p.release();
+    }
+
+    @Test
+    void shouldWaitForATokenSectionUntilItsOutermostTokenExit() throws Exception {
+        GraceDomain d = create();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch exitInner = new CountDownLatch(1);
+        CountDownLatch innerExited = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            Participant p = d.register();
+            long outer = p.enterToken();
+            long inner = p.enterToken();
+            try {
+                inside.countDown();
+                exitInner.await();
+                p.exit(inner);
+                innerExited.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            } finally {
+                p.exit(outer);
+            }
+        }, "token-reader");
+        reader.start();
+        inside.await();
+        AtomicBoolean returned = new AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            d.synchronize();
+            returned.set(true);
+        }, "writer");
+        writer.start();
+        awaitParkedOrSpinning(writer);
+        exitInner.countDown();
+        innerExited.await();
+        awaitParkedOrSpinning(writer);
+        assertFalse(returned.get(), "synchronize returned while the reader was still inside its outer token section");
+        leave.countDown();
+        writer.join(10_000);
+        assertTrue(returned.get(), "synchronize did not return after the outermost token exit");
+        reader.join();
+    }
+
+    /**
+     * The writer must notice that the section it waits for ended even when it never sees the
+     * reader outside: the reader leaves and enters the next section at once, then stays there.
+     * A scheme whose next section looked like the old one (same word) would keep the writer
+     * waiting for the new section.
+     */
+    @Test
+    void shouldReturnWhenTheAwaitedSectionEndsAndTheReaderAtOnceEntersAnother() throws Exception {
+        GraceDomain d = create();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch switchNow = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            Participant p = d.register();
+            long t = p.enterToken();
+            try {
+                inside.countDown();
+                switchNow.await();
+                p.exit(t);
+                t = p.enterToken(); // the next section, with no pause in between
+                leave.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            } finally {
+                p.exit(t);
+            }
+        }, "switching-reader");
+        reader.start();
+        inside.await();
+        AtomicBoolean returned = new AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            d.synchronize();
+            returned.set(true);
+        }, "writer");
+        writer.start();
+        awaitParkedOrSpinning(writer);
+        assertFalse(returned.get(), "synchronize returned while the first section was open");
+        switchNow.countDown();
+        writer.join(10_000);
+        boolean done = returned.get();
+        leave.countDown();
+        reader.join();
+        assertTrue(done, "synchronize still waited 10 s after the section it waited for had ended");
+    }
+
+    @Test
     void shouldRejectNestingBeyondLimitWithoutChangingState() {
         GraceDomain d = create();
         Participant p = d.register();
