@@ -79,16 +79,17 @@ public abstract class ReaderSlot extends ThreadSlot implements Participant {
         soState(token);
     }
 
-    /** The -ea check of {@link #exit(long)}: the owner, and a token one level below the state. */
+    /**
+     * The -ea check of {@link #exit(long)}: the owner, and exactly the token the innermost level's
+     * enter returned (0 below an outermost level, the state minus one below a nested one).
+     */
     private void checkToken(long token) {
         checkOwner("exit(token)");
         final long s = lpState();
         if (depthOf(s) == 0) {
             throw fail("exit(token) without enter()");
         }
-        boolean innermost = (token & OFFLINE_BIT) == 0 && depthOf(token) == depthOf(s) - 1
-                && (depthOf(token) == 0 || tagOf(token) == tagOf(s));
-        if (!innermost) {
+        if (token != (depthOf(s) == 1 ? 0L : s - 1)) {
             throw fail("exit(token): token 0x" + Long.toHexString(token)
                     + " is not the state before the innermost open level (state 0x" + Long.toHexString(s)
                     + ", depth " + depthOf(s) + ")");

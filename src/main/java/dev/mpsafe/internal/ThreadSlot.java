@@ -15,8 +15,9 @@ import java.lang.invoke.VarHandle;
  * <p>Ownership: a slot belongs to one thread at a time ({@link #owner()}). When the owner dies, the
  * slot counts as quiescent and can be claimed by another thread ({@link SlotTable}).
  *
- * <p>Thread safety: {@code state} and {@code owner} are read by any thread; everything else is
- * touched only by the owner.
+ * <p>Thread safety: {@code state} and {@code owner} are read by any thread; {@code nextTag} is
+ * written by pserialize's writers and read by the owner; everything else is touched only by the
+ * owner.
  */
 @SuppressWarnings("unused")
 public abstract class ThreadSlot extends ThreadSlotState {
@@ -37,8 +38,9 @@ public abstract class ThreadSlot extends ThreadSlotState {
      *        seen by it. Every scheme's outermost exit stores 0: outside a section only the depth
      *        matters, and the word is 0 while the owner is outside and online.
      *
-     * Keeping nesting in the same word means an outermost enter is one load and one store,
-     * like the bare announcement, and a nested enter never looks like a new section.
+     * Keeping nesting in the same word means an outermost enter is a load of the word, a load of
+     * the tag's source (the global epoch or sequence, or pserialize's next tag) and one store, and
+     * a nested enter never looks like a new section.
      */
 
     /** Mask of the nesting depth in the state word. */
@@ -85,8 +87,9 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
 
     private long state;
     /**
-     * A tag for the owner's next outermost section, in the same cache line as {@code state}: only
-     * pserialize uses it (see its overview). Written by the writer, read by the owner, both opaque.
+     * A tag for the owner's next outermost section, next to {@code state} inside the same padding
+     * (usually in its cache line): only pserialize uses it (see its overview). Written by the
+     * writer, read by the owner, both opaque.
      */
     private long nextTag;
     private Thread owner;

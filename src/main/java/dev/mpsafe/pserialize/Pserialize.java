@@ -55,16 +55,16 @@ public final class Pserialize implements GraceDomain {
      *
      * Each reader thread owns a padded slot whose state word holds a tag and the nesting depth
      * (ThreadSlot's layout); outside a section the word is 0. An outermost enter loads its word
-     * (0: outermost and online), loads the slot's next tag (ThreadSlot.nextTag, in the same cache
-     * line) and stores (next tag, depth 1); nested enters and exits change only the depth; the
+     * (0: outermost and online), loads the slot's next tag (ThreadSlot.nextTag, next to the word)
+     * and stores (next tag, depth 1); nested enters and exits change only the depth; the
      * outermost exit stores 0. A reader touches no line but its own. perform(), one at a time
      * (performLock):
      *   1. orders its earlier stores (the unpublish) before the scan below:
      *      FENCED: VarHandle.fullFence(); ASYMMETRIC: membarrier();
-     *   2. reads every slot's state; for each with depth > 0 and tag t, makes sure the slot's next
-     *      tag differs from t (stores t + 1 if it equals t), then waits until the tag has changed
-     *      or the depth is 0 (the section that was running has ended), or until the owner thread
-     *      is dead.
+     *   2. reads every slot's state; for each with depth > 0 and tag t, makes sure at once that the
+     *      slot's next tag differs from t (stores t + 1 if it equals t);
+     *   3. for each such slot, waits until the tag has changed or the depth is 0 (the section that
+     *      was running has ended), or until the owner thread is dead.
      *
      * The tag is only for progress, never for safety: the writer stops waiting only when the word
      * differs from what the scan saw, in tag or in depth 0, and either needs the scanned section's
@@ -74,7 +74,9 @@ public final class Pserialize implements GraceDomain {
      * sees the writer's store, so the wait ends. The store and the reader's load of the next tag
      * are opaque: what matters is that the store is seen eventually and that the JIT reloads the
      * tag at every enter; no other access is ordered by them. Before the store reaches the reader,
-     * its next sections may still announce t and keep the writer waiting, never the reverse.
+     * its next sections may still announce t and keep the writer waiting, never the reverse; so may
+     * a section entered between the writer's load of the word and its store of the next tag (one
+     * extra section at most), and the first section of a recycled slot's new owner.
      * Only perform stores next tags (under performLock; one domain per slot), so no update is lost.
      *
      * The constant stores (0 at the outermost exit, the next tag at the enter) keep a reader's
@@ -106,7 +108,7 @@ public final class Pserialize implements GraceDomain {
      *
      * The outermost exit is a release store of 0, so every read in the section happens-before
      * a writer's acquire load that sees the exit. The writer may instead see a later value: an
-     * offline or online, the next section's enter (a new tag) or a nested level of it. Every
+     * offline or online, the next section's enter or a nested level of it. Every
      * store the owner makes to its word is a release store (ReaderSlot), so seeing any of them also
      * orders the previous section's reads before the writer's reclaim. With an opaque store there
      * this would rest on the hardware (on ARM a store to the same word after a store-release stays
@@ -289,7 +291,12 @@ public final class Pserialize implements GraceDomain {
                 seen = seenBuffer = new long[readers.length];
             }
             for (int i = 0; i < readers.length; i++) {
-                seen[i] = readers[i].lvState();
+                long s = seen[i] = readers[i].lvState();
+                if (ThreadSlot.depthOf(s) != 0) {
+                    // At once, not before the wait: a section entered after this load and before
+                    // the store can still carry the old tag, so keep that window short.
+                    readers[i].changeNextTag(ThreadSlot.tagOf(s)); // so that its next section looks new
+                }
             }
             GraceWait wait = null;
             for (int i = 0; i < readers.length; i++) {
@@ -297,7 +304,6 @@ public final class Pserialize implements GraceDomain {
                     continue; // outside a section at the scan: nothing to wait for
                 }
                 Reader r = readers[i];
-                r.changeNextTag(ThreadSlot.tagOf(seen[i])); // so that its next section looks new
                 while (sameSection(seen[i], r.laState()) && !r.ownerGone()) {
                     if (wait == null) {
                         wait = new GraceWait(options);
@@ -379,7 +385,7 @@ public final class Pserialize implements GraceDomain {
             this.domain = domain;
         }
 
-        /** perform()'s step 2, before it waits on a section tagged {@code seen}. */
+        /** perform()'s step 2, for a section tagged {@code seen} that it will wait for. */
         final void changeNextTag(long seen) {
             if (loNextTag() == seen) {
                 soNextTag(seen + 1); // opaque (overview); soNextTag keeps it to the tag's width

@@ -75,10 +75,16 @@ public interface Participant extends Section {
      * does not load the state first, which saves the dependent load of {@link #exit()}. Tokens nest
      * like the sections they open: exit them in the reverse order of their enters.
      *
+     * <p>The default implementation is {@link #enter()} and returns 0; the library's participants
+     * override it.
+     *
      * @return the token to pass to {@link #exit(long)}; meaningful only to this participant
      * @throws IllegalStateException as {@link #enter()}
      */
-    long enterToken();
+    default long enterToken() {
+        enter();
+        return 0L;
+    }
 
     /**
      * Leaves the section level that the {@link #enterToken()} which returned {@code token} opened.
@@ -87,13 +93,19 @@ public interface Participant extends Section {
      * does not belong to the innermost open level of this participant, an exit without an enter,
      * or a caller other than the owner gets an {@link IllegalStateException} and the state is left
      * as it was. Without {@code -ea} such a misuse is not detected: a wrong token can end a section
-     * too early or leave the participant looking inside one, which stalls writers (their stall
-     * reports name this thread). Use {@link #enter()}/{@link #exit()} where that is not acceptable.
+     * too early, leave the participant looking inside one, which stalls writers (their stall
+     * reports name this thread), or overwrite an offline or released mark, so that a later
+     * {@link #enter()} is no longer refused. Use {@link #enter()}/{@link #exit()} where that is not
+     * acceptable.
+     *
+     * <p>The default implementation is {@link #exit()}; the library's participants override it.
      *
      * @param token what the matching {@link #enterToken()} returned
      * @throws IllegalStateException with {@code -ea}, as described above
      */
-    void exit(long token);
+    default void exit(long token) {
+        exit();
+    }
 
     /** Same as {@link #exit()}, for try-with-resources on the result of {@link GraceDomain#enter()}. */
     @Override

@@ -222,10 +222,17 @@ public abstract class GraceDomainContractTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.exit(0L));
         assertTrue(e.getMessage().contains("exit(token) without enter()"), e.getMessage());
         long outer = p.enterToken();
+        for (long wrong : new long[] {1L << 17, dev.mpsafe.internal.ThreadSlot.OFFLINE_BIT, 1}) { // not outer's token (0)
+            e = assertThrows(IllegalStateException.class, () -> p.exit(wrong));
+            assertTrue(e.getMessage().contains("is not the state before the innermost open level"), e.getMessage());
+            assertTrue(p.inSection(), "a refused exit(" + wrong + ") changed the state");
+        }
         long inner = p.enterToken();
-        e = assertThrows(IllegalStateException.class, () -> p.exit(outer)); // out of order
-        assertTrue(e.getMessage().contains("is not the state before the innermost open level"), e.getMessage());
-        assertTrue(e.getMessage().contains("depth 2"), e.getMessage());
+        for (long wrong : new long[] {outer, inner ^ (1L << 17), inner + 1, inner | dev.mpsafe.internal.ThreadSlot.OFFLINE_BIT}) {
+            e = assertThrows(IllegalStateException.class, () -> p.exit(wrong)); // out of order, other tag or depth
+            assertTrue(e.getMessage().contains("is not the state before the innermost open level"), e.getMessage());
+            assertTrue(e.getMessage().contains("depth 2"), e.getMessage());
+        }
         AtomicReference<Throwable> thrown = new AtomicReference<>();
         Thread other = new Thread(() -> {
             try {
@@ -279,7 +286,9 @@ public abstract class GraceDomainContractTest {
         awaitParkedOrSpinning(writer);
         exitInner.countDown();
         innerExited.await();
-        awaitParkedOrSpinning(writer);
+        // The writer re-reads the word at least every millisecond while it waits: give it 200 ms to
+        // return wrongly (an inner exit that ended the section), rather than asserting at once.
+        writer.join(200);
         assertFalse(returned.get(), "synchronize returned while the reader was still inside its outer token section");
         leave.countDown();
         writer.join(10_000);

@@ -269,17 +269,6 @@ class ReclaimTortureTest {
             }
 
             @Override
-            public long enterToken() {
-                enter();
-                return depth - 1;
-            }
-
-            @Override
-            public void exit(long token) {
-                exit(); // the same bug
-            }
-
-            @Override
             public boolean inSection() {
                 return depth > 0;
             }
