@@ -43,6 +43,9 @@ import org.openjdk.jmh.annotations.Threads;
  *   <tr><td>{@code volatileRead}</td><td>the volatile read alone</td><td>the read with no protection</td></tr>
  *   <tr><td>{@code bareUnfenced}</td><td>opaque store to a thread-owned padded slot, read,
  *       release store</td><td>the floor of any asymmetric (membarrier) scheme</td></tr>
+ *   <tr><td>{@code bareTagged}</td><td>the ASYMMETRIC pserialize token section written inline:
+ *       nesting test, next-tag load, release store, read, release store of the token</td><td>the
+ *       floor of a nestable, tagged fence-free section, without the {@code Participant} call</td></tr>
  *   <tr><td>{@code bareFenced}</td><td>the same with {@code VarHandle.fullFence()} after the
  *       store</td><td>the floor of any fenced scheme</td></tr>
  *   <tr><td>{@code stampedOptimistic}</td><td>{@code StampedLock} tryOptimisticRead, read,
@@ -72,7 +75,7 @@ import org.openjdk.jmh.annotations.Threads;
  * {@code pserializeAsymmetric}, {@code pserializeImplicit} and {@code smrLazy} rows are not the
  * membarrier figures.
  *
- * <p>Run (40 benchmarks: both thread counts, every variant; about 7 minutes on 2 cores):
+ * <p>Run (42 benchmarks: both thread counts, every variant; about 7 minutes on 2 cores):
  * <pre>
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.ReadSideCost\..*' \
  *       -Djmh.args="-f 1 -wi 3 -w 1s -i 5 -r 1s"
@@ -192,6 +195,24 @@ public abstract class ReadSideCost {
         r.soOpaqueState(state + 1); // odd: inside, as a pserialize reader announces itself
         int v = s.shared;
         r.soState(state + 2); // release: the read before the exit
+        return v;
+    }
+
+    /**
+     * What an ASYMMETRIC pserialize token section does, written inline on the benchmark's own slot:
+     * the nesting test, the next tag's load, the two release stores. No interface call, so the
+     * difference to {@code pserializeAsymmetricToken} is the {@code Participant} call site's type
+     * check, and the difference to {@code bareUnfenced} is what nesting and the tag cost.
+     */
+    @Benchmark
+    public int bareTagged(Shared s, Reader r) {
+        final long t = r.lpState();
+        if (t != 0) {
+            throw new IllegalStateException("nested: never here");
+        }
+        r.soState((r.loNextTag() << 17) | 1);
+        int v = s.shared;
+        r.soState(t);
         return v;
     }
 
@@ -400,9 +421,12 @@ public abstract class ReadSideCost {
     /** The bare variants' slot word: a thread-owned counter, odd while "inside". */
     abstract static class ReaderSlot extends ReaderSlotPad {
         private static final VarHandle STATE;
+        private static final VarHandle NEXT_TAG;
 
         @SuppressWarnings("unused") // accessed through STATE
         private long state;
+        @SuppressWarnings("unused") // accessed through NEXT_TAG; never changed here (no writer)
+        private long nextTag;
 
         /** Plain load: only the owner thread reads it here. */
         final long lpState() {
@@ -419,10 +443,16 @@ public abstract class ReadSideCost {
             STATE.setRelease(this, v);
         }
 
+        /** Opaque load of the next tag, as {@code ThreadSlot.loNextTag}. */
+        final long loNextTag() {
+            return (long) NEXT_TAG.getOpaque(this);
+        }
+
         // VarHandle mechanics
         static {
             try {
                 STATE = MethodHandles.lookup().findVarHandle(ReaderSlot.class, "state", long.class);
+                NEXT_TAG = MethodHandles.lookup().findVarHandle(ReaderSlot.class, "nextTag", long.class);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
             }
