@@ -64,6 +64,9 @@ import org.openjdk.jmh.annotations.Threads;
  *   <tr><td>{@code pserializeFencedToken}, {@code pserializeAsymmetricToken}, {@code epochToken},
  *       {@code smrDefaultToken}, {@code smrLazyToken}</td><td>{@code long t = p.enterToken(); try {
  *       read } finally { p.exit(t); }}</td><td>ours, token form: what the exit's load costs</td></tr>
+ *   <tr><td>{@code pserializeAsymmetricExact}</td><td>the token form on a participant kept as
+ *       {@code Pserialize.Reader}, pserialize's exact final type</td><td>ours: what the
+ *       {@code Participant} call site's type check costs</td></tr>
  *   <tr><td>{@code pserializeImplicit}, {@code epochImplicit}</td><td>{@code try (Section s =
  *       domain.enter()) { read }} on the ASYMMETRIC pserialize domain and on the epoch domain</td>
  *       <td>the thread-local lookup's cost: compare with {@code pserializeAsymmetric} and
@@ -75,7 +78,7 @@ import org.openjdk.jmh.annotations.Threads;
  * {@code pserializeAsymmetric}, {@code pserializeImplicit} and {@code smrLazy} rows are not the
  * membarrier figures.
  *
- * <p>Run (42 benchmarks: both thread counts, every variant; about 7 minutes on 2 cores):
+ * <p>Run (44 benchmarks: both thread counts, every variant; about 7 minutes on 2 cores):
  * <pre>
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.sync\.ReadSideCost\..*' \
  *       -Djmh.args="-f 1 -wi 3 -w 1s -i 5 -r 1s"
@@ -150,6 +153,8 @@ public abstract class ReadSideCost {
 
         Participant fenced;
         Participant asymmetric;
+        /** The same participant as {@code asymmetric}, kept as pserialize's exact reader type. */
+        Pserialize.Reader asymmetricExact;
         Participant epoch;
         Participant smrDefault;
         Participant smrLazy;
@@ -158,7 +163,8 @@ public abstract class ReadSideCost {
         @Setup(Level.Trial)
         public void register(Shared b) {
             fenced = b.fenced.register();
-            asymmetric = b.asymmetric.register();
+            asymmetricExact = b.asymmetric.register();
+            asymmetric = asymmetricExact;
             epoch = b.epoch.register();
             smrDefault = b.smrDefault.register();
             smrLazy = b.smrLazy.register();
@@ -385,6 +391,18 @@ public abstract class ReadSideCost {
     @Benchmark
     public int smrLazyToken(Shared s, Reader r) {
         final Participant p = r.smrLazy;
+        final long t = p.enterToken();
+        try {
+            return s.shared;
+        } finally {
+            p.exit(t);
+        }
+    }
+
+    /** The token form through pserialize's exact reader type: no receiver class check. */
+    @Benchmark
+    public int pserializeAsymmetricExact(Shared s, Reader r) {
+        final Pserialize.Reader p = r.asymmetricExact;
         final long t = p.enterToken();
         try {
             return s.shared;

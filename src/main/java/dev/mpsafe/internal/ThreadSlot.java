@@ -51,8 +51,6 @@ public abstract class ThreadSlot extends ThreadSlotState {
     public static final long OFFLINE_BIT = 1L << 16;
     /** Shift of the scheme's tag. */
     public static final int TAG_SHIFT = 17;
-    /** The largest tag the state word holds (47 bits). */
-    public static final long TAG_MAX = -1L >>> TAG_SHIFT;
 
     /** The nesting depth in {@code state}. */
     public static int depthOf(long state) {
@@ -87,9 +85,9 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
 
     private long state;
     /**
-     * A tag for the owner's next outermost section, next to {@code state} inside the same padding
-     * (usually in its cache line): only pserialize uses it (see its overview). Written by the
-     * writer, read by the owner, both opaque.
+     * What the owner's next outermost section announces, next to {@code state} inside the same
+     * padding (usually in its cache line): only pserialize uses it (its Reader says what the value
+     * holds). Written by the writer (and once by the constructor), read by the owner, both opaque.
      */
     private long nextTag;
     private Thread owner;
@@ -125,9 +123,9 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
         return (long) NEXT_TAG.getOpaque(this);
     }
 
-    /** Opaque store of the next tag, cut to the tag's width (pserialize's perform). */
-    public final void soNextTag(long tag) {
-        NEXT_TAG.setOpaque(this, tag & ThreadSlot.TAG_MAX);
+    /** Opaque store of the next tag (pserialize's perform; pserialize defines the value). */
+    public final void soNextTag(long value) {
+        NEXT_TAG.setOpaque(this, value);
     }
 
     public final Thread owner() {

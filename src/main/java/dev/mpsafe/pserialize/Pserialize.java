@@ -55,8 +55,9 @@ public final class Pserialize implements GraceDomain {
      *
      * Each reader thread owns a padded slot whose state word holds a tag and the nesting depth
      * (ThreadSlot's layout); outside a section the word is 0. An outermost enter loads its word
-     * (0: outermost and online), loads the slot's next tag (ThreadSlot.nextTag, next to the word)
-     * and stores (next tag, depth 1); nested enters and exits change only the depth; the
+     * (0: outermost and online), loads the slot's next word (ThreadSlot.nextTag, next to the word:
+     * the next tag with depth 1, and in FENCED domains a flag that asks for the fence; see Reader)
+     * and stores it without the flag; nested enters and exits change only the depth; the
      * outermost exit stores 0. A reader touches no line but its own. perform(), one at a time
      * (performLock):
      *   1. orders its earlier stores (the unpublish) before the scan below:
@@ -148,9 +149,7 @@ public final class Pserialize implements GraceDomain {
         this.options = options;
         this.mode = mode;
         this.asymmetric = mode == Mode.ASYMMETRIC;
-        this.table = asymmetric
-                ? new SlotTable<>(Reader.class, () -> new AsymmetricReader(this))
-                : new SlotTable<>(Reader.class, () -> new FencedReader(this));
+        this.table = new SlotTable<>(Reader.class, () -> new Reader(this));
     }
 
     /** A domain with default options, in the best mode this process supports. */
@@ -246,8 +245,13 @@ public final class Pserialize implements GraceDomain {
         return r;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @return the calling thread's participant as its exact type, {@link Reader}
+     */
     @Override
-    public Participant register() {
+    public Reader register() {
         return table.current();
     }
 
@@ -371,24 +375,58 @@ public final class Pserialize implements GraceDomain {
     // ------------------------------------------------------------------------------------------
 
     /**
-     * A reader thread's slot: tag = the next tag its outermost enter loaded, depth = nesting (see
-     * ThreadSlot). One final subclass per mode, so the hot enter has no mode test: a domain only
-     * ever makes one kind.
+     * A reader thread's participant in a pserialize domain, as its exact type: what
+     * {@link #register()} returns. Callers on the hottest paths can keep it as a
+     * {@code Pserialize.Reader} rather than a {@link Participant}: a call through the exact final
+     * type needs no check of the receiver's class before the inlined enter (see docs/sync.md,
+     * runs I and J). Otherwise it is a {@link Participant} like any other, with the same rules.
+     *
+     * <p>Thread safety: confined to the registering thread, like every participant.
      */
-    abstract static sealed class Reader extends ReaderSlot permits FencedReader, AsymmetricReader {
-        static final boolean CHECKS = Pserialize.class.desiredAssertionStatus();
+    public static final class Reader extends ReaderSlot {
+        /*
+         * The slot: tag = the next word's tag its outermost enter loaded, depth = nesting (see
+         * ThreadSlot). The slot's next word (ThreadSlot.nextTag) holds the whole state word of the
+         * next outermost section, (tag, depth 1), plus FENCE in FENCED domains. So one load gives
+         * the enter both the tag and the mode, and the enter tests no type and loads no other
+         * field. FENCE is OFFLINE_BIT's position, masked off before the store: a state word never
+         * carries it from here.
+         */
+        private static final boolean CHECKS = Pserialize.class.desiredAssertionStatus();
+        private static final long FENCE = OFFLINE_BIT;
 
-        final Pserialize domain;
+        private final Pserialize domain;
+        private final long fence;
 
         Reader(Pserialize domain) {
             super(domain, "pserialize");
             this.domain = domain;
+            this.fence = domain.asymmetric ? 0 : FENCE;
+            soNextTag(1 | fence); // tag 0, depth 1
+        }
+
+        @Override
+        public long enterToken() {
+            if (CHECKS) {
+                checkOwner("enter()");
+            }
+            final long s = lpState();
+            if (s == 0) { // outside a section and online
+                final long next = loNextTag(); // (tag, depth 1) [+ FENCE]; opaque: see overview
+                soState(next & ~FENCE); // release: see overview
+                if ((next & FENCE) != 0) {
+                    VarHandle.fullFence(); // FENCED: StoreLoad, the announcement before the section's loads
+                }
+            } else {
+                enterNested(s);
+            }
+            return s;
         }
 
         /** perform()'s step 2, for a section tagged {@code seen} that it will wait for. */
-        final void changeNextTag(long seen) {
-            if (loNextTag() == seen) {
-                soNextTag(seen + 1); // opaque (overview); soNextTag keeps it to the tag's width
+        void changeNextTag(long seen) {
+            if (tagOf(loNextTag()) == seen) {
+                soNextTag(((seen + 1) << TAG_SHIFT) | 1 | fence); // the shift drops what overflows 47 bits
             }
         }
 
@@ -400,51 +438,9 @@ public final class Pserialize implements GraceDomain {
         @Override
         protected void resetForNewOwner() {
             // Depth 0 and online: a writer still waiting on what the previous owner left (it may
-            // have died inside a section) waits only on depth > 0, so 0 is always a change.
+            // have died inside a section) waits only on depth > 0, so 0 is always a change. The
+            // next word (and its FENCE) stays.
             soState(0);
-        }
-    }
-
-    /** FENCED: store, then a full fence, per outermost enter. */
-    static final class FencedReader extends Reader {
-        FencedReader(Pserialize domain) {
-            super(domain);
-        }
-
-        @Override
-        public long enterToken() {
-            if (CHECKS) {
-                checkOwner("enter()");
-            }
-            final long s = lpState();
-            if (s == 0) { // outside a section and online
-                soState((loNextTag() << TAG_SHIFT) | 1); // depth 1; opaque load, release store: see overview
-                VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
-            } else {
-                enterNested(s);
-            }
-            return s;
-        }
-    }
-
-    /** ASYMMETRIC: the store only; perform's membarrier supplies the fence. */
-    static final class AsymmetricReader extends Reader {
-        AsymmetricReader(Pserialize domain) {
-            super(domain);
-        }
-
-        @Override
-        public long enterToken() {
-            if (CHECKS) {
-                checkOwner("enter()");
-            }
-            final long s = lpState();
-            if (s == 0) { // outside a section and online
-                soState((loNextTag() << TAG_SHIFT) | 1); // depth 1; opaque load, release store: see overview
-            } else {
-                enterNested(s);
-            }
-            return s;
         }
     }
 }

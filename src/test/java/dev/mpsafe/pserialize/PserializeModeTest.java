@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.mpsafe.internal.ThreadSlot;
 import dev.mpsafe.sync.GraceOptions;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 class PserializeModeTest {
@@ -82,5 +84,53 @@ class PserializeModeTest {
         assertTrue(e.getMessage().contains("readExit"), e.getMessage());
         assertThrows(NullPointerException.class, () -> Pserialize.create(null, Pserialize.Mode.FENCED));
         assertThrows(IllegalArgumentException.class, () -> GraceOptions.named(" "));
+    }
+
+    /**
+     * A reader's next word carries its domain's mode (the FENCED readers' fence flag). The writer
+     * rewrites that word whenever it waits on a section; a rewrite that dropped the flag would
+     * silently turn a FENCED domain's readers fence-free after the first wait, which no litmus
+     * without a wait would notice.
+     */
+    @Test
+    void shouldKeepEachModesFenceFlagWhenAWriterChangesTheNextTag() throws Exception {
+        for (Pserialize.Mode mode : Pserialize.Mode.values()) {
+            Pserialize d = Pserialize.create(GraceOptions.named("flag-" + mode), mode);
+            CountDownLatch inside = new CountDownLatch(1);
+            CountDownLatch leave = new CountDownLatch(1);
+            Pserialize.Reader[] reader = new Pserialize.Reader[1];
+            Thread t = new Thread(() -> {
+                Pserialize.Reader r = reader[0] = d.register(); // the exact type, no cast
+                long token = r.enterToken();
+                inside.countDown();
+                try {
+                    leave.await();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                } finally {
+                    r.exit(token);
+                }
+            }, "reader-" + mode);
+            t.start();
+            inside.await();
+            long before = reader[0].loNextTag();
+            Thread writer = new Thread(d::perform, "writer-" + mode);
+            writer.start();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (reader[0].loNextTag() == before && System.nanoTime() < deadline) {
+                Thread.onSpinWait(); // the writer changes the next tag before it waits
+            }
+            long after = reader[0].loNextTag();
+            leave.countDown();
+            writer.join(10_000);
+            t.join();
+            assertTrue(after != before, mode + ": the writer did not change the next tag");
+            assertEquals(ThreadSlot.tagOf(before) + 1, ThreadSlot.tagOf(after), mode + ": next tag");
+            long flag = d.mode() == Pserialize.Mode.FENCED ? ThreadSlot.OFFLINE_BIT : 0; // the active mode
+            assertEquals(flag, after & ThreadSlot.OFFLINE_BIT, d.mode() + ": the fence flag after the change");
+            assertEquals(flag, before & ThreadSlot.OFFLINE_BIT, d.mode() + ": the fence flag before it");
+            assertEquals(1, ThreadSlot.depthOf(after), "the next word announces depth 1");
+            assertTrue(!writer.isAlive(), "perform did not return after the reader left");
+        }
     }
 }
