@@ -138,12 +138,7 @@ public abstract class GraceDomainContractTest {
         Thread reader = holdSection(d, "reader", inside, leave);
         inside.await();
         AtomicBoolean returned = new AtomicBoolean();
-        Thread writer = new Thread(() -> {
-            d.synchronize();
-            returned.set(true);
-        }, "writer");
-        writer.start();
-        awaitParkedOrSpinning(writer);
+        Thread writer = startWaitingWriter(d, returned);
         assertFalse(returned.get(), "synchronize returned while a pre-existing reader was inside");
         leave.countDown();
         writer.join(10_000);
@@ -176,12 +171,7 @@ public abstract class GraceDomainContractTest {
         reader.start();
         inside.await();
         AtomicBoolean returned = new AtomicBoolean();
-        Thread writer = new Thread(() -> {
-            d.synchronize();
-            returned.set(true);
-        });
-        writer.start();
-        awaitParkedOrSpinning(writer);
+        Thread writer = startWaitingWriter(d, returned);
         nestNow.countDown();
         nested.await();
         awaitParkedOrSpinning(writer);
@@ -278,12 +268,7 @@ public abstract class GraceDomainContractTest {
         reader.start();
         inside.await();
         AtomicBoolean returned = new AtomicBoolean();
-        Thread writer = new Thread(() -> {
-            d.synchronize();
-            returned.set(true);
-        }, "writer");
-        writer.start();
-        awaitParkedOrSpinning(writer);
+        Thread writer = startWaitingWriter(d, returned);
         exitInner.countDown();
         innerExited.await();
         // The writer re-reads the word at least every millisecond while it waits: give it 200 ms to
@@ -326,12 +311,7 @@ public abstract class GraceDomainContractTest {
         reader.start();
         inside.await();
         AtomicBoolean returned = new AtomicBoolean();
-        Thread writer = new Thread(() -> {
-            d.synchronize();
-            returned.set(true);
-        }, "writer");
-        writer.start();
-        awaitParkedOrSpinning(writer);
+        Thread writer = startWaitingWriter(d, returned);
         assertFalse(returned.get(), "synchronize returned while the first section was open");
         switchNow.countDown();
         writer.join(10_000);
@@ -507,12 +487,7 @@ public abstract class GraceDomainContractTest {
         }
         allInside.await();
         AtomicBoolean returned = new AtomicBoolean();
-        Thread writer = new Thread(() -> {
-            d.synchronize();
-            returned.set(true);
-        });
-        writer.start();
-        awaitParkedOrSpinning(writer);
+        Thread writer = startWaitingWriter(d, returned);
         assertFalse(returned.get());
         leave.countDown();
         writer.join(20_000);
@@ -549,6 +524,20 @@ public abstract class GraceDomainContractTest {
         Thread reader = holdSection(d, name, inside, leave);
         inside.await();
         return reader;
+    }
+
+    /**
+     * Starts a thread named "writer" that calls {@code d.synchronize()} and then sets
+     * {@code returned}; returns once that thread waits (or it ended, or 10 s passed).
+     */
+    protected static Thread startWaitingWriter(GraceDomain d, AtomicBoolean returned) {
+        Thread writer = new Thread(() -> {
+            d.synchronize();
+            returned.set(true);
+        }, "writer");
+        writer.start();
+        awaitParkedOrSpinning(writer);
+        return writer;
     }
 
     /** Waits until {@code t} is in its wait loop: parked, yielding or spinning for a while. */
