@@ -143,10 +143,15 @@ final class Catalog {
         List<String> readPeers = full
                 ? List.of("rwlock", "stampedOptimistic", "refcount", "volatileRead", "bareFenced")
                 : List.of("rwlock", "stampedOptimistic");
+        // Full mode adds the fastest forms of the fence-free schemes: the token form, and for
+        // pserialize its exact reader type (docs/sync.md, runs H and J).
+        List<String> readForms = full
+                ? List.of("pserializeAsymmetricToken", "pserializeAsymmetricExact", "smrLazyToken")
+                : List.of();
         List<Series> readSide = new ArrayList<>();
         for (int t : threadCounts(mode, cpus)) {
             List<Variant> vs = new ArrayList<>();
-            for (String m : concat(readPeers, SCHEMES)) {
+            for (String m : concat(concat(readPeers, SCHEMES), readForms)) {
                 vs.add(new Variant(m, "dev.mpsafe.sync.ReadSideCost.OneThread." + m, Map.of(), t, null));
             }
             readSide.add(new Series(t + (t == 1 ? " thread" : " threads"), vs));

@@ -54,8 +54,8 @@ public final class Compare {
         QUICK(1, 1, ms(800), 5, ms(400)),
         /**
          * Three forks, three warm-up seconds, five one-second iterations each, more thread counts:
-         * 123 runs on 2 cores, which {@link #estimateMillis} puts at 56 minutes (quick mode takes
-         * about 0.9 of its estimate, so expect about 50).
+         * 129 runs on 2 cores, which {@link #estimateMillis} puts at 59 minutes (quick mode takes
+         * about 0.9 of its estimate, so expect about 53).
          */
         FULL(3, 3, TimeValue.seconds(1), 5, TimeValue.seconds(1));
 
