@@ -437,9 +437,10 @@ public final class Pserialize implements GraceDomain {
 
         @Override
         protected void resetForNewOwner() {
-            // Depth 0 and online: a writer still waiting on what the previous owner left (it may
-            // have died inside a section) waits only on depth > 0, so 0 is always a change. The
-            // next word (and its FENCE) stays.
+            // Depth 0 and online. A writer still waiting on what the previous owner left (it may
+            // have died inside a section) stops when it reads this 0, or else after the new
+            // owner's first section (it changed the next tag before it waited). The next word,
+            // and its FENCE, stays.
             soState(0);
         }
     }
