@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -334,15 +335,18 @@ class LauncherTest {
     }
 
     /**
-     * The launcher's main with a pause of 3 s after {@code ip netns add}, so that a signal the
-     * test sends once the namespace exists surely lands inside start (before the fix the shutdown
-     * hook was added only after start returned, and the namespace and TUN stayed behind).
+     * The launcher's main, held after {@code ip netns add} until the JVM begins to shut down, so
+     * that the signal the test sends once the namespace exists surely lands inside start (before
+     * the fix the shutdown hook was added only after start returned, and the namespace and TUN
+     * stayed behind). The hold gives up after 30 s, so a lost signal fails the test, not CI.
      */
     static final class SlowStart {
         public static void main(String[] args) throws Exception {
+            CountDownLatch shuttingDown = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(shuttingDown::countDown, "slow-start-release"));
             Launcher.startHook = (step, opened) -> {
                 if (step.equals("namespace")) {
-                    Thread.sleep(3_000);
+                    shuttingDown.await(30, TimeUnit.SECONDS);
                 }
             };
             Launcher.main(args);

@@ -1,5 +1,6 @@
 package dev.mpsafe.smr;
 
+import static dev.mpsafe.sync.GraceDomainContractTest.awaitParkedOrSpinning;
 import static dev.mpsafe.sync.GraceDomainContractTest.readerInside;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -443,7 +444,7 @@ class SegmentPoolTest {
                 if (onCommonPool(() -> pool.free(pool.allocate())) == worker) { // nothing stays in use
                     sameWorker++;
                 }
-                Thread.sleep(20);
+                awaitParkedOrSpinning(worker); // idle again: it has cleared its thread-locals
             }
             org.junit.jupiter.api.Assumptions.assumeTrue(sameWorker >= 30, "the common pool changed workers");
             MemorySegment m = pool.allocate(); // nothing is in use: this must not be refused

@@ -540,8 +540,11 @@ public abstract class GraceDomainContractTest {
         return writer;
     }
 
-    /** Waits until {@code t} is in its wait loop: parked, yielding or spinning for a while. */
-    protected static void awaitParkedOrSpinning(Thread t) {
+    /**
+     * Waits until {@code t} is in its wait loop: parked, yielding or spinning for a while. For
+     * other packages' tests too (an idle pool worker parks).
+     */
+    public static void awaitParkedOrSpinning(Thread t) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (t.getState() != Thread.State.TIMED_WAITING && t.getState() != Thread.State.WAITING) {
             if (System.nanoTime() > deadline || !t.isAlive()) {
