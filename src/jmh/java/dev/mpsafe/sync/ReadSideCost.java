@@ -205,8 +205,10 @@ public abstract class ReadSideCost {
     }
 
     /**
-     * What an ASYMMETRIC pserialize token section does, written inline on the benchmark's own slot:
-     * the nesting test, the next tag's load, the two release stores. No interface call, so the
+     * An ASYMMETRIC pserialize token section written inline on the benchmark's own slot: the
+     * nesting test, the load of a next tag (shifted into place here; the library's reader now
+     * loads the composed word and masks a mode flag instead, the same count of instructions), the
+     * two release stores. No interface call, so the
      * difference to {@code pserializeAsymmetricToken} is the {@code Participant} call site's type
      * check, and the difference to {@code bareUnfenced} is what nesting and the tag cost.
      */

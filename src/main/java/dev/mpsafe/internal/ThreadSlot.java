@@ -15,7 +15,7 @@ import java.lang.invoke.VarHandle;
  * <p>Ownership: a slot belongs to one thread at a time ({@link #owner()}). When the owner dies, the
  * slot counts as quiescent and can be claimed by another thread ({@link SlotTable}).
  *
- * <p>Thread safety: {@code state} and {@code owner} are read by any thread; {@code nextTag} is
+ * <p>Thread safety: {@code state} and {@code owner} are read by any thread; {@code nextWord} is
  * written by pserialize's writers and read by the owner; everything else is touched only by the
  * owner.
  */
@@ -33,9 +33,9 @@ public abstract class ThreadSlot extends ThreadSlotState {
      *
      * depth: section nesting depth; 0 = outside any section (what writers test).
      * off:   the owner declared itself offline (owner-only meaning; writers ignore it).
-     * tag:   pserialize: the slot's next tag (nextTag below), which a writer changes before it
-     *        waits; epoch: the global epoch seen by the outermost enter; SMR: the write sequence
-     *        seen by it. Every scheme's outermost exit stores 0: outside a section only the depth
+     * tag:   pserialize: the tag of the slot's next word (nextWord below), which a writer
+     *        changes before it waits; epoch: the global epoch seen by the outermost enter; SMR:
+     *        the write sequence seen by it. Every scheme's outermost exit stores 0: outside a section only the depth
      *        matters, and the word is 0 while the owner is outside and online.
      *
      * Keeping nesting in the same word means an outermost enter is a load of the word, a load of
@@ -81,7 +81,7 @@ abstract class ThreadSlotPad0 {
 abstract class ThreadSlotState extends ThreadSlotPad0 {
     private static final VarHandle STATE;
     private static final VarHandle OWNER;
-    private static final VarHandle NEXT_TAG;
+    private static final VarHandle NEXT_WORD;
 
     private long state;
     /**
@@ -89,7 +89,7 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
      * padding (usually in its cache line): only pserialize uses it (its Reader says what the value
      * holds). Written by the writer (and once by the constructor), read by the owner, both opaque.
      */
-    private long nextTag;
+    private long nextWord;
     private Thread owner;
 
     /** Volatile load: what a scanning writer reads after its fence. */
@@ -118,14 +118,14 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
         STATE.setRelease(this, value);
     }
 
-    /** Opaque load of the next tag: the owner's outermost enter (pserialize). */
-    public final long loNextTag() {
-        return (long) NEXT_TAG.getOpaque(this);
+    /** Opaque load of the next word: the owner's outermost enter (pserialize). */
+    public final long loNextWord() {
+        return (long) NEXT_WORD.getOpaque(this);
     }
 
-    /** Opaque store of the next tag (pserialize's perform; pserialize defines the value). */
-    public final void soNextTag(long value) {
-        NEXT_TAG.setOpaque(this, value);
+    /** Opaque store of the next word (pserialize's perform; pserialize defines the value). */
+    public final void soNextWord(long value) {
+        NEXT_WORD.setOpaque(this, value);
     }
 
     public final Thread owner() {
@@ -151,7 +151,7 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
             MethodHandles.Lookup l = MethodHandles.lookup();
             STATE = l.findVarHandle(ThreadSlotState.class, "state", long.class);
             OWNER = l.findVarHandle(ThreadSlotState.class, "owner", Thread.class);
-            NEXT_TAG = l.findVarHandle(ThreadSlotState.class, "nextTag", long.class);
+            NEXT_WORD = l.findVarHandle(ThreadSlotState.class, "nextWord", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }

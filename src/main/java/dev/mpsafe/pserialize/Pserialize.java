@@ -55,7 +55,7 @@ public final class Pserialize implements GraceDomain {
      *
      * Each reader thread owns a padded slot whose state word holds a tag and the nesting depth
      * (ThreadSlot's layout); outside a section the word is 0. An outermost enter loads its word
-     * (0: outermost and online), loads the slot's next word (ThreadSlot.nextTag, next to the word:
+     * (0: outermost and online), loads the slot's next word (ThreadSlot.nextWord, next to the word:
      * the next tag with depth 1, and in FENCED domains a flag that asks for the fence; see Reader)
      * and stores it without the flag; nested enters and exits change only the depth; the
      * outermost exit stores 0. A reader touches no line but its own. perform(), one at a time
@@ -386,7 +386,7 @@ public final class Pserialize implements GraceDomain {
     public static final class Reader extends ReaderSlot {
         /*
          * The slot: tag = the next word's tag its outermost enter loaded, depth = nesting (see
-         * ThreadSlot). The slot's next word (ThreadSlot.nextTag) holds the whole state word of the
+         * ThreadSlot). The slot's next word (ThreadSlot.nextWord) holds the whole state word of the
          * next outermost section, (tag, depth 1), plus FENCE in FENCED domains. So one load gives
          * the enter both the tag and the mode, and the enter tests no type and loads no other
          * field. FENCE is OFFLINE_BIT's position, masked off before the store: a state word never
@@ -402,7 +402,7 @@ public final class Pserialize implements GraceDomain {
             super(domain, "pserialize");
             this.domain = domain;
             this.fence = domain.asymmetric ? 0 : FENCE;
-            soNextTag(1 | fence); // tag 0, depth 1
+            soNextWord(1 | fence); // tag 0, depth 1
         }
 
         @Override
@@ -412,7 +412,7 @@ public final class Pserialize implements GraceDomain {
             }
             final long s = lpState();
             if (s == 0) { // outside a section and online
-                final long next = loNextTag(); // (tag, depth 1) [+ FENCE]; opaque: see overview
+                final long next = loNextWord(); // (tag, depth 1) [+ FENCE]; opaque: see overview
                 soState(next & ~FENCE); // release: see overview
                 if ((next & FENCE) != 0) {
                     VarHandle.fullFence(); // FENCED: StoreLoad, the announcement before the section's loads
@@ -425,8 +425,8 @@ public final class Pserialize implements GraceDomain {
 
         /** perform()'s step 2, for a section tagged {@code seen} that it will wait for. */
         void changeNextTag(long seen) {
-            if (tagOf(loNextTag()) == seen) {
-                soNextTag(((seen + 1) << TAG_SHIFT) | 1 | fence); // the shift drops what overflows 47 bits
+            if (tagOf(loNextWord()) == seen) {
+                soNextWord(((seen + 1) << TAG_SHIFT) | 1 | fence); // the shift drops what overflows 47 bits
             }
         }
 

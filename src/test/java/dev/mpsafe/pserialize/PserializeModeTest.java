@@ -113,14 +113,14 @@ class PserializeModeTest {
             }, "reader-" + mode);
             t.start();
             inside.await();
-            long before = reader[0].loNextTag();
+            long before = reader[0].loNextWord();
             Thread writer = new Thread(d::perform, "writer-" + mode);
             writer.start();
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (reader[0].loNextTag() == before && System.nanoTime() < deadline) {
+            while (reader[0].loNextWord() == before && System.nanoTime() < deadline) {
                 Thread.onSpinWait(); // the writer changes the next tag before it waits
             }
-            long after = reader[0].loNextTag();
+            long after = reader[0].loNextWord();
             leave.countDown();
             writer.join(10_000);
             t.join();
