@@ -413,6 +413,11 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         }
     }
 
+    @Override
+    public boolean inCallback() {
+        return dispatching();
+    }
+
     /** Whether the calling thread runs this domain's callbacks now (or is the domain thread). */
     private boolean dispatching() {
         return dispatchLock.isHeldByCurrentThread() || Thread.currentThread() == reclaimer;

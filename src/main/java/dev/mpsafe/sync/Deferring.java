@@ -47,6 +47,18 @@ public interface Deferring extends GraceDomain {
     long pendingCallbacks();
 
     /**
+     * Whether the calling thread runs this domain's callbacks now: it is the domain's own callback
+     * thread, or a caller's thread while it runs callbacks for the domain. Such a thread must not
+     * wait for another thread that may itself be waiting for callbacks to run (at the pending
+     * bound, or in {@link #barrier()}): that thread would wait for this one. The library's own
+     * waits check it, as they check {@link #inSection()}. The default is for domains that run no
+     * callbacks on a thread a caller could block.
+     */
+    default boolean inCallback() {
+        return false;
+    }
+
+    /**
      * Whether the domain was closed, so that {@link #call} refuses every callback from now on.
      * Callers that must decide before they change anything whether a deferral will be accepted
      * (a socket's close unlinks first and defers after) ask here; the domain's read sections and

@@ -90,6 +90,42 @@ class EpochTest {
         e.close();
     }
 
+    /**
+     * inCallback() is what a caller's wait asks before it blocks (UdpSocket.close): true on the
+     * thread running the domain's callbacks, in both modes, and false on every other thread, even
+     * while callbacks run elsewhere.
+     */
+    @Test
+    void shouldSayWhetherTheCallingThreadRunsTheDomainsCallbacks() throws Exception {
+        for (boolean onDomainThread : new boolean[] {false, true}) {
+            Epoch e = epoch(onDomainThread);
+            AtomicReference<Boolean> inside = new AtomicReference<>();
+            AtomicReference<Boolean> otherThreadMeanwhile = new AtomicReference<>();
+            CountDownLatch ran = new CountDownLatch(1);
+            e.call(() -> {
+                inside.set(e.inCallback());
+                AtomicReference<Boolean> seen = new AtomicReference<>();
+                Thread other = Thread.ofPlatform().start(() -> seen.set(e.inCallback()));
+                try {
+                    other.join();
+                } catch (InterruptedException x) {
+                    Thread.currentThread().interrupt();
+                }
+                otherThreadMeanwhile.set(seen.get());
+                ran.countDown();
+            });
+            assertFalse(e.inCallback(), "the caller of call() runs no callback");
+            if (!onDomainThread) {
+                e.barrier(); // caller-run mode: this thread runs it
+            }
+            assertTrue(ran.await(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(Boolean.TRUE, inside.get(), "inside a callback, onDomainThread=" + onDomainThread);
+            assertEquals(Boolean.FALSE, otherThreadMeanwhile.get(), "another thread while a callback ran");
+            assertFalse(e.inCallback(), "after the callbacks ran, onDomainThread=" + onDomainThread);
+            e.close();
+        }
+    }
+
     @Test
     void shouldCountAndReportFailingCallbacksAndKeepWorking() {
         List<Throwable> reported = new CopyOnWriteArrayList<>();

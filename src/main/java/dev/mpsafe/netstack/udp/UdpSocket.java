@@ -14,6 +14,7 @@ import dev.mpsafe.netstack.wire.Ipv4Repr;
 import dev.mpsafe.netstack.wire.UdpPacket;
 import dev.mpsafe.netstack.wire.UdpRepr;
 import dev.mpsafe.sync.Deferring;
+import dev.mpsafe.sync.GraceDomain;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -342,10 +343,12 @@ public final class UdpSocket implements AutoCloseable {
      *
      * <p>Idempotent. A close of a socket that another thread is closing waits until that close
      * has unlinked the socket, as {@link java.nio.channels.Channel#close} does, except inside a
-     * read section of the stack's domain: there it returns at once, the socket marked closed
+     * read section of the stack's domain or in one of its deferred callbacks
+     * ({@link Deferring#inCallback}): there it returns at once, the socket marked closed
      * ({@link #isOpen} false, every later operation refused) but its port possibly still bound for
      * a moment. Waiting there could deadlock: the other close may be waiting for a grace period
-     * (or, under epoch, for room among the pending callbacks) that this section holds back.
+     * that this section holds back, or, under epoch, for room among the pending callbacks that
+     * this section or this callback's thread holds back.
      *
      * @throws IllegalStateException if called inside a read section of the stack's domain when that
      *     domain cannot defer (it has no callbacks, or was closed), on a socket that is open and
@@ -385,10 +388,13 @@ public final class UdpSocket implements AutoCloseable {
         }
         if (!closing) {
             // Another close closed it. Wait for its unlink, as Channel.close does, unless this
-            // thread is inside a section of the domain: that close may be waiting for this very
-            // section (synchronize(), or Epoch.call() at its pending bound), and this wait would
-            // then never end. The socket is closed already; only the port's release may lag.
-            if (!stack.domain().inSection()) {
+            // thread is inside a section of the domain, or runs the domain's callbacks: that close
+            // may be waiting for this very section (synchronize(), or Epoch.call() at its pending
+            // bound), or for room among the pending callbacks that only this thread's next
+            // callback makes, and this wait would then never end. The socket is closed already;
+            // only the port's release may lag.
+            GraceDomain domain = stack.domain();
+            if (!domain.inSection() && !(domain instanceof Deferring d && d.inCallback())) {
                 closeLock.lock(); // not interruptible, as the grace-period waits it stands behind
                 closeLock.unlock();
             }

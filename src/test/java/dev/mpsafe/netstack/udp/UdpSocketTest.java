@@ -748,11 +748,7 @@ class UdpSocketTest {
             }
         });
         // Until the first close waits in Epoch.call() for room, which the reader's section holds back.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!inFrame(closer, "relieve")) {
-            assertTrue(System.nanoTime() < deadline, "the first close never waited at the bound: " + stackOf(closer));
-            Thread.sleep(1);
-        }
+        awaitInRelieve(closer);
         firstCloseWaits.countDown();
         reader.join(10_000);
         closer.join(10_000);
@@ -769,6 +765,90 @@ class UdpSocketTest {
                 pool.checkBalanced();
                 pool.close();
             }
+        }
+    }
+
+    /**
+     * As above, but the second close runs in a callback of the same epoch, on its domain thread:
+     * the first close waits in Epoch.call() for room, and only the domain thread can make it, by
+     * finishing the callback that is closing. That callback used to block on the lock the first
+     * close held across its unlink. Now a close in a callback never waits for another close.
+     */
+    @Test
+    void aSecondCloseInACallbackOfTheEpochDoesNotWaitForAFirstCloseAtThePendingBound() throws Exception {
+        dev.mpsafe.epoch.Epoch epoch = dev.mpsafe.epoch.Epoch.create(
+                dev.mpsafe.sync.GraceOptions.named("close-callback").withMaxPendingCallbacks(1));
+        dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
+                dev.mpsafe.smr.Smr.create("close-callback-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 2048, 1L << 20);
+        dev.mpsafe.netstack.ip.Ipv4Stack stack = dev.mpsafe.netstack.ip.Ipv4Stack
+                .builder(epoch, pool, dev.mpsafe.netstack.ip.RouteTable.create(epoch)).clock(System::nanoTime)
+                .dispatch(Dispatch.MPSAFE).build();
+        Udp udp = Udp.attach(stack);
+        UdpSocket s = udp.open().bind(new InetSocketAddress(7));
+        java.util.concurrent.CountDownLatch atBound = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch firstCloseWaits = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch callbackClosed = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Thread> callbackThread = new java.util.concurrent.atomic.AtomicReference<>();
+        Runnable closeInCallback = () -> {
+            callbackThread.set(Thread.currentThread());
+            try {
+                s.close();
+                if (s.isOpen()) {
+                    failure.set(new AssertionError("close() in the callback returned with the socket open"));
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+            callbackClosed.countDown();
+        };
+        Thread reader = Thread.ofPlatform().daemon().name("hold-the-epoch").start(() -> {
+            try (dev.mpsafe.sync.Section _ = epoch.enter()) {
+                epoch.call(closeInCallback); // accepted inside a section: pending = 1 = the bound
+                atBound.countDown();
+                firstCloseWaits.await(); // the section ends only once the first close waits for room
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        assertTrue(atBound.await(10, TimeUnit.SECONDS));
+        Thread closer = Thread.ofPlatform().daemon().name("close-outside").start(() -> {
+            try {
+                s.close();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        awaitInRelieve(closer);
+        firstCloseWaits.countDown(); // the callback becomes ready; the domain thread runs it
+        boolean ran = callbackClosed.await(10, TimeUnit.SECONDS);
+        closer.join(10_000);
+        Thread domainThread = callbackThread.get();
+        boolean stuck = !ran || closer.isAlive();
+        try {
+            assertFalse(stuck, "the two closes deadlocked: the close in the callback "
+                    + (domainThread == null ? "(the callback never ran)" : stackOf(domainThread))
+                    + "; the close outside " + stackOf(closer));
+            assertNull(failure.get(), () -> "a close failed: " + failure.get());
+            assertTrue(domainThread != null && domainThread != closer && domainThread != reader,
+                    "the callback ran on the epoch's domain thread, not " + domainThread);
+            assertFalse(s.isOpen());
+            assertEquals(0, udp.sockets(), "the first close unlinked the socket");
+        } finally {
+            if (!stuck) { // else closing the epoch would wait for the stuck threads too
+                epoch.close();
+                pool.checkBalanced();
+                pool.close();
+            }
+        }
+    }
+
+    /** Waits (10 s at most) until {@code closer} waits in Epoch.call() for room at the pending bound. */
+    private static void awaitInRelieve(Thread closer) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!inFrame(closer, "relieve")) {
+            assertTrue(System.nanoTime() < deadline, "the first close never waited at the bound: " + stackOf(closer));
+            Thread.sleep(1); // polls a condition (a stack frame) that has no signal to wait on
         }
     }
 
