@@ -67,6 +67,11 @@ import org.openjdk.jmh.annotations.Threads;
  *   <tr><td>{@code pserializeAsymmetricExact}</td><td>the token form on a participant kept as
  *       {@code Pserialize.Reader}, pserialize's exact final type</td><td>ours: what the
  *       {@code Participant} call site's type check costs</td></tr>
+ *   <tr><td>{@code floorThroughReference}</td><td>through the same {@code Pserialize.Reader}
+ *       reference: store the slot's next word, read, store 0. No nesting test and no mode flag,
+ *       so it is not a correct section (a nested use would end the outer one)</td><td>what any
+ *       section that announces itself with two stores through a reader reference costs: the
+ *       floor under {@code pserializeAsymmetricExact}</td></tr>
  *   <tr><td>{@code pserializeImplicit}, {@code epochImplicit}</td><td>{@code try (Section s =
  *       domain.enter()) { read }} on the ASYMMETRIC pserialize domain and on the epoch domain</td>
  *       <td>the thread-local lookup's cost: compare with {@code pserializeAsymmetric} and
@@ -410,6 +415,23 @@ public abstract class ReadSideCost {
             return s.shared;
         } finally {
             p.exit(t);
+        }
+    }
+
+    /**
+     * Not a section (see the table above): the two stores alone, through the participant reference
+     * the exact-type row loads, on its own slot. Measures how much of that row is the stores
+     * rather than the nesting test or the mode flag.
+     */
+    @Benchmark
+    public int floorThroughReference(Shared s, Reader r) {
+        final Pserialize.Reader p = r.asymmetricExact;
+        p.soState(p.loNextWord()); // unmasked: ASYMMETRIC's next word has no fence flag (in the fallback the flag sits
+        // in the word until the store of 0; writers ignore that bit, and none runs here)
+        try {
+            return s.shared;
+        } finally {
+            p.soState(0L);
         }
     }
 
