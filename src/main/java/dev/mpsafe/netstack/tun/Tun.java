@@ -63,6 +63,11 @@ import java.util.concurrent.locks.LockSupport;
  * right after; the descriptor then works from any thread, and no other thread of the JVM changes
  * namespace.
  *
+ * <h2>Closing</h2>
+ * {@link #close()} returns once both descriptors (the device and its {@code eventfd}) are closed,
+ * whichever thread's close() came first, so the interface is gone when it returns (unless other
+ * queues or {@code TUNSETPERSIST} keep it) and its name may be opened again at once.
+ *
  * <p>Errors name the call, the errno value, its name and meaning ({@link ErrnoException}); a host
  * where TUN cannot work at all gets a {@link TunUnavailableException} that says what to do.
  *
@@ -84,19 +89,37 @@ public final class Tun implements Channel {
      * Descriptor lifetime. A plain int fd plus a closed flag would be unsafe: close(2) while another
      * thread sits in read(2) or poll(2) on the same number lets the kernel hand the number to the
      * next open() anywhere in the process, and the reader would then read someone else's file. So
-     * the state word counts the calls in flight, with bit 31 as the closed flag, as a file's
-     * reference count does in fd_getfile/fd_putfile (NetBSD kern/kern_descrip.c):
+     * the state word counts the calls in flight in its low 30 bits, with bit 31 as the closed flag,
+     * as a file's reference count does in fd_getfile/fd_putfile (NetBSD kern/kern_descrip.c), and
+     * bit 30 as the released flag:
      *   enter: xadd +1; if the old value had CLOSED, xadd -1 and throw (nothing touched the fd);
      *   exit:  xadd -1;
-     *   close: xchg-or CLOSED (only the first closer continues: close is idempotent), wake pollers
-     *          through the eventfd, wait until the count is 0, then close(2) both descriptors.
+     *   close: xchg-or CLOSED. The first closer wakes pollers through the eventfd, waits until the
+     *          count is 0, closes both descriptors, then or-s in
+     *          RELEASED. A later closer waits for RELEASED: returning at once would let it
+     *          return while the first closer still waits and the descriptors (and so the
+     *          interface, and its name) still exist, and a caller that closed and then re-created
+     *          the interface could get EBUSY.
      * Invariant: close(2) runs only when no call holds the fd and none can enter any more, so every
      * read/write/poll that runs uses the descriptor this object opened. The wait is short: a caller
      * inside the count is in a non-blocking read or write, or in a poll that the eventfd wakes.
+     * The count cannot reach bit 30: a thread adds one per call it is in, and is in one call at a
+     * time (two inside runInFlight, in tests).
+     *
+     * No closer waits for itself. A closer inside the count would: the first for a count that
+     * includes itself, a later one for a release that waits on its own exit. But between enter and
+     * exit this class runs only its own syscalls, never caller code, so no thread in flight can
+     * call close() on the same Tun. (runInFlight, for tests, runs caller code in flight, and says
+     * its body must not close.)
+     *
+     * Waiting: both closers' waits re-read the state word, spinning and then napping 20 us at a
+     * time, instead of parking until signalled: nothing can be lost between a check and a park,
+     * because nobody signals; a wait lasts as long as a woken poller takes to leave.
      *
      * Ordering: every access to the state word is a volatile read-modify-write or read, so the
-     * closer's read of a zero count happens after each caller's exit, and its close(2) after their
-     * last syscall on the fd.
+     * first closer's read of a zero count happens after each caller's exit, and its close(2) after
+     * their last syscall on the fd; a later closer's read of RELEASED happens after the first
+     * closer's close(2) calls returned.
      */
 
     /** {@link #read} and {@link #receive}: no packet was queued (or none came before the timeout). */
@@ -108,14 +131,19 @@ public final class Tun implements Channel {
     /** The most queues one multi-queue interface takes (MAX_TAP_QUEUES in drivers/net/tun.c). */
     public static final int MAX_QUEUES = 256;
 
+    /** State: close() was called; no call may enter any more. */
     private static final int CLOSED = 1 << 31;
+    /** State: the first close() has closed both descriptors (set only with CLOSED). */
+    private static final int RELEASED = 1 << 30;
+    /** State: the bits that count the calls in flight. */
+    private static final int CALLS = ~(CLOSED | RELEASED);
 
     private final int fd;
     private final int wakeFd;
     private final String name;
     private final boolean multiQueue;
 
-    /** CLOSED | number of calls using {@link #fd}. */
+    /** CLOSED | RELEASED | number of calls using {@link #fd}. */
     private volatile int state;
 
     private Tun(int fd, int wakeFd, String name, boolean multiQueue) {
@@ -509,29 +537,86 @@ public final class Tun implements Channel {
 
     /**
      * Closes the descriptor; the interface goes away with its last queue (unless persistent).
-     * Idempotent: later calls return at once. Wakes threads waiting in {@link #receive} or
-     * {@link #awaitReadable}, and returns after every call in flight has left.
+     * Wakes threads waiting in {@link #receive} or {@link #awaitReadable}, and returns after every
+     * call in flight has left and both descriptors are closed. That holds for every close(): one
+     * that comes while another is still waiting for calls to leave waits until that one has closed
+     * them. Idempotent: a close() after the first has finished returns at once.
+     *
+     * <p>Not to be called from inside a call on this {@code Tun}; none of its methods runs caller
+     * code, so no caller can (the close would wait for itself).
      */
     @Override
     public void close() {
         int old = (int) STATE.getAndBitwiseOr(this, CLOSED);
         if ((old & CLOSED) != 0) {
+            // The first closer may still be waiting for calls in flight; wait until it has closed
+            // the descriptors, so that our caller never sees the interface outlive its close().
+            awaitState(RELEASED, RELEASED);
             return;
         }
-        MemorySegment scratch = LinuxCalls.scratch();
-        scratch.set(JAVA_LONG, LinuxCalls.COUNTER_OFFSET, 1L);
-        // the eventfd counter cannot overflow from one add of 1; a failure leaves pollers to their timeout
-        LinuxCalls.write(wakeFd, scratch.asSlice(LinuxCalls.COUNTER_OFFSET, 8), 8);
+        try {
+            MemorySegment scratch = LinuxCalls.scratch();
+            scratch.set(JAVA_LONG, LinuxCalls.COUNTER_OFFSET, 1L);
+            // the eventfd counter cannot overflow from one add of 1; a failure leaves pollers to their timeout
+            LinuxCalls.write(wakeFd, scratch.asSlice(LinuxCalls.COUNTER_OFFSET, 8), 8);
+            awaitState(CALLS, 0);
+            LinuxCalls.close(fd);
+            LinuxCalls.close(wakeFd);
+        } finally {
+            // Also after an Error above (out of memory for this thread's scratch): later closers
+            // must not wait forever. They then return with the descriptors open.
+            STATE.getAndBitwiseOr(this, RELEASED);
+        }
+    }
+
+    /**
+     * Waits until {@code (state & mask) == expected}: spins a little, then naps 20 us at a time,
+     * re-reading the state each time (see Waiting in the overview). An interrupt does not end the
+     * wait (close() must not return early); it is cleared while waiting, since a set interrupt
+     * status makes parkNanos return at once and the naps a busy spin, and set again after.
+     */
+    private void awaitState(int mask, int expected) {
         int spins = 0;
-        while ((state & ~CLOSED) != 0) {
+        boolean interrupted = false;
+        while ((state & mask) != expected) {
             if (++spins < 100) {
                 Thread.onSpinWait();
             } else {
+                interrupted |= Thread.interrupted();
                 LockSupport.parkNanos(20_000);
             }
         }
-        LinuxCalls.close(fd);
-        LinuxCalls.close(wakeFd);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** For tests: the device's descriptor and the eventfd's, in that order. */
+    int[] descriptors() {
+        return new int[] {fd, wakeFd};
+    }
+
+    /** For tests: how many calls are in flight now. */
+    int callsInFlight() {
+        return state & CALLS;
+    }
+
+    /**
+     * For tests: runs {@code body} as a call in flight (between enter and exit, where
+     * {@link #read} and {@link #write} make their syscalls), so that a test can hold
+     * {@link #close()} back as long as it likes: a reader that close() wakes leaves within
+     * microseconds, too soon for a test to act in between. {@code body} must not close this
+     * {@code Tun}: the close would wait for itself.
+     *
+     * @throws ClosedChannelException if this device is closed (body does not run)
+     */
+    void runInFlight(Runnable body) throws ClosedChannelException {
+        enter();
+        try {
+            body.run();
+        } finally {
+            exit();
+        }
     }
 
     @Override

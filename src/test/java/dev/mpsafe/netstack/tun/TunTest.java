@@ -3,6 +3,7 @@ package dev.mpsafe.netstack.tun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,13 +12,24 @@ import dev.mpsafe.netstack.wire.Icmpv4Repr;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.netstack.wire.Ipv4Packet;
 import dev.mpsafe.netstack.wire.Ipv4Repr;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -205,6 +217,155 @@ class TunTest {
         assertEquals(0, ns.execAllowingFailure(10, "ip", "link", "show", "mq0").exitCode());
         queues.get(1).close();
         assertFalse(ns.execAllowingFailure(10, "ip", "link", "show", "mq0").exitCode() == 0);
+    }
+
+    /**
+     * Every close() returns only after both descriptors are closed, a second concurrent one too.
+     * A reader blocked in receive is woken by the first close() and then held in flight (by
+     * runInFlight: a woken reader leaves within microseconds, too soon to act in between), so the
+     * first closer keeps waiting; a second close() meanwhile must wait with it, an interrupt
+     * neither ending its wait nor getting lost. Before the fix the second returned at once, with
+     * both descriptors, and the interface, still there.
+     */
+    @Test
+    void shouldReturnFromEveryCloseOnlyAfterTheDescriptorsAreClosed() throws Exception {
+        Tun tun = ns.openTun("tun0");
+        Map<Integer, String> files = files(tun.descriptors());
+        assertEquals(List.of("/dev/net/tun", "anon_inode:[eventfd]"), List.copyOf(files.values()));
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Throwable> woken = new CompletableFuture<>();
+        Thread reader = Thread.ofPlatform().name("tun-reader").start(() -> {
+            try {
+                tun.runInFlight(() -> {
+                    try {
+                        tun.receive(buffer, -1, TimeUnit.MILLISECONDS); // no timeout
+                        woken.complete(null);
+                    } catch (Throwable e) {
+                        woken.complete(e);
+                    }
+                    awaitUninterruptibly(release);
+                });
+            } catch (ClosedChannelException e) {
+                woken.complete(e);
+            }
+        });
+        Closer first;
+        Closer second;
+        try {
+            await(() -> tun.callsInFlight() == 2, "the reader to enter receive inside runInFlight");
+            first = new Closer(tun, files, "tun-closer-1");
+            assertInstanceOf(AsynchronousCloseException.class, woken.get(10, TimeUnit.SECONDS),
+                    "the first close() wakes the reader");
+            assertEquals(1, tun.callsInFlight(), "the reader left receive and is held in flight");
+            second = new Closer(tun, files, "tun-closer-2");
+            // the bug shows as the second close() returning; the fix as it waiting inside close()
+            await(() -> second.result.isDone() || second.waitingInClose(), "the second close() to return or wait");
+            assertFalse(first.result.isDone(), "the first close() returned while a call was in flight");
+            second.thread.interrupt();
+        } finally {
+            release.countDown(); // a failed assertion above leaves no thread held
+        }
+        Closer.Outcome secondOutcome = second.result.get(10, TimeUnit.SECONDS);
+        assertEquals(List.of(), secondOutcome.stillOpen(), "still open when the second close() returned");
+        assertTrue(secondOutcome.interrupted(), "the second closer's interrupt status was lost");
+        Closer.Outcome firstOutcome = first.result.get(10, TimeUnit.SECONDS);
+        assertEquals(List.of(), firstOutcome.stillOpen(), "still open when the first close() returned");
+        assertFalse(firstOutcome.interrupted());
+        reader.join(10_000);
+        assertFalse(reader.isAlive(), "the reader did not leave");
+        tun.close(); // idempotent, after both
+        assertNotEquals(0, ns.execAllowingFailure(10, "ip", "link", "show", "tun0").exitCode(),
+                "the interface went with its only descriptor");
+    }
+
+    /**
+     * What each descriptor refers to now, as /proc/self/fd shows it ("/dev/net/tun",
+     * "anon_inode:[eventfd]"), or "(closed)".
+     */
+    private static Map<Integer, String> files(int... fds) throws IOException {
+        Map<Integer, String> files = new LinkedHashMap<>();
+        for (int fd : fds) {
+            try {
+                files.put(fd, Files.readSymbolicLink(Path.of("/proc/self/fd", Integer.toString(fd))).toString());
+            } catch (NoSuchFileException e) {
+                files.put(fd, "(closed)");
+            }
+        }
+        return files;
+    }
+
+    /**
+     * The descriptors of {@code files} that still refer to the file recorded for them ("7 ->
+     * /dev/net/tun"). A number the kernel gave to another file since counts as closed.
+     */
+    private static List<String> stillOpen(Map<Integer, String> files) {
+        List<String> open = new ArrayList<>();
+        files.forEach((fd, file) -> {
+            try {
+                if (Files.readSymbolicLink(Path.of("/proc/self/fd", Integer.toString(fd))).toString().equals(file)) {
+                    open.add(fd + " -> " + file);
+                }
+            } catch (NoSuchFileException closed) {
+                // closed, and not reused
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        return open;
+    }
+
+    /**
+     * A thread that closes a Tun, then lists which of its descriptors are still open, and says
+     * whether its interrupt status is set.
+     */
+    private static final class Closer {
+        record Outcome(List<String> stillOpen, boolean interrupted) {}
+
+        final CompletableFuture<Outcome> result = new CompletableFuture<>();
+        final Thread thread;
+
+        Closer(Tun tun, Map<Integer, String> files, String name) {
+            thread = Thread.ofPlatform().name(name).start(() -> {
+                try {
+                    tun.close();
+                    result.complete(new Outcome(stillOpen(files), Thread.currentThread().isInterrupted()));
+                } catch (Throwable e) {
+                    result.completeExceptionally(e);
+                }
+            });
+        }
+
+        /** Whether the thread is parked inside Tun.close(). */
+        boolean waitingInClose() {
+            Thread.State s = thread.getState();
+            return (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING)
+                    && Arrays.stream(thread.getStackTrace()).anyMatch(f -> f.getClassName().equals(Tun.class.getName())
+                            && f.getMethodName().equals("close"));
+        }
+    }
+
+    /** Waits up to 10 s for {@code condition}, failing with {@code what} if it never holds. */
+    private static void await(BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "waited 10 s for " + what);
+            Thread.yield();
+        }
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                latch.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Reads whatever the kernel queued while the link came up. */
