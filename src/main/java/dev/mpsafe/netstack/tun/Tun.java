@@ -10,6 +10,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.Channel;
 import java.nio.channels.ClosedChannelException;
@@ -66,7 +67,11 @@ import java.util.concurrent.locks.LockSupport;
  * <h2>Closing</h2>
  * {@link #close()} returns once both descriptors (the device and its {@code eventfd}) are closed,
  * whichever thread's close() came first, so the interface is gone when it returns (unless other
- * queues or {@code TUNSETPERSIST} keep it) and its name may be opened again at once.
+ * queues or {@code TUNSETPERSIST} keep it) and its name may be opened again at once. A {@code Tun}
+ * that becomes unreachable without close() has its descriptors closed by a {@link Cleaner} once
+ * the garbage collector notices. That is a safety net, not a substitute for close(): when (and
+ * whether) the collector notices is up to it, and until then the two descriptors stay open and
+ * the interface and its name stay taken.
  *
  * <p>Errors name the call, the errno value, its name and meaning ({@link ErrnoException}); a host
  * where TUN cannot work at all gets a {@link TunUnavailableException} that says what to do.
@@ -95,7 +100,7 @@ public final class Tun implements Channel {
      *   enter: xadd +1; if the old value had CLOSED, xadd -1 and throw (nothing touched the fd);
      *   exit:  xadd -1;
      *   close: xchg-or CLOSED. The first closer wakes pollers through the eventfd, waits until the
-     *          count is 0, closes both descriptors, then or-s in
+     *          count is 0, closes both descriptors (through the Cleanable, below), then or-s in
      *          RELEASED. A later closer waits for RELEASED: returning at once would let it
      *          return while the first closer still waits and the descriptors (and so the
      *          interface, and its name) still exist, and a caller that closed and then re-created
@@ -115,6 +120,15 @@ public final class Tun implements Channel {
      * Waiting: both closers' waits re-read the state word, spinning and then napping 20 us at a
      * time, instead of parking until signalled: nothing can be lost between a check and a park,
      * because nobody signals; a wait lasts as long as a woken poller takes to leave.
+     *
+     * Safety net. A Tun dropped without close() would keep both descriptors, and the interface, for
+     * the life of the process. The Cleanable registered at construction holds the two ints (not
+     * the Tun, which would then never become unreachable) and closes both. close() closes them by
+     * running the same Cleanable, so one code path closes them and it runs at most once: clean()
+     * unregisters before it runs the action, and the Cleaner runs it only if it is still
+     * registered. The Cleaner cannot run it while a call is in flight: every call's exit() is a
+     * read-modify-write of this object's state word after its last syscall, so the Tun stays
+     * strongly reachable until then.
      *
      * Ordering: every access to the state word is a volatile read-modify-write or read, so the
      * first closer's read of a zero count happens after each caller's exit, and its close(2) after
@@ -142,6 +156,8 @@ public final class Tun implements Channel {
     private final int wakeFd;
     private final String name;
     private final boolean multiQueue;
+    /** Closes {@link #fd} and {@link #wakeFd}, once: run by {@link #close()}, or by the Cleaner. */
+    private final Cleaner.Cleanable cleanable;
 
     /** CLOSED | RELEASED | number of calls using {@link #fd}. */
     private volatile int state;
@@ -151,6 +167,26 @@ public final class Tun implements Channel {
         this.wakeFd = wakeFd;
         this.name = name;
         this.multiQueue = multiQueue;
+        this.cleanable = CleanerHolder.CLEANER.register(this, new CloseDescriptors(fd, wakeFd));
+    }
+
+    /**
+     * The cleaning action: closes the two descriptors. A record of the two ints alone: an action
+     * that referred to the {@code Tun} would keep it reachable, and so would never run.
+     */
+    private record CloseDescriptors(int fd, int wakeFd) implements Runnable {
+        @Override
+        public void run() {
+            // a failed close(2) leaves nothing to do: Linux releases the number even on EINTR or EIO
+            LinuxCalls.close(fd);
+            LinuxCalls.close(wakeFd);
+        }
+    }
+
+    /** One daemon thread for all Tuns, started by the first {@code Tun} opened, not by class loading. */
+    private static final class CleanerHolder {
+        static final Cleaner CLEANER = Cleaner.create(
+                Thread.ofPlatform().name("mpsafe-tun-cleaner").daemon(true).factory());
     }
 
     /** Whether this JVM can open TUN devices at all (Linux, a known architecture, native access). */
@@ -560,11 +596,10 @@ public final class Tun implements Channel {
             // the eventfd counter cannot overflow from one add of 1; a failure leaves pollers to their timeout
             LinuxCalls.write(wakeFd, scratch.asSlice(LinuxCalls.COUNTER_OFFSET, 8), 8);
             awaitState(CALLS, 0);
-            LinuxCalls.close(fd);
-            LinuxCalls.close(wakeFd);
+            cleanable.clean(); // close(2) both, and unregister them from the Cleaner
         } finally {
             // Also after an Error above (out of memory for this thread's scratch): later closers
-            // must not wait forever. They then return with the descriptors open.
+            // must not wait forever. They then return with the descriptors open, left to the Cleaner.
             STATE.getAndBitwiseOr(this, RELEASED);
         }
     }

@@ -16,6 +16,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.PhantomReference;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.Files;
@@ -23,6 +26,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -276,6 +280,122 @@ class TunTest {
         tun.close(); // idempotent, after both
         assertNotEquals(0, ns.execAllowingFailure(10, "ip", "link", "show", "tun0").exitCode(),
                 "the interface went with its only descriptor");
+    }
+
+    /**
+     * A Tun dropped without close() has both descriptors closed by its Cleaner once the garbage
+     * collector finds it unreachable, and the interface goes with them. Before the fix both stayed
+     * open, and the interface stayed, for the life of the JVM.
+     */
+    @Test
+    void shouldCloseTheDescriptorsWhenATunIsDroppedWithoutClose() throws Exception {
+        ReferenceQueue<Tun> queue = new ReferenceQueue<>();
+        Map<Integer, String> files = new LinkedHashMap<>();
+        PhantomReference<Tun> dropped = openAndDrop("leak0", files, queue);
+        assertEquals(List.of("/dev/net/tun", "anon_inode:[eventfd]"), List.copyOf(files.values()));
+        assertEquals(2, stillOpen(files).size());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        collect(queue, 1, deadline);
+        // the Cleaner's thread runs the action after the collector has found the Tun unreachable
+        while (!stillOpen(files).isEmpty()) {
+            assertTrue(System.nanoTime() < deadline, "descriptors still open 20 s after the Tun was dropped: "
+                    + stillOpen(files));
+            Thread.yield();
+        }
+        assertNotEquals(0, ns.execAllowingFailure(10, "ip", "link", "show", "leak0").exitCode(),
+                "the interface went with its descriptor");
+        Reference.reachabilityFence(dropped);
+    }
+
+    /**
+     * close() runs the same Cleanable that the Cleaner would, so a Tun collected after close() is
+     * not closed again: the Cleaner must not close the numbers, which by then belong to other
+     * files. The test holds both numbers with files of its own, drops the closed Tun together with
+     * an unclosed one, waits until the Cleaner has closed the unclosed one's descriptors (so it has
+     * run) and gone idle, and checks that its own files are still open.
+     */
+    @Test
+    void shouldNotCloseTheNumbersAgainWhenAClosedTunIsCollected() throws Exception {
+        ReferenceQueue<Tun> queue = new ReferenceQueue<>();
+        Map<Integer, String> closedFiles = new LinkedHashMap<>();
+        PhantomReference<Tun> closed = openCloseAndDrop("closed0", closedFiles, queue);
+        List<Integer> held = holdNumbers(closedFiles.keySet());
+        try {
+            Map<Integer, String> ours = files(closedFiles.keySet().stream().mapToInt(Integer::intValue).toArray());
+            assertEquals(List.of("/dev/null", "/dev/null"), List.copyOf(ours.values()), "the test holds the numbers");
+            Map<Integer, String> leakedFiles = new LinkedHashMap<>();
+            PhantomReference<Tun> leaked = openAndDrop("leak0", leakedFiles, queue);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            collect(queue, 2, deadline);
+            while (!stillOpen(leakedFiles).isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "the Cleaner did not close the dropped Tun's descriptors");
+                Thread.yield();
+            }
+            Thread cleaner = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().equals("mpsafe-tun-cleaner")).findFirst().orElseThrow();
+            await(() -> cleaner.getState() == Thread.State.TIMED_WAITING
+                    || cleaner.getState() == Thread.State.WAITING, "the Cleaner's thread to go idle");
+            assertEquals(ours, files(closedFiles.keySet().stream().mapToInt(Integer::intValue).toArray()),
+                    "the Cleaner closed numbers that close() had already closed, and the test's files had taken");
+            Reference.reachabilityFence(closed);
+            Reference.reachabilityFence(leaked);
+        } finally {
+            for (int fd : held) {
+                LinuxCalls.close(fd);
+            }
+        }
+    }
+
+    /**
+     * Opens a Tun in the namespace, not through the fixture (which would keep it reachable),
+     * records its descriptors' files, and returns only a phantom reference: once this frame is
+     * gone nothing holds the Tun.
+     */
+    private PhantomReference<Tun> openAndDrop(String ifname, Map<Integer, String> files, ReferenceQueue<Tun> queue)
+            throws IOException {
+        Tun tun = Tun.open(ifname, ns.path());
+        files.putAll(files(tun.descriptors()));
+        return new PhantomReference<>(tun, queue);
+    }
+
+    /** As {@link #openAndDrop}, but closes the Tun first. */
+    private PhantomReference<Tun> openCloseAndDrop(String ifname, Map<Integer, String> files,
+            ReferenceQueue<Tun> queue) throws IOException {
+        Tun tun = Tun.open(ifname, ns.path());
+        files.putAll(files(tun.descriptors()));
+        tun.close();
+        assertEquals(List.of(), stillOpen(files), "close() left descriptors open");
+        return new PhantomReference<>(tun, queue);
+    }
+
+    /** Runs System.gc() until {@code count} references have been enqueued on {@code queue}. */
+    private static void collect(ReferenceQueue<Tun> queue, int count, long deadline) throws InterruptedException {
+        int enqueued = 0;
+        while (enqueued < count) {
+            assertTrue(System.nanoTime() < deadline, "a dropped Tun stayed reachable through 20 s of System.gc()");
+            System.gc();
+            if (queue.remove(100) != null) { // waits for the collector's verdict, at most 100 ms
+                enqueued++;
+            }
+        }
+    }
+
+    /**
+     * Opens /dev/null until this process holds every number in {@code numbers} (open(2) returns
+     * the lowest free number); returns all it opened, for the caller to close.
+     */
+    private static List<Integer> holdNumbers(Collection<Integer> numbers) {
+        int highest = numbers.stream().mapToInt(Integer::intValue).max().orElseThrow();
+        List<Integer> opened = new ArrayList<>();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment devNull = a.allocateFrom("/dev/null");
+            while (opened.isEmpty() || opened.getLast() < highest) {
+                int fd = LinuxCalls.open(devNull, LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
+                assertTrue(fd >= 0, "open(/dev/null) failed: errno " + LinuxCalls.errno());
+                opened.add(fd);
+            }
+        }
+        return opened;
     }
 
     /**
