@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.SelectableChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -55,8 +56,11 @@ import java.util.function.LongSupplier;
  * inner device first (freeing its packets) and then throws an {@link UncheckedIOException} if a
  * write or the file's close failed, so a truncated trace does not pass silently. Each record, its
  * header and its data together, is handed over in one write, so a failure cannot fall between a
- * record's header and its data (a write the file system cuts short, on a full disk, can still
- * leave part of the last record).
+ * record's header and its data (a write the file system cuts short, on a full disk, or a channel
+ * that stops taking bytes part way, can still leave part of the last record; {@link #records()}
+ * counts only records written whole). A channel that takes none of a write's bytes fails that
+ * write at once (an {@link IOException} that says so); the writer does not retry it, so it never
+ * spins under its lock.
  *
  * <h2>Interrupts</h2>
  * An interrupt is meant for the thread, not for the trace. {@link #open} writes the file through a
@@ -183,7 +187,16 @@ public final class PcapWriter implements Device {
             public void write(byte[] bytes, int length) throws IOException {
                 ByteBuffer b = ByteBuffer.wrap(bytes, 0, length);
                 while (b.hasRemaining()) {
+                    int before = b.position();
                     channel.write(b);
+                    if (b.position() == before) {
+                        // A blocking channel takes at least one byte per write, or throws. One that
+                        // took none is non-blocking (made so after of() checked it) or broken, and
+                        // retrying here would spin, holding the lock, for as long as it stays full.
+                        throw new IOException("channel " + channel + " accepted 0 of the " + b.remaining()
+                                + " bytes left of a " + length + "-byte write; the pcap writer does not retry,"
+                                + " and needs a channel that blocks until it can write");
+                    }
                 }
             }
 
@@ -255,15 +268,31 @@ public final class PcapWriter implements Device {
      * interrupted thread's interrupt status stays set and the packet still goes on. For a trace
      * that must outlive interrupts, use {@link #open} or a channel that is not interruptible.
      *
+     * <p>Blocking: {@code out} must take every write whole, waiting for room if it must, as a
+     * channel in blocking mode does. A {@link SelectableChannel} in non-blocking mode is refused
+     * here. A write that {@code out} takes none of (a channel switched to non-blocking mode later,
+     * or another kind that returns 0 when it has no room) is not retried: it fails with an {@link IOException}, which is the
+     * trace's first error (see Errors in the class doc).
+     *
      * <p>On failure the writer owns nothing and closes nothing: {@code inner} and {@code out} stay
-     * open, and the caller still owns them (part of the header may have reached {@code out}).
+     * open, and the caller still owns them (part of the header may have reached {@code out}, but
+     * none when the channel was refused).
      *
      * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code out} is a {@link SelectableChannel} in non-blocking
+     *     mode (nothing is written)
      * @throws UncheckedIOException if the global header cannot be written
      */
     public static PcapWriter of(Device inner, WritableByteChannel out, LongSupplier nanos, Resolution resolution) {
         Objects.requireNonNull(inner, "inner");
         Objects.requireNonNull(out, "out");
+        Objects.requireNonNull(nanos, "nanos");
+        Objects.requireNonNull(resolution, "resolution");
+        if (out instanceof SelectableChannel selectable && !selectable.isBlocking()) {
+            throw new IllegalArgumentException("out is in non-blocking mode: " + out + "; a write may then take"
+                    + " 0 bytes, which the pcap writer would have to retry under its lock; configure it blocking"
+                    + " (configureBlocking(true)) or pass another channel");
+        }
         try {
             return new PcapWriter(inner, sink(out), String.valueOf(out), nanos, resolution);
         } catch (IOException e) {
@@ -322,7 +351,10 @@ public final class PcapWriter implements Device {
         return inner.counters();
     }
 
-    /** Records written so far. */
+    /**
+     * Records written whole so far. A record whose write failed is not counted here, but in
+     * {@link #writeErrors()}, even where part of it reached the file.
+     */
     public long records() {
         lock.lock();
         try {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -19,10 +20,13 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.Pipe;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -417,6 +421,126 @@ class PcapWriterTest {
         assertTrue(incomplete.getMessage().contains("incomplete"), incomplete.getMessage());
         assertFalse(open[0], "the channel was closed anyway");
         assertEquals(0, pool.outstanding());
+    }
+
+    /**
+     * A channel that takes {@code room} bytes in all, then none (a non-blocking channel that stays
+     * full). It throws {@link ClosedByInterruptException} for an interrupted writer, as an
+     * interruptible channel does, so that a writer spinning on it (the bug) is stopped by the
+     * interrupt of {@code assertTimeoutPreemptively} instead of spinning on after the test.
+     */
+    private static final class Stalling implements WritableByteChannel {
+        final ByteArrayOutputStream taken = new ByteArrayOutputStream();
+        long room;
+        boolean open = true;
+
+        Stalling(long room) {
+            this.room = room;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            if (Thread.currentThread().isInterrupted()) {
+                open = false;
+                throw new ClosedByInterruptException();
+            }
+            int n = (int) Math.min(src.remaining(), room);
+            byte[] bytes = new byte[n];
+            src.get(bytes);
+            taken.write(bytes, 0, n);
+            room -= n;
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public void close() {
+            open = false;
+        }
+    }
+
+    /**
+     * A write the channel takes none of fails at once with an IOException that says so, instead of
+     * being retried under the lock for ever (before the fix, send spun there and never returned).
+     * The record cut short (10 bytes of it reached the channel) counts as a write error, not as a
+     * record, and close() reports the incomplete trace; the packet goes on regardless.
+     */
+    @Test
+    void shouldFailAWriteTheChannelTakesNothingOfInsteadOfSpinning() {
+        Stalling channel = new Stalling(PcapWriter.GLOBAL_HEADER_LENGTH);
+        Loopback lo = Loopback.create("lo", 1500, 8);
+        PcapWriter pcap = PcapWriter.of(lo, channel, () -> 0, PcapWriter.Resolution.NANOSECONDS);
+        PacketBuffer whole = Packets.echo(pool, 1, 1, 0);
+        PacketBuffer cut = Packets.echo(pool, 1, 2, 40);
+        int wholeRecord = PcapWriter.RECORD_HEADER_LENGTH + whole.length();
+        int cutRecord = PcapWriter.RECORD_HEADER_LENGTH + cut.length();
+        channel.room = wholeRecord + 10;
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            assertTrue(pcap.send(whole));
+            assertTrue(pcap.send(cut), "the data path does not see the error");
+        }, "send did not return: the writer spins on a channel that takes 0 bytes");
+        assertEquals(2, lo.counters().txPackets(), "both packets reached the inner device");
+        assertEquals(PcapWriter.GLOBAL_HEADER_LENGTH + wholeRecord + 10, channel.taken.size());
+        assertEquals(1, pcap.records(), "only the record written whole");
+        assertEquals(1, pcap.writeErrors(), "the record cut short");
+        UncheckedIOException e = assertThrows(UncheckedIOException.class, pcap::close);
+        assertTrue(e.getMessage().contains("(1 records not written)"), e.getMessage());
+        String expected = "accepted 0 of the " + (cutRecord - 10) + " bytes left of a " + cutRecord + "-byte write";
+        assertTrue(e.getCause().getMessage().contains(expected), e.getCause().getMessage());
+        assertFalse(channel.isOpen(), "closed anyway");
+        assertEquals(0, pool.outstanding(), "the inner device was closed and freed its packets");
+    }
+
+    /**
+     * The global header goes through the same check: a channel that takes none of it fails of()
+     * in bounded time, and the caller keeps the channel and the inner device.
+     */
+    @Test
+    void shouldFailOfWhenTheChannelTakesNothingOfTheHeader() {
+        Stalling channel = new Stalling(0);
+        Loopback lo = Loopback.create("lo", 1500, 1);
+        UncheckedIOException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(UncheckedIOException.class,
+                        () -> PcapWriter.of(lo, channel, () -> 0, PcapWriter.Resolution.NANOSECONDS)),
+                "of() did not return: the writer spins on a channel that takes 0 bytes");
+        assertTrue(e.getMessage().contains("cannot write the pcap header"), e.getMessage());
+        assertTrue(e.getCause().getMessage().contains("accepted 0 of the 24 bytes left of a 24-byte write"),
+                e.getCause().getMessage());
+        assertTrue(channel.isOpen(), "the caller still owns the channel");
+        assertTrue(lo.send(Packets.echo(pool, 1, 1, 0)), "the inner device is still open");
+        lo.close();
+    }
+
+    /**
+     * of() refuses a selectable channel in non-blocking mode, which may take 0 bytes of a write,
+     * before writing anything; the same channel in blocking mode is taken. Before the fix the
+     * non-blocking one was taken, and a full pipe made the writer spin.
+     */
+    @Test
+    void shouldRefuseANonBlockingSelectableChannel() throws IOException {
+        Pipe pipe = Pipe.open();
+        try {
+            pipe.sink().configureBlocking(false);
+            pipe.source().configureBlocking(false);
+            Loopback lo = Loopback.create("lo", 1500, 1);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PcapWriter.of(lo, pipe.sink(), () -> 0, PcapWriter.Resolution.NANOSECONDS));
+            assertTrue(e.getMessage().contains("non-blocking mode") && e.getMessage().contains(pipe.sink().toString()),
+                    e.getMessage());
+            assertTrue(pipe.sink().isOpen(), "the caller still owns the channel");
+            assertEquals(0, pipe.source().read(ByteBuffer.allocate(64)), "nothing was written");
+            pipe.sink().configureBlocking(true);
+            PcapWriter.of(lo, pipe.sink(), () -> 0, PcapWriter.Resolution.NANOSECONDS).close(); // closes lo
+            assertEquals(PcapWriter.GLOBAL_HEADER_LENGTH, pipe.source().read(ByteBuffer.allocate(64)),
+                    "in blocking mode the header was written");
+        } finally {
+            pipe.sink().close();
+            pipe.source().close();
+        }
     }
 
     @Test
