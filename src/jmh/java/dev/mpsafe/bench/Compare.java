@@ -3,10 +3,13 @@ package dev.mpsafe.bench;
 import dev.mpsafe.bench.Catalog.Case;
 import dev.mpsafe.bench.Catalog.Series;
 import dev.mpsafe.bench.Catalog.Variant;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -43,6 +46,9 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  *
  * The profile then runs {@link ReportCheck} with the same arguments ({@link CompareArgs}) over the
  * folder, so a malformed report, or one that this build did not write, fails the build.
+ *
+ * <p>{@code results.json} is rewritten after each completed run: if this JVM dies, it still holds
+ * every run before.
  */
 public final class Compare {
 
@@ -112,11 +118,18 @@ public final class Compare {
         run(selected.args(), selected.cases(), System.out, System.err);
     }
 
-    /**
-     * Runs {@code cases}, writes the report folder {@code args.out()} (its manifest last), prints the
-     * summary; returns the rows.
-     */
+    /** {@link #run(CompareArgs, List, Jmh, PrintStream, PrintStream)} with every row forked by JMH. */
     static List<Row> run(CompareArgs args, List<Case> cases, PrintStream table, PrintStream progress)
+            throws RunnerException, IOException {
+        return run(args, cases, Compare::runOne, table, progress);
+    }
+
+    /**
+     * Runs {@code cases} through {@code jmh}, writes the report folder {@code args.out()} (its
+     * manifest last), prints the summary; returns the rows. {@code results.json} is rewritten after
+     * every completed run, so a crash of this JVM keeps what ran before it.
+     */
+    static List<Row> run(CompareArgs args, List<Case> cases, Jmh jmh, PrintStream table, PrintStream progress)
             throws RunnerException, IOException {
         Mode mode = args.mode();
         Path out = args.out();
@@ -130,7 +143,7 @@ public final class Compare {
 
         Instant started = Instant.now();
         long t0 = System.nanoTime();
-        List<RunResult> raw = new ArrayList<>();
+        ResultsJson json = new ResultsJson(out.resolve("results.json"));
         List<Row> rows = new ArrayList<>();
         int done = 0;
         for (Case c : cases) {
@@ -141,16 +154,16 @@ public final class Compare {
                     progress.printf(Locale.ROOT, "[%2d/%d] %-34s %-20s %-28s elapsed %s, about %s left%n", done + 1,
                             total, c.title().length() > 34 ? c.title().substring(0, 33) + "…" : c.title(),
                             v.label(), s.name(), duration(elapsed), duration(remaining));
-                    RunResult result = runOne(mode, v);
-                    raw.add(result);
+                    RunResult result = jmh.run(mode, v);
                     rows.add(new Row(c, s, v, Stats.figures(c, result), Stats.allocPerOp(result)));
+                    json.add(ResultsJson.object(result));
                     done++;
                 }
             }
         }
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
 
-        ResultFormatFactory.getInstance(ResultFormatType.JSON, out.resolve("results.json").toString()).writeOut(raw);
+        json.write(); // again, so that the folder has one even when no run completed
         Map<String, Path> plots = Plots.write(cases, rows, out.resolve("plots"));
         Report report = new Report(mode, args.only(), cases, rows, machine, started, tookMillis, plots);
         Files.writeString(out.resolve("report.md"), report.markdown());
@@ -162,8 +175,59 @@ public final class Compare {
         return rows;
     }
 
+    /** Runs one catalog row in JMH and returns its one result: the seam the tests replace. */
+    @FunctionalInterface
+    interface Jmh {
+        RunResult run(Mode mode, Variant v) throws RunnerException;
+    }
+
+    /**
+     * {@code results.json}: JMH's JSON array of the completed runs, rewritten whole after each run.
+     * Each result is formatted once and kept as text; the file is written beside and moved into
+     * place, so it is valid JSON holding every completed run at any instant, even if this JVM dies.
+     * Appending would cost less, but JSON has no append: the closing bracket would have to be
+     * overwritten in place, and a crash in between would leave the file unreadable. Rewriting
+     * stays cheap: quick mode's 78 runs make 1.7 MB (docs/results), full mode's three forks a few
+     * times that, written between runs that each start a JVM, never while a benchmark measures.
+     */
+    static final class ResultsJson {
+        private final Path file;
+        private final List<String> objects = new ArrayList<>();
+
+        ResultsJson(Path file) {
+            this.file = file;
+        }
+
+        /** Adds one result, as {@link #object} formats it, and rewrites the file. */
+        void add(String object) throws IOException {
+            objects.add(object);
+            write();
+        }
+
+        void write() throws IOException {
+            Path next = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(next, objects.isEmpty() ? "[]\n" : "[\n" + String.join(",\n", objects) + "\n]\n");
+            Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+
+        /** JMH's JSON of one result, without the array around it: "    {" to "    }", as JMH indents it. */
+        static String object(RunResult result) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            PrintStream ps = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+            ResultFormatFactory.getInstance(ResultFormatType.JSON, ps).writeOut(List.of(result));
+            ps.flush();
+            String array = bytes.toString(StandardCharsets.UTF_8).strip();
+            if (!array.startsWith("[") || !array.endsWith("]")) {
+                throw new IllegalStateException("JMH's JSON for one result is not an array: "
+                        + (array.length() > 200 ? array.substring(0, 200) + "..." : array));
+            }
+            return array.substring(1, array.length() - 1).replaceAll("^\\n+|\\n+$", "");
+        }
+    }
+
     /** What Compare writes at the top of its folder, and what earlier versions wrote there. */
     static final List<String> OUTPUTS = List.of(Manifest.FILE, "report.md", "results.json",
+            "results.json.tmp" /* left by a crash while results.json was rewritten */,
             "summary.md" /* the table of versions before report.md */);
 
     /**
