@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.openjdk.jmh.profile.GCProfiler;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatFactory;
@@ -47,8 +48,13 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * The profile then runs {@link ReportCheck} with the same arguments ({@link CompareArgs}) over the
  * folder, so a malformed report, or one that this build did not write, fails the build.
  *
- * <p>{@code results.json} is rewritten after each completed run: if this JVM dies, it still holds
- * every run before.
+ * <p>A run that fails does not stop the job: the other runs go on, and the folder is written with
+ * every run that completed. Its {@code report.md} lists the failed runs first, under "Failed
+ * runs" (each row, its benchmark, and the exception), the failed rows' table lines say "failed",
+ * and the manifest records the failures, so that {@link ReportCheck} refuses the partial folder.
+ * Compare then exits with status 1, saying how many runs failed and where the partial report is.
+ * {@code results.json} is rewritten after each completed run: if this JVM itself dies, it still
+ * holds every run before.
  */
 public final class Compare {
 
@@ -110,27 +116,55 @@ public final class Compare {
     private Compare() {
     }
 
-    public static void main(String[] args) throws RunnerException, IOException {
+    public static void main(String[] args) throws IOException {
         CompareArgs.Selected selected = CompareArgs.parseOrExit("compare", args, Compare::usage);
         if (selected == null) {
             return; // usage printed
         }
-        run(selected.args(), selected.cases(), System.out, System.err);
+        int status = exitStatus(selected.args(), selected.cases(), Compare::runOne, System.out, System.err);
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    /**
+     * Runs {@code cases} as {@link #run(CompareArgs, List, Jmh, PrintStream, PrintStream)} does and
+     * returns the process's exit status: 0, or 1 after printing to {@code progress} how many runs
+     * failed and where the partial report is.
+     */
+    static int exitStatus(CompareArgs args, List<Case> cases, Jmh jmh, PrintStream table, PrintStream progress)
+            throws IOException {
+        try {
+            run(args, cases, jmh, table, progress);
+            return 0;
+        } catch (RunsFailedException e) {
+            progress.println("compare: FAILED: " + e.getMessage());
+            return 1;
+        }
     }
 
     /** {@link #run(CompareArgs, List, Jmh, PrintStream, PrintStream)} with every row forked by JMH. */
     static List<Row> run(CompareArgs args, List<Case> cases, PrintStream table, PrintStream progress)
-            throws RunnerException, IOException {
+            throws IOException, RunsFailedException {
         return run(args, cases, Compare::runOne, table, progress);
     }
 
     /**
      * Runs {@code cases} through {@code jmh}, writes the report folder {@code args.out()} (its
-     * manifest last), prints the summary; returns the rows. {@code results.json} is rewritten after
+     * manifest last), prints the summary; returns the rows.
+     *
+     * <p>A run that fails (JMH throws, a benchmark or a fork fails, its result cannot be read) does
+     * not stop the others: the rows are independent JVM forks, one broken benchmark says nothing
+     * about the next, and a full-mode run is an hour that one failure must not throw away. The
+     * failure is printed, and the folder is still written with every run that completed; its
+     * report lists the failed runs first, its manifest records them (so {@link ReportCheck}
+     * refuses the folder), and then this method throws. {@code results.json} is rewritten after
      * every completed run, so a crash of this JVM keeps what ran before it.
+     *
+     * @throws RunsFailedException after writing the folder, if any run failed
      */
     static List<Row> run(CompareArgs args, List<Case> cases, Jmh jmh, PrintStream table, PrintStream progress)
-            throws RunnerException, IOException {
+            throws IOException, RunsFailedException {
         Mode mode = args.mode();
         Path out = args.out();
         String runId = args.runId() != null ? args.runId() : java.util.UUID.randomUUID().toString();
@@ -145,6 +179,7 @@ public final class Compare {
         long t0 = System.nanoTime();
         ResultsJson json = new ResultsJson(out.resolve("results.json"));
         List<Row> rows = new ArrayList<>();
+        List<Failure> failures = new ArrayList<>();
         int done = 0;
         for (Case c : cases) {
             for (Series s : c.series()) {
@@ -154,10 +189,23 @@ public final class Compare {
                     progress.printf(Locale.ROOT, "[%2d/%d] %-34s %-20s %-28s elapsed %s, about %s left%n", done + 1,
                             total, c.title().length() > 34 ? c.title().substring(0, 33) + "…" : c.title(),
                             v.label(), s.name(), duration(elapsed), duration(remaining));
-                    RunResult result = jmh.run(mode, v);
-                    rows.add(new Row(c, s, v, Stats.figures(c, result), Stats.allocPerOp(result)));
-                    json.add(ResultsJson.object(result));
                     done++;
+                    Row row;
+                    String raw;
+                    try {
+                        RunResult result = jmh.run(mode, v);
+                        row = new Row(c, s, v, Stats.figures(c, result), Stats.allocPerOp(result));
+                        raw = ResultsJson.object(result);
+                    } catch (RunnerException | RuntimeException e) {
+                        // Errors (out of memory, a linkage error) are not caught: this JVM is then
+                        // in no state to go on, and results.json already holds the runs before.
+                        Failure f = new Failure(c, s, v, cause(e));
+                        failures.add(f);
+                        progress.printf(Locale.ROOT, "[%2d/%d] FAILED %s: %s%n", done, total, f.row(), f.cause());
+                        continue;
+                    }
+                    rows.add(row);
+                    json.add(raw);
                 }
             }
         }
@@ -165,13 +213,16 @@ public final class Compare {
 
         json.write(); // again, so that the folder has one even when no run completed
         Map<String, Path> plots = Plots.write(cases, rows, out.resolve("plots"));
-        Report report = new Report(mode, args.only(), cases, rows, machine, started, tookMillis, plots);
+        Report report = new Report(mode, args.only(), cases, rows, failures, machine, started, tookMillis, plots);
         Files.writeString(out.resolve("report.md"), report.markdown());
-        Manifest.of(args, runId, cases, started, Instant.now()).write(out);
+        Manifest.of(args, runId, cases, failures, started, Instant.now()).write(out);
         table.println();
         table.print(report.summary());
         table.printf("%nReport:       %s%nRaw JMH JSON: %s%nPlots:        %s (%d)%n", out.resolve("report.md"),
                 out.resolve("results.json"), out.resolve("plots"), plots.size());
+        if (!failures.isEmpty()) {
+            throw new RunsFailedException(failures, total, out.resolve("report.md"));
+        }
         return rows;
     }
 
@@ -179,6 +230,64 @@ public final class Compare {
     @FunctionalInterface
     interface Jmh {
         RunResult run(Mode mode, Variant v) throws RunnerException;
+    }
+
+    /**
+     * A run that did not complete.
+     *
+     * @param cause the exception's class and the first line of its message, then its causes' ({@link #cause})
+     */
+    record Failure(Case c, Series series, Variant variant, String cause) {
+        /** The row's address, "case-id / series / label". */
+        String row() {
+            return c.id() + " / " + series.name() + " / " + variant.label();
+        }
+    }
+
+    /** Some runs failed; the report folder was written with the others, and its manifest names the failures. */
+    static final class RunsFailedException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        private final transient List<Failure> failures;
+
+        RunsFailedException(List<Failure> failures, int total, Path report) {
+            super(failures.size() + " of " + total + " runs failed ("
+                    + failures.stream().map(Failure::row).collect(Collectors.joining(", ")) + "); the partial report, "
+                    + "with the " + (total - failures.size()) + " that completed and the failures listed, is "
+                    + report);
+            this.failures = List.copyOf(failures);
+        }
+
+        List<Failure> failures() {
+            return failures;
+        }
+    }
+
+    /**
+     * What went wrong, on one line: the exception's class and the first line of its message, then
+     * its cause's, and so on. JMH's own message says little ("Benchmark caught the exception"): the
+     * benchmark's exception is its cause's suppressed one, so where a cause is missing the first
+     * suppressed exception stands in. At most four deep, so that a cycle or a long chain cannot
+     * flood the report.
+     */
+    static String cause(Throwable e) {
+        StringBuilder sb = new StringBuilder(firstLine(e));
+        Throwable t = e;
+        for (int depth = 1; depth < 4; depth++) {
+            Throwable next = t.getCause() != null ? t.getCause()
+                    : t.getSuppressed().length > 0 ? t.getSuppressed()[0] : null;
+            if (next == null || next == t) {
+                break;
+            }
+            sb.append("; caused by ").append(firstLine(next));
+            t = next;
+        }
+        return sb.toString();
+    }
+
+    private static String firstLine(Throwable t) {
+        String first = t.getMessage() == null ? "" : t.getMessage().strip().lines().findFirst().orElse("");
+        return t.getClass().getName() + (first.isEmpty() ? "" : ": " + first);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.mpsafe.bench;
 import dev.mpsafe.bench.Catalog.Case;
 import dev.mpsafe.bench.Catalog.Metric;
 import dev.mpsafe.bench.Catalog.Series;
+import dev.mpsafe.bench.Catalog.Variant;
 import dev.mpsafe.bench.Compare.Row;
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -25,10 +26,14 @@ final class Report {
             "bareFenced", "abq", "jctools", "jctoolsRelaxed", "clq", "netbsd", "stpe", "tpe", "netty", "netFirst", "clqPool", "newObject",
             "arenaShared", "arenaConfined");
 
+    /** The heading of the section that opens a partial report; {@link ReportCheck} looks for it. */
+    static final String FAILED_RUNS = "## Failed runs";
+
     private final Compare.Mode mode;
     private final String only;
     private final List<Case> cases;
     private final List<Row> rows;
+    private final List<Compare.Failure> failures;
     private final Machine machine;
     private final Instant started;
     private final long tookMillis;
@@ -38,13 +43,16 @@ final class Report {
      * @param mode the run's mode
      * @param only the {@code --only} case-id regex the run was given, or null for every case
      * @param cases the cases that ran
+     * @param rows the runs that completed
+     * @param failures the runs that failed (then the report is partial and says so first)
      */
-    Report(Compare.Mode mode, String only, List<Case> cases, List<Row> rows, Machine machine, Instant started,
-            long tookMillis, Map<String, Path> plots) {
+    Report(Compare.Mode mode, String only, List<Case> cases, List<Row> rows, List<Compare.Failure> failures,
+            Machine machine, Instant started, long tookMillis, Map<String, Path> plots) {
         this.mode = mode;
         this.only = only;
         this.cases = cases;
         this.rows = rows;
+        this.failures = failures;
         this.machine = machine;
         this.started = started;
         this.tookMillis = tookMillis;
@@ -60,12 +68,16 @@ final class Report {
         sb.append("# mpsafe comparison report\n\n");
         sb.append("Mode **").append(mode.id()).append("**, measured ").append(started.truncatedTo(ChronoUnit.SECONDS))
                 .append(", took ").append(Compare.duration(tookMillis)).append(" (")
-                .append(rows.size()).append(" JMH runs). Made by `").append(command()).append("`.")
+                .append(rows.size()).append(" JMH runs").append(failures.isEmpty() ? "" : ", " + failures.size()
+                        + " more failed").append("). Made by `").append(command()).append("`.")
                 .append(only == null ? "" : " This report is a " + selection() + ": the other cases did not run.")
                 .append("\n\n");
         sb.append(String.format(Locale.ROOT, "Each run: %d fork(s), %d warm-up iteration(s) of %s, %d measured "
                 + "iteration(s) of %s.%n%n", mode.forks, mode.warmups, mode.warmupTime, mode.iterations,
                 mode.iterationTime));
+        if (!failures.isEmpty()) {
+            sb.append(failedRuns()).append('\n');
+        }
 
         sb.append("## Machine\n\n| | |\n|---|---|\n");
         sb.append("| CPU | ").append(cell(machine.cpu())).append(" |\n");
@@ -147,8 +159,16 @@ final class Report {
         sb.append(" alloc B/op | |\n");
         align.append("---:|---|\n");
         sb.append(align);
-        for (Row r : rows) {
-            if (r.c() != c || r.series() != s) {
+        for (Variant v : s.variants()) {
+            Row r = rows.stream().filter(x -> x.c() == c && x.series() == s && x.variant() == v).findFirst()
+                    .orElse(null);
+            if (r == null) {
+                if (failures.stream().anyMatch(f -> f.c() == c && f.series() == s && f.variant() == v)) {
+                    // A line, not a gap: the reader sees which row is missing, and why, in place.
+                    sb.append("| ").append(ours(v.label()) ? "**" + v.label() + "**" : v.label())
+                            .append(" | **failed** (see Failed runs) |")
+                            .append(" – |".repeat(2 * c.metrics().size() - 1)).append(" – | |\n");
+                }
                 continue;
             }
             sb.append("| ").append(ours(r.variant().label()) ? "**" + r.variant().label() + "**" : r.variant().label())
@@ -166,6 +186,32 @@ final class Report {
                 sb.append(" |");
             }
             sb.append(' ').append(text(r.allocPerOp())).append(" | ").append(noisy ? "⚠" : "").append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The section that opens a partial report: how many runs failed, each one's row, benchmark and
+     * exception, and the command that runs their cases again.
+     */
+    String failedRuns() {
+        StringBuilder sb = new StringBuilder(FAILED_RUNS + "\n\n");
+        sb.append("**").append(failures.size()).append(" of ").append(failures.size() + rows.size())
+                .append(" runs failed: this report is partial.** The failed rows say \"failed\" in the tables "
+                        + "below; the ratios, the summary and the plots have only the runs that completed (a failed "
+                        + "baseline leaves its series without ratios). Compare exited with status 1, and the "
+                        + "manifest records these failures, so ReportCheck refuses this folder. To run their cases "
+                        + "again: `")
+                .append(command(failures.stream().map(f -> f.c().id()).distinct()
+                        .collect(java.util.stream.Collectors.joining("|", "^(", ")$"))))
+                .append("`.\n\n");
+        sb.append("| case | series | row | benchmark | failure |\n|---|---|---|---|---|\n");
+        for (Compare.Failure f : failures) {
+            Variant v = f.variant();
+            sb.append("| ").append(cell(f.c().title())).append(" | ").append(cell(f.series().name())).append(" | ")
+                    .append(cell(v.label())).append(" | `").append(cell(v.benchmark()))
+                    .append(v.params().isEmpty() ? "" : " " + cell(v.params().toString())).append("` | ")
+                    .append(cell(f.cause())).append(" |\n");
         }
         return sb.toString();
     }
@@ -205,11 +251,18 @@ final class Report {
     /** What the command prints at the end. */
     String summary() {
         return "## mpsafe comparison (" + mode.id() + " mode" + (only == null ? "" : ", " + selection())
-                + "): summary\n\n" + summaryTable() + "\nMachine: " + machine.oneLine() + "\n";
+                + "): summary\n\n" + summaryTable() + "\nMachine: " + machine.oneLine() + "\n"
+                + (failures.isEmpty() ? "" : "\n" + failures.size() + " of " + (failures.size() + rows.size())
+                        + " runs FAILED, listed under \"Failed runs\" in report.md: this summary has only the runs "
+                        + "that completed.\n");
     }
 
     /** The command that runs this report's cases again (the report folder aside). */
     String command() {
+        return command(only);
+    }
+
+    private String command(String only) {
         return "./mvnw -Pcompare verify -Dcompare.mode=" + mode.id()
                 + (only == null ? "" : " -Dcompare.args=\"--only '" + only + "'\"");
     }

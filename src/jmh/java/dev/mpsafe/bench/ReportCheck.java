@@ -26,7 +26,9 @@ import javax.imageio.ImageIO;
  *
  * <p>It first reads the folder's {@link Manifest} and refuses a folder that another run wrote (its
  * mode, {@code --only}, cases, folder or run id differ from the arguments), so that an old report
- * cannot pass for the one just asked for. It takes {@link Compare}'s own arguments
+ * cannot pass for the one just asked for, and a folder whose manifest records failed runs: a
+ * partial report, which Compare writes so that the completed runs are not lost, fails the check
+ * with the list of what failed. It takes {@link Compare}'s own arguments
  * ({@link CompareArgs}), and the {@code compare} profile passes both the same ones.
  *
  * <pre>
@@ -82,8 +84,14 @@ public final class ReportCheck {
 
     /** Checks {@code dir} against the cases that were run; returns the number of plots. */
     static int check(Path dir, List<Case> cases) throws IOException {
-        checkJson(dir.resolve("results.json"), cases.stream().mapToInt(Case::runs).sum());
         Path md = dir.resolve("report.md");
+        // Before the JSON's count, which would also fail, to say why: the manifest says it too, but
+        // this check also runs on a folder without one (the tests, a copied report).
+        if (Files.isRegularFile(md) && Files.readString(md).contains("\n" + Report.FAILED_RUNS + "\n")) {
+            throw new MalformedReportException(md + " has a '" + Report.FAILED_RUNS.substring(3) + "' section: "
+                    + "some runs failed, and the report is partial");
+        }
+        checkJson(dir.resolve("results.json"), cases.stream().mapToInt(Case::runs).sum());
         if (!Files.isRegularFile(md)) {
             throw new MalformedReportException("no report: " + md + " is missing");
         }

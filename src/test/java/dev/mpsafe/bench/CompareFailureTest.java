@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openjdk.jmh.infra.BenchmarkParams;
@@ -32,24 +34,166 @@ import org.openjdk.jmh.results.ResultRole;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatFactory;
 import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.BenchmarkException;
 import org.openjdk.jmh.runner.IterationType;
+import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.WorkloadParams;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
- * What {@link Compare#run} leaves when it cannot finish: {@code results.json} holds every run that
- * completed, at any instant. No benchmark runs: a fake {@link Compare.Jmh} returns JMH results built
- * here, or throws, per benchmark name.
+ * What {@link Compare#run} does when some of its JMH runs fail: the others still run and reach
+ * the report folder, the failures are listed, the job fails, and {@link ReportCheck} refuses the
+ * partial folder. No benchmark runs: a fake {@link Compare.Jmh} returns JMH results built here, or
+ * throws, per benchmark name.
  */
 class CompareFailureTest {
 
-    /** Two cases of one series each: five runs. */
+    /** Two cases of one series each; the failing run, a2, is the second of five. */
     static final List<Case> CASES = List.of(
             testCase("a", "Case A", "a1", List.of("a1", "a2", "a3")),
             testCase("b", "Case B", "b1", List.of("b1", "b2")));
 
+    /** JMH's own shape for a benchmark that threw in its fork: the exception is suppressed, not a cause. */
+    static final RunnerException JMH_FAILURE = new RunnerException("Benchmark caught the exception",
+            new BenchmarkException("Benchmark error",
+                    List.of(new IllegalStateException("boom in a2\n\tat the second line"))));
+
     @TempDir
     static Path dir;
+
+    /** The run with a2 failing. */
+    static Path partial;
+    static Compare.RunsFailedException failed;
+    static List<String> called = new ArrayList<>();
+    static String progress;
+    static String summary;
+
+    @BeforeAll
+    static void runWithTheSecondRunFailing() {
+        System.setProperty("java.awt.headless", "true");
+        partial = dir.resolve("partial");
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        ByteArrayOutputStream table = new ByteArrayOutputStream();
+        failed = assertThrows(Compare.RunsFailedException.class, () -> Compare.run(args(partial), CASES,
+                fake(v -> {
+                    called.add(v.label());
+                    return v.label().equals("a2") ? JMH_FAILURE : null;
+                }), new PrintStream(table, true, StandardCharsets.UTF_8),
+                new PrintStream(printed, true, StandardCharsets.UTF_8)));
+        progress = printed.toString(StandardCharsets.UTF_8);
+        summary = table.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void shouldRunTheRestWhenARunInTheMiddleFails() {
+        assertEquals(List.of("a1", "a2", "a3", "b1", "b2"), called);
+    }
+
+    @Test
+    void shouldKeepEveryCompletedRunInResultsJsonWhenARunFails() throws Exception {
+        assertEquals(List.of("test.A.a1", "test.A.a3", "test.B.b1", "test.B.b2"), benchmarks(partial));
+    }
+
+    @Test
+    void shouldKeepEveryCompletedRowInTheReportWhenARunFails() throws Exception {
+        String md = Files.readString(partial.resolve("report.md"));
+        for (String row : List.of("| **a1** | 10.0 ± ", "| **a3** | 30.0 ± ", "| **b1** | 40.0 ± ",
+                "| **b2** | 50.0 ± ")) {
+            assertTrue(md.contains(row), row + " in\n" + md);
+        }
+        assertTrue(Files.isRegularFile(partial.resolve("plots/a.png")), "case a still has its plot");
+        assertTrue(md.contains("| **a2** | **failed** (see Failed runs) | – | – | |"), md);
+        assertTrue(md.contains("(4 JMH runs, 1 more failed)"), md);
+    }
+
+    @Test
+    void shouldListTheFailedRunWithItsBenchmarkAndException() throws Exception {
+        String md = Files.readString(partial.resolve("report.md"));
+        String section = md.substring(md.indexOf("## Failed runs\n"), md.indexOf("## Machine\n"));
+        assertTrue(section.contains("**1 of 5 runs failed: this report is partial.**"), section);
+        assertTrue(section.contains("-Dcompare.args=\"--only '^(a)$'\""), section);
+        assertTrue(section.contains("| Case A | 1 thread | a2 | `test.A.a2 {p=a2}` | "
+                + "org.openjdk.jmh.runner.RunnerException: Benchmark caught the exception; caused by "
+                + "org.openjdk.jmh.runner.BenchmarkException: Benchmark error; caused by "
+                + "java.lang.IllegalStateException: boom in a2 |"), section);
+        assertFalse(section.contains("second line"), "only the first line of a message: " + section);
+        assertTrue(progress.contains("[ 2/5] FAILED a / 1 thread / a2: org.openjdk.jmh.runner.RunnerException"),
+                progress);
+    }
+
+    @Test
+    void shouldFailNamingHowManyRunsFailedAndWhereThePartialReportIs() {
+        assertEquals(List.of("a / 1 thread / a2"), failed.failures().stream().map(Compare.Failure::row).toList());
+        assertEquals("1 of 5 runs failed (a / 1 thread / a2); the partial report, with the 4 that completed and "
+                + "the failures listed, is " + partial.resolve("report.md"), failed.getMessage());
+        assertTrue(summary.contains("\n1 of 5 runs FAILED, listed under \"Failed runs\" in report.md: this summary "
+                + "has only the runs that completed.\n"), summary);
+    }
+
+    @Test
+    void shouldExitWithStatusOneAndSayWhyWhenARunFails() throws Exception {
+        Path out = dir.resolve("exit-status");
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        int status = Compare.exitStatus(args(out), CASES, fake(v -> v.label().equals("b2") ? JMH_FAILURE : null),
+                quiet(), new PrintStream(printed, true, StandardCharsets.UTF_8));
+        assertEquals(1, status);
+        assertTrue(printed.toString(StandardCharsets.UTF_8).contains("compare: FAILED: 1 of 5 runs failed (b / 1 thread "
+                + "/ b2); the partial report, with the 4 that completed and the failures listed, is "
+                + out.resolve("report.md") + "\n"), printed::toString);
+        assertEquals(0, Compare.exitStatus(args(out), CASES, fake(v -> null), quiet(), quiet()));
+    }
+
+    @Test
+    void shouldRecordTheFailuresSoThatTheCheckRejectsThePartialFolder() throws Exception {
+        Manifest m = Manifest.read(partial);
+        var e = assertThrows(ReportCheck.MalformedReportException.class, () -> m.verify(args(partial), CASES));
+        assertTrue(e.getMessage().contains("records 1 failed run(s) of 5, so the report is partial"), e.getMessage());
+        assertTrue(e.getMessage().contains("a / 1 thread / a2: org.openjdk.jmh.runner.RunnerException: Benchmark "
+                + "caught the exception"), e.getMessage());
+        // The folder alone, without its manifest, is refused too, and says why.
+        var c = assertThrows(ReportCheck.MalformedReportException.class, () -> ReportCheck.check(partial, CASES));
+        assertTrue(c.getMessage().endsWith("has a 'Failed runs' section: some runs failed, and the report is "
+                + "partial"), c.getMessage());
+    }
+
+    @Test
+    void shouldPassTheCheckWhenNoRunFails() throws Exception {
+        Path whole = dir.resolve("whole");
+        List<Compare.Row> rows = Compare.run(args(whole), CASES, fake(v -> null), quiet(), quiet());
+        assertEquals(5, rows.size());
+        Manifest.read(whole).verify(args(whole), CASES);
+        assertEquals(2, ReportCheck.check(whole, CASES));
+        assertFalse(Files.readString(whole.resolve("report.md")).contains("Failed runs"));
+    }
+
+    @Test
+    void shouldWriteTheReportWhenABaselineAndAWholeCaseFail() throws Exception {
+        Path out = dir.resolve("baseline-failed");
+        var e = assertThrows(Compare.RunsFailedException.class, () -> Compare.run(args(out), CASES,
+                fake(v -> v.label().startsWith("b") || v.label().equals("a1")
+                        ? new IllegalStateException("expected one result") : null),
+                quiet(), quiet()));
+        assertTrue(e.getMessage().startsWith("3 of 5 runs failed (a / 1 thread / a1, b / 1 thread / b1, b / 1 thread "
+                + "/ b2)"), e.getMessage());
+        assertEquals(List.of("test.A.a2", "test.A.a3"), benchmarks(out));
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("| Case B | 1 thread | b1 | `test.B.b1 {p=b1}` | java.lang.IllegalStateException: "
+                + "expected one result |"), md);
+        assertTrue(md.contains("| **a2** | 20.0 ± 18.2 | n/a |"), "no baseline, no ratio: " + md);
+        assertTrue(md.contains("-Dcompare.args=\"--only '^(a|b)$'\""), md);
+        assertTrue(Files.isRegularFile(out.resolve("plots/a.png")) && !Files.exists(out.resolve("plots/b.png")),
+                "a case with no completed run has no plot");
+    }
+
+    @Test
+    void shouldWriteAnEmptyJsonArrayWhenEveryRunFails() throws Exception {
+        Path out = dir.resolve("all-failed");
+        var e = assertThrows(Compare.RunsFailedException.class, () -> Compare.run(args(out), CASES,
+                fake(v -> new RunnerException("no fork")), quiet(), quiet()));
+        assertTrue(e.getMessage().startsWith("5 of 5 runs failed"), e.getMessage());
+        assertEquals(List.of(), benchmarks(out));
+        assertEquals(5, Manifest.read(out).failed().size());
+    }
 
     @Test
     void shouldLeaveEveryCompletedRunInResultsJsonWhenThisJvmDiesMidway() throws Exception {
@@ -82,8 +226,37 @@ class CompareFailureTest {
         assertEquals(Files.readString(jmhs).stripTrailing(), Files.readString(ours).stripTrailing());
     }
 
+    @Test
+    void shouldDescribeAnExceptionWithoutCauseOrMessageByItsClass() {
+        assertEquals("java.lang.IllegalStateException", Compare.cause(new IllegalStateException()));
+    }
+
+    @Test
+    void shouldDescribeAtMostFourExceptionsOfALongChain() {
+        Exception chain = new Exception("6");
+        for (int i = 5; i >= 1; i--) {
+            chain = new Exception(Integer.toString(i), chain);
+        }
+        assertEquals("java.lang.Exception: 1; caused by java.lang.Exception: 2; caused by java.lang.Exception: 3; "
+                + "caused by java.lang.Exception: 4", Compare.cause(chain));
+    }
+
     private static CompareArgs args(Path out) {
         return new CompareArgs(Compare.Mode.SMOKE, out, null, "compare-failure-test", false);
+    }
+
+    /** A fake JMH: {@code failure} gives the exception a variant's run throws, or null for a result. */
+    private static Compare.Jmh fake(Function<Variant, Exception> failure) {
+        return (mode, v) -> {
+            Exception e = failure.apply(v);
+            if (e instanceof RunnerException r) {
+                throw r;
+            }
+            if (e != null) {
+                throw (RuntimeException) e;
+            }
+            return result(v);
+        };
     }
 
     private static List<String> benchmarks(Path out) throws Exception {

@@ -29,7 +29,7 @@ class ManifestTest {
     }
 
     private void write(CompareArgs a) throws Exception {
-        Manifest.of(a, a.runId(), cases(a.mode(), a.only()), t0, t0.plusSeconds(60)).write(a.out());
+        Manifest.of(a, a.runId(), cases(a.mode(), a.only()), List.of(), t0, t0.plusSeconds(60)).write(a.out());
     }
 
     @Test
@@ -73,7 +73,7 @@ class ManifestTest {
     void shouldRejectTheRunOfAnotherProcessorCount() throws Exception {
         // Full mode on 8 CPUs has the same case ids as on 2, but more thread counts: 173 runs, not 129.
         CompareArgs a = args(Compare.Mode.FULL, dir, null, "r");
-        Manifest.of(a, "r", Catalog.select(Compare.Mode.FULL, 8, null), t0, t0).write(dir);
+        Manifest.of(a, "r", Catalog.select(Compare.Mode.FULL, 8, null), List.of(), t0, t0).write(dir);
         Manifest m = Manifest.read(dir);
         assertEquals(173, m.runs());
         var e = assertThrows(ReportCheck.MalformedReportException.class,
@@ -111,6 +111,34 @@ class ManifestTest {
         var e = assertThrows(ReportCheck.MalformedReportException.class,
                 () -> m.verify(args(Compare.Mode.SMOKE, moved, null, "r"), cases(Compare.Mode.SMOKE, null)));
         assertTrue(e.getMessage().contains("records report folder '" + elsewhere + "'"), e.getMessage());
+    }
+
+    @Test
+    void shouldRejectTheFolderOfARunWhoseRunsFailedNamingEach() throws Exception {
+        CompareArgs a = args(Compare.Mode.SMOKE, dir, "kcont-roundtrip", "r");
+        List<Case> cases = cases(Compare.Mode.SMOKE, "kcont-roundtrip");
+        Case c = cases.get(0);
+        List<Compare.Failure> failures = List.of(
+                new Compare.Failure(c, c.series().get(0), c.series().get(0).variants().get(0), "java.lang.Error: one"),
+                new Compare.Failure(c, c.series().get(0), c.series().get(0).variants().get(2), "java.lang.Error: two"));
+        Manifest.of(a, "r", cases, failures, t0, t0.plusSeconds(60)).write(dir);
+        Manifest m = Manifest.read(dir);
+        assertEquals(2, m.failed().size());
+        var e = assertThrows(ReportCheck.MalformedReportException.class, () -> m.verify(a, cases));
+        String series = c.series().get(0).name();
+        assertTrue(e.getMessage().endsWith("records 2 failed run(s) of 3, so the report is partial (report.md lists "
+                + "them under \"Failed runs\"): kcont-roundtrip / " + series + " / "
+                + c.series().get(0).variants().get(0).label() + ": java.lang.Error: one; kcont-roundtrip / " + series
+                + " / " + c.series().get(0).variants().get(2).label() + ": java.lang.Error: two"), e.getMessage());
+    }
+
+    @Test
+    void shouldRejectAManifestThatDoesNotSayHowManyRunsFailed() throws Exception {
+        write(args(Compare.Mode.SMOKE, dir, null, "r"));
+        Path file = dir.resolve(Manifest.FILE);
+        Files.writeString(file, Files.readString(file).replaceAll("(?m)^failed=.*\n", ""));
+        var e = assertThrows(ReportCheck.MalformedReportException.class, () -> Manifest.read(dir));
+        assertTrue(e.getMessage().endsWith("has no 'failed'"), e.getMessage());
     }
 
     @Test

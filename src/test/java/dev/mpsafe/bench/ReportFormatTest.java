@@ -98,7 +98,7 @@ class ReportFormatTest {
         }
         Machine machine = new Machine("cpu", 2, "1 GiB", "jdk", "os", "-flags", "0 0 0", "ASYMMETRIC (membarrier)",
                 "LAZY (membarrier)");
-        return new Report(Compare.Mode.QUICK, only, cases, rows, machine, Instant.EPOCH, 1000, Map.of());
+        return new Report(Compare.Mode.QUICK, only, cases, rows, List.of(), machine, Instant.EPOCH, 1000, Map.of());
     }
 
     @Test

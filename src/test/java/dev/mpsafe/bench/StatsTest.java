@@ -64,9 +64,9 @@ class StatsTest {
         // Timer runs: higher is better, and the netFirst baseline's timers may never run.
         Stats.Ratio r = Stats.ratio(fig(5, 1), fig(0, 0), true);
         assertEquals("∞", Report.ratio(r));
-        String legend = new Report(Compare.Mode.QUICK, null, List.of(), List.of(), new Machine("cpu", 2, "1 GiB",
-                "jdk", "os", "-flags", "0 0 0", "ASYMMETRIC", "LAZY"), java.time.Instant.EPOCH, 0, java.util.Map.of())
-                .markdown();
+        String legend = new Report(Compare.Mode.QUICK, null, List.of(), List.of(), List.of(),
+                new Machine("cpu", 2, "1 GiB", "jdk", "os", "-flags", "0 0 0", "ASYMMETRIC", "LAZY"),
+                java.time.Instant.EPOCH, 0, java.util.Map.of()).markdown();
         assertTrue(legend.contains("∞: the baseline's figure is 0, or a lower-is-better row's is."), legend);
     }
 
@@ -137,9 +137,9 @@ class StatsTest {
 
     @Test
     void shouldSayWhatTheAllocationColumnIsPer() {
-        String md = new Report(Compare.Mode.QUICK, null, List.of(), List.of(), new Machine("cpu", 2, "1 GiB", "jdk",
-                "os", "-flags", "0 0 0", "ASYMMETRIC", "LAZY"), java.time.Instant.EPOCH, 0, java.util.Map.of())
-                .markdown();
+        String md = new Report(Compare.Mode.QUICK, null, List.of(), List.of(), List.of(),
+                new Machine("cpu", 2, "1 GiB", "jdk", "os", "-flags", "0 0 0", "ASYMMETRIC", "LAZY"),
+                java.time.Instant.EPOCH, 0, java.util.Map.of()).markdown();
         assertTrue(md.contains("per benchmark operation as JMH counts them"), md);
     }
 
