@@ -19,8 +19,8 @@ import java.util.stream.Collectors;
  * wrote, and the runs that failed. {@link Compare} deletes the old one as it starts its run and
  * writes the new one last, after the report, so a folder whose Compare died after that start has
  * none. A run whose JMH runs partly failed does write one, naming the failures, and
- * {@link #verify} refuses it: a partial report never passes for a complete one. A run that never got
- * that far (the exec skipped, killed early, or {@code --help}) leaves the previous run's manifest
+ * {@link #verify} refuses it: a partial report never passes for a complete one. A run that never
+ * got that far (the exec skipped, killed early, or {@code --help}) leaves the previous run's manifest
  * in place: there it is the run id that rejects the folder, which the build always passes (its
  * timestamp) and a manual {@link ReportCheck} without {@code --run-id} does not check.
  * {@link ReportCheck} refuses a folder whose manifest is missing or does not match what it was
@@ -31,7 +31,7 @@ import java.util.stream.Collectors;
  * @param only the {@code --only} regex, or "" for every case
  * @param runId the run's id
  * @param started when the run started
- * @param finished when the report was complete
+ * @param finished when the report was written
  * @param out the absolute, normalised report folder
  * @param cases the case ids, comma-separated
  * @param runs the number of JMH runs, failed ones included

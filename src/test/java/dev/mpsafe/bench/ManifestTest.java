@@ -142,6 +142,15 @@ class ManifestTest {
     }
 
     @Test
+    void shouldRejectANegativeFailureCount() throws Exception {
+        write(args(Compare.Mode.SMOKE, dir, null, "r"));
+        Path file = dir.resolve(Manifest.FILE);
+        Files.writeString(file, Files.readString(file).replaceAll("(?m)^failed=0$", "failed=-1"));
+        var e = assertThrows(ReportCheck.MalformedReportException.class, () -> Manifest.read(dir));
+        assertTrue(e.getMessage().endsWith("records -1 failed runs; at least 0"), e.getMessage());
+    }
+
+    @Test
     void shouldRejectAManifestWithoutAField() throws Exception {
         Files.writeString(dir.resolve(Manifest.FILE), "mode=smoke\n");
         var e = assertThrows(ReportCheck.MalformedReportException.class, () -> Manifest.read(dir));
