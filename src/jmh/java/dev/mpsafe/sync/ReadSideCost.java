@@ -64,9 +64,9 @@ import org.openjdk.jmh.annotations.Threads;
  *   <tr><td>{@code pserializeFencedToken}, {@code pserializeAsymmetricToken}, {@code epochToken},
  *       {@code smrDefaultToken}, {@code smrLazyToken}</td><td>{@code long t = p.enterToken(); try {
  *       read } finally { p.exit(t); }}</td><td>ours, token form: what the exit's load costs</td></tr>
- *   <tr><td>{@code pserializeAsymmetricExact}</td><td>the token form on a participant kept as
- *       {@code Pserialize.Reader}, pserialize's exact final type</td><td>ours: what the
- *       {@code Participant} call site's type check costs</td></tr>
+ *   <tr><td>{@code pserializeAsymmetricExact}, {@code smrLazyExact}</td><td>the token form on a
+ *       participant kept as {@code Pserialize.Reader} or {@code Smr.Reader}, the exact final
+ *       types</td><td>ours: what the {@code Participant} call site's type check costs</td></tr>
  *   <tr><td>{@code floorThroughReference}</td><td>through the same {@code Pserialize.Reader}
  *       reference: store the slot's next word, read, store 0. No nesting test and no mode flag,
  *       so it is not a correct section (a nested use would end the outer one)</td><td>what any
@@ -163,6 +163,8 @@ public abstract class ReadSideCost {
         Participant epoch;
         Participant smrDefault;
         Participant smrLazy;
+        /** The same participant as {@code smrLazy}, kept as SMR's exact reader type. */
+        Smr.Reader smrLazyExact;
         Participant smrDeferred;
 
         @Setup(Level.Trial)
@@ -172,7 +174,8 @@ public abstract class ReadSideCost {
             asymmetric = asymmetricExact;
             epoch = b.epoch.register();
             smrDefault = b.smrDefault.register();
-            smrLazy = b.smrLazy.register();
+            smrLazyExact = b.smrLazy.register();
+            smrLazy = smrLazyExact;
             smrDeferred = b.smrDeferred.register();
         }
 
@@ -410,6 +413,18 @@ public abstract class ReadSideCost {
     @Benchmark
     public int pserializeAsymmetricExact(Shared s, Reader r) {
         final Pserialize.Reader p = r.asymmetricExact;
+        final long t = p.enterToken();
+        try {
+            return s.shared;
+        } finally {
+            p.exit(t);
+        }
+    }
+
+    /** The token form through SMR's exact reader type, on the LAZY domain. */
+    @Benchmark
+    public int smrLazyExact(Shared s, Reader r) {
+        final Smr.Reader p = r.smrLazyExact;
         final long t = p.enterToken();
         try {
             return s.shared;

@@ -306,9 +306,7 @@ public final class Smr implements Polling {
         this.wr = new PaddedLong(initialSeq);
         this.rd = new PaddedLong(initialSeq);
         this.tick = new PaddedLong(initialSeq);
-        this.table = lazy
-                ? new SlotTable<>(Reader.class, () -> new LazyReader(this))
-                : new SlotTable<>(Reader.class, () -> new FencedReader(this));
+        this.table = new SlotTable<>(Reader.class, () -> new Reader(this, !lazy));
     }
 
     /**
@@ -414,8 +412,13 @@ public final class Smr implements Polling {
         return r;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @return the calling thread's participant as its exact type, {@link Reader}
+     */
     @Override
-    public Participant register() {
+    public Reader register() {
         return table.current();
     }
 
@@ -746,20 +749,58 @@ public final class Smr implements Polling {
     // ------------------------------------------------------------------------------------------
 
     /**
-     * A reader thread's slot: tag = the write sequence read by the outermost enter, depth =
-     * nesting (see ThreadSlot). One final subclass per reader kind, so that the hot enter has no
-     * mode test: a domain only ever makes one kind.
+     * A reader thread's participant in an SMR domain, as its exact type: what {@link #register()}
+     * returns. Callers on the hottest paths can keep it as an {@code Smr.Reader} rather than a
+     * {@link Participant}: a call through the exact final type needs no check of the receiver's
+     * class before the inlined enter (docs/sync.md, runs I to M). Otherwise it is a
+     * {@link Participant} like any other, with the same rules.
+     *
+     * <p>The slot: tag = the write sequence read by the outermost enter, depth = nesting (see
+     * ThreadSlot). One class for every mode, so that the exact type does not depend on the mode: a
+     * final flag says whether the enter fences (DEFAULT and DEFERRED, and LAZY fallen back to
+     * fenced readers) or leaves the StoreLoad order to the poller's membarrier (LAZY). The flag is
+     * set once, by the domain's mode, so the branch on it always goes the same way.
+     *
+     * <p>Thread safety: confined to the registering thread, like every participant.
      */
-    abstract static sealed class Reader extends ReaderSlot permits FencedReader, LazyReader {
-        static final boolean CHECKS = Smr.class.desiredAssertionStatus();
+    public static final class Reader extends ReaderSlot {
+        private static final boolean CHECKS = Smr.class.desiredAssertionStatus();
 
-        final Smr domain;
-        final PaddedLong wr;
+        private final Smr domain;
+        private final PaddedLong wr;
+        private final boolean fenced;
 
-        Reader(Smr domain) {
+        Reader(Smr domain, boolean fenced) {
             super(domain, "smr");
             this.domain = domain;
             this.wr = domain.wr;
+            this.fenced = fenced;
+        }
+
+        /**
+         * DEFAULT and DEFERRED: load wr, store the slot, full fence. LAZY: the same without the
+         * fence; the poller's membarrier supplies it (see the overview).
+         */
+        @Override
+        public long enterToken() {
+            if (CHECKS) {
+                checkOwner("enter()");
+            }
+            final long s = lpState();
+            if (s == 0) { // outside a section and online
+                soState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr (the shift drops the high bits), depth 1; release: see overview
+                if (fenced) {
+                    VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
+                }
+            } else {
+                enterNested(s);
+            }
+            return s;
+        }
+
+        /** Whether this reader's enter fences (every mode but a working LAZY); for tests. */
+        boolean fenced() {
+            return fenced;
         }
 
         @Override
@@ -770,49 +811,6 @@ public final class Smr implements Polling {
         @Override
         protected void resetForNewOwner() {
             soState(0); // not reading; a poller rescans, so no value needs to differ from the old one
-        }
-    }
-
-    /** DEFAULT and DEFERRED: load wr, store the slot, full fence. */
-    static final class FencedReader extends Reader {
-        FencedReader(Smr domain) {
-            super(domain);
-        }
-
-        @Override
-        public long enterToken() {
-            if (CHECKS) {
-                checkOwner("enter()");
-            }
-            final long s = lpState();
-            if (s == 0) { // outside a section and online
-                soState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr (the shift drops the high bits), depth 1; release: see overview
-                VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
-            } else {
-                enterNested(s);
-            }
-            return s;
-        }
-    }
-
-    /** LAZY: load wr, store the slot; the poller's membarrier supplies the fence. */
-    static final class LazyReader extends Reader {
-        LazyReader(Smr domain) {
-            super(domain);
-        }
-
-        @Override
-        public long enterToken() {
-            if (CHECKS) {
-                checkOwner("enter()");
-            }
-            final long s = lpState();
-            if (s == 0) { // outside a section and online
-                soState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr, depth 1; release, no fence (see overview)
-            } else {
-                enterNested(s);
-            }
-            return s;
         }
     }
 }
