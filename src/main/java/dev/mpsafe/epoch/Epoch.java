@@ -183,8 +183,13 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         return r;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @return the calling thread's participant as its exact type, {@link Reader}
+     */
     @Override
-    public Participant register() {
+    public Reader register() {
         return table.current();
     }
 
@@ -807,8 +812,18 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
 
     // ------------------------------------------------------------------------------------------
 
-    /** A reader thread's slot: tag = the epoch seen by the outermost enter, depth = nesting. */
-    static final class Reader extends ReaderSlot {
+    /**
+     * A reader thread's participant in an epoch domain, as its exact type: what
+     * {@link #register()} returns. Callers on the hottest paths can keep it as an
+     * {@code Epoch.Reader} rather than a {@link Participant}: a call through the exact final type
+     * needs no check of the receiver's class before the inlined enter (docs/sync.md, runs I to M).
+     * Otherwise it is a {@link Participant} like any other, with the same rules.
+     *
+     * <p>The slot: tag = the epoch seen by the outermost enter, depth = nesting.
+     *
+     * <p>Thread safety: confined to the registering thread, like every participant.
+     */
+    public static final class Reader extends ReaderSlot {
         private static final boolean CHECKS = Epoch.class.desiredAssertionStatus();
 
         private final Epoch domain;
