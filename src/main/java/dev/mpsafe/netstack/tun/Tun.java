@@ -183,7 +183,13 @@ public final class Tun implements Channel {
         }
     }
 
-    /** One daemon thread for all Tuns, started by the first {@code Tun} opened, not by class loading. */
+    /**
+     * One daemon thread for all Tuns, started by the first {@code open}, not by class loading.
+     * openQueues touches it on the caller's thread before it may switch namespace: a thread
+     * inherits its creator's network namespace, and a cleaner started on the thread that joined
+     * the target namespace would stay in it for the life of the JVM (and keep it alive after
+     * {@code ip netns del}).
+     */
     private static final class CleanerHolder {
         static final Cleaner CLEANER = Cleaner.create(
                 Thread.ofPlatform().name("mpsafe-tun-cleaner").daemon(true).factory());
@@ -244,6 +250,7 @@ public final class Tun implements Channel {
         if (LinuxCalls.UNAVAILABLE != null) {
             throw new TunUnavailableException("TUN is unavailable: " + LinuxCalls.UNAVAILABLE, null);
         }
+        Objects.requireNonNull(CleanerHolder.CLEANER); // started here, in the caller's namespace (see CleanerHolder)
         if (networkNamespace == null) {
             return attach(bytes, name, queues, multiQueue);
         }
@@ -314,7 +321,17 @@ public final class Tun implements Channel {
                     LinuxCalls.close(fd);
                     throw new ErrnoException("eventfd()", errno, null);
                 }
-                opened.add(new Tun(fd, wakeFd, actual, multiQueue));
+                final Tun tun;
+                try {
+                    tun = new Tun(fd, wakeFd, actual, multiQueue);
+                } catch (RuntimeException | Error e) {
+                    // The constructor's last step registers the cleaner: if anything threw, nothing
+                    // owns the two descriptors yet.
+                    LinuxCalls.close(wakeFd);
+                    LinuxCalls.close(fd);
+                    throw e;
+                }
+                opened.add(tun);
             }
             return List.copyOf(opened);
         } catch (IOException | RuntimeException | Error e) {

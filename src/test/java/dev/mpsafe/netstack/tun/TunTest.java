@@ -72,6 +72,36 @@ class TunTest {
         }
     }
 
+    /**
+     * The Tun cleaner thread is started on the opening thread before it joins the target
+     * namespace: a thread inherits its creator's network namespace, and every Tun here is opened
+     * inside a namespace the test made. It used to start on the thread that had joined it, and
+     * stayed in that namespace (deleted, but kept alive by the thread) for the life of the JVM.
+     */
+    @Test
+    void shouldRunTheCleanerThreadInTheProcesssOwnNamespace() throws Exception {
+        ns.openTun("tun0").close();
+        Path tasks = Path.of("/proc/self/task");
+        String cleanerTask = null;
+        try (var ids = Files.list(tasks)) {
+            for (Path task : (Iterable<Path>) ids::iterator) {
+                String comm;
+                try {
+                    comm = Files.readString(task.resolve("comm")).strip();
+                } catch (NoSuchFileException gone) {
+                    continue; // the thread ended while listing
+                }
+                if ("mpsafe-tun-cleaner".startsWith(comm) && comm.startsWith("mpsafe-tun-c")) {
+                    cleanerTask = task.getFileName().toString(); // comm holds 15 bytes of the name
+                }
+            }
+        }
+        assertNotEquals(null, cleanerTask, "no mpsafe-tun-cleaner thread in " + tasks);
+        Path own = Files.readSymbolicLink(Path.of("/proc/self/ns/net"));
+        Path cleaners = Files.readSymbolicLink(tasks.resolve(cleanerTask).resolve("ns/net"));
+        assertEquals(own, cleaners, "the cleaner thread's network namespace");
+    }
+
     @Test
     void shouldResolveNamePatternWhenKernelPicksNumber() throws Exception {
         Tun tun = ns.openTun("mpt%d");
