@@ -816,8 +816,9 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
      * A reader thread's participant in an epoch domain, as its exact type: what
      * {@link #register()} returns. Callers on the hottest paths can keep it as an
      * {@code Epoch.Reader} rather than a {@link Participant}: a call through the exact final type
-     * needs no check of the receiver's class before the inlined enter (docs/sync.md, runs I to M).
-     * Otherwise it is a {@link Participant} like any other, with the same rules.
+     * needs no check of the receiver's class before the inlined enter (as docs/sync.md, runs J and
+     * M, measure for pserialize and SMR; epoch's exact type has no benchmark row). Otherwise it is
+     * a {@link Participant} like any other, with the same rules.
      *
      * <p>The slot: tag = the epoch seen by the outermost enter, depth = nesting.
      *

@@ -754,7 +754,7 @@ public final class Smr implements Polling {
      * A reader thread's participant in an SMR domain, as its exact type: what {@link #register()}
      * returns. Callers on the hottest paths can keep it as an {@code Smr.Reader} rather than a
      * {@link Participant}: a call through the exact final type needs no check of the receiver's
-     * class before the inlined enter (docs/sync.md, runs I to M). Otherwise it is a
+     * class before the inlined enter (docs/sync.md, runs M and N). Otherwise it is a
      * {@link Participant} like any other, with the same rules.
      *
      * <p>The slot: tag = the write sequence read by the outermost enter, depth = nesting (see

@@ -50,9 +50,11 @@ public interface Deferring extends GraceDomain {
      * Whether the calling thread runs this domain's callbacks now: it is the domain's own callback
      * thread, or a caller's thread while it runs callbacks for the domain. Such a thread must not
      * wait for another thread that may itself be waiting for callbacks to run (at the pending
-     * bound, or in {@link #barrier()}): that thread would wait for this one. The library's own
-     * waits check it, as they check {@link #inSection()}. The default is for domains that run no
-     * callbacks on a thread a caller could block.
+     * bound, or in {@link #barrier()}): that thread would wait for this one. A socket's
+     * {@code close()} checks it before it waits for another close, as it checks
+     * {@link #inSection()}. The default, {@code false}, suits only a domain that never runs
+     * callbacks on a thread that could block on such a wait; an implementation that does (its own
+     * thread, or callers' threads) must override it, or code that relies on it deadlocks there.
      */
     default boolean inCallback() {
         return false;
