@@ -714,15 +714,11 @@ class UdpSocketTest {
      */
     @Test
     void aSecondCloseInsideAnEpochSectionDoesNotWaitForAFirstCloseAtThePendingBound() throws Exception {
-        dev.mpsafe.epoch.Epoch epoch = dev.mpsafe.epoch.Epoch.create(
-                dev.mpsafe.sync.GraceOptions.named("close-bound").withMaxPendingCallbacks(1));
-        dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
-                dev.mpsafe.smr.Smr.create("close-bound-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 2048, 1L << 20);
-        dev.mpsafe.netstack.ip.Ipv4Stack stack = dev.mpsafe.netstack.ip.Ipv4Stack
-                .builder(epoch, pool, dev.mpsafe.netstack.ip.RouteTable.create(epoch)).clock(System::nanoTime)
-                .dispatch(Dispatch.MPSAFE).build();
-        Udp udp = Udp.attach(stack);
-        UdpSocket s = udp.open().bind(new InetSocketAddress(7));
+        AtBound b = AtBound.create("close-bound");
+        dev.mpsafe.epoch.Epoch epoch = b.epoch;
+        dev.mpsafe.netstack.buffer.PacketPool pool = b.pool;
+        Udp udp = b.udp;
+        UdpSocket s = b.socket;
         java.util.concurrent.CountDownLatch atBound = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch firstCloseWaits = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
@@ -776,15 +772,11 @@ class UdpSocketTest {
      */
     @Test
     void aSecondCloseInACallbackOfTheEpochDoesNotWaitForAFirstCloseAtThePendingBound() throws Exception {
-        dev.mpsafe.epoch.Epoch epoch = dev.mpsafe.epoch.Epoch.create(
-                dev.mpsafe.sync.GraceOptions.named("close-callback").withMaxPendingCallbacks(1));
-        dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
-                dev.mpsafe.smr.Smr.create("close-callback-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 2048, 1L << 20);
-        dev.mpsafe.netstack.ip.Ipv4Stack stack = dev.mpsafe.netstack.ip.Ipv4Stack
-                .builder(epoch, pool, dev.mpsafe.netstack.ip.RouteTable.create(epoch)).clock(System::nanoTime)
-                .dispatch(Dispatch.MPSAFE).build();
-        Udp udp = Udp.attach(stack);
-        UdpSocket s = udp.open().bind(new InetSocketAddress(7));
+        AtBound b = AtBound.create("close-callback");
+        dev.mpsafe.epoch.Epoch epoch = b.epoch;
+        dev.mpsafe.netstack.buffer.PacketPool pool = b.pool;
+        Udp udp = b.udp;
+        UdpSocket s = b.socket;
         java.util.concurrent.CountDownLatch atBound = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch firstCloseWaits = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch callbackClosed = new java.util.concurrent.CountDownLatch(1);
@@ -840,6 +832,22 @@ class UdpSocketTest {
                 pool.checkBalanced();
                 pool.close();
             }
+        }
+    }
+
+    /** An epoch that takes one pending callback, a stack on it, and a socket bound to port 7. */
+    private record AtBound(dev.mpsafe.epoch.Epoch epoch, dev.mpsafe.netstack.buffer.PacketPool pool, Udp udp,
+            UdpSocket socket) {
+        static AtBound create(String name) throws Exception {
+            dev.mpsafe.epoch.Epoch epoch = dev.mpsafe.epoch.Epoch.create(
+                    dev.mpsafe.sync.GraceOptions.named(name).withMaxPendingCallbacks(1));
+            dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
+                    dev.mpsafe.smr.Smr.create(name + "-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 2048, 1L << 20);
+            dev.mpsafe.netstack.ip.Ipv4Stack stack = dev.mpsafe.netstack.ip.Ipv4Stack
+                    .builder(epoch, pool, dev.mpsafe.netstack.ip.RouteTable.create(epoch)).clock(System::nanoTime)
+                    .dispatch(Dispatch.MPSAFE).build();
+            Udp udp = Udp.attach(stack);
+            return new AtBound(epoch, pool, udp, udp.open().bind(new InetSocketAddress(7)));
         }
     }
 
