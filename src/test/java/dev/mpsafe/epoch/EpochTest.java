@@ -1,5 +1,6 @@
 package dev.mpsafe.epoch;
 
+import static dev.mpsafe.sync.GraceDomainContractTest.awaitParkedOrSpinning;
 import static dev.mpsafe.sync.GraceDomainContractTest.readerInside;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -376,7 +377,7 @@ class EpochTest {
             stillInterrupted.set(Thread.currentThread().isInterrupted());
         }, "interrupted-writer");
         writer.start();
-        Thread.sleep(100); // past the spin and yield rounds
+        awaitParkedOrSpinning(writer); // past the spin and yield rounds (a writer that never parks: 10 s)
         long cpuMs = cpuMillisOver(writer, 300);
         assertTrue(writer.isAlive(), "the writer must still be waiting for the reader");
         assertTrue(cpuMs < 100, "an interrupted writer must park, not spin: it used " + cpuMs + " ms of CPU in 300 ms");
@@ -670,7 +671,7 @@ class EpochTest {
         long epoch0 = e.epoch();
         Thread waiter = new Thread(op.equals("close") ? e::close : () -> e.call(() -> { }), op);
         waiter.start();
-        Thread.sleep(100); // past the spin and yield rounds
+        awaitParkedOrSpinning(waiter); // past the spin and yield rounds (a waiter that never parks: 10 s)
         long cpuMs = cpuMillisOver(waiter, 300);
         long advances = e.epoch() - epoch0;
         boolean waited = waiter.isAlive();

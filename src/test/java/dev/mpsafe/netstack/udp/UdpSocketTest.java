@@ -736,13 +736,7 @@ class UdpSocketTest {
             }
         });
         assertTrue(atBound.await(10, TimeUnit.SECONDS));
-        Thread closer = Thread.ofPlatform().daemon().name("close-outside").start(() -> {
-            try {
-                s.close();
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        });
+        Thread closer = startFirstClose(s, failure);
         // Until the first close waits in Epoch.call() for room, which the reader's section holds back.
         awaitInRelieve(closer);
         firstCloseWaits.countDown();
@@ -804,13 +798,7 @@ class UdpSocketTest {
             }
         });
         assertTrue(atBound.await(10, TimeUnit.SECONDS));
-        Thread closer = Thread.ofPlatform().daemon().name("close-outside").start(() -> {
-            try {
-                s.close();
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        });
+        Thread closer = startFirstClose(s, failure);
         awaitInRelieve(closer);
         firstCloseWaits.countDown(); // the callback becomes ready; the domain thread runs it
         boolean ran = callbackClosed.await(10, TimeUnit.SECONDS);
@@ -849,6 +837,17 @@ class UdpSocketTest {
             Udp udp = Udp.attach(stack);
             return new AtBound(epoch, pool, udp, udp.open().bind(new InetSocketAddress(7)));
         }
+    }
+
+    /** Closes {@code s} on a new thread, outside any section; what it throws goes to {@code failure}. */
+    private static Thread startFirstClose(UdpSocket s, java.util.concurrent.atomic.AtomicReference<Throwable> failure) {
+        return Thread.ofPlatform().daemon().name("close-outside").start(() -> {
+            try {
+                s.close();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
     }
 
     /** Waits (10 s at most) until {@code closer} waits in Epoch.call() for room at the pending bound. */
