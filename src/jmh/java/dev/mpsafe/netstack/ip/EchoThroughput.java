@@ -39,7 +39,9 @@ import org.openjdk.jmh.annotations.Threads;
  *   ./mvnw -Pjmh verify -Djmh.filter='dev\.mpsafe\.netstack\.ip\.EchoThroughput\..*' \
  *       -Djmh.args="-f 1 -wi 2 -w 1s -i 5 -r 1s"
  * </pre>
- * Do not pass {@code -t}: the nested classes set the thread counts.
+ * The nested classes set the thread counts 1 and 2. For a scaling run on a larger machine, pass
+ * {@code -t N} (at most {@value #LINKS}) to {@code OneThread}: the host attaches a link per possible
+ * thread, and each thread takes the next one.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -53,7 +55,7 @@ public abstract class EchoThroughput {
     public static class TwoThreads extends EchoThroughput {
     }
 
-    static final int LINKS = 2;
+    static final int LINKS = 16; // one per thread, for -t up to 16
     static final int DATA = 56;
 
     /** The stack, its pool and one link per thread. */
@@ -99,6 +101,10 @@ public abstract class EchoThroughput {
         @Setup(Level.Trial)
         public void up(Host host) {
             int i = host.nextThread.getAndIncrement();
+            if (i >= LINKS) {
+                throw new IllegalStateException("thread " + (i + 1) + " of a run with more than " + LINKS
+                        + " threads: the host has a link for at most " + LINKS + " (-t " + LINKS + ")");
+            }
             end = host.links[i].b();
             ifindex = host.ifindex[i];
             byte[] b = new byte[28 + DATA];
