@@ -64,7 +64,10 @@ public final class Launcher {
     private final Thread echoThread;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stop;
-    private volatile Throwable failure;
+    /** Why the worker ended, or null; set once, by the worker, before it counts down {@link #stopped}. */
+    private volatile Throwable workerFailure;
+    /** Why the echo service ended other than by {@link #stop}, or null; set once, by its thread. */
+    private volatile Throwable echoFailure;
     /** What the first {@link #stop} returned; guarded by this. */
     private Boolean stopResult;
     /** Echo requests whose sender could not be answered (source port 0, no route back). */
@@ -477,8 +480,8 @@ public final class Launcher {
      * The worker: waits for packets and has the stack process them, until {@link #stop} or until
      * the device goes down for good (the interface was deleted: {@code poll} then reports the
      * descriptor ready at once and every read fails, so the loop must end, not spin). The device's
-     * error becomes {@link #failure}, which {@link #stop} prints, and the main thread, woken by
-     * {@link #stopped}, shuts down.
+     * error becomes {@link #workerFailure}, which {@link #stop} prints, and the main thread, woken
+     * by {@link #stopped}, shuts down.
      */
     private void work() {
         try {
@@ -493,7 +496,7 @@ public final class Launcher {
                 }
             }
         } catch (Throwable t) {
-            failure = t;
+            workerFailure = t;
         } finally {
             stopped.countDown();
         }
@@ -502,9 +505,10 @@ public final class Launcher {
     /**
      * The UDP echo service: sends every datagram back to its sender, until the socket closes. A
      * datagram that cannot be answered (source port 0, a source with no route back) is a counted
-     * drop, never the end of the service. Any other failure ends it: it becomes {@link #failure}
-     * and wakes the main thread through {@link #stopped}, as the worker's does, so the launcher
-     * shuts down and reports it instead of running on without its echo service.
+     * drop, never the end of the service. Any other failure ends it: it becomes
+     * {@link #echoFailure} and wakes the main thread through {@link #stopped}, as the worker's
+     * does, so the launcher shuts down and reports it instead of running on without its echo
+     * service.
      */
     private void echo() {
         ByteBuffer b = ByteBuffer.allocateDirect(65536);
@@ -524,7 +528,7 @@ public final class Launcher {
         } catch (ClosedChannelException e) { // AsynchronousCloseException included
             // stop() closed the socket
         } catch (Throwable t) {
-            failure = t;
+            echoFailure = t;
             stopped.countDown(); // wake main, as a worker failure does: it shuts down and reports this
         }
     }
@@ -537,7 +541,8 @@ public final class Launcher {
      * and the domain are left open (closing them could free memory a running thread still uses),
      * and the answer is false.
      *
-     * @return whether everything ended clean: no worker failure, threads ended, a balanced pool
+     * @return whether everything ended clean: no failure of the worker or the echo service, both
+     *     threads ended, a balanced pool, a grace domain that closed
      */
     synchronized boolean stop(PrintStream out) {
         if (stopResult != null) {
@@ -557,8 +562,15 @@ public final class Launcher {
         deleteNamespace(namespace);
         out.println("netstack down: " + stack.counters() + "; udp " + udp.counters() + "; " + device.counters()
                 + "; echo unanswerable " + echoUnanswerable.get());
-        if (failure != null) {
-            out.println("netstack: the worker failed: " + failure);
+        // Each thread's failure under its own name: both may have failed, independently.
+        final Throwable workerFailure = this.workerFailure;
+        if (workerFailure != null) {
+            out.println("netstack: the worker failed: " + workerFailure);
+            clean = false;
+        }
+        final Throwable echoFailure = this.echoFailure;
+        if (echoFailure != null) {
+            out.println("netstack: the echo service failed: " + echoFailure);
             clean = false;
         }
         try {
@@ -603,9 +615,10 @@ public final class Launcher {
         return stopped.await(timeout, unit);
     }
 
-    /** Why the worker or the echo service failed, or null. */
+    /** Why the worker failed, or else why the echo service failed, or null. */
     Throwable failure() {
-        return failure;
+        final Throwable workerFailure = this.workerFailure;
+        return workerFailure != null ? workerFailure : echoFailure;
     }
 
     TunDevice device() {

@@ -98,10 +98,11 @@ class LauncherTest {
     /**
      * When the UDP echo service fails (here an exception injected after a datagram is received),
      * the main thread is woken as for a worker failure ({@code awaitWorker}, which main waits
-     * on, returns), and {@code stop} reports the failure.
+     * on, returns), and {@code stop} reports the failure as the echo service's (it used to say
+     * "the worker failed", sending the reader to the wrong thread).
      */
     @Test
-    void shouldWakeMainWhenTheEchoServiceFails() throws Exception {
+    void shouldWakeMainAndNameTheEchoServiceWhenItFails() throws Exception {
         assumeRoot();
         assumeSocat();
         String ns = "mpsafe-launcher-echofail-" + ProcessHandle.current().pid();
@@ -136,7 +137,8 @@ class LauncherTest {
         }
         String out = report.toString(StandardCharsets.UTF_8);
         assertFalse(clean, out);
-        assertTrue(out.contains("injected echo failure"), out);
+        assertTrue(out.contains("netstack: the echo service failed: java.io.IOException: injected echo failure"), out);
+        assertFalse(out.contains("the worker failed"), out);
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
     }
 
