@@ -45,6 +45,22 @@ import java.util.concurrent.TimeUnit;
  * take them from root), {@code /dev/net/tun} and {@code ip} (iproute2); without them it says
  * exactly what is missing and exits with status 2. The kernel's
  * side of the link is 10.77.0.1/24, the stack is 10.77.0.2.
+ *
+ * <p>Exit status (also printed by {@code --help}):
+ * <ul>
+ *   <li>0: stopped clean after {@code --seconds}.
+ *   <li>128 + N: stopped clean after signal N: 130 after Ctrl-C (SIGINT), 143 after SIGTERM. This
+ *       is the status the JVM gives when a signal ends it, kept so that a shell or a supervisor
+ *       sees the process ended by the signal it sent.
+ *   <li>{@value #EXIT_UNCLEAN}: not clean, however the stop began (a signal, {@code --seconds}, a
+ *       failure of the worker or of the echo service): a thread failed or did not end, the packet
+ *       pool did not balance, closing the grace domain failed, or closing what an interrupted
+ *       start had opened failed. The output says which, and ends with {@code netstack: the
+ *       shutdown was not clean}. Also 1: a start that failed on its own (its stack trace).
+ *   <li>{@value #EXIT_UNAVAILABLE}: the machine lacks what the launcher needs (the message says
+ *       what).
+ *   <li>{@value #EXIT_USAGE}: a bad command line (sysexits.h EX_USAGE).
+ * </ul>
  */
 public final class Launcher {
 
@@ -64,7 +80,10 @@ public final class Launcher {
     private final Thread echoThread;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stop;
-    private volatile Throwable failure;
+    /** Why the worker ended, or null; set once, by the worker, before it counts down {@link #stopped}. */
+    private volatile Throwable workerFailure;
+    /** Why the echo service ended other than by {@link #stop}, or null; set once, by its thread. */
+    private volatile Throwable echoFailure;
     /** What the first {@link #stop} returned; guarded by this. */
     private Boolean stopResult;
     /** Echo requests whose sender could not be answered (source port 0, no route back). */
@@ -89,6 +108,13 @@ public final class Launcher {
 
     /** Exit status when the machine lacks what the launcher needs. */
     static final int EXIT_UNAVAILABLE = 2;
+
+    /**
+     * Exit status when the launcher stopped but not clean ({@link #stop} or
+     * {@link Startup#shutdown} answered false), whether a signal, {@code --seconds} or a failure
+     * began the stop.
+     */
+    static final int EXIT_UNCLEAN = 1;
 
     public static void main(String[] args) throws Exception {
         String scheme = "smr";
@@ -126,7 +152,8 @@ public final class Launcher {
         // The hook goes in before start: a signal during start (after ip netns add, Tun.open, ...)
         // must close what start opened, and one after it must stop the launcher start returns.
         Startup startup = new Startup();
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> startup.shutdown(System.out)));
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("netstack-shutdown")
+                .unstarted(() -> shutdownHook(startup)));
         Launcher launcher;
         try {
             launcher = start(namespace, domain(scheme), dispatch, echoPort, startup);
@@ -153,7 +180,41 @@ public final class Launcher {
                 break;
             }
         }
-        System.exit(launcher.stop(System.out) ? 0 : 1);
+        System.exit(launcher.stop(System.out) ? 0 : EXIT_UNCLEAN);
+    }
+
+    /**
+     * The shutdown hook: stops what {@code startup} started and, when that was not clean, ends
+     * the JVM with {@link #EXIT_UNCLEAN}.
+     */
+    private static void shutdownHook(Startup startup) {
+        /*
+         * Why the hook halts. A signal (Ctrl-C, SIGTERM) makes the JVM run its shutdown hooks and
+         * then exit with 128 + the signal's number, whatever the hooks found: a launcher whose
+         * pool did not balance or whose worker had failed used to exit 143 after SIGTERM, exactly
+         * as a clean one did, and a supervisor could not tell them apart. A hook cannot choose
+         * the status with System.exit (during shutdown it blocks forever); Runtime.halt ends the
+         * JVM at once with the status it is given. So an unclean stop halts with EXIT_UNCLEAN,
+         * after flushing what the stop printed; a clean one returns and the JVM ends as it would
+         * have: 128 + N after signal N, or main's own status.
+         *
+         * One rule, however the shutdown began: when main itself called System.exit, it had
+         * stopped the launcher first, stop answers the hook with its cached result, and the hook
+         * halts with EXIT_UNCLEAN only where main asked for that very status. A start that failed
+         * on its own (main's uncaught exception, status 1) has nothing left for the hook to
+         * close, so the hook answers clean and changes nothing.
+         *
+         * What halting skips: the JDK's hooks that run after the application's (DeleteOnExit: the
+         * launcher deletes no file on exit) and any other application hook still running beside
+         * this one (the launcher registers none, and hooks run concurrently in no fixed order, so
+         * none could count on running after this one anyway).
+         */
+        if (!startup.shutdown(System.out)) {
+            System.out.println("netstack: the shutdown was not clean (see above): exit status " + EXIT_UNCLEAN);
+            System.out.flush();
+            System.err.flush(); // deleteNamespace reports there
+            Runtime.getRuntime().halt(EXIT_UNCLEAN);
+        }
     }
 
     /**
@@ -337,7 +398,8 @@ public final class Launcher {
      * {@code ip} is killed after {@value #IP_TIMEOUT_SECONDS} s) for start to reach its next check,
      * where start throws and closes what it opened. Once start has handed the launcher over, the
      * hook stops it as before. The launcher's threads start under the lock, so the hook never
-     * closes the pool under a worker it did not see.
+     * closes the pool under a worker it did not see. What fails to close while a shutdown is
+     * under way is kept for the hook, which reports it and answers unclean.
      */
     static final class Startup {
         /** LIFO: the last thing opened is closed first. */
@@ -345,6 +407,8 @@ public final class Launcher {
         private boolean starting;
         private boolean stopping;
         private Launcher launcher;
+        /** What failed to close in an {@link #unwind} after {@code stopping} was set, for the hook. */
+        private final List<Throwable> closeFailures = new ArrayList<>();
 
         synchronized void begin() {
             if (starting || launcher != null) {
@@ -395,20 +459,33 @@ public final class Launcher {
             opened.clear();
         }
 
-        /** Closes what is open, last first, each failure suppressed in {@code t}. */
+        /**
+         * Closes what is open, last first, each failure suppressed in {@code t}; once a shutdown
+         * has begun, also kept for {@link #shutdown} to report (main drops {@code t} then).
+         */
         synchronized void unwind(Throwable t) {
             while (!opened.isEmpty()) {
                 try {
                     opened.pop().close();
                 } catch (Throwable c) {
                     t.addSuppressed(c);
+                    if (stopping) {
+                        closeFailures.add(c);
+                    }
                 }
             }
         }
 
-        /** The shutdown hook: stops the launcher, or has start close what it opened. */
-        void shutdown(PrintStream out) {
+        /**
+         * The shutdown hook's work: stops the launcher, or has start close what it opened.
+         *
+         * @return whether that was clean: {@link Launcher#stop}'s answer once start has handed the
+         *     launcher over; before, whether start reached a check in time and everything it had
+         *     opened closed without failure
+         */
+        boolean shutdown(PrintStream out) {
             Launcher l;
+            List<Throwable> failed;
             synchronized (this) {
                 stopping = true;
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3 * IP_TIMEOUT_SECONDS);
@@ -425,21 +502,26 @@ public final class Launcher {
                     unwind(e);
                     out.println("netstack: " + e.getMessage() + "; closed what it had opened"
                             + (e.getSuppressed().length == 0 ? "" : ", with failures: " + List.of(e.getSuppressed())));
-                    return;
+                    return false; // start is still inside a step, and the hook closed things under it
                 }
                 l = launcher;
+                failed = List.copyOf(closeFailures);
             }
             if (l != null) {
-                l.stop(out);
-            } else {
-                out.println("netstack: stopped during start; closed what it had opened");
+                return l.stop(out);
             }
+            if (!failed.isEmpty()) {
+                out.println("netstack: stopped during start; closing what it had opened failed: " + failed);
+                return false;
+            }
+            out.println("netstack: stopped during start; closed what it had opened");
+            return true;
         }
     }
 
-    /** One thing {@link #start} opened, and how to close it. */
+    /** One thing {@link #start} opened, and how to close it. Package-private for the tests. */
     @FunctionalInterface
-    private interface Cleanup {
+    interface Cleanup {
         void close() throws Exception;
     }
 
@@ -477,8 +559,8 @@ public final class Launcher {
      * The worker: waits for packets and has the stack process them, until {@link #stop} or until
      * the device goes down for good (the interface was deleted: {@code poll} then reports the
      * descriptor ready at once and every read fails, so the loop must end, not spin). The device's
-     * error becomes {@link #failure}, which {@link #stop} prints, and the main thread, woken by
-     * {@link #stopped}, shuts down.
+     * error becomes {@link #workerFailure}, which {@link #stop} prints, and the main thread, woken
+     * by {@link #stopped}, shuts down.
      */
     private void work() {
         try {
@@ -493,7 +575,7 @@ public final class Launcher {
                 }
             }
         } catch (Throwable t) {
-            failure = t;
+            workerFailure = t;
         } finally {
             stopped.countDown();
         }
@@ -502,9 +584,10 @@ public final class Launcher {
     /**
      * The UDP echo service: sends every datagram back to its sender, until the socket closes. A
      * datagram that cannot be answered (source port 0, a source with no route back) is a counted
-     * drop, never the end of the service. Any other failure ends it: it becomes {@link #failure}
-     * and wakes the main thread through {@link #stopped}, as the worker's does, so the launcher
-     * shuts down and reports it instead of running on without its echo service.
+     * drop, never the end of the service. Any other failure ends it: it becomes
+     * {@link #echoFailure} and wakes the main thread through {@link #stopped}, as the worker's
+     * does, so the launcher shuts down and reports it instead of running on without its echo
+     * service.
      */
     private void echo() {
         ByteBuffer b = ByteBuffer.allocateDirect(65536);
@@ -524,7 +607,7 @@ public final class Launcher {
         } catch (ClosedChannelException e) { // AsynchronousCloseException included
             // stop() closed the socket
         } catch (Throwable t) {
-            failure = t;
+            echoFailure = t;
             stopped.countDown(); // wake main, as a worker failure does: it shuts down and reports this
         }
     }
@@ -537,7 +620,8 @@ public final class Launcher {
      * and the domain are left open (closing them could free memory a running thread still uses),
      * and the answer is false.
      *
-     * @return whether everything ended clean: no worker failure, threads ended, a balanced pool
+     * @return whether everything ended clean: no failure of the worker or the echo service, both
+     *     threads ended, a balanced pool, a grace domain that closed
      */
     synchronized boolean stop(PrintStream out) {
         if (stopResult != null) {
@@ -557,8 +641,15 @@ public final class Launcher {
         deleteNamespace(namespace);
         out.println("netstack down: " + stack.counters() + "; udp " + udp.counters() + "; " + device.counters()
                 + "; echo unanswerable " + echoUnanswerable.get());
-        if (failure != null) {
-            out.println("netstack: the worker failed: " + failure);
+        // Each thread's failure under its own name: both may have failed, independently.
+        final Throwable workerFailure = this.workerFailure;
+        if (workerFailure != null) {
+            out.println("netstack: the worker failed: " + workerFailure);
+            clean = false;
+        }
+        final Throwable echoFailure = this.echoFailure;
+        if (echoFailure != null) {
+            out.println("netstack: the echo service failed: " + echoFailure);
             clean = false;
         }
         try {
@@ -603,9 +694,10 @@ public final class Launcher {
         return stopped.await(timeout, unit);
     }
 
-    /** Why the worker or the echo service failed, or null. */
+    /** Why the worker failed, or else why the echo service failed, or null. */
     Throwable failure() {
-        return failure;
+        final Throwable workerFailure = this.workerFailure;
+        return workerFailure != null ? workerFailure : echoFailure;
     }
 
     TunDevice device() {
@@ -763,5 +855,9 @@ public final class Launcher {
     private static void usage(PrintStream out) {
         out.println("usage: bin/netstack [--scheme smr|smr-lazy|epoch|pserialize] [--dispatch mpsafe|big-lock]");
         out.println("                    [--udp-echo PORT|off] [--seconds N] [--namespace NAME]");
+        out.println("exit status: 0 stopped clean after --seconds; 128+N stopped clean after signal N (130 Ctrl-C,");
+        out.println("             143 SIGTERM); " + EXIT_UNCLEAN + " not clean, the output says why; " + EXIT_UNAVAILABLE
+                + " this machine lacks what it needs;");
+        out.println("             " + EXIT_USAGE + " bad command line");
     }
 }

@@ -98,10 +98,11 @@ class LauncherTest {
     /**
      * When the UDP echo service fails (here an exception injected after a datagram is received),
      * the main thread is woken as for a worker failure ({@code awaitWorker}, which main waits
-     * on, returns), and {@code stop} reports the failure.
+     * on, returns), and {@code stop} reports the failure as the echo service's (it used to say
+     * "the worker failed", sending the reader to the wrong thread).
      */
     @Test
-    void shouldWakeMainWhenTheEchoServiceFails() throws Exception {
+    void shouldWakeMainAndNameTheEchoServiceWhenItFails() throws Exception {
         assumeRoot();
         assumeSocat();
         String ns = "mpsafe-launcher-echofail-" + ProcessHandle.current().pid();
@@ -136,7 +137,8 @@ class LauncherTest {
         }
         String out = report.toString(StandardCharsets.UTF_8);
         assertFalse(clean, out);
-        assertTrue(out.contains("injected echo failure"), out);
+        assertTrue(out.contains("netstack: the echo service failed: java.io.IOException: injected echo failure"), out);
+        assertFalse(out.contains("the worker failed"), out);
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind");
     }
 
@@ -302,23 +304,18 @@ class LauncherTest {
         assertTrue(m.contains("CapEff 'zz'"), m);
     }
 
+    /**
+     * SIGTERM stops a child launcher clean: the namespace is gone, the pool balanced, and the JVM
+     * ends as it does after a signal it handles, with 128 + 15, the status the launcher documents
+     * for a clean stop by SIGTERM.
+     */
     @Test
     void shouldShutDownCleanlyOnASignal() throws Exception {
         assumeRoot();
         String ns = "mpsafe-launcher-sig-" + ProcessHandle.current().pid();
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
-                Launcher.class.getName(), "--namespace", ns).redirectErrorStream(true).start();
+        Process p = startChild(Launcher.class, "--namespace", ns);
         var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        StringBuilder out = new StringBuilder();
-        String line;
-        while ((line = reader.readLine()) != null) {
-            out.append(line).append('\n');
-            if (line.startsWith("Ctrl-C stops it")) {
-                break;
-            }
-        }
-        assertTrue(out.toString().contains("netstack up: scheme smr"), out.toString());
+        StringBuilder out = readUntilUp(reader);
         Process ping = new ProcessBuilder("ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "10", "-i", "0.01",
                 "-W", "2", "10.77.0.2").redirectErrorStream(true).start();
         String pingOut = new String(ping.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -326,12 +323,116 @@ class LauncherTest {
         // Ctrl-C sends SIGINT; a test JVM may have SIGINT ignored and pass that on, so use SIGTERM:
         // both run the same shutdown hook.
         new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
-        while ((line = reader.readLine()) != null) {
+        for (String line; (line = reader.readLine()) != null; ) {
             out.append(line).append('\n');
         }
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         assertTrue(out.toString().contains("netstack: packet pool balanced"), out.toString());
         assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind:\n" + out);
+        assertEquals(128 + 15, p.exitValue(), out.toString());
+    }
+
+    /**
+     * The launcher's main with one packet buffer taken from the pool at start and never given
+     * back, so that the stop a signal triggers finds the pool unbalanced: an unclean shutdown.
+     */
+    static final class LeakingStart {
+        public static void main(String[] args) throws Exception {
+            Launcher.startHook = (step, opened) -> {
+                if (step.equals("pool")) {
+                    ((dev.mpsafe.netstack.buffer.PacketPool) opened).allocate(0); // never freed
+                }
+            };
+            Launcher.main(args);
+        }
+    }
+
+    /**
+     * A shutdown that SIGTERM triggers and that is not clean (here the packet pool does not
+     * balance) ends the JVM with {@link Launcher#EXIT_UNCLEAN}, and the output says why. Before,
+     * the hook's answer was dropped and the JVM exited 143, as after a clean stop.
+     */
+    @Test
+    void shouldExitUncleanSayingWhyWhenTheShutdownAfterASignalIsNotClean() throws Exception {
+        assumeRoot();
+        String ns = "mpsafe-launcher-sigleak-" + ProcessHandle.current().pid();
+        Process p = startChild(LeakingStart.class, "--namespace", ns);
+        try {
+            var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8));
+            StringBuilder out = readUntilUp(reader);
+            new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+            for (String line; (line = reader.readLine()) != null; ) {
+                out.append(line).append('\n');
+            }
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the launcher still runs 20 s after SIGTERM:\n" + out);
+            assertEquals(Launcher.EXIT_UNCLEAN, p.exitValue(), out.toString());
+            assertTrue(out.toString().contains("netstack: packet pool 'netstack-packets' does not balance: 1 buffers"
+                    + " outstanding"), out.toString());
+            assertTrue(out.toString().contains("netstack: the shutdown was not clean (see above): exit status "
+                    + Launcher.EXIT_UNCLEAN), out.toString());
+            assertFalse(Files.exists(Path.of("/run/netns", ns)), "namespace " + ns + " left behind:\n" + out);
+        } finally {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            if (Files.exists(Path.of("/run/netns", ns))) {
+                new ProcessBuilder("ip", "netns", "del", ns).start().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
+     * A signal during start whose clean-up fails (here a close that throws, pushed as start pushes
+     * what it opens) makes the hook's shutdown unclean, and it says which close failed; before,
+     * it said "closed what it had opened" and the JVM exited as after a clean stop. Driven in this
+     * JVM on the hook's protocol (no root): the hook's thread sets stopping and waits for start
+     * to end; start's thread meets the stop at its check and unwinds, as {@code start} does.
+     */
+    @Test
+    void shouldReportAnUncleanShutdownWhenClosingWhatStartOpenedFails() throws Exception {
+        Launcher.Startup startup = new Launcher.Startup();
+        startup.begin();
+        startup.push(() -> {
+            throw new java.io.IOException("injected close failure");
+        });
+        java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
+        boolean[] clean = new boolean[1];
+        Thread hook = Thread.ofPlatform().name("test-shutdown-hook")
+                .start(() -> clean[0] = startup.shutdown(new PrintStream(report, true, StandardCharsets.UTF_8)));
+        // Stopping is a flag under the Startup's lock with no signal to wait on: poll it briefly.
+        while (!startup.isStopping()) {
+            Thread.yield();
+        }
+        InterruptedException stop = assertThrows(InterruptedException.class, startup::check);
+        startup.unwind(stop);
+        startup.end();
+        hook.join();
+        String out = report.toString(StandardCharsets.UTF_8);
+        assertFalse(clean[0], out);
+        assertTrue(out.contains("netstack: stopped during start; closing what it had opened failed: "
+                + "[java.io.IOException: injected close failure]"), out);
+        assertEquals(1, stop.getSuppressed().length, "start's own failure still carries the close failure");
+    }
+
+    /** Starts {@code main} in a child JVM on our class folders, stdout and stderr together. */
+    private static Process startChild(Class<?> main, String... args) throws java.io.IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-cp", classDirectories(),
+                main.getName()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
+    }
+
+    /** Reads a child launcher's output up to its "Ctrl-C stops it" line; fails if it ends first. */
+    private static StringBuilder readUntilUp(java.io.BufferedReader reader) throws java.io.IOException {
+        StringBuilder out = new StringBuilder();
+        for (String line; (line = reader.readLine()) != null; ) {
+            out.append(line).append('\n');
+            if (line.startsWith("Ctrl-C stops it")) {
+                assertTrue(out.toString().contains("netstack up: scheme smr"), out.toString());
+                return out;
+            }
+        }
+        throw new AssertionError("the launcher ended before it was up:\n" + out);
     }
 
     /**
