@@ -451,7 +451,16 @@ class KcontThreadedTest {
         // P2 moves the request to 5 ms; Q is set, so it relies on P1's entry and wakes the worker
         // itself, which finds the inbox still empty and parks again until the anchor.
         assertTrue(k.reschedule(5, TimeUnit.MILLISECONDS));
-        Thread.sleep(50);
+        // Only a worker that has parked again makes P1's wake-up decision matter: one still on its
+        // way to wake would find P1's entry by itself. P2 claimed the wake-up by setting wakeAt to
+        // AWAKE (or found it AWAKE, claimed by the anchor's put), and the worker stores the next
+        // wakeAt only when it announces its next park, after a round that found the inbox empty.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+        while (w.awakeForTest()) {
+            assertTrue(System.nanoTime() - deadline < 0, "the worker never parked again after P2's wake-up: "
+                    + ThreadWaits.stackOf(t));
+            Thread.sleep(1); // polls a condition (the worker's wakeAt) that has no signal to wait on
+        }
         waitUntilBlocked(t);
         k.enqueue(w, tick400); // P1 resumes: the put, and its wake-up decision
         assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS));
