@@ -17,6 +17,7 @@ import dev.mpsafe.netstack.ip.Dispatch;
 import dev.mpsafe.netstack.ip.IpDrop;
 import dev.mpsafe.netstack.ip.Route;
 import dev.mpsafe.netstack.wire.Ipv4Address;
+import dev.mpsafe.testing.ThreadWaits;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.Inet4Address;
@@ -35,6 +36,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -903,8 +905,13 @@ class UdpSocketTest {
                 assertTrue(System.nanoTime() < deadline, "the first close never started: " + stackOf(first));
                 Thread.sleep(1);
             }
-            CompletableFuture<Void> second = CompletableFuture.runAsync(s::close);
-            Thread.sleep(50);
+            FutureTask<Void> second = new FutureTask<>(s::close, null);
+            Thread secondThread = Thread.ofPlatform().daemon().name("second-close").start(second);
+            // Parked in close() means waiting on closeLock, which the first close holds until its
+            // unlink: stateLock, the only other lock close() takes, is free (the first close let it
+            // go before it began to wait for the grace period; bind, connect and send, which also
+            // take it, do not run here).
+            ThreadWaits.awaitIn(secondThread, UdpSocket.class, "close", Thread.State.WAITING);
             assertFalse(second.isDone(), "the second close returned before the first had unlinked");
             leave.countDown();
             second.get(10, TimeUnit.SECONDS);
