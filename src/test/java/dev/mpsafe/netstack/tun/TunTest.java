@@ -26,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -488,10 +487,7 @@ class TunTest {
 
         /** Whether the thread is parked inside Tun.close(). */
         boolean waitingInClose() {
-            Thread.State s = thread.getState();
-            return (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING)
-                    && Arrays.stream(thread.getStackTrace()).anyMatch(f -> f.getClassName().equals(Tun.class.getName())
-                            && f.getMethodName().equals("close"));
+            return ThreadWaits.isIn(thread, Tun.class, "close", Thread.State.WAITING, Thread.State.TIMED_WAITING);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.mpsafe.netstack.udp;
 import static dev.mpsafe.netstack.udp.UdpRig.A;
 import static dev.mpsafe.netstack.udp.UdpRig.B;
 import static dev.mpsafe.netstack.udp.UdpRig.at;
+import static dev.mpsafe.testing.ThreadWaits.stackOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -868,16 +869,6 @@ class UdpSocketTest {
             }
         }
         return false;
-    }
-
-    private static String stackOf(Thread t) {
-        StringBuilder b = new StringBuilder(t.getName()).append(' ').append(t.getState());
-        for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().startsWith("dev.mpsafe")) {
-                b.append("\n    at ").append(e);
-            }
-        }
-        return b.toString();
     }
 
     /**
