@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mpsafe.testing.ThreadWaits;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -106,9 +107,7 @@ class KcontThreadedTest {
             self[0].drain();
             assertFalse(self[0].isPending());
             assertFalse(self[0].isRunning());
-            long after = runs.get();
-            Thread.sleep(20);
-            assertEquals(after, runs.get(), "ran after drain returned");
+            assertNoRunUntilIdle(g.worker(0), runs, runs.get());
         }
     }
 
@@ -133,9 +132,7 @@ class KcontThreadedTest {
                     () -> self[0].drain(), "drain() of a self-rescheduling continuation must return");
             assertFalse(self[0].isPending());
             assertFalse(self[0].isRunning());
-            long after = runs.get();
-            Thread.sleep(20);
-            assertEquals(after, runs.get(), "ran after drain returned");
+            assertNoRunUntilIdle(g.worker(0), runs, runs.get());
         }
     }
 
@@ -454,13 +451,42 @@ class KcontThreadedTest {
         // P2 moves the request to 5 ms; Q is set, so it relies on P1's entry and wakes the worker
         // itself, which finds the inbox still empty and parks again until the anchor.
         assertTrue(k.reschedule(5, TimeUnit.MILLISECONDS));
-        Thread.sleep(50);
+        // Only a worker that has parked again makes P1's wake-up decision matter: one still on its
+        // way to wake would find P1's entry by itself. P2 claimed the wake-up by setting wakeAt to
+        // AWAKE (or found it AWAKE, claimed by the anchor's put), and the worker stores the next
+        // wakeAt only when it announces its next park, after a round that found the inbox empty.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+        while (w.awakeForTest()) {
+            assertTrue(System.nanoTime() - deadline < 0, "the worker never parked again after P2's wake-up: "
+                    + ThreadWaits.stackOf(t));
+            Thread.sleep(1); // polls a condition (the worker's wakeAt) that has no signal to wait on
+        }
         waitUntilBlocked(t);
         k.enqueue(w, tick400); // P1 resumes: the put, and its wake-up decision
         assertTrue(ran.await(TIMEOUT_S, TimeUnit.SECONDS));
         long ms = TimeUnit.NANOSECONDS.toMillis(ranAt.get() - t0);
         assertTrue(ms < 150, "the 5 ms request ran " + ms + " ms after it was made: the worker slept until the anchor");
         g.close();
+    }
+
+    /**
+     * Asserts that {@code runs} stays at {@code after} (its value when drain returned) until the
+     * worker parks with nothing to do. A run after drain returned would come from a request still
+     * in the worker's queues, or from a body still running (which reschedules itself, so the worker
+     * would never go idle). Once the worker is parked in idle() without a timeout, its queues are
+     * empty and no timer is armed; nobody schedules the continuation again and nobody unparks the
+     * worker (a self-scheduling body posts to a worker that is awake), so no later run can happen.
+     */
+    static void assertNoRunUntilIdle(Worker w, AtomicLong runs, long after) throws InterruptedException {
+        Thread t = awaitThread(w);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+        while (!ThreadWaits.isIn(t, Worker.class, "idle", Thread.State.WAITING)) {
+            assertEquals(after, runs.get(), "ran after drain returned");
+            assertTrue(System.nanoTime() - deadline < 0, "the worker never went idle after drain returned: "
+                    + ThreadWaits.stackOf(t));
+            Thread.sleep(1); // polls a condition (a park in Worker.idle) that has no signal to wait on
+        }
+        assertEquals(after, runs.get(), "ran after drain returned");
     }
 
     /** The worker's thread, once it has started. */

@@ -12,6 +12,7 @@ import dev.mpsafe.netstack.wire.Icmpv4Repr;
 import dev.mpsafe.netstack.wire.Ipv4Address;
 import dev.mpsafe.netstack.wire.Ipv4Packet;
 import dev.mpsafe.netstack.wire.Ipv4Repr;
+import dev.mpsafe.testing.ThreadWaits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -25,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -147,7 +147,7 @@ class TunTest {
     void shouldWakeWaitingReaderWhenClosed() throws Exception {
         Tun tun = ns.openTun("tun0");
         CompletableFuture<Throwable> reader = new CompletableFuture<>();
-        Thread t = Thread.ofPlatform().name("tun-reader").start(() -> {
+        Thread t = Thread.ofPlatform().name("tun-poll-reader").start(() -> {
             try {
                 tun.receive(buffer, -1, TimeUnit.MILLISECONDS); // no timeout
                 reader.complete(null);
@@ -155,7 +155,7 @@ class TunTest {
                 reader.complete(e);
             }
         });
-        Thread.sleep(200); // let it reach poll(2)
+        awaitAsleepInPoll(t); // a close before that would find no waiting reader to wake
         assertFalse(reader.isDone(), "the reader returned without a packet: " + reader.getNow(null));
         long start = System.nanoTime();
         tun.close();
@@ -487,11 +487,48 @@ class TunTest {
 
         /** Whether the thread is parked inside Tun.close(). */
         boolean waitingInClose() {
-            Thread.State s = thread.getState();
-            return (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING)
-                    && Arrays.stream(thread.getStackTrace()).anyMatch(f -> f.getClassName().equals(Tun.class.getName())
-                            && f.getMethodName().equals("close"));
+            return ThreadWaits.isIn(thread, Tun.class, "close", Thread.State.WAITING, Thread.State.TIMED_WAITING);
         }
+    }
+
+    /**
+     * Waits until {@code t} sleeps in poll(2): inside {@link LinuxCalls#poll} (a native call, which
+     * the JVM shows as RUNNABLE) and asleep in the kernel (state S in /proc/self/task/TID/stat).
+     * The frame alone would also hold for the instants before the system call starts. Returns
+     * early if {@code t} ends (the caller's assertion on what it returned decides); fails after
+     * {@link ThreadWaits#TIMEOUT_S}. {@code t}'s name must be unique in this process and fit the
+     * kernel's 15-byte thread name (comm), by which its task is found.
+     */
+    private static void awaitAsleepInPoll(Thread t) throws Exception {
+        assertTrue(t.getName().length() <= 15, "the kernel keeps 15 bytes of a thread name: " + t.getName());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(ThreadWaits.TIMEOUT_S);
+        while (t.isAlive()) {
+            boolean inPoll = ThreadWaits.isIn(t, LinuxCalls.class, "poll", Thread.State.RUNNABLE);
+            char kernel = kernelState(t.getName());
+            if (inPoll && kernel == 'S') {
+                return;
+            }
+            assertTrue(System.nanoTime() - deadline < 0, "waited " + ThreadWaits.TIMEOUT_S + " s for "
+                    + t.getName() + " to sleep in poll(2); kernel state " + kernel + ", " + ThreadWaits.stackOf(t));
+            Thread.sleep(1); // polls a condition (a stack frame and a kernel state) that has no signal to wait on
+        }
+    }
+
+    /** The kernel's state letter (R running, S sleeping...) of the thread whose comm is {@code name}; '?' if none. */
+    private static char kernelState(String name) throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    if (Files.readString(task.resolve("comm")).strip().equals(name)) {
+                        String stat = Files.readString(task.resolve("stat")); // "tid (comm) S ..."
+                        return stat.charAt(stat.lastIndexOf(')') + 2);
+                    }
+                } catch (NoSuchFileException gone) {
+                    // the thread ended while listing
+                }
+            }
+        }
+        return '?';
     }
 
     /** Waits up to 10 s for {@code condition}, failing with {@code what} if it never holds. */

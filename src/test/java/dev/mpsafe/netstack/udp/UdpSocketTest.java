@@ -3,6 +3,7 @@ package dev.mpsafe.netstack.udp;
 import static dev.mpsafe.netstack.udp.UdpRig.A;
 import static dev.mpsafe.netstack.udp.UdpRig.B;
 import static dev.mpsafe.netstack.udp.UdpRig.at;
+import static dev.mpsafe.testing.ThreadWaits.stackOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -17,6 +18,7 @@ import dev.mpsafe.netstack.ip.Dispatch;
 import dev.mpsafe.netstack.ip.IpDrop;
 import dev.mpsafe.netstack.ip.Route;
 import dev.mpsafe.netstack.wire.Ipv4Address;
+import dev.mpsafe.testing.ThreadWaits;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.Inet4Address;
@@ -35,6 +37,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -868,16 +871,6 @@ class UdpSocketTest {
         return false;
     }
 
-    private static String stackOf(Thread t) {
-        StringBuilder b = new StringBuilder(t.getName()).append(' ').append(t.getState());
-        for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().startsWith("dev.mpsafe")) {
-                b.append("\n    at ").append(e);
-            }
-        }
-        return b.toString();
-    }
-
     /**
      * A second close outside a section still returns only after the first has unlinked the socket
      * (Channel.close): here the first waits for a grace period that a reader's section holds back.
@@ -903,8 +896,13 @@ class UdpSocketTest {
                 assertTrue(System.nanoTime() < deadline, "the first close never started: " + stackOf(first));
                 Thread.sleep(1);
             }
-            CompletableFuture<Void> second = CompletableFuture.runAsync(s::close);
-            Thread.sleep(50);
+            FutureTask<Void> second = new FutureTask<>(s::close, null);
+            Thread secondThread = Thread.ofPlatform().daemon().name("second-close").start(second);
+            // Parked in close() means waiting on closeLock, which the first close holds until its
+            // unlink: stateLock, the only other lock close() takes, is free (the first close let it
+            // go before it began to wait for the grace period; bind, connect and send, which also
+            // take it, do not run here).
+            ThreadWaits.awaitIn(secondThread, UdpSocket.class, "close", Thread.State.WAITING);
             assertFalse(second.isDone(), "the second close returned before the first had unlinked");
             leave.countDown();
             second.get(10, TimeUnit.SECONDS);
