@@ -2,6 +2,8 @@ package dev.mpsafe.smr;
 
 import dev.mpsafe.internal.SlotTable;
 import dev.mpsafe.internal.ThreadSlot;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -9,9 +11,10 @@ import java.util.function.Consumer;
 /**
  * The machinery both pools share, after FreeBSD's UMA with SMR zones: per-thread caches of two
  * buckets, and a depot of full buckets behind one lock. Freed items go into the thread's free
- * bucket; a full free bucket is tagged with {@link Smr#advance()}'s goal and queued as pending; a
- * pending bucket becomes the allocating thread's bucket only once {@link Smr#poll(long)} says its
- * goal passed. Items are never reused from the bucket they were freed into.
+ * bucket; a full free bucket is tagged with {@link Smr#advance()}'s goal and kept by the thread for
+ * its own next refill (if it allocates) or queued in the depot as pending; a tagged bucket becomes
+ * an allocating thread's bucket only once {@link Smr#poll(long)} says its goal passed. Items are
+ * never reused from the bucket they were freed into.
  *
  * <p>Package-private; {@link SmrPool} and {@link SegmentPool} add what an item is.
  *
@@ -30,14 +33,19 @@ final class Depot<T> {
      *
      * Safety (never hand out an item a reader may still see): an item enters a free bucket after
      * the caller unpublished it; the bucket's goal is taken later still, so the goal covers every
-     * section that could have reached the item. The bucket leaves `pending` only after poll(goal)
-     * returned true (in this thread, under the lock). Items of ready buckets have passed already.
-     * A thread's free bucket is never allocated from. `pending` is kept oldest goal first (see
-     * enqueuePending), but only for progress: a bucket is taken only after its own goal was polled.
+     * section that could have reached the item. The bucket leaves `pending` only once its goal is
+     * known to have passed: by the domain's cached read sequence (Smr.passedOrStale, read under the
+     * lock), or by a poll this thread made after it read the goal (the goal compared again under
+     * the lock, so it is that very bucket). Both are what pollIssued answers from, and both are
+     * acquire reads of what a scan published after it saw every older section end, so those
+     * sections' reads happen-before the reuse. Items of ready buckets have passed already. A
+     * thread's free bucket is never allocated from. `pending` is kept oldest goal first (see
+     * enqueuePending), but only for progress: a bucket is taken only after its own goal passed.
      *
-     * Bounds: pending + ready items (+ room a retire holds while it takes its goal) never exceed maxIdle; a full free bucket that would pass the
+     * Bounds: pending + ready items never exceed maxIdle; a full free bucket that would pass the
      * bound is dropped (heap pools only: the GC reclaims the items once no reader holds them, so
-     * dropping needs no grace period). Each thread's cache holds at most 2 * bucketSize more.
+     * dropping needs no grace period). Each thread's cache holds at most 3 * bucketSize more (its
+     * two arrays and its own bucket).
      */
 
     /**
@@ -56,15 +64,31 @@ final class Depot<T> {
     }
 
     /**
-     * A thread's two arrays, padded (ThreadSlot) so that caches of different threads never share a
-     * line. {@code allocItems[0, allocCount)} are safe to hand out; {@code freeItems[0, freeCount)}
-     * were freed and are not yet tagged.
+     * A thread's two arrays and the bucket it keeps for itself, padded (ThreadSlot) so that caches
+     * of different threads never share a line. {@code allocItems[0, allocCount)} are safe to hand
+     * out; {@code freeItems[0, freeCount)} were freed and are not yet tagged; {@code own}, if not
+     * null, is the last bucket this thread tagged, kept for its own next refill (see retire).
      */
     static final class Cache extends ThreadSlot {
         Object[] allocItems;
         int allocCount;
         Object[] freeItems;
         int freeCount;
+        /**
+         * The last bucket this thread tagged, for its own next refill once its goal passes; or
+         * null. Set only by the owner (retireOwn, with a volatile getAndSet that publishes the
+         * bucket's fields); cleared by the owner or, when the depot runs dry, by another thread
+         * that takes it for the depot (stealOwnBuckets): both by CAS, so exactly one gets it.
+         */
+        volatile Bucket own;
+        /** A bucket object whose array is empty, for the next retire into {@code own}; or null. */
+        Bucket spare;
+        /** Whether this thread refilled since its last retire: it allocates, so own will be used. */
+        boolean refilledSinceRetire;
+        /** Items tagged into {@code own} (buckets: ownTagged), and moved from it to allocItems; owner-written, read racily by stats. */
+        long ownRetired;
+        long ownTagged;
+        long ownMoved;
         /** Objects SmrPool's factory made for this thread; owner-written, read racily by stats. */
         long created;
         /** Refill misses since this thread last looked for dead threads' caches (owner only). */
@@ -75,6 +99,16 @@ final class Depot<T> {
         @Override
         protected void resetForNewOwner() {
             // The new owner inherits the arrays and their items: nothing is lost with a thread.
+        }
+    }
+
+    private static final VarHandle OWN;
+
+    static {
+        try {
+            OWN = MethodHandles.lookup().findVarHandle(Cache.class, "own", Bucket.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
         }
     }
 
@@ -91,8 +125,6 @@ final class Depot<T> {
     // Guarded by lock; volatile for the lock-free readers of stats.
     private volatile long pendingItems;
     private volatile long readyItems;
-    /** Room held for free arrays whose goal is being taken outside the lock (retire). Under lock. */
-    private long reserved;
     private volatile long idleHighWater;
     private volatile long dropped;
     private volatile long hookFailures;
@@ -118,6 +150,30 @@ final class Depot<T> {
             return c;
         });
     }
+
+    /**
+     * Takes the depot's lock, spinning a little before it parks. Every hold is short (a few field
+     * updates and a deque operation; nothing that waits runs under the lock), so a thread that
+     * finds it held usually gets it within a few hundred nanoseconds, while parking and the
+     * holder's unpark cost microseconds each (a system call on both sides, more under a
+     * hypervisor): with many threads exchanging buckets, a lock that parks at once turns every
+     * collision into that cost and the depot into a convoy. This is the adaptive mutex's rule
+     * (FreeBSD's mtx(9), which UMA's zone lock is): spin while the holder is likely to let go
+     * soon, block otherwise. The spin is bounded, so a holder descheduled on an oversubscribed
+     * machine costs the spinners {@value #LOCK_SPINS} spin waits each before they park.
+     */
+    private void acquire() {
+        for (int i = 0; i < LOCK_SPINS; i++) {
+            if (lock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        lock.lock();
+    }
+
+    /** How many times {@link #acquire()} tries the lock before it parks. */
+    static final int LOCK_SPINS = 256;
 
     Smr smr() {
         return smr;
@@ -158,57 +214,119 @@ final class Depot<T> {
                     + " a hook may only prepare the object it is given");
         }
         c.refilling = true;
+        c.refilledSinceRetire = true;
         try {
+            final Bucket own = c.own;
+            // The thread's own bucket first: no lock, and no other thread's lines. Its goal is the
+            // newest this thread took, so it may not have passed yet; the depot's head then may have.
+            if (own != null && smr.pollIssued(own.goal) && takeOwn(c, own)) {
+                return true;
+            }
             return refill0(c);
         } finally {
             c.refilling = false;
         }
     }
 
+    /**
+     * Moves the cache's own bucket, whose goal has passed, into its empty alloc array; the bucket
+     * object, now holding that empty array, becomes the cache's spare. With a reclaim hook, the hook
+     * runs on every item first; if it throws, hookAll has requeued what was not hooked into the
+     * depot and given the cache what was. False if another thread took the bucket for the depot
+     * first (see {@link #stealOwnBuckets}).
+     */
+    private boolean takeOwn(Cache c, Bucket own) {
+        if (!OWN.compareAndSet(c, own, null)) {
+            return false;
+        }
+        if (onReclaim != null) {
+            hookAll(c, own);
+        }
+        final Object[] items = own.items;
+        final int count = own.count;
+        own.items = c.allocItems;
+        own.count = 0;
+        c.spare = own;
+        c.allocItems = items;
+        c.allocCount = count;
+        c.ownMoved += count;
+        return true;
+    }
+
     private boolean refill0(Cache c) {
         long goal;
-        lock.lock();
+        Bucket b;
+        acquire();
         try {
-            Bucket b = ready.pollFirst();
+            b = ready.pollFirst();
             if (b != null) {
                 readyItems -= b.count;
                 take(c, b);
                 return true;
             }
-            Bucket head = pending.peekFirst();
-            if (head == null) {
+            b = pending.peekFirst();
+            if (b == null) {
                 return false;
             }
-            goal = head.goal;
+            goal = b.goal;
+            // The common case under contention: the head's goal has passed already by the domain's
+            // cached read sequence (another thread's poll raised it). That check only reads two
+            // words, so it may run under the lock, and the refill then takes the lock once.
+            if (smr.passedOrStale(goal)) {
+                return takePending(c, b);
+            }
         } finally {
             lock.unlock();
         }
         if (!smr.pollIssued(goal)) { // an issued goal: counted as passed once stale, never rejected
             return false;
         }
-        Bucket b;
-        lock.lock();
+        acquire();
         try {
             b = pending.peekFirst();
             // Another thread may have taken the head meanwhile, or a retire may have queued a bucket
-            // with an older goal in front of it. Any bucket tagged with this very goal has passed;
-            // a different goal is never judged by order here (it may be stale: see Smr.pollIssued),
-            // only by a poll of its own on a later refill.
-            if (b == null || b.goal != goal) {
+            // with an older goal in front of it. Any bucket tagged with this very goal has passed,
+            // and so has one whose goal the cached bound covers (the poll just raised it); any other
+            // goal is never judged by order here (it may be stale: see Smr.pollIssued), only by a
+            // poll of its own on a later refill.
+            if (b == null || (b.goal != goal && !smr.passedOrStale(b.goal))) {
                 return false;
             }
-            pending.pollFirst();
-            pendingItems -= b.count;
+            return takePending(c, b);
         } finally {
             lock.unlock();
         }
-        // The bucket is ours alone now: run the hook on every item before any can be handed out.
+    }
+
+    /**
+     * Takes {@code b}, the head of {@code pending}, whose goal has passed: into the cache at once,
+     * or, if the pool has a reclaim hook, only after the hook ran on every item outside the lock
+     * (the hook may be slow: SegmentPool's poison fill). Under lock; with a hook, it releases the
+     * lock for the hook and takes it again (the caller's finally unlocks once).
+     */
+    private boolean takePending(Cache c, Bucket b) {
+        pending.pollFirst();
+        pendingItems -= b.count;
+        if (onReclaim == null) {
+            take(c, b);
+            return true;
+        }
+        lock.unlock();
+        try {
+            hookAll(c, b);
+        } finally {
+            acquire();
+        }
+        take(c, b);
+        return true;
+    }
+
+    /** Runs the reclaim hook on each of {@code b}'s items; b is the caller's alone. Not under lock. */
+    private void hookAll(Cache c, Bucket b) {
         int hooked = 0;
         try {
-            if (onReclaim != null) {
-                for (; hooked < b.count; hooked++) {
-                    onReclaim.accept(b.items[hooked]);
-                }
+            for (; hooked < b.count; hooked++) {
+                onReclaim.accept(b.items[hooked]);
             }
         } catch (PoolClosedException closed) {
             // Not the item's fault: the pool was closed under the hook. Nothing is discarded or
@@ -220,13 +338,6 @@ final class Depot<T> {
             keepHookedRequeueRest(c, b, hooked, true);
             throw e;
         }
-        lock.lock();
-        try {
-            take(c, b);
-        } finally {
-            lock.unlock();
-        }
-        return true;
     }
 
     /**
@@ -249,7 +360,7 @@ final class Depot<T> {
      * with the same, passed goal, to be hooked before it is handed out.
      */
     private void keepHookedRequeueRest(Cache c, Bucket b, int failed, boolean discard) {
-        lock.lock();
+        acquire();
         try {
             final int from = discard ? failed + 1 : failed;
             int rest = b.count - from;
@@ -300,7 +411,8 @@ final class Depot<T> {
 
     /**
      * Where {@code item} already sits in the calling thread's cache, by identity: "free bucket"
-     * (freed, not yet tagged), "alloc bucket" (freed earlier, safe, not handed out since), or null.
+     * (freed, not yet tagged), "alloc bucket" (freed earlier, safe, not handed out since), "tagged
+     * bucket" (freed, tagged, kept for this thread's next refill), or null.
      * For SmrPool's double-free check under -ea; O(bucketSize), owner only.
      */
     String cachedIn(Cache c, Object item) {
@@ -312,6 +424,12 @@ final class Depot<T> {
         for (int i = 0; i < c.allocCount; i++) {
             if (c.allocItems[i] == item) {
                 return "alloc bucket";
+            }
+        }
+        final Bucket own = c.own;
+        for (int i = 0; own != null && i < own.count; i++) {
+            if (own.items[i] == item) {
+                return "tagged bucket";
             }
         }
         return null;
@@ -355,41 +473,101 @@ final class Depot<T> {
      * reader may allocate and free inside its section. Were the lock held across the wait, that
      * reader would block on the lock held by the writer that waits for it: a deadlock, and every
      * other thread's allocate, free and flush stuck behind the lock meanwhile.
+     *
+     * <p>One lock hold, after the goal: the bound is checked and the bucket queued together, so the
+     * bound holds whatever other threads queued while this one took its goal. A bucket dropped
+     * there has cost an advance for nothing; a racy look at the bound first skips the advance when
+     * the depot is already full, the one case where drops come in a row.
      */
     private void retire(Cache c) {
-        final int n = c.freeCount;
-        lock.lock();
-        try {
-            if (wouldPassBound(n)) {
-                dropped += n;
-                java.util.Arrays.fill(c.freeItems, 0, n, null);
-                c.freeCount = 0;
-                return;
-            }
-            // Hold room for the n items while the goal is taken unlocked, so that the bound still
-            // holds when they are queued (other threads may queue or flush meanwhile).
-            reserved += n;
-        } finally {
-            lock.unlock();
+        if (c.refilledSinceRetire) {
+            retireOwn(c);
+        } else {
+            retireToDepot(c);
         }
-        final long goal;
-        try {
-            // After the caller unpublished every item in the array (they were freed before). The
-            // array stays in the cache meanwhile: only its owner touches it (a dead owner's cache is
-            // claimed by CAS first), so nothing is detached and nothing needs undoing if this throws.
-            goal = smr.advance();
-        } catch (RuntimeException | Error e) {
-            lock.lock();
+    }
+
+    /**
+     * For a thread that allocates as well as frees (it refilled since its last retire): tags the
+     * free items and keeps them as the cache's own bucket, for its own next refill, without the
+     * lock; the bucket it kept before, if its refill did not take it (its goal had not passed), goes
+     * to the depot. A thread that allocates about as much as it frees then recycles its own items
+     * and never touches the depot's lock or lines: the depot is only for what flows between threads.
+     * A thread that only frees never keeps one (its buckets go to the depot, where allocating
+     * threads find them). The goal is taken first, so a refused advance changes nothing.
+     */
+    private void retireOwn(Cache c) {
+        final int n = c.freeCount;
+        final long goal = smr.advance(); // see retireToDepot: never under the lock
+        Bucket b = c.spare;
+        if (b == null) {
+            b = new Bucket(new Object[bucketSize]); // only until the cache has its spare (see takeOwn)
+        }
+        c.spare = null;
+        final Object[] empty = b.items;
+        b.items = c.freeItems;
+        b.count = n;
+        b.goal = goal;
+        c.freeItems = empty;
+        c.freeCount = 0;
+        c.ownRetired += n;
+        c.ownTagged++;
+        c.refilledSinceRetire = false;
+        final Bucket older = (Bucket) OWN.getAndSet(c, b); // null if none, or if another thread took it
+        if (older != null) {
+            acquire();
             try {
-                reserved -= n; // refused: the full array stays in the cache for the next push or flush
+                queueTagged(older);
+                c.spare = takeEmpty(); // the cache's next retire needs a bucket object
             } finally {
                 lock.unlock();
             }
-            throw e;
         }
-        lock.lock();
+    }
+
+    /**
+     * Queues a bucket some cache kept as its own (already tagged and counted as retired) in the
+     * depot, or drops it past the bound (heap pools only; the bucket object goes to the empties).
+     * Under lock.
+     */
+    private void queueTagged(Bucket b) {
+        if (wouldPassBound(b.count)) {
+            droppedSafe += b.count; // counted as freed when it was tagged
+            java.util.Arrays.fill(b.items, 0, b.count, null);
+            b.count = 0;
+            empties.addLast(b);
+            return;
+        }
+        enqueuePending(b);
+        pendingItems += b.count;
+        noteIdle();
+    }
+
+    /** Tags the cache's free items and queues them in the depot (see {@link #retire}). */
+    private void retireToDepot(Cache c) {
+        final int n = c.freeCount;
+        if (pendingItems + readyItems + n > maxIdle) { // racy: only saves the advance; decided under the lock
+            acquire();
+            try {
+                if (wouldPassBound(n)) {
+                    drop(c, n);
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        // After the caller unpublished every item in the array (they were freed before). The array
+        // stays in the cache meanwhile: only its owner touches it (a dead owner's cache is claimed
+        // by CAS first), so nothing is detached and nothing needs undoing if this throws (refused:
+        // the full array stays in the cache for the next push or flush).
+        final long goal = smr.advance();
+        acquire();
         try {
-            reserved -= n;
+            if (wouldPassBound(n)) {
+                drop(c, n); // others filled the depot while this thread took its goal
+                return;
+            }
             Bucket b = takeEmpty();
             Object[] spare = b.items;
             b.items = c.freeItems;
@@ -405,6 +583,13 @@ final class Depot<T> {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Drops the cache's {@code n} free items past the bound (heap pools: the GC has them). Under lock. */
+    private void drop(Cache c, int n) {
+        dropped += n;
+        java.util.Arrays.fill(c.freeItems, 0, n, null);
+        c.freeCount = 0;
     }
 
     /**
@@ -449,9 +634,9 @@ final class Depot<T> {
         }
     }
 
-    /** Whether {@code n} more idle items would pass {@code maxIdle} (room held by retires counts). Under lock. */
+    /** Whether {@code n} more idle items would pass {@code maxIdle}. Under lock. */
     private boolean wouldPassBound(long n) {
-        return pendingItems + readyItems + reserved + n > maxIdle;
+        return pendingItems + readyItems + n > maxIdle;
     }
 
     /** Raises the high-water mark to the current idle count. Under lock. */
@@ -473,12 +658,21 @@ final class Depot<T> {
      * (tagged now), its safe items as a ready bucket. For a thread that stops using the pool.
      */
     void flush(Cache c) {
+        final Bucket own = (Bucket) OWN.getAndSet(c, null);
+        if (own != null) {
+            acquire();
+            try {
+                queueTagged(own);
+            } finally {
+                lock.unlock();
+            }
+        }
         if (c.freeCount > 0) {
-            retire(c);
+            retireToDepot(c);
         }
         int n = c.allocCount;
         if (n > 0) {
-            lock.lock();
+            acquire();
             try {
                 // The cache count first: a racing stats() then over-counts the reused items for a
                 // moment instead of under-counting them below zero.
@@ -508,25 +702,51 @@ final class Depot<T> {
     /**
      * Moves into the depot the items held by caches whose owner thread has ended (a dead thread's
      * cache is otherwise inherited only by a thread that registers anew, which a fixed set of
-     * long-lived threads never does). Returns whether any item moved. A claimed cache is emptied and
+     * long-lived threads never does), and the buckets live threads kept as their own
+     * ({@link #stealOwnBuckets}). Returns whether any item moved. A claimed cache is emptied and
      * its slot left ownerless, ready for the next thread that registers.
      */
     boolean recoverDeadCaches() {
         final Thread me = Thread.currentThread();
-        boolean moved = false;
+        boolean moved = stealOwnBuckets();
         for (Cache c : caches.snapshot()) {
             final Thread owner = c.owner();
             // The dead owner's writes to its cache happen-before our isAlive() that returned false,
             // and the CAS makes us the cache's only user until we give it back.
             if (owner != null && owner != me && !owner.isAlive() && c.casOwner(owner, me)) {
                 try {
-                    if (c.allocCount > 0 || c.freeCount > 0) {
+                    if (c.allocCount > 0 || c.freeCount > 0 || c.own != null) {
                         flush(c);
                         moved = true;
                     }
                 } finally {
                     c.svOwner(null); // even if the flush threw: what is left is inherited later
                 }
+            }
+        }
+        return moved;
+    }
+
+    /**
+     * Moves into the depot the buckets that live threads kept as their own (retireOwn): tagged
+     * items no other thread could otherwise reach until their owner refills or flushes. For a
+     * depot that ran dry: a bounded pool (SegmentPool) whose every free segment sits in such a
+     * bucket would otherwise report exhaustion, not wait for the grace period. Each bucket is taken
+     * by CAS, so the owner's refill and this never both get it; the owner then refills from the
+     * depot like any thread. Returns whether any bucket moved.
+     */
+    private boolean stealOwnBuckets() {
+        boolean moved = false;
+        for (Cache c : caches.snapshot()) {
+            final Bucket b = c.own;
+            if (b != null && OWN.compareAndSet(c, b, null)) { // the volatile read published b's fields
+                acquire();
+                try {
+                    queueTagged(b);
+                } finally {
+                    lock.unlock();
+                }
+                moved = true;
             }
         }
         return moved;
@@ -579,7 +799,7 @@ final class Depot<T> {
      * then true of that moment, not a miss of items flushed between two looks.
      */
     long oldestPendingGoal() {
-        lock.lock();
+        acquire();
         try {
             if (!ready.isEmpty()) {
                 return READY_NOW;
@@ -604,13 +824,18 @@ final class Depot<T> {
         long created = 0;
         long cachedAlloc = 0;
         long cachedFree = 0;
+        long ownMoved = 0;
+        long ownRetired = 0;
         for (Cache c : caches.snapshot()) {
             created += c.created;
             cachedAlloc += c.allocCount;
             cachedFree += c.freeCount;
+            ownMoved += c.ownMoved;
+            ownRetired += c.ownRetired;
         }
         // Racy against running threads (see above), so keep the derived figure within its range.
-        return new long[] {created, Math.max(0, movedToCaches - cachedAlloc), retired + dropped + cachedFree};
+        return new long[] {created, Math.max(0, movedToCaches + ownMoved - cachedAlloc),
+            retired + ownRetired + dropped + cachedFree};
     }
 
     long pendingItems() {
@@ -635,14 +860,19 @@ final class Depot<T> {
     }
 
     long bucketsTagged() {
-        return tagged;
+        long n = tagged;
+        for (Cache c : caches.snapshot()) {
+            n += c.ownTagged;
+        }
+        return n;
     }
 
-    /** Items in every cache's buckets (racy while running). */
+    /** Items in every cache's arrays and own bucket (racy while running). */
     long cachedItems() {
         long n = 0;
         for (Cache c : caches.snapshot()) {
-            n += c.allocCount + c.freeCount;
+            final Bucket own = c.own;
+            n += c.allocCount + c.freeCount + (own == null ? 0 : own.count);
         }
         return n;
     }

@@ -28,10 +28,13 @@ import java.util.function.Consumer;
  * <ul>
  *   <li>At most {@link Builder#maxBytes} bytes of slabs. When every segment is handed out or
  *       waiting for its grace period, {@link #allocate()} waits for the oldest pending bucket's
- *       grace period (parking); when none is pending it throws {@link IllegalStateException}
- *       (exhausted). {@link #tryAllocate()} never waits and returns null instead. Up to
- *       {@code 2 * bucketSize} segments may sit in each thread's cache, counted as in use; a
- *       thread's {@link #flush()} gives them back.</li>
+ *       grace period (parking); when none is pending it first moves into the depot the buckets
+ *       that threads tagged and kept for their own next allocation (and those of threads that
+ *       ended), and only if there are none throws {@link IllegalStateException} (exhausted).
+ *       {@link #tryAllocate()} never waits and returns null instead. Up to
+ *       {@code 2 * bucketSize} segments may sit in each thread's two cached buckets, counted as
+ *       in use, and no allocation can reach them until the thread's {@link #flush()} (or its
+ *       end); a kept bucket of up to {@code bucketSize} more is reached as just said.</li>
  *   <li>{@link #free} rejects, with {@link IllegalArgumentException}, a segment that is not one of
  *       this pool's (another arena, another size, a slice at the wrong offset), and, with
  *       {@link IllegalStateException}, a segment freed twice.</li>

@@ -550,7 +550,7 @@ public final class Smr implements Polling {
      * lapped it by more than 2^46, so that rd passed it (see "Wrap" in the overview). wr is read
      * first and rd after it, with acquire: that order is what step (c) of the argument needs.
      */
-    private boolean passedOrStale(long goal) {
+    boolean passedOrStale(long goal) {
         final long w = wrSeq();
         final long r = rd.lvValue();
         return delta(r, goal) >= 0 || delta(goal, w) > (deferLimit > 1 ? 1 : 0);

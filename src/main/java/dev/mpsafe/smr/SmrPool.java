@@ -20,10 +20,14 @@ import java.util.function.Supplier;
  * <h2>How it works</h2>
  * Each thread has a cache of two buckets of {@link Builder#bucketSize} items. {@link #free} puts the
  * object into the thread's free bucket; a full free bucket is tagged with {@link Smr#advance()}'s
- * goal and queued in the pool's depot. {@link #allocate()} takes from the thread's alloc bucket;
- * an empty one is swapped, under the depot lock, for a bucket whose goal {@link Smr#poll(long)}
- * says has passed. With nothing safe to reuse, it calls the factory. A bucket's worth of frees
- * costs one {@code advance()}, a bucket's worth of allocations one {@code poll()}.
+ * goal. A thread that also allocates keeps it for its own next refill (and hands the one it kept
+ * before, if still there, to the pool's depot); a thread that only frees queues it in the depot.
+ * {@link #allocate()} takes from the thread's alloc bucket; an empty one is replaced by the
+ * thread's kept bucket once {@link Smr#poll(long)} says its goal passed (no lock), or else, under
+ * the depot's lock, by a depot bucket whose goal passed. With nothing safe to reuse, it calls the
+ * factory. A bucket's worth of frees costs one {@code advance()}, a bucket's worth of allocations
+ * at most one {@code poll()}; a thread whose allocations and frees balance never takes the
+ * depot's lock.
  *
  * <h2>Guarantees</h2>
  * <ul>
@@ -33,12 +37,13 @@ import java.util.function.Supplier;
  *       would exceed it, or cached objects a {@link #flush()} would push past it, are dropped to the
  *       garbage collector (safe without a grace period: the GC keeps an object alive while a reader
  *       holds it) and counted. Each thread's cache holds at
- *       most {@code 2 * bucketSize} more. Allocation does not wait (see {@link #allocate()}).</li>
+ *       most {@code 3 * bucketSize} more (its two buckets and the one it kept). Allocation does not wait (see {@link #allocate()}).</li>
  *   <li>No objects are lost with a thread: a dead thread's cache, with its objects, is inherited
  *       by the next thread that registers with the pool; and when the depot has nothing safe for
  *       an allocation, a thread looks for caches of dead threads and moves their objects into the
- *       depot (once per {@code max(16, bucketSize)} such misses of the thread, since it scans
- *       every thread's cache). {@link #flush()} hands the calling thread's cached objects to the
+ *       depot, with the buckets live threads kept for themselves (once per
+ *       {@code max(16, bucketSize)} such misses of the thread, since it scans every thread's
+ *       cache). {@link #flush()} hands the calling thread's cached objects to the
  *       depot at once.</li>
  *   <li>{@link Builder#onReclaim} runs on each object when its grace period has passed, before it
  *       is handed out again: the place to poison it in tests, or to clear it. If it throws, the

@@ -261,13 +261,27 @@ class SegmentPoolTest {
             Thread t = readerInside(smr, "segment-reader", leave);
             pool.free(a);
             pool.free(b);
-            Thread waiter = new Thread(pool::allocate, "segment-waiter");
+            AtomicReference<Throwable> waiterFailure = new AtomicReference<>();
+            Thread waiter = new Thread(() -> {
+                try {
+                    pool.allocate();
+                } catch (Throwable e) {
+                    waiterFailure.set(e);
+                }
+            }, "segment-waiter");
             waiter.start();
-            assertTrue(stalled.await(10, TimeUnit.SECONDS), "allocate waited on the reader and reported nothing");
-            leave.countDown();
+            try {
+                // The two segments sit in this thread's kept bucket, not in the depot: allocate must
+                // take that bucket into the depot and wait for its grace period, not report exhaustion.
+                assertTrue(stalled.await(10, TimeUnit.SECONDS), "allocate waited on the reader and reported nothing: "
+                        + waiterFailure.get());
+            } finally {
+                leave.countDown(); // else close() below would wait for the reader forever
+            }
             t.join();
             waiter.join(TimeUnit.SECONDS.toMillis(10));
             assertFalse(waiter.isAlive());
+            assertNull(waiterFailure.get());
             assertEquals("segment-reader", reported.get());
         }
     }

@@ -62,7 +62,10 @@ class SmrPoolTest {
             Item fresh = pool.allocate();
             assertTrue(!old.contains(fresh), "allocation " + i + " reused an item a reader may still see");
         }
-        assertEquals(8, pool.stats().pending(), "both buckets wait for the reader");
+        // Both buckets wait for the reader in the depot: the first went there when the second was
+        // tagged; the second, which this thread kept for its own next refill (it allocates as well
+        // as frees), was moved there by the 16th miss's look for stranded items.
+        assertEquals(8, pool.stats().pending(), "both buckets wait for the reader: " + pool.stats());
         leave.countDown();
         reader.join();
         Set<Item> reused = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -419,6 +422,98 @@ class SmrPoolTest {
         SmrPool.Stats st = pool.stats();
         assertEquals(1, st.reused(), st.toString());
         assertBalanced(st);
+    }
+
+    /**
+     * A thread that allocates as well as frees keeps its last tagged bucket for its own next
+     * refill: steady churn on one thread recycles its own objects and queues nothing in the depot
+     * (where every bucket exchange takes the depot's one lock). Without the own bucket, each full
+     * bucket would wait in the depot: pending would be 4 here.
+     */
+    @Test
+    void shouldRecycleAnAllocatingThreadsOwnBucketWithoutTheDepot() {
+        Smr smr = Smr.create("own", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).build();
+        Item[] window = new Item[4];
+        for (int i = 0; i < 4; i++) {
+            window[i] = pool.allocate();
+        }
+        for (int i = 0; i < 1_000; i++) {
+            Item it = pool.allocate();
+            pool.free(window[i & 3]);
+            window[i & 3] = it;
+        }
+        SmrPool.Stats st = pool.stats();
+        assertEquals(0, st.pending(), "nothing waits in the depot: " + st);
+        assertEquals(0, st.ready(), st.toString());
+        assertTrue(st.created() <= 12, "live window, alloc, free and own bucket at most: " + st);
+        assertTrue(st.reused() >= 1_000 - 12, st.toString());
+        assertBalanced(st);
+        pool.flush();
+        SmrPool.Stats flushed = pool.stats();
+        assertEquals(0, flushed.cached(), "flush hands the own bucket to the depot too: " + flushed);
+        assertBalanced(flushed);
+    }
+
+    /**
+     * A thread that only frees keeps no tagged bucket: its buckets go to the depot, where the
+     * threads that allocate find them. Were it to keep one, 4 of these 8 objects would be stranded
+     * in a cache no allocation ever looks at.
+     */
+    @Test
+    void shouldHandAFreeOnlyThreadsBucketsToTheDepot() throws Exception {
+        Smr smr = Smr.create("free-only", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).build();
+        List<Item> items = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            items.add(pool.allocate());
+        }
+        Thread freer = new Thread(() -> items.forEach(pool::free), "freer");
+        freer.start();
+        freer.join();
+        SmrPool.Stats st = pool.stats();
+        assertEquals(8, st.pending(), "both buckets in the depot: " + st);
+        assertEquals(0, st.cached(), st.toString());
+        Set<Item> reused = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < 8; i++) {
+            reused.add(pool.allocate());
+        }
+        assertTrue(reused.containsAll(items), "the allocating thread got the freer's objects back: " + pool.stats());
+    }
+
+    /**
+     * A thread that kept its own bucket and then ended: the bucket comes back to the others with
+     * the rest of its cache, by the dead-cache scan.
+     */
+    @Test
+    void shouldRecoverTheOwnBucketOfADeadThread() throws Exception {
+        Smr smr = Smr.create("own-dead", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).build();
+        pool.allocate(); // this thread registers first, so it will never inherit the helper's cache
+        Set<Item> freedByHelper = Collections.newSetFromMap(new IdentityHashMap<>());
+        Thread helper = new Thread(() -> {
+            pool.allocate(); // a refill: the helper allocates, so it keeps its next tagged bucket
+            for (int i = 0; i < 4; i++) {
+                Item it = new Item();
+                freedByHelper.add(it);
+                pool.free(it);
+            }
+        }, "helper");
+        helper.start();
+        helper.join();
+        SmrPool.Stats before = pool.stats();
+        assertEquals(0, before.pending(), "the helper kept its tagged bucket: " + before);
+        assertEquals(4, before.cached(), before.toString());
+        Set<Item> back = Collections.newSetFromMap(new IdentityHashMap<>());
+        // The scan for dead caches is rate-limited to one per max(16, bucketSize) refill misses.
+        for (int i = 0; i < 64 && back.size() < 4; i++) {
+            Item it = pool.allocate();
+            if (freedByHelper.contains(it)) {
+                back.add(it);
+            }
+        }
+        assertEquals(freedByHelper, back, "the dead thread's own bucket came back: " + pool.stats());
+        assertBalanced(pool.stats());
     }
 
     @Test

@@ -44,7 +44,10 @@ import java.util.concurrent.atomic.LongAdder;
  * fails for buffers that sit in other threads' caches, a pool must hold the buffers in flight plus
  * {@code 2 * bucketSize} for each thread that uses it (64 each by default); a thread that frees but
  * never allocates (a socket reader) holds at most {@code bucketSize - 1} (more only if it inherited
- * the cache of a thread that ended), and none once it flushed. The cached ones count as freed:
+ * the cache of a thread that ended), and none once it flushed. (A thread that allocates also keeps
+ * the last bucket it tagged, for its own next allocation; that one is not stranded: an allocation
+ * that finds the depot empty takes it into the depot and waits for its grace period.) The cached
+ * ones count as freed:
  * {@link #outstanding()} may be 0 while {@link #allocate} reports the pool exhausted.
  * {@link #cached()} and {@link #toString()} show how many sit in threads' caches. The netstack
  * flushes where such a thread goes idle: a socket reader before it parks in {@code receive}.
