@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mpsafe.internal.SlotPeek;
+import dev.mpsafe.internal.ThreadSlot;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -387,8 +389,8 @@ public abstract class GraceDomainContractTest {
         p.release();
         // The slot is marked offline on release, so enter()'s fast path falls to the refusal even
         // with assertions off (here -ea also checks the owner; the mark is what works without it).
-        long state = ((dev.mpsafe.internal.ThreadSlot) p).lpState();
-        assertTrue((state & dev.mpsafe.internal.ThreadSlot.OFFLINE_BIT) != 0, "released slot not marked: " + state);
+        long state = SlotPeek.lpState((ThreadSlot) p);
+        assertTrue((state & ThreadSlot.OFFLINE_BIT) != 0, "released slot not marked: " + state);
         IllegalStateException e = assertThrows(IllegalStateException.class, p::online);
         assertTrue(e.getMessage().contains("released"), e.getMessage());
         e = assertThrows(IllegalStateException.class, p::enter);
