@@ -93,7 +93,7 @@ abstract class ThreadSlotPad0 {
  * Protected keeps them to the slot classes themselves (on their own type only) and to this package
  * (SlotTable, GraceWait). A scheme's domain class, which is not a subclass, reads its readers
  * through package-private bridges in its final reader class (scanState, orphaned...), one call
- * each, which inline to the accessor.
+ * each, which inline to the accessor. GraceDomainContractTest fails if one becomes public again.
  */
 abstract class ThreadSlotState extends ThreadSlotPad0 {
     private static final VarHandle STATE;
