@@ -3,6 +3,7 @@ package dev.mpsafe.smr;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
+import dev.mpsafe.internal.SlotPeek;
 import dev.mpsafe.internal.ThreadSlot;
 import dev.mpsafe.sync.GraceOptions;
 import dev.mpsafe.sync.Section;
@@ -53,7 +54,7 @@ public class SmrDeferredSharedGoalTest {
     public void pollerThenReader(III_Result r) {
         domain.poll(domain.advance()); // deferred too: the poll forces the sequence to its goal
         Section s = domain.enter();
-        r.r2 = (int) ThreadSlot.tagOf(((ThreadSlot) s).lpState()); // the sequence this section entered on
+        r.r2 = (int) ThreadSlot.tagOf(SlotPeek.lpState((ThreadSlot) s)); // the sequence this section entered on
         r.r3 = (int) PUBLISHED.getAcquire(this);
         s.close();
     }

@@ -1,6 +1,7 @@
 package dev.mpsafe.sync;
 
 import dev.mpsafe.epoch.Epoch;
+import dev.mpsafe.internal.ThreadSlot;
 import dev.mpsafe.pserialize.Pserialize;
 import dev.mpsafe.smr.Smr;
 import java.lang.invoke.MethodHandles;
@@ -67,8 +68,9 @@ import org.openjdk.jmh.annotations.Threads;
  *   <tr><td>{@code pserializeAsymmetricExact}, {@code smrLazyExact}</td><td>the token form on a
  *       participant kept as {@code Pserialize.Reader} or {@code Smr.Reader}, the exact final
  *       types</td><td>ours: what the {@code Participant} call site's type check costs</td></tr>
- *   <tr><td>{@code floorThroughReference}</td><td>through the same {@code Pserialize.Reader}
- *       reference: store the slot's next word, read, store 0. No nesting test and no mode flag,
+ *   <tr><td>{@code floorThroughReference}</td><td>through a reference kept like
+ *       {@code asymmetricExact}, to the benchmark's own {@link ThreadSlot} (a reader's layout and
+ *       accessors): store the slot's next word, read, store 0. No nesting test and no mode flag,
  *       so it is not a correct section (a nested use would end the outer one)</td><td>what any
  *       section that announces itself with two stores through a reader reference costs: the
  *       floor under {@code pserializeAsymmetricExact}</td></tr>
@@ -149,7 +151,8 @@ public abstract class ReadSideCost {
 
     /**
      * A benchmark thread's participants, registered by that thread (JMH runs a thread-scoped
-     * state's fixtures on its own thread), and its own padded slot for the bare variants.
+     * state's fixtures on its own thread), its own padded slot for the bare variants, and the slot
+     * {@code floorThroughReference} reaches through a reference.
      */
     @State(Scope.Thread)
     public static class Reader extends ReaderSlot {
@@ -166,6 +169,8 @@ public abstract class ReadSideCost {
         /** The same participant as {@code smrLazy}, kept as SMR's exact reader type. */
         Smr.Reader smrLazyExact;
         Participant smrDeferred;
+        /** floorThroughReference's slot, kept as {@code asymmetricExact} is: a field of a final type. */
+        FloorSlot floor;
 
         @Setup(Level.Trial)
         public void register(Shared b) {
@@ -177,6 +182,7 @@ public abstract class ReadSideCost {
             smrLazyExact = b.smrLazy.register();
             smrLazy = smrLazyExact;
             smrDeferred = b.smrDeferred.register();
+            floor = new FloorSlot(); // by this thread, as register() allocates a new reader
         }
 
         @TearDown(Level.Trial)
@@ -434,19 +440,18 @@ public abstract class ReadSideCost {
     }
 
     /**
-     * Not a section (see the table above): the two stores alone, through the participant reference
-     * the exact-type row loads, on its own slot. Measures how much of that row is the stores
-     * rather than the nesting test or the mode flag.
+     * Not a section (see the table above): the two stores alone, through a reference loaded as
+     * the exact-type row loads its participant, to a slot laid out as that participant's. Measures
+     * how much of that row is the stores rather than the nesting test or the mode flag.
      */
     @Benchmark
     public int floorThroughReference(Shared s, Reader r) {
-        final Pserialize.Reader p = r.asymmetricExact;
-        p.soState(p.loNextWord()); // unmasked: ASYMMETRIC's next word has no fence flag (in the fallback the flag sits
-        // in the word until the store of 0; writers ignore that bit, and none runs here)
+        final FloorSlot f = r.floor;
+        f.announce();
         try {
             return s.shared;
         } finally {
-            p.soState(0L);
+            f.clear();
         }
     }
 
@@ -469,6 +474,34 @@ public abstract class ReadSideCost {
 
     // ------------------------------------------------------------------------------------------
 
+    /**
+     * floorThroughReference's slot: the library's {@link ThreadSlot}, so the padding, the offsets
+     * of the state and next words and the accessors are a reader's, but the benchmark's own, as a
+     * library reader's slot accessors are not public. Its next word holds what an ASYMMETRIC
+     * reader's holds until a writer changes it (none runs here): tag 0, depth 1, no fence flag.
+     * Final, like {@code Pserialize.Reader}, so a call through it checks no receiver class.
+     */
+    static final class FloorSlot extends ThreadSlot {
+        FloorSlot() {
+            soNextWord(1);
+        }
+
+        /** The announcement: the next word's load, its release store into the state word. */
+        void announce() {
+            soState(loNextWord());
+        }
+
+        /** The exit: the release store of 0. */
+        void clear() {
+            soState(0L);
+        }
+
+        @Override
+        protected void resetForNewOwner() {
+            // Never in a SlotTable: no owner ever changes.
+        }
+    }
+
     /** Padding before the bare variants' slot word, so that it shares no cache line. */
     @SuppressWarnings("unused")
     abstract static class ReaderSlotPad {
@@ -490,7 +523,10 @@ public abstract class ReadSideCost {
             return (long) STATE.get(this);
         }
 
-        /** Opaque store: the announcement, as {@code ThreadSlot.soOpaqueState}. */
+        /**
+         * Opaque store: the bare rows' announcement (the library's readers announce with a release
+         * store; both are a plain {@code mov} on x86, docs/sync.md).
+         */
         final void soOpaqueState(long v) {
             STATE.setOpaque(this, v);
         }
@@ -500,7 +536,7 @@ public abstract class ReadSideCost {
             STATE.setRelease(this, v);
         }
 
-        /** Opaque load of the next tag, as {@code ThreadSlot.loNextTag}. */
+        /** Opaque load of the next tag (the library's next word holds the whole state word; see bareTagged). */
         final long loNextTag() {
             return (long) NEXT_TAG.getOpaque(this);
         }

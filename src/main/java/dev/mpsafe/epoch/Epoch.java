@@ -220,8 +220,8 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
         final long e = global.lvValue();
         VarHandle.fullFence(); // StoreLoad: the caller's unpublish before the slot loads
         for (Reader r : table.snapshot()) {
-            long s = r.lvState();
-            if (ThreadSlot.depthOf(s) != 0 && ThreadSlot.tagOf(s) != (e & EPOCH_TAG_MASK) && !r.ownerGone()) {
+            long s = r.scanState();
+            if (ThreadSlot.depthOf(s) != 0 && ThreadSlot.tagOf(s) != (e & EPOCH_TAG_MASK) && !r.orphaned()) {
                 return r;
             }
         }
@@ -236,7 +236,7 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
     boolean scanFindsReaderActive() {
         VarHandle.fullFence();
         for (Reader r : table.snapshot()) {
-            if (ThreadSlot.depthOf(r.lvState()) != 0) {
+            if (ThreadSlot.depthOf(r.scanState()) != 0) {
                 return true;
             }
         }
@@ -849,6 +849,22 @@ public final class Epoch implements Deferring, Polling, AutoCloseable {
                 enterNested(s);
             }
             return s;
+        }
+
+        /*
+         * Bridges for Epoch's scans (the advance and the jcstress hook): Epoch is not a subclass of
+         * ThreadSlot, whose accessors are protected so that no public reader type offers them
+         * (see ThreadSlotState). Final class, one call each: they inline to the accessor.
+         */
+
+        /** Volatile load of the state word: the advance's scan, after its fence. */
+        long scanState() {
+            return lvState();
+        }
+
+        /** Whether the owner is gone, so that the slot holds no section whatever its state says. */
+        boolean orphaned() {
+            return ownerGone();
         }
 
         @Override

@@ -43,6 +43,13 @@ public abstract class ThreadSlot extends ThreadSlotState {
      * a nested enter never looks like a new section.
      */
 
+    /*
+     * The layout's constants and decoders stay public, unlike the accessors below: the schemes'
+     * domain classes (not subclasses) decode the words their scans load with them, and so do
+     * tests and jcstress tests in other packages. They read and write no slot, so every reader
+     * type that inherits them stays harmless.
+     */
+
     /** Mask of the nesting depth in the state word. */
     public static final long DEPTH_MASK = (1L << 16) - 1;
     /** The deepest nesting a participant accepts. */
@@ -78,6 +85,16 @@ abstract class ThreadSlotPad0 {
     long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p0a, p0b, p0c, p0d, p0e, p0f;
 }
 
+/*
+ * Every accessor here is protected, not public. ThreadSlot's subclasses include the reader types
+ * that the schemes' register() returns, public classes of exported packages, and a public member
+ * inherited by such a class is callable on every participant a user holds, whatever the module
+ * exports: soState(0) would end a section the owner is still in, casOwner would steal the slot.
+ * Protected keeps them to the slot classes themselves (on their own type only) and to this package
+ * (SlotTable, GraceWait). A scheme's domain class, which is not a subclass, reads its readers
+ * through package-private bridges in its final reader class (scanState, orphaned...), one call
+ * each, which inline to the accessor. GraceDomainContractTest fails if one becomes public again.
+ */
 abstract class ThreadSlotState extends ThreadSlotPad0 {
     private static final VarHandle STATE;
     private static final VarHandle OWNER;
@@ -93,17 +110,17 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
     private Thread owner;
 
     /** Volatile load: what a scanning writer reads after its fence. */
-    public final long lvState() {
+    protected final long lvState() {
         return (long) STATE.getVolatile(this);
     }
 
     /** Acquire load: a writer's re-read while it waits for the state to change. */
-    public final long laState() {
+    protected final long laState() {
         return (long) STATE.getAcquire(this);
     }
 
     /** Plain load: only the owner may use it. */
-    public final long lpState() {
+    protected final long lpState() {
         return (long) STATE.get(this);
     }
 
@@ -114,34 +131,40 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
      * membarrier (asymmetric modes), and HotSpot places compiler barriers around it as around an
      * opaque store, so the JIT does not drop, merge or delay it.
      */
-    public final void soState(long value) {
+    protected final void soState(long value) {
         STATE.setRelease(this, value);
     }
 
     /** Opaque load of the next word: the owner's outermost enter (pserialize). */
-    public final long loNextWord() {
+    protected final long loNextWord() {
         return (long) NEXT_WORD.getOpaque(this);
     }
 
     /** Opaque store of the next word (pserialize's perform; pserialize defines the value). */
-    public final void soNextWord(long value) {
+    protected final void soNextWord(long value) {
         NEXT_WORD.setOpaque(this, value);
     }
 
-    public final Thread owner() {
+    /**
+     * The owning thread, or null while the slot is free (volatile load). Not offered to users:
+     * a participant belongs to the thread that uses it, and a stall report names the thread.
+     */
+    protected final Thread owner() {
         return (Thread) OWNER.getVolatile(this);
     }
 
-    public final boolean casOwner(Thread expect, Thread update) {
+    /** Claims the slot from {@code expect} (null, or a dead thread) for {@code update}. */
+    protected final boolean casOwner(Thread expect, Thread update) {
         return OWNER.compareAndSet(this, expect, update);
     }
 
-    public final void svOwner(Thread value) {
+    /** Volatile store of the owner: a new slot's first owner, or null when it is given back. */
+    protected final void svOwner(Thread value) {
         OWNER.setVolatile(this, value);
     }
 
     /** Whether the owner is gone: then the slot can hold no section, whatever its state says. */
-    public final boolean ownerGone() {
+    protected final boolean ownerGone() {
         Thread t = owner();
         return t == null || !t.isAlive();
     }

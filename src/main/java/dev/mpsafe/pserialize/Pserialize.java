@@ -295,7 +295,7 @@ public final class Pserialize implements GraceDomain {
                 seen = seenBuffer = new long[readers.length];
             }
             for (int i = 0; i < readers.length; i++) {
-                long s = seen[i] = readers[i].lvState();
+                long s = seen[i] = readers[i].scanState();
                 if (ThreadSlot.depthOf(s) != 0) {
                     // At once, not before the wait: a section entered after this load and before
                     // the store can still carry the old tag, so keep that window short.
@@ -308,7 +308,7 @@ public final class Pserialize implements GraceDomain {
                     continue; // outside a section at the scan: nothing to wait for
                 }
                 Reader r = readers[i];
-                while (sameSection(seen[i], r.laState()) && !r.ownerGone()) {
+                while (sameSection(seen[i], r.waitState()) && !r.orphaned()) {
                     if (wait == null) {
                         wait = new GraceWait(options);
                     }
@@ -354,7 +354,7 @@ public final class Pserialize implements GraceDomain {
      */
     private boolean anyReaderInside() {
         for (Reader r : table.snapshot()) {
-            if (ThreadSlot.depthOf(r.lvState()) != 0) {
+            if (ThreadSlot.depthOf(r.scanState()) != 0) {
                 return true;
             }
         }
@@ -428,6 +428,27 @@ public final class Pserialize implements GraceDomain {
             if (tagOf(loNextWord()) == seen) {
                 soNextWord(((seen + 1) << TAG_SHIFT) | 1 | fence); // the shift drops what overflows 47 bits
             }
+        }
+
+        /*
+         * Bridges for Pserialize's scans (perform and the jcstress hooks): Pserialize is not a subclass of
+         * ThreadSlot, whose accessors are protected so that no public reader type offers them
+         * (see ThreadSlotState). Final class, one call each: they inline to the accessor.
+         */
+
+        /** Volatile load of the state word: perform()'s scan, after its fence or membarrier. */
+        long scanState() {
+            return lvState();
+        }
+
+        /** Acquire load of the state word: perform()'s re-read while it waits for this section. */
+        long waitState() {
+            return laState();
+        }
+
+        /** Whether the owner is gone, so that the slot holds no section whatever its state says. */
+        boolean orphaned() {
+            return ownerGone();
         }
 
         @Override

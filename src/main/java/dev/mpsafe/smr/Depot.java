@@ -100,6 +100,27 @@ final class Depot<T> {
         protected void resetForNewOwner() {
             // The new owner inherits the arrays and their items: nothing is lost with a thread.
         }
+
+        /*
+         * Bridges to ThreadSlot's owner accessors, which are protected so that no public slot type
+         * offers them (see ThreadSlotState), for recoverDeadCaches and SmrPool.Local's owner check.
+         * Final class, one call each: they inline to the accessor.
+         */
+
+        /** The owning thread, or null while the cache is free (volatile load). */
+        Thread ownerThread() {
+            return owner();
+        }
+
+        /** Claims the cache for {@code me} from {@code dead}, its dead owner (CAS). */
+        boolean claimFrom(Thread dead, Thread me) {
+            return casOwner(dead, me);
+        }
+
+        /** Leaves a claimed cache ownerless, for the next thread that registers (volatile store). */
+        void disown() {
+            svOwner(null);
+        }
     }
 
     private static final VarHandle OWN;
@@ -710,17 +731,17 @@ final class Depot<T> {
         final Thread me = Thread.currentThread();
         boolean moved = stealOwnBuckets();
         for (Cache c : caches.snapshot()) {
-            final Thread owner = c.owner();
+            final Thread owner = c.ownerThread();
             // The dead owner's writes to its cache happen-before our isAlive() that returned false,
             // and the CAS makes us the cache's only user until we give it back.
-            if (owner != null && owner != me && !owner.isAlive() && c.casOwner(owner, me)) {
+            if (owner != null && owner != me && !owner.isAlive() && c.claimFrom(owner, me)) {
                 try {
                     if (c.allocCount > 0 || c.freeCount > 0 || c.own != null) {
                         flush(c);
                         moved = true;
                     }
                 } finally {
-                    c.svOwner(null); // even if the flush threw: what is left is inherited later
+                    c.disown(); // even if the flush threw: what is left is inherited later
                 }
             }
         }

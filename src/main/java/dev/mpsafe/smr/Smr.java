@@ -649,10 +649,10 @@ public final class Smr implements Polling {
         long min = upper;
         Reader oldest = null;
         for (Reader r : table.snapshot()) {
-            long s = r.lvState();
+            long s = r.scanState();
             if (ThreadSlot.depthOf(s) != 0) {
                 long c = ThreadSlot.tagOf(s);
-                if (delta(c, min) < 0 && (ignoreOwnerLiveness || !r.ownerGone())) {
+                if (delta(c, min) < 0 && (ignoreOwnerLiveness || !r.orphaned())) {
                     min = c;
                     oldest = r;
                 }
@@ -730,7 +730,7 @@ public final class Smr implements Polling {
     boolean scanWithoutMembarrierFindsReader() {
         VarHandle.fullFence();
         for (Reader r : table.snapshot()) {
-            if (ThreadSlot.depthOf(r.lvState()) != 0) {
+            if (ThreadSlot.depthOf(r.scanState()) != 0) {
                 return true;
             }
         }
@@ -803,6 +803,22 @@ public final class Smr implements Polling {
         /** Whether this reader's enter fences (every mode but a working LAZY); for tests. */
         boolean fenced() {
             return fenced;
+        }
+
+        /*
+         * Bridges for Smr's scans (the poll and the jcstress hooks): Smr is not a subclass of
+         * ThreadSlot, whose accessors are protected so that no public reader type offers them
+         * (see ThreadSlotState). Final class, one call each: they inline to the accessor.
+         */
+
+        /** Volatile load of the state word: the poll's scan, after its fence or membarrier. */
+        long scanState() {
+            return lvState();
+        }
+
+        /** Whether the owner is gone, so that the slot holds no section whatever its state says. */
+        boolean orphaned() {
+            return ownerGone();
         }
 
         @Override

@@ -226,9 +226,10 @@ public final class SmrPool<T> {
         }
 
         private void checkOwner() {
-            if (cache.owner() != Thread.currentThread()) {
+            final Thread owner = cache.ownerThread();
+            if (owner != Thread.currentThread()) {
                 throw new IllegalStateException("SmrPool.Local used by thread '" + Thread.currentThread().getName()
-                        + "'; it belongs to " + (cache.owner() == null ? "nobody" : "'" + cache.owner().getName() + "'"));
+                        + "'; it belongs to " + (owner == null ? "nobody" : "'" + owner.getName() + "'"));
             }
         }
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.mpsafe.internal.SlotPeek;
 import dev.mpsafe.internal.ThreadSlot;
 import dev.mpsafe.sync.GraceOptions;
 import java.util.concurrent.CountDownLatch;
@@ -113,14 +114,14 @@ class PserializeModeTest {
             }, "reader-" + mode);
             t.start();
             inside.await();
-            long before = reader[0].loNextWord();
+            long before = SlotPeek.loNextWord(reader[0]);
             Thread writer = new Thread(d::perform, "writer-" + mode);
             writer.start();
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (reader[0].loNextWord() == before && System.nanoTime() < deadline) {
+            while (SlotPeek.loNextWord(reader[0]) == before && System.nanoTime() < deadline) {
                 Thread.onSpinWait(); // the writer changes the next tag before it waits
             }
-            long after = reader[0].loNextWord();
+            long after = SlotPeek.loNextWord(reader[0]);
             leave.countDown();
             writer.join(10_000);
             t.join();

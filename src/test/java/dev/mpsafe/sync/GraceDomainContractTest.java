@@ -8,10 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mpsafe.internal.SlotPeek;
+import dev.mpsafe.internal.ThreadSlot;
 import java.lang.ref.WeakReference;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -387,8 +395,8 @@ public abstract class GraceDomainContractTest {
         p.release();
         // The slot is marked offline on release, so enter()'s fast path falls to the refusal even
         // with assertions off (here -ea also checks the owner; the mark is what works without it).
-        long state = ((dev.mpsafe.internal.ThreadSlot) p).lpState();
-        assertTrue((state & dev.mpsafe.internal.ThreadSlot.OFFLINE_BIT) != 0, "released slot not marked: " + state);
+        long state = SlotPeek.lpState((ThreadSlot) p);
+        assertTrue((state & ThreadSlot.OFFLINE_BIT) != 0, "released slot not marked: " + state);
         IllegalStateException e = assertThrows(IllegalStateException.class, p::online);
         assertTrue(e.getMessage().contains("released"), e.getMessage());
         e = assertThrows(IllegalStateException.class, p::enter);
@@ -397,6 +405,54 @@ public abstract class GraceDomainContractTest {
         q.enter();
         q.exit();
         q.release();
+    }
+
+    /**
+     * What register() and enter() hand out is a participant and nothing more: the slot's loads and
+     * stores (soState, lpState, the owner CAS...) belong to the scheme, and one made public by
+     * inheritance lets any caller end a section or steal the slot. Every public method must be
+     * Participant's (with Section's and AutoCloseable's) or Object's; only the pure state-word
+     * helpers (static, they touch no slot) may come from ThreadSlot. A new public method on a
+     * reader type is then a deliberate change of this test, not an accident of a superclass.
+     */
+    @Test
+    void shouldExposeNoSlotAccessorOnAParticipantWhenRegisteredOrImplicit() {
+        GraceDomain d = create();
+        Participant p = d.register();
+        List<String> registered = methodsBeyondParticipant(p.getClass());
+        p.release();
+        assertEquals(List.of(), registered, "public methods of " + p.getClass().getName() + " beyond Participant");
+        try (Section s = d.enter()) {
+            assertEquals(List.of(), methodsBeyondParticipant(s.getClass()),
+                    "public methods of " + s.getClass().getName() + " beyond Participant");
+        }
+    }
+
+    /** ThreadSlot's public static helpers: pure functions of a state word (see ThreadSlot). */
+    private static final Set<String> STATE_WORD_HELPERS = Set.of("depthOf", "tagOf");
+
+    /** The public methods of {@code type}, as "Declarer.name(params)", that the contract does not allow. */
+    static List<String> methodsBeyondParticipant(Class<?> type) {
+        Set<String> allowed = new HashSet<>();
+        for (Method m : Participant.class.getMethods()) {
+            allowed.add(signature(m));
+        }
+        for (Method m : Object.class.getMethods()) {
+            allowed.add(signature(m));
+        }
+        List<String> beyond = new ArrayList<>();
+        for (Method m : type.getMethods()) {
+            boolean helper = Modifier.isStatic(m.getModifiers()) && STATE_WORD_HELPERS.contains(m.getName());
+            if (!helper && !allowed.contains(signature(m))) {
+                beyond.add(m.getDeclaringClass().getSimpleName() + "." + signature(m));
+            }
+        }
+        Collections.sort(beyond);
+        return beyond;
+    }
+
+    private static String signature(Method m) {
+        return m.getName() + Arrays.toString(m.getParameterTypes());
     }
 
     @Test
