@@ -5,7 +5,6 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 import dev.mpsafe.smr.SmrPoolReuseTest.Item;
 import dev.mpsafe.sync.GraceOptions;
-import dev.mpsafe.sync.Participant;
 import dev.mpsafe.sync.Protected;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.JCStressTest;
@@ -39,14 +38,7 @@ public class SmrPoolOwnBucketReuseTest {
 
     @Actor
     public void reader(II_Result r) {
-        Participant p = domain.register();
-        p.enter();
-        try {
-            Item it = ref.enteredLoad();
-            r.r1 = it != a ? 0 : it.value == SmrPoolReuseTest.POISON ? 2 : 1;
-        } finally {
-            p.exit();
-        }
+        r.r1 = SmrPoolReuseTest.read(domain, ref, a);
     }
 
     @Actor

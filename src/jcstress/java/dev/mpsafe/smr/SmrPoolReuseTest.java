@@ -43,11 +43,16 @@ public class SmrPoolReuseTest {
 
     @Actor
     public void reader(II_Result r) {
+        r.r1 = read(domain, ref, a);
+    }
+
+    /** The reader's section: 0 if it saw another item than {@code a}, 1 if a intact, 2 if a poisoned. */
+    static int read(Smr domain, Protected<Item> ref, Item a) {
         Participant p = domain.register();
         p.enter();
         try {
             Item it = ref.enteredLoad();
-            r.r1 = it != a ? 0 : it.value == POISON ? 2 : 1;
+            return it != a ? 0 : it.value == POISON ? 2 : 1;
         } finally {
             p.exit();
         }

@@ -501,7 +501,7 @@ final class Depot<T> {
      * the depot is already full, the one case where drops come in a row.
      */
     private void retire(Cache c) {
-        if (c.refilledSinceRetire) {
+        if (c.refilledSinceRetire && maxIdle > 0) { // maxIdle 0: a pool that never reuses keeps nothing either
             retireOwn(c);
         } else {
             retireToDepot(c);

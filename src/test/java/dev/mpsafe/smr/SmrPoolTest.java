@@ -455,6 +455,26 @@ class SmrPoolTest {
         assertBalanced(flushed);
     }
 
+    /** maxIdle 0 is a pool that never reuses: not through the depot, and not through a kept bucket. */
+    @Test
+    void shouldNeverReuseWithAZeroIdleBoundEvenThroughTheThreadsOwnBucket() {
+        Smr smr = Smr.create("never", Smr.Mode.DEFAULT);
+        SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).maxIdle(0).build();
+        Item[] window = new Item[4];
+        for (int i = 0; i < 4; i++) {
+            window[i] = pool.allocate();
+        }
+        for (int i = 0; i < 100; i++) {
+            Item it = pool.allocate();
+            pool.free(window[i & 3]);
+            window[i & 3] = it;
+        }
+        SmrPool.Stats st = pool.stats();
+        assertEquals(0, st.reused(), st.toString());
+        assertEquals(104, st.created(), st.toString());
+        assertBalanced(st);
+    }
+
     /**
      * A thread that only frees keeps no tagged bucket: its buckets go to the depot, where the
      * threads that allocate find them. Were it to keep one, 4 of these 8 objects would be stranded
@@ -504,16 +524,25 @@ class SmrPoolTest {
         SmrPool.Stats before = pool.stats();
         assertEquals(0, before.pending(), "the helper kept its tagged bucket: " + before);
         assertEquals(4, before.cached(), before.toString());
+        assertEquals(freedByHelper, allocateUntilBack(pool, freedByHelper),
+                "the dead thread's own bucket came back: " + pool.stats());
+        assertBalanced(pool.stats());
+    }
+
+    /**
+     * Allocates (up to 64 times) until every object of {@code freed} came back, and returns those
+     * that did. The scan for dead caches is rate-limited to one per max(16, bucketSize) refill
+     * misses, so it takes a few allocations.
+     */
+    private static Set<Item> allocateUntilBack(SmrPool<Item> pool, Set<Item> freed) {
         Set<Item> back = Collections.newSetFromMap(new IdentityHashMap<>());
-        // The scan for dead caches is rate-limited to one per max(16, bucketSize) refill misses.
-        for (int i = 0; i < 64 && back.size() < 4; i++) {
+        for (int i = 0; i < 64 && back.size() < freed.size(); i++) {
             Item it = pool.allocate();
-            if (freedByHelper.contains(it)) {
+            if (freed.contains(it)) {
                 back.add(it);
             }
         }
-        assertEquals(freedByHelper, back, "the dead thread's own bucket came back: " + pool.stats());
-        assertBalanced(pool.stats());
+        return back;
     }
 
     @Test
@@ -533,15 +562,8 @@ class SmrPoolTest {
         helper.join();
         assertEquals(7, pool.stats().cached());
         pool.flush();
-        Set<Item> back = Collections.newSetFromMap(new IdentityHashMap<>());
-        // The scan for dead caches is rate-limited to one per max(16, bucketSize) refill misses.
-        for (int i = 0; i < 64 && back.size() < 7; i++) {
-            Item it = pool.allocate();
-            if (freedByHelper.contains(it)) {
-                back.add(it);
-            }
-        }
-        assertEquals(freedByHelper, back, "the dead thread's objects came back: " + pool.stats());
+        assertEquals(freedByHelper, allocateUntilBack(pool, freedByHelper),
+                "the dead thread's objects came back: " + pool.stats());
         SmrPool.Stats st = pool.stats();
         assertTrue(st.reused() >= 7, st.toString());
         assertEquals(0, st.cached() + st.pending() + st.ready(), st.toString());
