@@ -717,7 +717,7 @@ class UdpSocketTest {
      */
     @Test
     void aSecondCloseInsideAnEpochSectionDoesNotWaitForAFirstCloseAtThePendingBound() throws Exception {
-        AtBound b = AtBound.create("close-bound");
+        AtBound b = AtBound.create("close-bound", true);
         dev.mpsafe.epoch.Epoch epoch = b.epoch;
         dev.mpsafe.netstack.buffer.PacketPool pool = b.pool;
         Udp udp = b.udp;
@@ -769,31 +769,14 @@ class UdpSocketTest {
      */
     @Test
     void aSecondCloseInACallbackOfTheEpochDoesNotWaitForAFirstCloseAtThePendingBound() throws Exception {
-        AtBound b = AtBound.create("close-callback");
-        dev.mpsafe.epoch.Epoch epoch = b.epoch;
-        dev.mpsafe.netstack.buffer.PacketPool pool = b.pool;
-        Udp udp = b.udp;
-        UdpSocket s = b.socket;
-        java.util.concurrent.CountDownLatch atBound = new java.util.concurrent.CountDownLatch(1);
+        AtBound b = AtBound.create("close-callback", true);
         java.util.concurrent.CountDownLatch firstCloseWaits = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch callbackClosed = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicReference<Thread> callbackThread = new java.util.concurrent.atomic.AtomicReference<>();
-        Runnable closeInCallback = () -> {
-            callbackThread.set(Thread.currentThread());
-            try {
-                s.close();
-                if (s.isOpen()) {
-                    failure.set(new AssertionError("close() in the callback returned with the socket open"));
-                }
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-            callbackClosed.countDown();
-        };
+        CloseInCallback closeInCallback = new CloseInCallback(b.socket, new java.util.concurrent.CountDownLatch(0), failure);
+        java.util.concurrent.CountDownLatch atBound = new java.util.concurrent.CountDownLatch(1);
         Thread reader = Thread.ofPlatform().daemon().name("hold-the-epoch").start(() -> {
-            try (dev.mpsafe.sync.Section _ = epoch.enter()) {
-                epoch.call(closeInCallback); // accepted inside a section: pending = 1 = the bound
+            try (dev.mpsafe.sync.Section _ = b.epoch.enter()) {
+                b.epoch.call(closeInCallback); // accepted inside a section: pending = 1 = the bound
                 atBound.countDown();
                 firstCloseWaits.await(); // the section ends only once the first close waits for room
             } catch (Throwable t) {
@@ -801,37 +784,136 @@ class UdpSocketTest {
             }
         });
         assertTrue(atBound.await(10, TimeUnit.SECONDS));
-        Thread closer = startFirstClose(s, failure);
+        Thread closer = startFirstClose(b.socket, failure);
         awaitInRelieve(closer);
         firstCloseWaits.countDown(); // the callback becomes ready; the domain thread runs it
-        boolean ran = callbackClosed.await(10, TimeUnit.SECONDS);
-        closer.join(10_000);
-        Thread domainThread = callbackThread.get();
+        assertBothClosesEnded(b, closeInCallback, closer, failure, "the epoch's domain thread",
+                t -> t != null && t != closer && t != reader);
+    }
+
+    /**
+     * As above, with callbacks on the callers' threads (caller-run mode): a third thread's
+     * {@code poll()} runs the callback that closes, and the first close waits in Epoch.call() for
+     * room that only the end of that callback makes. Epoch.inCallback() is true there because the
+     * poller holds the dispatch, so the second close returns at once, as on the domain thread.
+     *
+     * <p>The callback is already running when the first close begins, unlike in the test above: in
+     * this mode the first close's own wait for room dispatches ready callbacks too, so a callback
+     * that became ready only while it waited could run on the first close's thread instead of the
+     * poller's (which cannot deadlock: its close would find closeLock held by its own thread).
+     * Running the callback first and letting it close only once the first close waits pins it to
+     * the poller; the callback still counts as pending while it runs, so the first close waits at
+     * the bound all the same.
+     */
+    @Test
+    void aSecondCloseInACallbackRunByPollOnItsCallerDoesNotWaitForAFirstCloseAtThePendingBound()
+            throws Exception {
+        AtBound b = AtBound.create("close-caller-run", false);
+        java.util.concurrent.CountDownLatch firstCloseWaits = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        CloseInCallback closeInCallback = new CloseInCallback(b.socket, firstCloseWaits, failure);
+        b.epoch.call(closeInCallback); // pending = 1 = the bound
+        Thread poller = Thread.ofPlatform().daemon().name("poll-runs-callbacks").start(() -> {
+            // Two advances make the callback ready; each poll() makes one, then runs what is ready.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (closeInCallback.closed.getCount() > 0) {
+                if (System.nanoTime() - deadline > 0) {
+                    failure.set(new AssertionError("poll() never ran the callback: " + b.epoch));
+                    return;
+                }
+                b.epoch.poll();
+                Thread.onSpinWait();
+            }
+        });
+        assertTrue(closeInCallback.running.await(10, TimeUnit.SECONDS), () -> "the callback never ran: " + failure.get());
+        Thread closer = startFirstClose(b.socket, failure);
+        awaitInRelieve(closer); // pending is 1 while the callback runs: the first close waits for room
+        firstCloseWaits.countDown(); // the callback now closes, on the poller's thread
+        assertBothClosesEnded(b, closeInCallback, closer, failure, "poll() on the poller's thread",
+                t -> t == poller);
+    }
+
+    /**
+     * A callback that closes {@code socket} once {@code mayClose} opens, and records the thread it
+     * ran on and how its close ended.
+     */
+    private static final class CloseInCallback implements Runnable {
+        private final UdpSocket socket;
+        private final java.util.concurrent.CountDownLatch mayClose;
+        private final java.util.concurrent.atomic.AtomicReference<Throwable> failure;
+        /** Opens when the callback begins; {@link #thread} is set then. */
+        final java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+        /** Opens when its close has returned (or failed, into {@code failure}). */
+        final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        volatile Thread thread;
+
+        CloseInCallback(UdpSocket socket, java.util.concurrent.CountDownLatch mayClose,
+                java.util.concurrent.atomic.AtomicReference<Throwable> failure) {
+            this.socket = socket;
+            this.mayClose = mayClose;
+            this.failure = failure;
+        }
+
+        @Override
+        public void run() {
+            thread = Thread.currentThread();
+            running.countDown();
+            try {
+                mayClose.await();
+                socket.close();
+                if (socket.isOpen()) {
+                    failure.set(new AssertionError("close() in the callback returned with the socket open"));
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+            closed.countDown();
+        }
+    }
+
+    /**
+     * Waits (10 s at most each) for the close in {@code callback} and, if it ended, for the first
+     * close, then checks that both ended, on the expected threads, with the socket closed and
+     * unlinked; closes the epoch and the pool unless a thread is stuck.
+     *
+     * @param where the thread that was to run the callback, for the message
+     */
+    private static void assertBothClosesEnded(AtBound b, CloseInCallback callback, Thread closer,
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure, String where,
+            java.util.function.Predicate<Thread> ranWhereExpected) throws InterruptedException {
+        boolean ran = callback.closed.await(10, TimeUnit.SECONDS);
+        if (ran) { // else the first close waits for room that the stuck callback holds: no use waiting
+            closer.join(10_000);
+        }
+        Thread callbackThread = callback.thread;
         boolean stuck = !ran || closer.isAlive();
         try {
             assertFalse(stuck, "the two closes deadlocked: the close in the callback "
-                    + (domainThread == null ? "(the callback never ran)" : stackOf(domainThread))
+                    + (callbackThread == null ? "(the callback never ran)" : stackOf(callbackThread))
                     + "; the close outside " + stackOf(closer));
             assertNull(failure.get(), () -> "a close failed: " + failure.get());
-            assertTrue(domainThread != null && domainThread != closer && domainThread != reader,
-                    "the callback ran on the epoch's domain thread, not " + domainThread);
-            assertFalse(s.isOpen());
-            assertEquals(0, udp.sockets(), "the first close unlinked the socket");
+            assertTrue(ranWhereExpected.test(callbackThread), "the callback ran on " + where + ", not " + callbackThread);
+            assertFalse(b.socket.isOpen());
+            assertEquals(0, b.udp.sockets(), "the first close unlinked the socket");
         } finally {
             if (!stuck) { // else closing the epoch would wait for the stuck threads too
-                epoch.close();
-                pool.checkBalanced();
-                pool.close();
+                b.epoch.close();
+                b.pool.checkBalanced();
+                b.pool.close();
             }
         }
     }
 
-    /** An epoch that takes one pending callback, a stack on it, and a socket bound to port 7. */
+    /**
+     * An epoch that takes one pending callback, runs callbacks on its own thread or (if
+     * {@code callbacksOnDomainThread} is false) on its callers', a stack on it, and a socket bound
+     * to port 7.
+     */
     private record AtBound(dev.mpsafe.epoch.Epoch epoch, dev.mpsafe.netstack.buffer.PacketPool pool, Udp udp,
             UdpSocket socket) {
-        static AtBound create(String name) throws Exception {
-            dev.mpsafe.epoch.Epoch epoch = dev.mpsafe.epoch.Epoch.create(
-                    dev.mpsafe.sync.GraceOptions.named(name).withMaxPendingCallbacks(1));
+        static AtBound create(String name, boolean callbacksOnDomainThread) throws Exception {
+            dev.mpsafe.epoch.Epoch epoch = dev.mpsafe.epoch.Epoch.create(dev.mpsafe.sync.GraceOptions.named(name)
+                    .withMaxPendingCallbacks(1).withCallbacksOnDomainThread(callbacksOnDomainThread));
             dev.mpsafe.netstack.buffer.PacketPool pool = dev.mpsafe.netstack.buffer.PacketPool.create(
                     dev.mpsafe.smr.Smr.create(name + "-pool", dev.mpsafe.smr.Smr.Mode.DEFAULT), 2048, 1L << 20);
             dev.mpsafe.netstack.ip.Ipv4Stack stack = dev.mpsafe.netstack.ip.Ipv4Stack
