@@ -355,16 +355,18 @@ class TunTest {
          * jdk.internal.ref.CleanerImpl and PhantomCleanable).
          *
          * 1. A weak reference to the closed Tun's Cleanable is cleared. The Cleaner holds every
-         *    registered Cleanable strongly (CleanerImpl.activeList) until clean() removes it, and
-         *    nothing else outside the Tun refers to it, so it is cleared only once the Cleanable is
-         *    off that list: removed by close() (the fix), or by the Cleaner's thread, which removes
-         *    it and then, in the same call, runs its action (the bug). Either way the Cleaner can
-         *    never start the action after this point.
+         *    registered Cleanable strongly (CleanerImpl.activeList) until clean() removes it; the
+         *    only other holders are the Tun (gone) and, while the Cleaner is about to run it, the
+         *    collector's pending list and the Cleaner's queue. So it is cleared only once the
+         *    Cleanable is off that list: removed by close() (the fix), or by the Cleaner's thread,
+         *    which removes it and then, in the same clean() call, runs its action (the bug).
+         *    Either way the Cleaner can never start the action after this point.
          * 2. A sentinel action registered on the same Cleaner after step 1 has run. The Cleaner runs
          *    actions on the one thread its factory made (CleanerImpl.run: dequeue one, clean it,
          *    repeat), and that thread could not dequeue the sentinel before it existed, so a run of
-         *    the Tun's action that started before step 1 has returned by then. The latch orders
-         *    its close(2) calls before our reads of /proc/self/fd.
+         *    the Tun's action that started before step 1 has returned by then. The sentinel
+         *    completes a future, which orders those close(2) calls before our reads of
+         *    /proc/self/fd.
          * Neither step relies on the order in which the Cleaner dequeues: its ReferenceQueue is a
          * LIFO stack, and the Reference Handler thread enqueues on its own time. Watching for the
          * Cleaner's thread to go idle, as this test did, could see it idle before the Reference
@@ -380,7 +382,7 @@ class TunTest {
             assertEquals(List.of("/dev/null", "/dev/null"), List.copyOf(ours.values()), "the test holds the numbers");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             collect(queue, 1, deadline, "the closed Tun's Cleanable stayed strongly reachable");
-            assertTrue(cleanable.refersTo(null));
+            Reference.reachabilityFence(cleanable); // a WeakReference collected itself is never enqueued
             String ranOn = runSentinelOnTheCleaner(deadline);
             assertEquals("mpsafe-tun-cleaner", ranOn, "the sentinel ran on another thread than the Tun's actions");
             assertEquals(ours, files(numbers),
