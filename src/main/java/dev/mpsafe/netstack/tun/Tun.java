@@ -648,6 +648,20 @@ public final class Tun implements Channel {
         return new int[] {fd, wakeFd};
     }
 
+    /**
+     * For tests: the Cleanable that closes the descriptors. Hold it only weakly: a strong hold
+     * keeps it reachable, and its clearing is the event a test waits for (the Cleaner holds a
+     * Cleanable strongly until it has unregistered it, in close() or in its own run of it).
+     */
+    Cleaner.Cleanable cleanable() {
+        return cleanable;
+    }
+
+    /** For tests: the one Cleaner every Tun registers with; a single thread runs its actions. */
+    static Cleaner cleaner() {
+        return CleanerHolder.CLEANER;
+    }
+
     /** For tests: how many calls are in flight now. */
     int callsInFlight() {
         return state & CALLS;

@@ -17,9 +17,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
 import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.Files;
@@ -32,7 +34,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -325,7 +329,7 @@ class TunTest {
         assertEquals(List.of("/dev/net/tun", "anon_inode:[eventfd]"), List.copyOf(files.values()));
         assertEquals(2, stillOpen(files).size());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        collect(queue, 1, deadline);
+        collect(queue, 1, deadline, "a dropped Tun stayed reachable");
         // the Cleaner's thread runs the action after the collector has found the Tun unreachable
         while (!stillOpen(files).isEmpty()) {
             assertTrue(System.nanoTime() < deadline, "descriptors still open 20 s after the Tun was dropped: "
@@ -340,38 +344,55 @@ class TunTest {
     /**
      * close() runs the same Cleanable that the Cleaner would, so a Tun collected after close() is
      * not closed again: the Cleaner must not close the numbers, which by then belong to other
-     * files. The test holds both numbers with files of its own, drops the closed Tun together with
-     * an unclosed one, waits until the Cleaner has closed the unclosed one's descriptors (so it has
-     * run) and gone idle, and checks that its own files are still open.
+     * files. The test holds both numbers with files of its own, drops the closed Tun, waits until
+     * the Cleaner can no longer run the Tun's action and has finished any run of it that started,
+     * and checks that its own files are still open.
      */
     @Test
     void shouldNotCloseTheNumbersAgainWhenAClosedTunIsCollected() throws Exception {
-        ReferenceQueue<Tun> queue = new ReferenceQueue<>();
+        /*
+         * What the test waits for, and why that suffices (JDK 25 sources: java.lang.ref.Cleaner,
+         * jdk.internal.ref.CleanerImpl and PhantomCleanable).
+         *
+         * 1. A weak reference to the closed Tun's Cleanable is cleared. The Cleaner holds every
+         *    registered Cleanable strongly (CleanerImpl.activeList) until clean() removes it; the
+         *    only other holders are the Tun (gone) and, while the Cleaner is about to run it, the
+         *    collector's pending list and the Cleaner's queue. So it is cleared only once the
+         *    Cleanable is off that list: removed by close() (the fix), or by the Cleaner's thread,
+         *    which removes it and then, in the same clean() call, runs its action (the bug).
+         *    Either way the Cleaner can never start the action after this point.
+         * 2. A sentinel action registered on the same Cleaner after step 1 has run. The Cleaner runs
+         *    actions on the one thread its factory made (CleanerImpl.run: dequeue one, clean it,
+         *    repeat), and that thread could not dequeue the sentinel before it existed, so a run of
+         *    the Tun's action that started before step 1 has returned by then. The sentinel
+         *    completes a future, which orders those close(2) calls before our reads of
+         *    /proc/self/fd.
+         * Neither step relies on the order in which the Cleaner dequeues: its ReferenceQueue is a
+         * LIFO stack, and the Reference Handler thread enqueues on its own time. Watching for the
+         * Cleaner's thread to go idle, as this test did, could see it idle before the Reference
+         * Handler had enqueued the Tun's Cleanable, and pass without the Cleaner having run.
+         */
+        ReferenceQueue<Cleaner.Cleanable> queue = new ReferenceQueue<>();
         Map<Integer, String> closedFiles = new LinkedHashMap<>();
-        PhantomReference<Tun> closed = openCloseAndDrop("closed0", closedFiles, queue);
+        WeakReference<Cleaner.Cleanable> cleanable = openCloseAndDrop("closed0", closedFiles, queue);
+        int[] numbers = closedFiles.keySet().stream().mapToInt(Integer::intValue).toArray();
         List<Integer> held = holdNumbers(closedFiles.keySet());
         try {
-            Map<Integer, String> ours = files(closedFiles.keySet().stream().mapToInt(Integer::intValue).toArray());
+            Map<Integer, String> ours = files(numbers);
             assertEquals(List.of("/dev/null", "/dev/null"), List.copyOf(ours.values()), "the test holds the numbers");
-            Map<Integer, String> leakedFiles = new LinkedHashMap<>();
-            PhantomReference<Tun> leaked = openAndDrop("leak0", leakedFiles, queue);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            collect(queue, 2, deadline);
-            while (!stillOpen(leakedFiles).isEmpty()) {
-                assertTrue(System.nanoTime() < deadline, "the Cleaner did not close the dropped Tun's descriptors");
-                Thread.yield();
-            }
-            Thread cleaner = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> t.getName().equals("mpsafe-tun-cleaner")).findFirst().orElseThrow();
-            await(() -> cleaner.getState() == Thread.State.TIMED_WAITING
-                    || cleaner.getState() == Thread.State.WAITING, "the Cleaner's thread to go idle");
-            assertEquals(ours, files(closedFiles.keySet().stream().mapToInt(Integer::intValue).toArray()),
+            collect(queue, 1, deadline, "the closed Tun's Cleanable stayed strongly reachable");
+            Reference.reachabilityFence(cleanable); // a WeakReference collected itself is never enqueued
+            String ranOn = runSentinelOnTheCleaner(deadline);
+            assertEquals("mpsafe-tun-cleaner", ranOn, "the sentinel ran on another thread than the Tun's actions");
+            assertEquals(ours, files(numbers),
                     "the Cleaner closed numbers that close() had already closed, and the test's files had taken");
-            Reference.reachabilityFence(closed);
-            Reference.reachabilityFence(leaked);
         } finally {
             for (int fd : held) {
-                LinuxCalls.close(fd);
+                // a number the bug closed may have gone to a file of the JVM's since: leave it be
+                if (files(fd).get(fd).equals("/dev/null")) {
+                    LinuxCalls.close(fd);
+                }
             }
         }
     }
@@ -388,21 +409,49 @@ class TunTest {
         return new PhantomReference<>(tun, queue);
     }
 
-    /** As {@link #openAndDrop}, but closes the Tun first. */
-    private PhantomReference<Tun> openCloseAndDrop(String ifname, Map<Integer, String> files,
-            ReferenceQueue<Tun> queue) throws IOException {
+    /**
+     * As {@link #openAndDrop}, but closes the Tun first, and returns a weak reference to its
+     * Cleanable (see {@link Tun#cleanable()}) instead of a reference to the Tun.
+     */
+    private WeakReference<Cleaner.Cleanable> openCloseAndDrop(String ifname, Map<Integer, String> files,
+            ReferenceQueue<Cleaner.Cleanable> queue) throws IOException {
         Tun tun = Tun.open(ifname, ns.path());
         files.putAll(files(tun.descriptors()));
         tun.close();
         assertEquals(List.of(), stillOpen(files), "close() left descriptors open");
-        return new PhantomReference<>(tun, queue);
+        return new WeakReference<>(tun.cleanable(), queue);
     }
 
-    /** Runs System.gc() until {@code count} references have been enqueued on {@code queue}. */
-    private static void collect(ReferenceQueue<Tun> queue, int count, long deadline) throws InterruptedException {
+    /**
+     * Registers an action for a fresh object on the Tuns' Cleaner, drops the object, and runs
+     * System.gc() until the action has run; returns the name of the thread that ran it.
+     */
+    private static String runSentinelOnTheCleaner(long deadline) throws InterruptedException, ExecutionException {
+        CompletableFuture<String> ran = new CompletableFuture<>();
+        registerSentinel(ran);
+        while (!ran.isDone()) {
+            assertTrue(System.nanoTime() < deadline, "the Cleaner did not run a dropped sentinel's action within 20 s");
+            System.gc();
+            try {
+                ran.get(100, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                // not yet: collect again
+            }
+        }
+        return ran.join();
+    }
+
+    /** Registers the sentinel in a frame of its own, so that nothing on the caller's stack holds the object. */
+    private static void registerSentinel(CompletableFuture<String> ran) {
+        Tun.cleaner().register(new Object(), () -> ran.complete(Thread.currentThread().getName()));
+    }
+
+    /** Runs System.gc() until {@code count} references have been enqueued on {@code queue}; fails with {@code what}. */
+    private static void collect(ReferenceQueue<?> queue, int count, long deadline, String what)
+            throws InterruptedException {
         int enqueued = 0;
         while (enqueued < count) {
-            assertTrue(System.nanoTime() < deadline, "a dropped Tun stayed reachable through 20 s of System.gc()");
+            assertTrue(System.nanoTime() < deadline, what + " through 20 s of System.gc()");
             System.gc();
             if (queue.remove(100) != null) { // waits for the collector's verdict, at most 100 ms
                 enqueued++;
