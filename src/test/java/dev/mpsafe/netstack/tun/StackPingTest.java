@@ -171,24 +171,57 @@ class StackPingTest {
     /**
      * The fault path: the stack's replies go through a {@link FaultInjector} dropping 5% (seeded).
      * The loss ping reports equals the injector's drop count exactly, and is consistent with 5% of
-     * 1,000 (within 4.5 standard deviations of the binomial: 50 ± 31).
+     * 1,000 (within 4.5 standard deviations of the binomial: 50 ± 31). A round in which ping counts
+     * fewer replies than the injector let through (a late reply, see {@link #ping}) runs again, at
+     * most twice in the test; the counts compared are those of the ten rounds kept.
      */
     @Test
     void shouldLoseWhatTheFaultInjectorDropsAndNothingElse() throws Exception {
         FaultInjector faults = FaultInjector.builder(TunDevice.of(tun, pool, 1500, 64)).seed(2026).drop(0.05).build();
         start(faults);
         long lost = 0;
+        long dropped = 0;
+        int reruns = 0;
         for (int round = 0; round < 10; round++) {
-            lost += 100 - ping(56, 100, true);
+            FaultInjector.Faults before = faults.faults();
+            long got = ping(56, 100, true);
+            FaultInjector.Faults after = injectorTook(faults, before.passed() + before.dropped() + 100);
+            long passed = after.passed() - before.passed();
+            if (got < passed && reruns < 2) {
+                // ping counted a reply lost that the injector let through: once some replies have
+                // come, ping waits only two round trips after its last request, so a reply sent a
+                // little late on a busy machine counts as lost although it arrives (see ping()). Not
+                // the stack's loss, nor the injector's: run the round again. A loss inside the
+                // stack, before the injector, still shows, as a ping loss with no drop to match.
+                reruns++;
+                System.out.printf("StackPingTest: ping counted %d of %d passed replies lost (late); round %d once more%n",
+                        passed - got, passed, round);
+                round--;
+                continue;
+            }
+            lost += 100 - got;
+            dropped += after.dropped() - before.dropped();
         }
         stop = true;
         worker.join(5_000);
         assertNull(workerFailure.get());
-        long dropped = faults.faults().dropped();
         assertEquals(dropped, lost, "ping's losses are exactly the injected drops; " + faults.faults());
         double sd = Math.sqrt(1_000 * 0.05 * 0.95);
         assertTrue(Math.abs(lost - 50) <= 4.5 * sd, lost + " of 1,000 lost at a 5% drop rate");
         System.out.println("StackPingTest: 5% drop injected, ping lost " + lost + " of 1,000; " + faults.faults());
+    }
+
+    /**
+     * The injector's counts once it has passed or dropped {@code target} replies in all (waiting up
+     * to 2 s for the worker, which may still be answering the round's last requests).
+     */
+    private static FaultInjector.Faults injectorTook(FaultInjector faults, long target) throws InterruptedException {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        FaultInjector.Faults f;
+        while ((f = faults.faults()).passed() + f.dropped() < target && System.nanoTime() - deadline < 0) {
+            Thread.sleep(10); // polls a counter that has no signal to wait on
+        }
+        return f;
     }
 
     /** Whether the stack's device took {@code target} packets in all, waiting up to 2 s for the worker. */
