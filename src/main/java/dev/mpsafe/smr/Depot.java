@@ -263,14 +263,8 @@ final class Depot<T> {
         if (onReclaim != null) {
             hookAll(c, own);
         }
-        final Object[] items = own.items;
-        final int count = own.count;
-        own.items = c.allocItems;
-        own.count = 0;
-        c.spare = own;
-        c.allocItems = items;
-        c.allocCount = count;
-        c.ownMoved += count;
+        c.ownMoved += swapIntoAlloc(c, own);
+        c.spare = own; // with the cache's empty array, for its next retireOwn
         return true;
     }
 
@@ -411,14 +405,22 @@ final class Depot<T> {
 
     /** Moves bucket {@code b}'s items into the cache's (empty) alloc array; b goes to the empties. Under lock. */
     private void take(Cache c, Bucket b) {
-        Object[] items = b.items;
-        int count = b.count;
-        b.items = c.allocItems; // the bucket takes the empty array back to the empties
+        movedToCaches += swapIntoAlloc(c, b);
+        empties.addLast(b); // with the cache's empty array
+    }
+
+    /**
+     * Swaps bucket {@code b}'s items into the cache's empty alloc array: the cache gets b's array
+     * and count, b gets the empty array. Returns the count. The caller says where b goes next.
+     */
+    private static int swapIntoAlloc(Cache c, Bucket b) {
+        final Object[] items = b.items;
+        final int count = b.count;
+        b.items = c.allocItems;
         b.count = 0;
-        empties.addLast(b);
-        movedToCaches += count;
         c.allocItems = items;
         c.allocCount = count;
+        return count;
     }
 
     /**

@@ -424,6 +424,19 @@ class SmrPoolTest {
         assertBalanced(st);
     }
 
+    /** On this thread: a window of 4 live objects, then {@code rounds} times allocate one and free the oldest. */
+    private static void churnOneThread(SmrPool<Item> pool, int rounds) {
+        Item[] window = new Item[4];
+        for (int i = 0; i < 4; i++) {
+            window[i] = pool.allocate();
+        }
+        for (int i = 0; i < rounds; i++) {
+            Item it = pool.allocate();
+            pool.free(window[i & 3]);
+            window[i & 3] = it;
+        }
+    }
+
     /**
      * A thread that allocates as well as frees keeps its last tagged bucket for its own next
      * refill: steady churn on one thread recycles its own objects and queues nothing in the depot
@@ -434,15 +447,7 @@ class SmrPoolTest {
     void shouldRecycleAnAllocatingThreadsOwnBucketWithoutTheDepot() {
         Smr smr = Smr.create("own", Smr.Mode.DEFAULT);
         SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).build();
-        Item[] window = new Item[4];
-        for (int i = 0; i < 4; i++) {
-            window[i] = pool.allocate();
-        }
-        for (int i = 0; i < 1_000; i++) {
-            Item it = pool.allocate();
-            pool.free(window[i & 3]);
-            window[i & 3] = it;
-        }
+        churnOneThread(pool, 1_000);
         SmrPool.Stats st = pool.stats();
         assertEquals(0, st.pending(), "nothing waits in the depot: " + st);
         assertEquals(0, st.ready(), st.toString());
@@ -460,15 +465,7 @@ class SmrPoolTest {
     void shouldNeverReuseWithAZeroIdleBoundEvenThroughTheThreadsOwnBucket() {
         Smr smr = Smr.create("never", Smr.Mode.DEFAULT);
         SmrPool<Item> pool = SmrPool.<Item>builder(smr, Item::new).bucketSize(4).maxIdle(0).build();
-        Item[] window = new Item[4];
-        for (int i = 0; i < 4; i++) {
-            window[i] = pool.allocate();
-        }
-        for (int i = 0; i < 100; i++) {
-            Item it = pool.allocate();
-            pool.free(window[i & 3]);
-            window[i & 3] = it;
-        }
+        churnOneThread(pool, 100);
         SmrPool.Stats st = pool.stats();
         assertEquals(0, st.reused(), st.toString());
         assertEquals(104, st.created(), st.toString());
