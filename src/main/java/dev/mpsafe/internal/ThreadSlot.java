@@ -16,8 +16,8 @@ import java.lang.invoke.VarHandle;
  * slot counts as quiescent and can be claimed by another thread ({@link SlotTable}).
  *
  * <p>Thread safety: {@code state} and {@code owner} are read by any thread; {@code nextWord} is
- * written by pserialize's writers and read by the owner; everything else is touched only by the
- * owner.
+ * written by pserialize's writers and SMR LAZY's pollers and read by the owner; everything else is
+ * touched only by the owner.
  */
 @SuppressWarnings("unused")
 public abstract class ThreadSlot extends ThreadSlotState {
@@ -35,11 +35,11 @@ public abstract class ThreadSlot extends ThreadSlotState {
      * off:   the owner declared itself offline (owner-only meaning; writers ignore it).
      * tag:   pserialize: the tag of the slot's next word (nextWord below), which a writer
      *        changes before it waits; epoch: the global epoch seen by the outermost enter; SMR:
-     *        the write sequence seen by it. Every scheme's outermost exit stores 0: outside a section only the depth
+     *        the write sequence seen by it (LAZY: the one a poller last stored in the next word). Every scheme's outermost exit stores 0: outside a section only the depth
      *        matters, and the word is 0 while the owner is outside and online.
      *
      * Keeping nesting in the same word means an outermost enter is a load of the word, a load of
-     * the tag's source (the global epoch or sequence, or pserialize's next tag) and one store, and
+     * the tag's source (the global epoch or sequence, or the slot's next word) and one store, and
      * a nested enter never looks like a new section.
      */
 
@@ -103,8 +103,9 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
     private long state;
     /**
      * What the owner's next outermost section announces, next to {@code state} inside the same
-     * padding (usually in its cache line): only pserialize uses it (its Reader says what the value
-     * holds). Written by the writer (and once by the constructor), read by the owner, both opaque.
+     * padding (usually in its cache line): pserialize and SMR LAZY use it (their Readers say what the
+     * value holds). Written by writers or pollers (and once by the constructor), read by the owner:
+     * opaque in pserialize, release and acquire in SMR (each scheme's overview says why).
      */
     private long nextWord;
     private Thread owner;
@@ -143,6 +144,19 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
     /** Opaque store of the next word (pserialize's perform; pserialize defines the value). */
     protected final void soNextWord(long value) {
         NEXT_WORD.setOpaque(this, value);
+    }
+
+    /**
+     * Acquire load of the next word: the owner's outermost enter in SMR LAZY, whose section must
+     * see what the poller that stored the word had seen (see Smr's overview).
+     */
+    protected final long laNextWord() {
+        return (long) NEXT_WORD.getAcquire(this);
+    }
+
+    /** Release store of the next word: an SMR LAZY poller hands the reader a newer sequence. */
+    protected final void srNextWord(long value) {
+        NEXT_WORD.setRelease(this, value);
     }
 
     /**

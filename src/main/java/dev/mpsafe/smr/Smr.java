@@ -35,7 +35,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ul>
  *   <li>{@link Mode#DEFAULT}: a reader's enter is a load of the write sequence, a store to its own
  *       slot and a full fence; every {@code advance()} moves the write sequence.</li>
- *   <li>{@link Mode#LAZY}: readers skip the fence. A poller first makes sure a {@code membarrier(2)}
+ *   <li>{@link Mode#LAZY}: readers skip the fence, and do not read the write sequence either: an
+ *       enter stores a sequence that polls left in the reader's own slot, so it touches no shared
+ *       cache line. (So a section that begins after an {@code advance()} but before the first
+ *       poll of its goal may hold that goal back too, as a pserialize reader does.) A poller first
+ *       makes sure a {@code membarrier(2)}
  *       (private expedited, through FFM) has completed since its goal was issued; the membarrier is
  *       the JVM's stand-in for FreeBSD's clock tick, which flushes every CPU's store buffer. One
  *       membarrier serves every goal issued before it, and {@code poll} performs at most one per
@@ -91,7 +95,8 @@ public final class Smr implements Polling {
      *
      * Reader (DEFAULT, DEFERRED):  c = wr (volatile load); release store slot = (c, depth 1);
      *       fullFence; ...loads of the protected objects...; release store slot = 0 (depth 0).
-     * Reader (LAZY): the same without the fence.
+     * Reader (LAZY): c = the slot's next word (acquire load), no fence; otherwise the same. The
+     *       next word is written by pollers (see "LAZY tags"), not by the reader.
      *
      * advance(): goal = (getAndAdd(wr, 1) + 1) mod 2^47. The RMW is volatile: the caller's unpublish
      *   (any store before it) happens-before any thread's later read of wr >= goal. DEFERRED: a
@@ -122,7 +127,8 @@ public final class Smr implements Polling {
      *   - If the scan saw R's slot with c < g, then m <= c < g: not reached for g. Correct.
      *   - If the scan saw c >= g: R read wr >= g, and the advance to >= g came after O's unpublish
      *     (program order + the volatile RMW), so R's acquire of wr makes the unpublish visible to
-     *     R's section: R cannot reach O.
+     *     R's section: R cannot reach O. (LAZY: R read c from its next word; see "LAZY tags" for
+     *     the same chain through the poller that stored it.)
      *   - If the scan did not see R's announcement: store-buffering litmus. DEFAULT:
      *       R: store slot; fullFence; load pointer      P: (O unpublished before) fullFence; load slot
      *     With both fences one side sees the other's store: R's load of the pointer sees O's
@@ -151,6 +157,33 @@ public final class Smr implements Polling {
      *   would be ordered only by the hardware (on ARM a store to the same word after a
      *   store-release stays after it), not by the JMM. The release costs nothing on x86 and an
      *   stlr instead of an str on ARM. (jcstress GraceNextSectionReleaseTest.)
+     *
+     * LAZY tags: a LAZY reader does not load wr. Its enter announces its slot's next word, a
+     *   whole state word (c, depth 1) written by others: once by the slot's constructor (c = wr,
+     *   read with volatile load), then by scans, with release stores. A scan, once its membarrier
+     *   covers the goal (upper = tick >= goal, read with acquire), stores (upper, 1) in every slot
+     *   whose next word is behind the goal, or more than maxDelta/4 behind upper.
+     *   - Correctness. The reader loads the word with acquire, so a c that a scan later sees as
+     *     >= g gives the chain: O's unpublish -> (program order) the advance to >= g (volatile RMW)
+     *     -> a poller's read of wr >= c (volatile) -> its release CAS of tick -> the storing scan's
+     *     acquire of tick -> its release store of the next word -> the reader's acquire load ->
+     *     the section's loads. So the section sees the unpublish, as if it had read wr itself. The
+     *     constructor's value gives the same chain, shorter. On x86 every link is free (TSO), so
+     *     jcstress cannot fail there without them (SmrLazyNextSequenceTest); on ARM they are the
+     *     ldar/stlr that a volatile read of wr cost before.
+     *   - Progress and latency. After the first scan for a goal, every reader's next section
+     *     announces a sequence >= goal, so a reader that runs sections back to back holds the goal
+     *     only until the section after that scan (pserialize's perform changes a reader's next tag
+     *     for the same reason). A section that began after the goal was issued but before that
+     *     scan announces an older sequence and is waited for, as pserialize waits for one; reading
+     *     wr, it would not be. Each store costs the reader one cache miss, as every advance() cost
+     *     it one on wr's line before.
+     *   - Wrap. Every scan brings each next word to within maxDelta/4 of its upper, and no scan
+     *     lets wr get maxDelta past rd <= that upper (the forced wait), so a LAZY c stays within
+     *     maxDelta + maxDelta/4 < 2^46 of wr, like a c read from wr.
+     *   - Cost. The enter loads a word in its own slot instead of the domain's wr through the
+     *     reader's reference: one load fewer on the path and none of a shared line, which every
+     *     advance() takes from every reader's cache.
      *
      * DEFERRED's forced advance: a deferred advance() fences after the caller's unpublish and then
      *   reads wr = g - 1. Whoever later moves wr to >= g (a poller's forced CAS, any thread's
@@ -195,7 +228,9 @@ public final class Smr implements Polling {
      * Grace latency: DEFAULT/DEFERRED: the time until the last section that began before the goal
      *   ends, plus one scan. LAZY: the same plus one membarrier (an IPI to every CPU running a thread
      *   of this process; microseconds to tens of microseconds), shared by every goal issued before it;
-     *   a goal checked only by poll() may also wait for the next tick (at most LAZY_TICK_NANOS).
+     *   a goal checked only by poll() may also wait for the next tick (at most LAZY_TICK_NANOS). A
+     *   LAZY reader that runs sections back to back holds a goal until its first section after the
+     *   goal's first scan (see "LAZY tags"), so a poll() may need a second scan for it.
      *
      * Progress: readers are wait-free. poll is lock-free (bounded: one forced-advance CAS loop, at
      *   most one membarrier, one scan). await, synchronize and a forced-wait advance block while a
@@ -657,6 +692,12 @@ public final class Smr implements Polling {
                     oldest = r;
                 }
             }
+            if (lazy) {
+                // The reader's next sections must announce a sequence that passes this goal, and
+                // one within the wrap distance: see "LAZY tags" in the overview. (A dead owner's
+                // slot may be refreshed too; its next owner starts from that word.)
+                r.refreshNextSequence(goal, upper, maxDelta >>> 2);
+            }
         }
         raise(rd, min);
         // With no reader found, rd is now at least upper, so "null" (passed) is true only if upper
@@ -757,30 +798,51 @@ public final class Smr implements Polling {
      * class before the inlined enter (docs/sync.md, runs M and N). Otherwise it is a
      * {@link Participant} like any other, with the same rules.
      *
-     * <p>The slot: tag = the write sequence read by the outermost enter, depth = nesting (see
-     * ThreadSlot). One class for every mode, so that the exact type does not depend on the mode: a
-     * final flag says whether the enter fences (DEFAULT and DEFERRED, and LAZY fallen back to
-     * fenced readers) or leaves the StoreLoad order to the poller's membarrier (LAZY). The flag is
-     * set once, by the domain's mode, so the branch on it always goes the same way.
+     * <p>The slot: tag = the sequence its outermost enter announced, depth = nesting (see
+     * ThreadSlot). One class for every mode, so that the exact type does not depend on the mode.
+     * The slot's next word tells the enter which path it takes, so that one load gives it both the
+     * path and, in LAZY, the whole state word to store:
+     * <ul>
+     *   <li>LAZY: {@code (c, depth 1)}, where c is a write sequence that a poller (or this
+     *       reader's constructor) read and stored there; the enter stores it as it is, with no
+     *       fence. A LAZY enter reads no shared line: no load of the domain's write sequence, whose
+     *       line every {@code advance()} takes away from every reader's cache.</li>
+     *   <li>DEFAULT, DEFERRED, and LAZY fallen back to fenced readers: {@link #FENCED}; the enter
+     *       loads the write sequence, stores the slot and fences.</li>
+     * </ul>
+     * The marker is set once, by the domain's mode, so the branch on it always goes the same way.
      *
      * <p>Thread safety: confined to the registering thread, like every participant.
      */
     public static final class Reader extends ReaderSlot {
         private static final boolean CHECKS = Smr.class.desiredAssertionStatus();
+        /**
+         * The next word of a fenced reader. OFFLINE_BIT's position: a LAZY next word is
+         * {@code (c << TAG_SHIFT) | 1} and never has it.
+         */
+        private static final long FENCED = OFFLINE_BIT;
 
         private final Smr domain;
         private final PaddedLong wr;
-        private final boolean fenced;
 
         Reader(Smr domain, boolean fenced) {
             super(domain, "smr");
             this.domain = domain;
             this.wr = domain.wr;
-            this.fenced = fenced;
+            // LAZY: a volatile read of wr, then a release store. A goal that this c covers was
+            // issued before the read, so what its writer unpublished before it happens-before the
+            // section of whichever thread's acquire load of the word reads this value (the slot
+            // may change owners; see "LAZY tags" in the overview).
+            srNextWord(fenced ? FENCED : stateWord(domain.wrSeq()));
+        }
+
+        /** The state word of an outermost LAZY section that announces {@code seq}. */
+        static long stateWord(long seq) {
+            return (seq << TAG_SHIFT) | 1; // the shift drops the high bits; depth 1, online
         }
 
         /**
-         * DEFAULT and DEFERRED: load wr, store the slot, full fence. LAZY: the same without the
+         * DEFAULT and DEFERRED: load wr, store the slot, full fence. LAZY: store the next word, no
          * fence; the poller's membarrier supplies it (see the overview).
          */
         @Override
@@ -790,8 +852,11 @@ public final class Smr implements Polling {
             }
             final long s = lpState();
             if (s == 0) { // outside a section and online
-                soState((wr.lvValue() << TAG_SHIFT) | 1); // c = wr (the shift drops the high bits), depth 1; release: see overview
-                if (fenced) {
+                final long next = laNextWord(); // acquire: see "LAZY tags" in the overview
+                if (next != FENCED) {
+                    soState(next); // LAZY: (c, depth 1); release: see overview
+                } else {
+                    soState(stateWord(wr.lvValue())); // c = wr, depth 1; release: see overview
                     VarHandle.fullFence(); // StoreLoad: the announcement before the section's loads
                 }
             } else {
@@ -800,9 +865,28 @@ public final class Smr implements Polling {
             return s;
         }
 
+        /**
+         * LAZY scan: if this reader's next sections would announce a sequence behind {@code goal},
+         * or more than {@code staleLimit} behind {@code upper}, make them announce {@code upper}: a
+         * sequence that a completed membarrier covers, which the caller read from the domain's
+         * tick with acquire. A word already far enough on is not written, so that a scan costs a
+         * reader's cache line nothing when the reader's sequence is recent enough.
+         */
+        void refreshNextSequence(long goal, long upper, long staleLimit) {
+            final long c = tagOf(loNextWord());
+            if (delta(c, goal) < 0 || delta(upper, c) > staleLimit) {
+                srNextWord(stateWord(upper)); // release: see "LAZY tags" in the overview
+            }
+        }
+
+        /** The sequence this reader's next outermost section would announce (LAZY); for tests. */
+        long nextSequence() {
+            return tagOf(loNextWord());
+        }
+
         /** Whether this reader's enter fences (every mode but a working LAZY); for tests. */
         boolean fenced() {
-            return fenced;
+            return loNextWord() == FENCED;
         }
 
         /*

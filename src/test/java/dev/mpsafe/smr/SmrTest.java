@@ -293,7 +293,7 @@ class SmrTest {
     }
 
     /**
-     * The fence flag of the one reader class is what makes DEFAULT and DEFERRED readers sound
+     * The fenced marker of the one reader class is what makes DEFAULT and DEFERRED readers sound
      * (with it forced off, jcstress SmrStoreLoadTest fails in 3 of 14 quick-mode configurations).
      */
     @Test
@@ -316,6 +316,76 @@ class SmrTest {
         Smr s = smr(Smr.Mode.LAZY);
         assertEquals(Smr.Mode.LAZY, s.mode());
         assertFalse(s.register().fenced(), "LAZY readers do not fence");
+    }
+
+    /**
+     * A LAZY reader announces the sequence that scans leave in its slot, not the write sequence.
+     * A reader that runs one section after another must still let a goal pass: the first scan for
+     * the goal gives its next section a sequence at or past the goal, so that section does not
+     * hold the goal back although the reader never leaves its sections for long. Fails if scans
+     * stop storing that sequence: the second section then announces the old one.
+     */
+    @Test
+    void shouldLetALazyReaderInBackToBackSectionsPassTheGoalFromItsNextSection() throws Exception {
+        assumeTrue(Smr.lazyUnavailableReason() == null, "membarrier unavailable: " + Smr.lazyUnavailableReason());
+        Smr s = smr(Smr.Mode.LAZY);
+        CountDownLatch inFirst = new CountDownLatch(1);
+        CountDownLatch leaveFirst = new CountDownLatch(1);
+        CountDownLatch inSecond = new CountDownLatch(1);
+        CountDownLatch leaveSecond = new CountDownLatch(1);
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try {
+                Smr.Reader r = s.register();
+                r.enter();
+                inFirst.countDown();
+                leaveFirst.await();
+                r.exit();
+                r.enter(); // at once: no gap in which a scan could find the reader outside
+                inSecond.countDown();
+                leaveSecond.await();
+                r.exit();
+            } catch (Throwable t) {
+                failed.set(t);
+            }
+        }, "lazy-back-to-back");
+        reader.start();
+        assertTrue(inFirst.await(10, TimeUnit.SECONDS));
+        long goal = s.advance();
+        assertFalse(s.poll(goal), "the first section began before the goal");
+        leaveFirst.countDown();
+        assertTrue(inSecond.await(10, TimeUnit.SECONDS));
+        try {
+            assertTrue(s.poll(goal), "the second section began after the goal's first scan: it must not hold the goal");
+        } finally {
+            leaveSecond.countDown();
+            reader.join();
+        }
+        assertEquals(null, failed.get());
+    }
+
+    /**
+     * The wrap bound of LAZY's sequences: a scan brings every slot's next sequence to within a
+     * quarter of the wait distance of its upper bound, even when the goal it scans for is old and
+     * the sequence already covers it. Without that rule a slot whose sequence covers the old goals
+     * that get polled would keep it while the write sequence runs on, past the wrap distance in
+     * the end. Fails without the rule: the reader's sequence stays where its constructor put it.
+     */
+    @Test
+    void shouldKeepAnIdleLazyReadersNextSequenceWithinAQuarterOfTheWaitDistance() {
+        assumeTrue(Smr.lazyUnavailableReason() == null, "membarrier unavailable: " + Smr.lazyUnavailableReason());
+        final long maxDelta = 16;
+        Smr s = Smr.create(GraceOptions.named("lazy-stale"), Smr.Mode.LAZY, 0, maxDelta, 0, true, null);
+        long old = s.advance();
+        Smr.Reader r = s.register(); // this thread's slot, idle from here on
+        assertEquals(old, r.nextSequence(), "a new slot starts at the write sequence");
+        for (int i = 0; i < 10; i++) {
+            s.advance(); // no poll: nothing scans
+        }
+        assertEquals(old, r.nextSequence(), "no scan, no store");
+        assertTrue(s.poll(old), "the first scan: its membarrier covers the write sequence, 10 past the old goal");
+        assertEquals(s.current(), r.nextSequence(), "10 sequences behind the scan's bound is more than a quarter"
+                + " of the wait distance (" + maxDelta + "), though it covers the goal: refreshed");
     }
 
     @Test
