@@ -409,6 +409,11 @@ public final class Launcher {
         private Launcher launcher;
         /** What failed to close in an {@link #unwind} after {@code stopping} was set, for the hook. */
         private final List<Throwable> closeFailures = new ArrayList<>();
+        /**
+         * Start ended without a launcher before any shutdown began: it failed on its own, and its
+         * exception (with whatever failed to close, suppressed in it) is main's to report.
+         */
+        private boolean failedOnItsOwn;
 
         synchronized void begin() {
             if (starting || launcher != null) {
@@ -419,6 +424,7 @@ public final class Launcher {
 
         synchronized void end() {
             starting = false;
+            failedOnItsOwn = launcher == null && !stopping;
             notifyAll();
         }
 
@@ -481,7 +487,8 @@ public final class Launcher {
          *
          * @return whether that was clean: {@link Launcher#stop}'s answer once start has handed the
          *     launcher over; before, whether start reached a check in time and everything it had
-         *     opened closed without failure
+         *     opened closed without failure; true once start failed on its own (main's exception
+         *     reports that failure, and its status is main's)
          */
         boolean shutdown(PrintStream out) {
             Launcher l;
@@ -506,6 +513,12 @@ public final class Launcher {
                 }
                 l = launcher;
                 failed = List.copyOf(closeFailures);
+                if (failedOnItsOwn) {
+                    // No signal stopped it: it unwound itself, and main reports its exception.
+                    out.println("netstack: start failed on its own (see its exception, which also lists anything"
+                            + " that failed to close)");
+                    return true;
+                }
             }
             if (l != null) {
                 return l.stop(out);

@@ -413,6 +413,30 @@ class LauncherTest {
         assertEquals(1, stop.getSuppressed().length, "start's own failure still carries the close failure");
     }
 
+    /**
+     * A start that fails on its own (no signal) unwinds what it opened itself, and main reports its
+     * exception; the shutdown hook that then runs as the JVM exits must neither claim that a stop
+     * interrupted start nor make the exit unclean. Before, it printed "stopped during start; closed
+     * what it had opened" after every failed start. Driven in this JVM on the hook's protocol.
+     */
+    @Test
+    void shouldNotReportAStopDuringStartWhenStartFailedOnItsOwn() throws Exception {
+        Launcher.Startup startup = new Launcher.Startup();
+        startup.begin();
+        boolean[] closed = new boolean[1];
+        startup.push(() -> closed[0] = true);
+        java.io.IOException failure = new java.io.IOException("injected: TUN open failed");
+        startup.unwind(failure); // start's catch
+        startup.end(); // start's finally; main then rethrows
+        assertTrue(closed[0], "start's own unwind closed what it opened");
+        java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
+        boolean clean = startup.shutdown(new PrintStream(report, true, StandardCharsets.UTF_8));
+        String out = report.toString(StandardCharsets.UTF_8);
+        assertTrue(clean, "the hook leaves the status to main: " + out);
+        assertFalse(out.contains("stopped during start"), out);
+        assertTrue(out.contains("start failed on its own"), out);
+    }
+
     /** Starts {@code main} in a child JVM on our class folders, stdout and stderr together. */
     private static Process startChild(Class<?> main, String... args) throws java.io.IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
