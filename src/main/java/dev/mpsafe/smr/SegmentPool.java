@@ -64,6 +64,15 @@ public final class SegmentPool implements AutoCloseable {
      * FREE: free() CASes IN_USE -> FREE, so a double free (or two threads freeing the same
      * segment) is caught by exactly one failed CAS; allocate sets IN_USE (release) after taking the
      * segment from a bucket, which the depot lock already ordered after the free.
+     *
+     * State words are spread out: segment i's word is states[i << stateShift]. Every allocate and
+     * free writes its segment's word, and segments carved one after another go to different
+     * threads, so packed words (16 to a cache line) would make threads that never share a segment
+     * write the same line. The spread is stride / 64 ints (a power of two, at most 16: one word per
+     * line), so the words cost at most 1/16 of the slab memory: a whole line each from 1 KiB
+     * segments up, none for 64-byte ones, whose data lines are their own anyway. (On this project's
+     * 2-core machine, 2,048-byte segments with spread words cost 0.85-0.90 times as much per
+     * allocate and free at 2 threads as with packed ones, in two noisy runs: docs/smr.md, "Off-heap".)
      */
 
     /** The default alignment of every segment: a cache line. */
@@ -80,11 +89,21 @@ public final class SegmentPool implements AutoCloseable {
     private static final int IN_USE = 1;
     private static final long FOREIGN = -1;
     private static final long MISALIGNED = -2;
+    /** The longest int[] the state words of one slab may take (the JVM's array limit, with room). */
+    private static final long MAX_STATE_INTS = Integer.MAX_VALUE - 8;
 
     private final String name;
     private final Depot<MemorySegment> depot;
     private final long segmentSize;
     private final long stride;
+    /**
+     * log2(stride) when the stride is a power of two (every power-of-two segment size is), else
+     * -1. A free and an allocate each turn an address into a segment index; a 64-bit division
+     * there costs tens of cycles on some CPUs, a shift one.
+     */
+    private final int strideShift;
+    /** log2 of the distance, in ints, between two segments' state words (see the layout note). */
+    private final int stateShift;
     private final long alignment;
     private final int segmentsPerSlab;
     private final int maxSlabs;
@@ -115,6 +134,7 @@ public final class SegmentPool implements AutoCloseable {
                     + " exceeds the largest long (" + Long.MAX_VALUE + ")");
         }
         this.stride = (b.segmentSize + b.alignment - 1) & -b.alignment;
+        this.strideShift = Long.bitCount(stride) == 1 ? Long.numberOfTrailingZeros(stride) : -1;
         if (b.maxBytes < stride) {
             throw new IllegalArgumentException("maxBytes " + b.maxBytes + " is below one segment (" + segmentSize
                     + " bytes, " + stride + " with alignment " + alignment + ")");
@@ -123,6 +143,11 @@ public final class SegmentPool implements AutoCloseable {
         long slabTarget = Math.min(b.slabBytes, b.maxBytes);
         this.segmentsPerSlab = (int) Math.max(1, Math.min(Integer.MAX_VALUE, slabTarget / stride));
         this.maxSlabs = (int) Math.min(Integer.MAX_VALUE, b.maxBytes / (stride * segmentsPerSlab));
+        int shift = 63 - Long.numberOfLeadingZeros(Math.max(1, Math.min(16, stride / 64))); // log2, 0 to 4
+        while (shift > 0 && ((long) segmentsPerSlab << shift) > MAX_STATE_INTS) {
+            shift--; // huge slabs of small-ish segments: spread less rather than fail to allocate
+        }
+        this.stateShift = shift;
         byte poison = b.poison;
         Consumer<MemorySegment> beforeReclaim = b.beforeReclaimForTest;
         this.depot = new Depot<>(b.smr, b.bucketSize, Long.MAX_VALUE,
@@ -244,7 +269,7 @@ public final class SegmentPool implements AutoCloseable {
         }
         Slabs snap = slabs;
         long at = locate(snap, s);
-        STATE.setRelease(snap.states[(int) (at >>> 32)], (int) at, IN_USE);
+        STATE.setRelease(snap.states[(int) (at >>> 32)], (int) at << stateShift, IN_USE);
         return s;
     }
 
@@ -273,14 +298,14 @@ public final class SegmentPool implements AutoCloseable {
                     + " does not start at a segment boundary (stride " + stride + ")");
         }
         final int[] states = snap.states[(int) (at >>> 32)];
-        if (!STATE.compareAndSet(states, (int) at, IN_USE, FREE)) {
+        if (!STATE.compareAndSet(states, (int) at << stateShift, IN_USE, FREE)) {
             throw new IllegalStateException("segment pool '" + name + "': double free of " + segment);
         }
         final Depot.Cache c = depot.cache();
         try {
             depot.makeRoom(c);
         } catch (RuntimeException | Error e) {
-            STATE.setRelease(states, (int) at, IN_USE); // not taken: the caller still owns it
+            STATE.setRelease(states, (int) at << stateShift, IN_USE); // not taken: the caller still owns it
             throw e;
         }
         depot.storeAndTag(c, segment); // taken from here on, whatever it throws
@@ -310,7 +335,11 @@ public final class SegmentPool implements AutoCloseable {
         if (k < 0 || addr >= snap.bases[k] + snap.slabs[k].byteSize()) {
             return FOREIGN;
         }
-        long off = addr - snap.bases[k];
+        final long off = addr - snap.bases[k];
+        final int shift = strideShift;
+        if (shift >= 0) {
+            return (off & (stride - 1)) != 0 ? MISALIGNED : ((long) k << 32) | (off >>> shift);
+        }
         return off % stride != 0 ? MISALIGNED : ((long) k << 32) | (off / stride);
     }
 
@@ -325,7 +354,7 @@ public final class SegmentPool implements AutoCloseable {
                     return null;
                 }
                 MemorySegment slab = arena.allocate(stride * segmentsPerSlab, alignment);
-                int[] state = new int[segmentsPerSlab];
+                int[] state = new int[segmentsPerSlab << stateShift];
                 slabs = insert(snap, slab, state);
                 carving = slab;
                 carved = 0;

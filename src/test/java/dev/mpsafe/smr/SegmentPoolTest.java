@@ -26,6 +26,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SegmentPoolTest {
 
@@ -80,19 +81,25 @@ class SegmentPoolTest {
         }
     }
 
-    @Test
-    void shouldRejectForeignMisalignedWrongSizeAndDoubleFrees() {
+    /**
+     * 128 and 4096: power-of-two strides, located by a shift; 192 (stride 192 at the default
+     * 64-byte alignment): located by a division. Their state words are spread 2, 4 and 16 ints
+     * apart. All must refuse the same bad frees, the double free included.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {128, 192, 4096})
+    void shouldRejectForeignMisalignedWrongSizeAndDoubleFrees(int size) {
         Smr smr = Smr.create("checks", Smr.Mode.DEFAULT);
-        try (SegmentPool pool = SegmentPool.builder(smr, 128).build(); Arena other = Arena.ofConfined()) {
+        try (SegmentPool pool = SegmentPool.builder(smr, size).build(); Arena other = Arena.ofConfined()) {
             MemorySegment mine = pool.allocate();
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> pool.free(other.allocate(128)));
+                    () -> pool.free(other.allocate(size)));
             assertTrue(e.getMessage().contains("is not one of its segments"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> pool.free(mine.asSlice(0, 64)));
-            assertTrue(e.getMessage().contains("128 bytes"), e.getMessage());
+            assertTrue(e.getMessage().contains(size + " bytes"), e.getMessage());
             MemorySegment neighbour = pool.allocate();
             // Same arena, right size, 8 bytes off: reachable only through reinterpret (restricted).
-            MemorySegment shifted = mine.reinterpret(256).asSlice(8, 128);
+            MemorySegment shifted = mine.reinterpret(2L * size).asSlice(8, size);
             e = assertThrows(IllegalArgumentException.class, () -> pool.free(shifted));
             assertTrue(e.getMessage().contains("does not start at a segment boundary"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> pool.free(mine.asReadOnly()));
