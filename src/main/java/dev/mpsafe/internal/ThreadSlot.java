@@ -35,7 +35,8 @@ public abstract class ThreadSlot extends ThreadSlotState {
      * off:   the owner declared itself offline (owner-only meaning; writers ignore it).
      * tag:   pserialize: the tag of the slot's next word (nextWord below), which a writer
      *        changes before it waits; epoch: the global epoch seen by the outermost enter; SMR:
-     *        the write sequence seen by it (LAZY: the one a poller last stored in the next word). Every scheme's outermost exit stores 0: outside a section only the depth
+     *        the write sequence seen by it (LAZY: the one in the slot's next word, which the
+     *        slot's constructor and then pollers store). Every scheme's outermost exit stores 0: outside a section only the depth
      *        matters, and the word is 0 while the owner is outside and online.
      *
      * Keeping nesting in the same word means an outermost enter is a load of the word, a load of
@@ -154,9 +155,17 @@ abstract class ThreadSlotState extends ThreadSlotPad0 {
         return (long) NEXT_WORD.getAcquire(this);
     }
 
-    /** Release store of the next word: an SMR LAZY poller hands the reader a newer sequence. */
+    /** Release store of the next word: an SMR LAZY reader's constructor, before publication. */
     protected final void srNextWord(long value) {
         NEXT_WORD.setRelease(this, value);
+    }
+
+    /**
+     * CAS of the next word (volatile, so also a release): an SMR LAZY poller hands the reader a
+     * newer sequence only if no other poller changed the word since it read it.
+     */
+    protected final boolean casNextWord(long expect, long value) {
+        return NEXT_WORD.compareAndSet(this, expect, value);
     }
 
     /**

@@ -68,8 +68,8 @@ public final class SegmentPool implements AutoCloseable {
      * State words are spread out: segment i's word is states[i << stateShift]. Every allocate and
      * free writes its segment's word, and segments carved one after another go to different
      * threads, so packed words (16 to a cache line) would make threads that never share a segment
-     * write the same line. The spread is stride / 64 ints (a power of two, at most 16: one word per
-     * line), so the words cost at most 1/16 of the slab memory: a whole line each from 1 KiB
+     * write the same line. The spread is the largest power of two at most stride / 64 ints, and
+     * at most 16 (one word per line), so the words cost at most 1/16 of the slab memory: a whole line each from 1 KiB
      * segments up, none for 64-byte ones, whose data lines are their own anyway. (On this project's
      * 2-core machine, 2,048-byte segments with spread words cost 0.85-0.90 times as much per
      * allocate and free at 2 threads as with packed ones, in two noisy runs: docs/smr.md, "Off-heap".)
@@ -145,7 +145,7 @@ public final class SegmentPool implements AutoCloseable {
         this.maxSlabs = (int) Math.min(Integer.MAX_VALUE, b.maxBytes / (stride * segmentsPerSlab));
         int shift = 63 - Long.numberOfLeadingZeros(Math.max(1, Math.min(16, stride / 64))); // log2, 0 to 4
         while (shift > 0 && ((long) segmentsPerSlab << shift) > MAX_STATE_INTS) {
-            shift--; // huge slabs of small-ish segments: spread less rather than fail to allocate
+            shift--; // huge slabs: spread less rather than need a longer array than packed words do
         }
         this.stateShift = shift;
         byte poison = b.poison;

@@ -36,8 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@link Mode#DEFAULT}: a reader's enter is a load of the write sequence, a store to its own
  *       slot and a full fence; every {@code advance()} moves the write sequence.</li>
  *   <li>{@link Mode#LAZY}: readers skip the fence, and do not read the write sequence either: an
- *       enter stores a sequence that polls left in the reader's own slot, so it touches no shared
- *       cache line. (So a section that begins after an {@code advance()} but before the first
+ *       enter stores a sequence that polls left in the reader's own slot, so it reads no
+ *       domain-wide cache line. (So a section that begins after an {@code advance()} but before the first
  *       poll of its goal may hold that goal back too, as a pserialize reader does.) A poller first
  *       makes sure a {@code membarrier(2)}
  *       (private expedited, through FFM) has completed since its goal was issued; the membarrier is
@@ -160,9 +160,12 @@ public final class Smr implements Polling {
      *
      * LAZY tags: a LAZY reader does not load wr. Its enter announces its slot's next word, a
      *   whole state word (c, depth 1) written by others: once by the slot's constructor (c = wr,
-     *   read with volatile load), then by scans, with release stores. A scan, once its membarrier
-     *   covers the goal (upper = tick >= goal, read with acquire), stores (upper, 1) in every slot
-     *   whose next word is behind the goal, or more than maxDelta/4 behind upper.
+     *   read with volatile load, and a release store), then by scans, with a CAS from the value
+     *   they read (volatile, so a release too). A scan, once its membarrier covers the goal
+     *   (upper = tick >= goal, read with acquire), stores (upper, 1) in every slot whose next word
+     *   is behind the goal, or more than maxDelta/4 behind upper. The CAS keeps the word moving
+     *   forward only: a scan that stalled after its read cannot put back an older value over one
+     *   a later scan stored.
      *   - Correctness. The reader loads the word with acquire, so a c that a scan later sees as
      *     >= g gives the chain: O's unpublish -> (program order) the advance to >= g (volatile RMW)
      *     -> a poller's read of wr >= c (volatile) -> its release CAS of tick -> the storing scan's
@@ -178,12 +181,18 @@ public final class Smr implements Polling {
      *     scan announces an older sequence and is waited for, as pserialize waits for one; reading
      *     wr, it would not be. Each store costs the reader one cache miss, as every advance() cost
      *     it one on wr's line before.
-     *   - Wrap. Every scan brings each next word to within maxDelta/4 of its upper, and no scan
+     *   - Wrap. Every scan brings each next word to within maxDelta/4 of its upper (or finds that
+     *     another scan changed it after its read: then that scan's value is newer), and no scan
      *     lets wr get maxDelta past rd <= that upper (the forced wait), so a LAZY c stays within
-     *     maxDelta + maxDelta/4 < 2^46 of wr, like a c read from wr.
+     *     maxDelta + maxDelta/4 < 2^46 of wr, like a c read from wr. A poller stalled between its
+     *     read and its CAS fails the CAS if any scan ran meanwhile, and wr cannot move far without
+     *     scans.
      *   - Cost. The enter loads a word in its own slot instead of the domain's wr through the
-     *     reader's reference: one load fewer on the path and none of a shared line, which every
-     *     advance() takes from every reader's cache.
+     *     reader's reference: one load fewer on the path and none of a domain-wide line, which
+     *     every advance() takes from every reader's cache (the slot's own line is written by
+     *     scans instead, as pserialize's writers write theirs). DEFAULT and DEFERRED enters load
+     *     the word too, to find the FENCED marker: free on x86, an ldar on ARM next to their
+     *     full fence.
      *
      * DEFERRED's forced advance: a deferred advance() fences after the caller's unpublish and then
      *   reads wr = g - 1. Whoever later moves wr to >= g (a poller's forced CAS, any thread's
@@ -805,8 +814,8 @@ public final class Smr implements Polling {
      * <ul>
      *   <li>LAZY: {@code (c, depth 1)}, where c is a write sequence that a poller (or this
      *       reader's constructor) read and stored there; the enter stores it as it is, with no
-     *       fence. A LAZY enter reads no shared line: no load of the domain's write sequence, whose
-     *       line every {@code advance()} takes away from every reader's cache.</li>
+     *       fence. A LAZY enter reads no domain-wide line: no load of the domain's write
+     *       sequence, whose line every {@code advance()} takes away from every reader's cache.</li>
      *   <li>DEFAULT, DEFERRED, and LAZY fallen back to fenced readers: {@link #FENCED}; the enter
      *       loads the write sequence, stores the slot and fences.</li>
      * </ul>
@@ -873,10 +882,28 @@ public final class Smr implements Polling {
          * reader's cache line nothing when the reader's sequence is recent enough.
          */
         void refreshNextSequence(long goal, long upper, long staleLimit) {
-            final long c = tagOf(loNextWord());
+            refreshNextSequence(loNextWord(), goal, upper, staleLimit);
+        }
+
+        /**
+         * As {@link #refreshNextSequence(long, long, long)} on the word {@code seen} read before. A
+         * CAS from {@code seen}, not a store: pollers race, and a scan that read the word, then
+         * stalled while another stored a newer sequence, must not put its older one back. Under
+         * a plain store that older value would hold back goals the newer one had passed, and,
+         * after a stall of 2^46 advances, would read as ahead of every goal (see "Wrap" under
+         * "LAZY tags"). Every value stored is ahead of the one it replaces, so the word only moves
+         * forward and a CAS cannot meet an old value again.
+         */
+        void refreshNextSequence(long seen, long goal, long upper, long staleLimit) {
+            final long c = tagOf(seen);
             if (delta(c, goal) < 0 || delta(upper, c) > staleLimit) {
-                srNextWord(stateWord(upper)); // release: see "LAZY tags" in the overview
+                casNextWord(seen, stateWord(upper)); // volatile, so release: see "LAZY tags" in the overview
             }
+        }
+
+        /** The whole next word, as a scan reads it; for tests. */
+        long nextWord() {
+            return loNextWord();
         }
 
         /** The sequence this reader's next outermost section would announce (LAZY); for tests. */

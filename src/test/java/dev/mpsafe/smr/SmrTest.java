@@ -365,6 +365,29 @@ class SmrTest {
     }
 
     /**
+     * Pollers race to refresh a LAZY reader's next sequence. A scan that read the word and then
+     * stalled (here: the older scan's read, then a whole newer poll, then the older scan's write)
+     * must not put its older sequence back over the newer one: that would hold back goals the newer
+     * one passed, and after a long enough stall read as ahead of every goal. Fails with a plain
+     * store in place of the CAS ("expected 6 but was 1").
+     */
+    @Test
+    void shouldNotLetAStalledScanPutBackAnOlderLazySequence() {
+        assumeTrue(Smr.lazyUnavailableReason() == null, "membarrier unavailable: " + Smr.lazyUnavailableReason());
+        Smr s = smr(Smr.Mode.LAZY);
+        Smr.Reader r = s.register(); // next sequence 0
+        long older = s.advance(); // 1
+        long seen = r.nextWord(); // the stalled scan read the word for goal 1, and will store 1
+        for (int i = 0; i < 5; i++) {
+            s.advance();
+        }
+        assertTrue(s.poll(s.current()), "a newer scan: its membarrier covers 6, and it stores 6");
+        assertEquals(6, r.nextSequence());
+        r.refreshNextSequence(seen, older, older, 1L << Smr.MAX_DELTA_LOG2 >>> 2); // the stalled scan resumes
+        assertEquals(6, r.nextSequence(), "the stalled scan put its older sequence back");
+    }
+
+    /**
      * The wrap bound of LAZY's sequences: a scan brings every slot's next sequence to within a
      * quarter of the wait distance of its upper bound, even when the goal it scans for is old and
      * the sequence already covers it. Without that rule a slot whose sequence covers the old goals
