@@ -141,7 +141,13 @@ public final class SegmentPool implements AutoCloseable {
         }
         // A slab never exceeds maxBytes: a small pool gets small slabs rather than an error.
         long slabTarget = Math.min(b.slabBytes, b.maxBytes);
-        this.segmentsPerSlab = (int) Math.max(1, Math.min(Integer.MAX_VALUE, slabTarget / stride));
+        final long perSlab = Math.max(1, slabTarget / stride);
+        if (perSlab > MAX_STATE_INTS) { // one state word each, in one int[] per slab
+            throw new IllegalArgumentException("a slab of " + slabTarget + " bytes would hold " + perSlab
+                    + " segments of " + stride + " bytes; at most " + MAX_STATE_INTS
+                    + " fit one slab: lower slabBytes");
+        }
+        this.segmentsPerSlab = (int) perSlab;
         this.maxSlabs = (int) Math.min(Integer.MAX_VALUE, b.maxBytes / (stride * segmentsPerSlab));
         int shift = 63 - Long.numberOfLeadingZeros(Math.max(1, Math.min(16, stride / 64))); // log2, 0 to 4
         while (shift > 0 && ((long) segmentsPerSlab << shift) > MAX_STATE_INTS) {
@@ -557,7 +563,9 @@ public final class SegmentPool implements AutoCloseable {
         /**
          * The pool.
          *
-         * @throws IllegalArgumentException if {@code maxBytes} cannot hold one segment
+         * @throws IllegalArgumentException if {@code maxBytes} cannot hold one segment, or if one
+         *     slab would hold more than {@code Integer.MAX_VALUE - 8} segments (the length of its
+         *     array of state words; 64-byte segments in slabs of about 128 GiB)
          */
         public SegmentPool build() {
             return new SegmentPool(this);

@@ -82,6 +82,21 @@ class SegmentPoolTest {
     }
 
     /**
+     * A slab's state words are one int[]: a slab of more segments than an array can hold is refused
+     * when the pool is built, naming the figures, instead of failing in the first allocate that
+     * carves it (it used to throw there, from the array allocation).
+     */
+    @Test
+    void shouldRefuseASlabOfMoreSegmentsThanItsStateArrayCanHold() {
+        Smr smr = Smr.create("huge-slab", Smr.Mode.DEFAULT);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SegmentPool.builder(smr, 64).slabBytes(1L << 40).maxBytes(1L << 40).build());
+        assertTrue(e.getMessage().contains("17179869184 segments of 64 bytes"), e.getMessage());
+        assertTrue(e.getMessage().contains("lower slabBytes"), e.getMessage());
+        SegmentPool.builder(smr, 64).slabBytes(1L << 30).maxBytes(1L << 30).build().close(); // 2^24 per slab: fine
+    }
+
+    /**
      * 128 and 4096: power-of-two strides, located by a shift; 192 (stride 192 at the default
      * 64-byte alignment): located by a division. Their state words are spread 2, 4 and 16 ints
      * apart. All must refuse the same bad frees, the double free included.
